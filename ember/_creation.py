@@ -1,0 +1,259 @@
+"""Tensor creation: tensor, from_numpy, zeros/ones/full/empty, arange, linspace, eye, random."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype
+from ._tensor import Tensor, _as_shape, _check_device
+from .random import numpy_generator
+
+
+def _infer_np_dtype(a: np.ndarray):
+    """torch.tensor's inference: bools stay bool, integers become int64, Python floats the
+    default dtype; NumPy arrays keep their dtype."""
+    if a.dtype.kind == "b":
+        return np.dtype(np.bool_)
+    if a.dtype.kind in "iu":
+        return np.dtype(np.int64)
+    if a.dtype.kind == "f":
+        return _dtype.get_default_dtype().np
+    raise TypeError(f"Could not infer dtype of {a.dtype}")
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested sequence, array or tensor)."""
+    _check_device(device)
+    if isinstance(data, Tensor):
+        arr = data._data.copy()
+    elif isinstance(data, np.ndarray):
+        arr = data.copy()
+        _dtype.from_numpy_dtype(arr.dtype)  # reject dtypes torch cannot hold
+    else:
+        arr = np.array(_plain(data))
+        if arr.dtype == object:
+            raise TypeError(f"Could not infer dtype of {type(data).__name__}: expected numbers or "
+                            f"nested sequences of numbers of equal length")
+        if isinstance(data, np.generic):
+            _dtype.from_numpy_dtype(arr.dtype)
+        else:
+            arr = arr.astype(_infer_np_dtype(arr), copy=False)
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype).np, copy=False)
+    t = Tensor._wrap(arr if arr.flags.c_contiguous else arr.copy())
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _plain(data):
+    """Nested sequences of tensors/numbers -> nested lists of numbers (for np.array)."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        if any(isinstance(x, Tensor) for x in data):
+            return [_plain(x) for x in data]
+    return data
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Share memory with ``data`` when it already is an array of the requested dtype."""
+    _check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the NumPy array ``a``."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    _dtype.from_numpy_dtype(a.dtype)
+    return Tensor._wrap(a)
+
+
+def _factory(fill):
+    def make(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+             pin_memory=False, memory_format=None):
+        _check_device(device)
+        shape = _as_shape(size)
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+        np_dt = as_dtype(dtype).np if dtype is not None else _dtype.get_default_dtype().np
+        t = Tensor._wrap(fill(shape, np_dt))
+        if requires_grad:
+            t.requires_grad = True
+        return t
+    return make
+
+
+zeros = _factory(np.zeros)
+ones = _factory(np.ones)
+empty = _factory(np.zeros)  # torch leaves memory uninitialised; zeros are the honest equivalent
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if dtype is None:
+        dtype = (_dtype.bool_ if isinstance(fill_value, bool) else
+                 _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
+    t = Tensor._wrap(np.full(_as_shape((size,)), fill_value, dtype=as_dtype(dtype).np))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _like(maker):
+    def make_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+        return maker(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, **kw)
+    return make_like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if end is None:
+        start, end = 0, start
+    vals = [float(v) if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = _dtype.int64 if all(isinstance(v, (int, np.integer)) for v in vals) \
+            else _dtype.get_default_dtype()
+    # torch computes the length in double precision, then the values as start + i*step
+    n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+    arr = (vals[0] + np.arange(max(n, 0), dtype=np.float64) * vals[2]).astype(as_dtype(dtype).np)
+    t = Tensor._wrap(arr)
+    return t.requires_grad_() if requires_grad else t
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    t = Tensor._wrap(np.linspace(start, end, steps).astype(dt.np))
+    return t.requires_grad_() if requires_grad else t
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    lin = linspace(start, end, steps, dtype=_dtype.float64)
+    dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    t = Tensor._wrap((base ** lin._data).astype(dt.np))
+    return t.requires_grad_() if requires_grad else t
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    t = Tensor._wrap(np.eye(n, m, dtype=dt.np))
+    return t.requires_grad_() if requires_grad else t
+
+
+def _random_factory(draw):
+    def make(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+        _check_device(device)
+        dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+        if not dt.is_floating_point:
+            raise RuntimeError(f"\"{draw.__name__}\" not implemented for '{dt.name}'")
+        shape = _as_shape(size)
+        gen = numpy_generator(generator)
+        t = Tensor._wrap(draw(gen, shape, dt.np))
+        return t.requires_grad_() if requires_grad else t
+    return make
+
+
+def _uniform(gen, shape, np_dt):
+    return gen.random(shape, dtype=np_dt) if np_dt != np.float16 else gen.random(shape).astype(np_dt)
+
+
+def _normal(gen, shape, np_dt):
+    return gen.standard_normal(shape, dtype=np_dt) if np_dt != np.float16 else \
+        gen.standard_normal(shape).astype(np_dt)
+
+
+rand = _random_factory(_uniform)
+randn = _random_factory(_normal)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """randint(high, size) or randint(low, high, size), as torch."""
+    if size is None:
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if high is None or size is None:
+        raise TypeError("randint() missing required arguments: expected randint(high, size) or "
+                        "randint(low, high, size)")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dt = as_dtype(dtype) if dtype is not None else _dtype.int64
+    arr = numpy_generator(generator).integers(low, high, _as_shape((size,)))
+    return Tensor._wrap(arr.astype(dt.np))
+
+
+def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kw):
+    return rand(input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kw):
+    return randn(input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, generator=None, **kw):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    dt = as_dtype(dtype) if dtype is not None else _dtype.int64
+    return Tensor._wrap(numpy_generator(generator).permutation(n).astype(dt.np))
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input._data if p is None else np.full(input.shape, p)
+    return Tensor._wrap((numpy_generator(generator).random(probs.shape) < probs).astype(input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    probs = input._data.astype(np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if np.any(probs < 0) or not np.all(np.isfinite(probs)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    gen = numpy_generator(generator)
+    out = []
+    for row in rows:
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > np.count_nonzero(row):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        out.append(gen.choice(row.size, size=num_samples, replace=replacement, p=row / total))
+    res = np.stack(out).astype(np.int64)
+    return Tensor._wrap(res.reshape(probs.shape[:-1] + (num_samples,)))
+
+
+def normal(mean, std, size=None, *, generator=None):
+    m, s = getattr(mean, "_data", mean), getattr(std, "_data", std)
+    shape = _as_shape((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    dt = mean.dtype if isinstance(mean, Tensor) else std.dtype if isinstance(std, Tensor) \
+        else _dtype.get_default_dtype()
+    return Tensor._wrap(numpy_generator(generator).normal(m, s, shape).astype(dt.np))

@@ -1,0 +1,1 @@
+"""Differentiable tensor operations: each a Function with forward and backward side by side."""

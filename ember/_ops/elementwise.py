@@ -1,0 +1,363 @@
+"""Elementwise operations. Binary ops broadcast as NumPy does; backward sums the gradient back to
+each input's shape (``unbroadcast``). Operands arrive already promoted to a common dtype (see
+``Tensor._binary``); Python numbers pass through as scalars and get no gradient."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _kernels
+from ..autograd.function import Function
+from .util import unbroadcast
+
+
+def _shape(x):
+    return x.shape if isinstance(x, np.ndarray) else ()
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        return _kernels.elementwise.add(a, b if alpha == 1 else b * alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(g if ctx.alpha == 1 else g * ctx.alpha, sb)
+        return unbroadcast(g, sa) if ctx.needs_input_grad[0] else None, gb, None
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        return a - (b if alpha == 1 else b * alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        gb = unbroadcast(-g if ctx.alpha == 1 else g * -ctx.alpha, sb) if ctx.needs_input_grad[1] else None
+        return unbroadcast(g, sa) if ctx.needs_input_grad[0] else None, gb, None
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _kernels.elementwise.mul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = unbroadcast(_kernels.elementwise.mul(g, b), _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(_kernels.elementwise.mul(g, a), _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = unbroadcast(g / b, _shape(a)) if ctx.needs_input_grad[0] else None
+            gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if ctx.needs_input_grad[0]:
+                # torch: grad * b * a^(b-1), with the b == 0 case giving 0 (not nan at a == 0)
+                ga = np.where(np.asarray(b) == 0, 0, g * b * np.power(a, np.asarray(b) - 1))
+                ga = unbroadcast(ga.astype(g.dtype, copy=False), _shape(a))
+            if ctx.needs_input_grad[1]:
+                # torch: grad * out * log(a), with the a == 0 case (and b >= 0) giving 0
+                gb = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, g * out * np.log(a))
+                gb = unbroadcast(gb.astype(g.dtype, copy=False), _shape(b))
+        return ga, gb
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _split_ties(g, a, b, np.greater)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _split_ties(g, a, b, np.less)
+
+
+def _split_ties(g, a, b, wins):
+    # torch (derivatives.yaml, maximum/minimum): ties split the gradient in half between inputs
+    half = g / 2
+    ga = np.where(wins(a, b), g, np.where(a == b, half, 0)).astype(g.dtype, copy=False)
+    gb = np.where(wins(b, a), g, np.where(a == b, half, 0)).astype(g.dtype, copy=False)
+    return unbroadcast(ga, _shape(a)), unbroadcast(gb, _shape(b))
+
+
+# -- unary ------------------------------------------------------------------------------------
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * np.sign(a)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _kernels.elementwise.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return _kernels.elementwise.mul(g, out)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / a
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / (a + 1)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / (2 * out)
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = 1 / np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (-0.5) * out * out * out
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * np.cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return -g * np.sin(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+def stable_sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-a)) without overflow: exp is only ever taken of a non-positive number."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = stable_sigmoid(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a)
+        ctx.bounds = (lo, hi)
+        out = a
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        return out if out is not a else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        # torch: the gradient passes where lo <= a <= hi (bounds included), and through NaN
+        mask = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            mask &= ~(a < lo)
+        if hi is not None:
+            mask &= ~(a > hi)
+        return g * mask, None, None
+
+
+class ZeroGrad(Function):
+    """Piecewise-constant ops (sign, floor, ceil, round, trunc): gradient zero everywhere."""
+
+    name = "SignBackward0"
+
+    @staticmethod
+    def forward(ctx, a, fn):
+        ctx.shape = a.shape
+        return fn(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), None
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(np.where(cond, g, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = unbroadcast(np.where(cond, zero, g), sb) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+class Cast(Function):
+    """Conversion to another dtype; the gradient converts back."""
+
+    name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, a, np_dtype):
+        ctx.dtype = a.dtype
+        return a.astype(np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype), None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g

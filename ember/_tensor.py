@@ -1,0 +1,1473 @@
+"""ember.Tensor: a NumPy array with autograd, with torch's API.
+
+The array lives in ``_data`` (always an ``np.ndarray``, 0-d for scalars). Differentiable
+operations are Functions in ``ember/_ops``; the methods here validate arguments the way torch
+does, apply torch's type promotion, and call ``SomeFunction.apply``.
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype, from_numpy_dtype, result_type
+from ._ops import elementwise as E
+from ._ops import index as I
+from ._ops import linalg as L
+from ._ops import reduce as R
+from ._ops import shape as S
+from ._ops.util import normalize_dim, normalize_dims
+from ._size import Size
+from .autograd import grad_mode
+from .autograd.function import Function as _Function
+
+_ReturnMax = collections.namedtuple("max", ["values", "indices"])
+_ReturnMin = collections.namedtuple("min", ["values", "indices"])
+_ReturnSort = collections.namedtuple("sort", ["values", "indices"])
+_ReturnTopk = collections.namedtuple("topk", ["values", "indices"])
+
+
+class device:
+    """Only the CPU exists in ember; ``device('cpu')`` and ``'cpu'`` are accepted everywhere."""
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type = type.type
+        name = str(type).split(":")[0]
+        if name != "cpu":
+            raise RuntimeError(f"ember runs on the CPU only; device {type!r} is not available")
+        self.type = "cpu"
+        self.index = index
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+_CPU = device("cpu")
+
+
+def _check_device(dev):
+    if dev is not None:
+        device(dev)
+
+
+def _unwrap(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _is_scalar(x):
+    return isinstance(x, (bool, int, float)) or isinstance(x, np.generic) and x.ndim == 0
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it for autograd."""
+
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to the Tensor's reflected operator
+
+    def __init__(self, *args, dtype=None, device=None):
+        # torch.Tensor(2, 3) -> an uninitialised float tensor; torch.Tensor([1, 2]) -> float data
+        _check_device(device)
+        dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = np.array(_unwrap(args[0]), dtype=dt.np)
+        else:
+            data = np.zeros(_as_shape(args), dtype=dt.np)
+        self._init(data)
+
+    def _init(self, data, requires_grad=False):
+        self._data = data
+        self._requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self._out_idx = 0
+        self._vbox = [0]
+        self._base = None
+        self._accumulator = None
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """Internal constructor: adopt ``data`` as is (no copy, no checks)."""
+        t = object.__new__(cls)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._out_idx = 0
+        t._vbox = [0]
+        t._base = None
+        t._accumulator = None
+        return t
+
+    # ------------------------------------------------------------------ properties and metadata
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vbox[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's memory, outside the graph (as torch's ``.data``)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return from_numpy_dtype(self._data.dtype)
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[normalize_dim(dim, self._data.ndim)]
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        # Tensors travel to DataLoader worker processes and back: array + requires_grad only
+        return (_rebuild_tensor, (self._data, self._requires_grad))
+
+    def detach(self) -> "Tensor":
+        t = Tensor._wrap(self._data)
+        t._vbox = self._vbox  # shares memory, so it shares the version counter too
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def clone(self, *, memory_format=None) -> "Tensor":
+        return E.Clone.apply(self)
+
+    def contiguous(self, memory_format=None) -> "Tensor":
+        return self if self._data.flags.c_contiguous else S.Contiguous.apply(self)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False, memory_format=None):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, globals()["device"])):
+                _check_device(a)
+            elif a is not None:
+                dtype = a
+        _check_device(device)
+        if dtype is None or as_dtype(dtype) is self.dtype:
+            return self.clone() if copy else self
+        return E.Cast.apply(self, as_dtype(dtype).np)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{_TYPE_NAMES.get(self.dtype.name, 'Tensor')}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def long(self):
+        return self.to(_dtype.int64)
+
+    def int(self):
+        return self.to(_dtype.int32)
+
+    def short(self):
+        return self.to(_dtype.int16)
+
+    def bool(self):
+        return self.to(_dtype.bool_)
+
+    def byte(self):
+        return self.to(_dtype.uint8)
+
+    def cpu(self):
+        return self
+
+    def _cast(self, dt):
+        return self if dt.np == self._data.dtype else E.Cast.apply(self, dt.np)
+
+    # ------------------------------------------------------------------ arithmetic
+    def _binary(self, fn, other, reverse=False):
+        if isinstance(other, Tensor):
+            if other._data.dtype == self._data.dtype:
+                a, b = self, other
+            else:
+                dt = result_type(self, other)
+                a, b = self._cast(dt), other._cast(dt)
+        elif isinstance(other, (bool, int, float)):
+            a = self
+            if self._data.dtype.kind != "f" or isinstance(other, bool):
+                dt = result_type(self, other)
+                a = self._cast(dt)
+                if isinstance(other, bool) and dt is not _dtype.bool_:
+                    other = int(other)
+            b = other
+        else:
+            return self._binary(fn, _to_tensor(other), reverse)
+        return fn.apply(b, a) if reverse else fn.apply(a, b)
+
+    def __add__(self, other):
+        return self._binary(E.Add, other)
+
+    def __radd__(self, other):
+        return self._binary(E.Add, other, reverse=True)
+
+    def __sub__(self, other):
+        return self._binary(E.Sub, other)
+
+    def __rsub__(self, other):
+        return self._binary(E.Sub, other, reverse=True)
+
+    def __mul__(self, other):
+        return self._binary(E.Mul, other)
+
+    def __rmul__(self, other):
+        return self._binary(E.Mul, other, reverse=True)
+
+    def __truediv__(self, other):
+        return self._float_operands(other)._binary(E.Div, other)
+
+    def __rtruediv__(self, other):
+        return self._float_operands(other)._binary(E.Div, other, reverse=True)
+
+    def __floordiv__(self, other):
+        return self._nograd_binary(np.floor_divide, other)
+
+    def __rfloordiv__(self, other):
+        return self._nograd_binary(np.floor_divide, other, reverse=True)
+
+    def __mod__(self, other):
+        return self._nograd_binary(np.remainder, other)
+
+    def __pow__(self, other):
+        return self._binary(E.Pow, other)
+
+    def __rpow__(self, other):
+        return self._binary(E.Pow, other, reverse=True)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _to_tensor(other).matmul(self)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors")
+        return Tensor._wrap(np.invert(self._data))
+
+    def __and__(self, other):
+        return self._nograd_binary(np.bitwise_and, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return self._nograd_binary(np.bitwise_or, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return self._nograd_binary(np.bitwise_xor, other)
+
+    __rxor__ = __xor__
+
+    def _float_operands(self, other):
+        """True division of integers gives the default float dtype, as in torch."""
+        if self._data.dtype.kind == "f" or isinstance(other, Tensor) and other._data.dtype.kind == "f" \
+                or isinstance(other, float):
+            return self
+        return self._cast(_dtype.get_default_dtype())
+
+    def _nograd_binary(self, ufunc, other, reverse=False):
+        dt = result_type(self, other) if isinstance(other, (Tensor, bool, int, float)) else self.dtype
+        a = self._data.astype(dt.np, copy=False)
+        b = _unwrap(other)
+        b = b.astype(dt.np, copy=False) if isinstance(b, np.ndarray) else b
+        return Tensor._wrap(np.asarray(ufunc(b, a) if reverse else ufunc(a, b)))
+
+    def add(self, other, *, alpha=1):
+        if alpha == 1:
+            return self + other
+        return self._binary(_AddAlpha(alpha), other)
+
+    def sub(self, other, *, alpha=1):
+        if alpha == 1:
+            return self - other
+        return self._binary(_SubAlpha(alpha), other)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode == "trunc":
+            return self._nograd_binary(lambda a, b: np.trunc(np.true_divide(a, b)).astype(a.dtype), other)
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+
+    divide = div
+    true_divide = __truediv__
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def maximum(self, other):
+        return self._binary(E.Maximum, other if isinstance(other, Tensor) else _to_tensor(other))
+
+    def minimum(self, other):
+        return self._binary(E.Minimum, other if isinstance(other, Tensor) else _to_tensor(other))
+
+    def matmul(self, other):
+        other = other if isinstance(other, Tensor) else _to_tensor(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                               f"{self.ndim}D and {other.ndim}D")
+        a, b = self, other
+        if a.dtype is not b.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_torch_name(a.dtype)} != {_torch_name(b.dtype)}")
+        ka = a.shape[-1]
+        kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if ka != kb:
+            sa = "x".join(map(str, a.shape[-2:] if a.ndim > 1 else (1, a.shape[0])))
+            sb = "x".join(map(str, b.shape[-2:] if b.ndim > 1 else (b.shape[0], 1)))
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+        return L.matmul_function(a.ndim, b.ndim).apply(a, b)
+
+    def mm(self, mat2):
+        if self.ndim != 2 or mat2.ndim != 2:
+            raise RuntimeError(f"self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
+        return self.matmul(mat2)
+
+    def bmm(self, mat2):
+        if self.ndim != 3 or mat2.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor" if self.ndim != 3 else "batch2 must be a 3D tensor")
+        if self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                               f"{self.shape[0]} and {mat2.shape[0]}")
+        if self.dtype is not mat2.dtype:
+            raise RuntimeError(f"expected scalar type {_torch_name(self.dtype)} but found "
+                               f"{_torch_name(mat2.dtype)}")
+        if self.shape[2] != mat2.shape[1]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{self.shape[0]}, {self.shape[2]}] but got: "
+                               f"[{mat2.shape[0]}, {mat2.shape[1]}].")
+        return L.Bmm.apply(self, mat2)
+
+    def mv(self, vec):
+        return self.matmul(vec)
+
+    def dot(self, other):
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        return self.matmul(other)
+
+    # ------------------------------------------------------------------ comparisons (no grad)
+    def _compare(self, ufunc, other):
+        b = _unwrap(other)
+        if not isinstance(b, (np.ndarray, bool, int, float, np.generic)):
+            b = _to_tensor(b)._data
+        return Tensor._wrap(np.asarray(ufunc(self._data, b)))
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return bool(np.allclose(self._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return Tensor._wrap(np.isclose(self._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isnan(self):
+        return Tensor._wrap(np.isnan(self._data))
+
+    def isinf(self):
+        return Tensor._wrap(np.isinf(self._data))
+
+    def isfinite(self):
+        return Tensor._wrap(np.isfinite(self._data))
+
+    def logical_not(self):
+        return Tensor._wrap(np.logical_not(self._data))
+
+    def logical_and(self, other):
+        return Tensor._wrap(np.logical_and(self._data, _unwrap(other)))
+
+    def logical_or(self, other):
+        return Tensor._wrap(np.logical_or(self._data, _unwrap(other)))
+
+    # ------------------------------------------------------------------ unary math
+    def _float_unary(self, fn):
+        x = self if self._data.dtype.kind == "f" else self._cast(_dtype.get_default_dtype())
+        return fn.apply(x)
+
+    def neg(self):
+        return E.Neg.apply(self)
+
+    negative = neg
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    absolute = abs
+
+    def exp(self):
+        return self._float_unary(E.Exp)
+
+    def log(self):
+        return self._float_unary(E.Log)
+
+    def log1p(self):
+        return self._float_unary(E.Log1p)
+
+    def log2(self):
+        return self.log() / float(np.log(2))
+
+    def log10(self):
+        return self.log() / float(np.log(10))
+
+    def sqrt(self):
+        return self._float_unary(E.Sqrt)
+
+    def rsqrt(self):
+        return self._float_unary(E.Rsqrt)
+
+    def sin(self):
+        return self._float_unary(E.Sin)
+
+    def cos(self):
+        return self._float_unary(E.Cos)
+
+    def tanh(self):
+        return self._float_unary(E.Tanh)
+
+    def sigmoid(self):
+        return self._float_unary(E.Sigmoid)
+
+    def reciprocal(self):
+        return 1.0 / self
+
+    def square(self):
+        return self * self
+
+    def expm1(self):
+        return self.exp() - 1
+
+    def sign(self):
+        return E.ZeroGrad.apply(self, np.sign)
+
+    def floor(self):
+        return E.ZeroGrad.apply(self, np.floor)
+
+    def ceil(self):
+        return E.ZeroGrad.apply(self, np.ceil)
+
+    def round(self, decimals=0):
+        return E.ZeroGrad.apply(self, lambda a: np.round(a, decimals))
+
+    def trunc(self):
+        return E.ZeroGrad.apply(self, np.trunc)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = out.maximum(min if isinstance(min, Tensor) else _to_tensor(min, self.dtype))
+            if max is not None:
+                out = out.minimum(max if isinstance(max, Tensor) else _to_tensor(max, self.dtype))
+            return out
+        x = self
+        if self._data.dtype.kind != "f" and any(isinstance(v, float) for v in (min, max)):
+            x = self._cast(_dtype.get_default_dtype())
+        return E.Clamp.apply(x, min, max)
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def relu(self):
+        from .nn.functional import relu
+        return relu(self)
+
+    def softmax(self, dim, dtype=None):
+        from .nn.functional import softmax
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        from .nn.functional import log_softmax
+        return log_softmax(self, dim, dtype=dtype)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        mask = _unwrap(mask)
+        if np.asarray(mask).dtype != np.bool_:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                               f"{from_numpy_dtype(np.asarray(mask).dtype)}")
+        value = _unwrap(value)
+        if np.ndim(value) != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {np.ndim(value)} dimension(s).")
+        np.broadcast_shapes(np.shape(mask), self._data.shape)
+        return I.MaskedFill.apply(self, mask, value)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        axes = normalize_dims(dim, self.ndim)
+        np_dt = as_dtype(dtype).np if dtype is not None else (
+            np.int64 if self._data.dtype.kind in "iub" else None)
+        return R.Sum.apply(self, axes, keepdim, np_dt)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.to(dtype) if dtype is not None else self
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                               f"floating point or complex dtype. Got: {_torch_name(x.dtype)}")
+        return R.Mean.apply(x, normalize_dims(dim, x.ndim), keepdim)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.to(dtype) if dtype is not None else self
+        axis = None if dim is None else normalize_dim(dim, x.ndim)
+        return R.Prod.apply(x, axis, keepdim)
+
+    def _max_min(self, is_max, dim, keepdim):
+        if dim is None:
+            return R.AmaxAmin.apply(self, tuple(range(self.ndim)), False, is_max)
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if is_max else self.minimum(dim)
+        axis = normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return (_ReturnMax if is_max else _ReturnMin)(self.clone(), Tensor._wrap(np.array(0)))
+        values, indices = R.MaxMinDim.apply(self, axis, keepdim, is_max)
+        return (_ReturnMax if is_max else _ReturnMin)(values, indices)
+
+    def max(self, dim=None, keepdim=False):
+        return self._max_min(True, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return self._max_min(False, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, True)
+
+    def amin(self, dim=(), keepdim=False):
+        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, False)
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg(np.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, fn, dim, keepdim):
+        if dim is None:
+            a = self._data.reshape(-1)
+            idx = R._nan_aware_arg(a, 0, fn is np.argmax)
+            out = np.asarray(idx, dtype=np.int64)
+            return Tensor._wrap(out.reshape((1,) * self.ndim) if keepdim else out)
+        axis = normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._wrap(np.array(0, dtype=np.int64))
+        idx = R._nan_aware_arg(self._data, axis, fn is np.argmax).astype(np.int64)
+        return Tensor._wrap(np.expand_dims(idx, axis) if keepdim else idx)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        correction = _correction(unbiased, correction)
+        x = self if self._data.dtype.kind == "f" else self._cast(_dtype.get_default_dtype())
+        return R.Var.apply(x, normalize_dims(dim, self.ndim), correction, keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        x = self if self._data.dtype.kind == "f" else self._cast(_dtype.get_default_dtype())
+        return R.LogSumExp.apply(x, normalize_dims(dim, self.ndim), keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        x = self.to(dtype) if dtype is not None else self
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                               f"input. Got {_torch_name(x.dtype)}")
+        if p in ("fro", None):
+            p = 2
+        elif p == "nuc":
+            raise NotImplementedError("nuclear norm is not supported by ember")
+        return R.Norm.apply(x, float(p), normalize_dims(dim, x.ndim), keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor._wrap(np.any(self._data, axis=None if dim is None else normalize_dims(dim, self.ndim),
+                                   keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):
+        return Tensor._wrap(np.all(self._data, axis=None if dim is None else normalize_dims(dim, self.ndim),
+                                   keepdims=keepdim))
+
+    def count_nonzero(self, dim=None):
+        return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dim), dtype=np.int64))
+
+    def cumsum(self, dim, *, dtype=None):
+        return _CumSum.apply(self.to(dtype) if dtype is not None else self, normalize_dim(dim, self.ndim))
+
+    # ------------------------------------------------------------------ sorting
+    def sort(self, dim=-1, descending=False, stable=False):
+        axis = normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return _ReturnSort(self.clone(), Tensor._wrap(np.array(0, dtype=np.int64)))
+        idx = _argsort(self._data, axis, descending)
+        return _ReturnSort(I.TakeAlong.apply(self, axis, idx), Tensor._wrap(idx))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending, stable).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        axis = normalize_dim(dim, self.ndim)
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError("selected index k out of range")
+        idx = _argsort(self._data, axis, largest) if self.ndim else np.zeros((), np.int64)
+        idx = np.take(idx, np.arange(k), axis=axis) if self.ndim else idx
+        return _ReturnTopk(I.TopKValues.apply(self, axis, idx), Tensor._wrap(idx))
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        shape = _infer_shape(_as_shape(shape), self._data.size)
+        if shape == self._data.shape:
+            return S.ReshapeView.apply(self, shape)
+        fn = S.ReshapeView if _can_view(self._data, shape) else S.Reshape
+        return fn.apply(self, shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (_dtype.dtype, type, str)):
+            raise NotImplementedError("view(dtype) is not supported by ember")
+        return S.View.apply(self, _infer_shape(_as_shape(shape), self._data.size))
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = normalize_dim(start_dim, self.ndim)
+        e = normalize_dim(end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shp = self.shape
+        return self.reshape(shp[:s] + (int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        d = normalize_dim(dim, self.ndim)
+        sizes = tuple(sizes)
+        sizes = _infer_shape(sizes, self.shape[d])
+        if int(np.prod(sizes)) != self.shape[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                               f"size of dim {dim} ({self.shape[d]}) in the input tensor")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def permute(self, *dims):
+        dims = _as_shape(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                               f"not match the length of the desired ordering of dimensions i.e. "
+                               f"input.dim() = {self.ndim} is not equal to len(dims) = {len(dims)}")
+        axes = tuple(normalize_dim(d, self.ndim) for d in dims)
+        if len(set(axes)) != len(axes):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return S.Permute.apply(self, axes)
+
+    def transpose(self, dim0, dim1):
+        if self.ndim < 2 and self.ndim == 0:
+            return self
+        a, b = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
+        axes = list(range(self.ndim))
+        axes[a], axes[b] = axes[b], axes[a]
+        return S.Transpose.apply(self, tuple(axes))
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            shape = tuple(s for s in self.shape if s != 1)
+        else:
+            axes = normalize_dims(dim, self.ndim) if self.ndim else ()
+            shape = tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1))
+        return S.ReshapeView.apply(self, shape)
+
+    def unsqueeze(self, dim):
+        d = normalize_dim(dim, self.ndim + 1)
+        shp = self.shape
+        return S.ReshapeView.apply(self, shp[:d] + (1,) + shp[d:])
+
+    def expand(self, *sizes):
+        sizes = _as_shape(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand(ember.{self.dtype.name}{{{list(self.shape)}}}, size={list(sizes)}): "
+                               f"the number of sizes provided ({len(sizes)}) must be greater or equal "
+                               f"to the number of dimensions in the tensor ({self.ndim})")
+        lead = len(sizes) - self.ndim
+        target = []
+        for i, s in enumerate(sizes):
+            cur = self.shape[i - lead] if i >= lead else None
+            if s == -1:
+                if cur is None:
+                    raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a "
+                                       "leading, non-existing dimension 0")
+                s = cur
+            elif cur is not None and cur != 1 and cur != s:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                                   f"size ({cur}) at non-singleton dimension {i}.  Target sizes: "
+                                   f"{list(sizes)}.  Tensor sizes: {list(self.shape)}")
+            target.append(s)
+        return S.Expand.apply(self, tuple(target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(shape)
+
+    def repeat(self, *sizes):
+        reps = _as_shape(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                               "of dimensions of tensor")
+        return S.Repeat.apply(self, reps)
+
+    def flip(self, *dims):
+        dims = _as_shape(dims)
+        return S.Flip.apply(self, normalize_dims(dims, self.ndim))
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return S.Roll.apply(self.flatten(), shifts, None).view(self.shape)
+        if isinstance(dims, int):
+            return S.Roll.apply(self, shifts, normalize_dim(dims, self.ndim))
+        return S.Roll.apply(self, tuple(shifts), tuple(normalize_dim(d, self.ndim) for d in dims))
+
+    def split(self, split_size, dim=0):
+        axis = normalize_dim(dim, self.ndim)
+        n = self.shape[axis]
+        if isinstance(split_size, (int, np.integer)):
+            if split_size <= 0 and n > 0:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                                   f"dimension size of {n}")
+            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        else:
+            sizes = list(split_size)
+            if builtins.sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                                   f"(input tensor's size at dimension {dim}), but got "
+                                   f"split_sizes={sizes}")
+        return S.Split.apply(self, sizes, axis)
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        n = self.shape[normalize_dim(dim, self.ndim)]
+        return self.split(-(-n // chunks) if n else 1, dim)
+
+    def unbind(self, dim=0):
+        axis = normalize_dim(dim, self.ndim)
+        return tuple(p.squeeze(axis) for p in self.split(1, axis))
+
+    def narrow(self, dim, start, length):
+        axis = normalize_dim(dim, self.ndim)
+        idx = [slice(None)] * self.ndim
+        idx[axis] = slice(start, start + length)
+        return self[tuple(idx)]
+
+    def select(self, dim, index):
+        axis = normalize_dim(dim, self.ndim)
+        idx = [slice(None)] * self.ndim
+        idx[axis] = index
+        return self[tuple(idx)]
+
+    # ------------------------------------------------------------------ indexing
+    def __getitem__(self, idx):
+        idx = _convert_index(idx)
+        if I.is_basic_index(idx):
+            _check_basic_index(self._data.shape, idx)
+            return I.Select.apply(self, idx)
+        try:
+            return I.Index.apply(self, idx)
+        except IndexError as e:
+            raise IndexError(str(e)) from None
+
+    def __setitem__(self, idx, value):
+        idx = _convert_index(idx)
+        value = _unwrap(value) if not isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            if value.dtype is not self.dtype:
+                value = value._cast(self.dtype)
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            value = np.asarray(value, dtype=self._data.dtype)
+        self._inplace(lambda s, v: I.IndexPut.apply(s, idx, v), value)
+
+    def gather(self, dim, index):
+        axis = normalize_dim(dim, self.ndim)
+        idx = _index_array(index, "gather")
+        if idx.ndim != self.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        _check_index_range(idx, self.shape[axis] if self.ndim else 1, "gather")
+        return I.Gather.apply(self, axis, idx)
+
+    def take_along_dim(self, indices, dim):
+        return self.gather(dim, indices)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        if src is None:
+            src = value
+        axis = normalize_dim(dim, self.ndim)
+        idx = _index_array(index, "scatter")
+        _check_index_range(idx, self.shape[axis], "scatter")
+        if reduce not in (None, "add", "sum"):
+            raise NotImplementedError(f"scatter reduce={reduce!r} is not supported by ember")
+        src_t = src if isinstance(src, Tensor) else src
+        if isinstance(src_t, Tensor) and src_t.dtype is not self.dtype:
+            raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype")
+        return I.Scatter.apply(self, axis, idx, src_t, reduce is not None)
+
+    def scatter_add(self, dim, index, src):
+        return self.scatter(dim, index, src, reduce="add")
+
+    def index_select(self, dim, index):
+        axis = normalize_dim(dim, self.ndim)
+        idx = _index_array(index, "index_select")
+        if idx.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        full = [slice(None)] * self.ndim
+        full[axis] = idx
+        return self[tuple(full)]
+
+    def masked_select(self, mask):
+        return self[_unwrap(mask)] if np.shape(_unwrap(mask)) == self._data.shape else \
+            self.expand(np.broadcast_shapes(self._data.shape, np.shape(_unwrap(mask))))[_unwrap(mask)]
+
+    def nonzero(self, *, as_tuple=False):
+        nz = np.nonzero(self._data)
+        if as_tuple:
+            return tuple(Tensor._wrap(i.astype(np.int64)) for i in nz)
+        return Tensor._wrap(np.stack(nz, axis=1).astype(np.int64) if nz else np.zeros((0, 0), np.int64))
+
+    # ------------------------------------------------------------------ in place
+    def _inplace(self, fn, *args):
+        """Run ``fn(self, *args)`` out of place, then write the result into this tensor's memory.
+
+        When autograd records, the op is applied to a copy of the old value (which the new graph
+        node may save) and this tensor takes over the node as its grad_fn, as torch rebases it.
+        """
+        grad_on = grad_mode._enabled
+        if grad_on and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        record = grad_on and (self._requires_grad or builtins.any(
+            isinstance(a, Tensor) and a._requires_grad for a in args))
+        if record:
+            if self._base is not None:
+                raise RuntimeError("ember does not support in-place operations on a view (a slice, "
+                                   "reshape or transpose) while autograd records them; clone() the "
+                                   "view first, or assign through indexing on the base tensor")
+            old = Tensor._wrap(self._data.copy(), self._requires_grad)
+            old.grad_fn, old._out_idx, old._accumulator = self.grad_fn, self._out_idx, self._accumulator
+            out = fn(old, *args)
+        else:
+            with grad_mode.no_grad():
+                out = fn(self, *args)
+        res = out._data
+        if res.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                               f"broadcast shape {list(res.shape)}")
+        if res.dtype != self._data.dtype:
+            if not np.can_cast(res.dtype, self._data.dtype, "same_kind") or \
+                    (res.dtype.kind == "f" and self._data.dtype.kind in "iub"):
+                raise RuntimeError(f"result type {_torch_name(from_numpy_dtype(res.dtype))} can't be "
+                                   f"cast to the desired output type {_torch_name(self.dtype)}")
+        np.copyto(self._data, res, casting="unsafe")
+        if record:
+            self.grad_fn, self._out_idx, self._requires_grad = out.grad_fn, out._out_idx, True
+        self._vbox[0] += 1
+        return self
+
+    def add_(self, other, *, alpha=1):
+        return self._inplace(lambda s, o: s.add(o, alpha=alpha), other)
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(lambda s, o: s.sub(o, alpha=alpha), other)
+
+    def mul_(self, other):
+        return self._inplace(lambda s, o: s * o, other)
+
+    def div_(self, other, *, rounding_mode=None):
+        return self._inplace(lambda s, o: s.div(o, rounding_mode=rounding_mode), other)
+
+    def pow_(self, exponent):
+        return self._inplace(lambda s, o: s ** o, exponent)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda s: s.clamp(min, max))
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def neg_(self):
+        return self._inplace(lambda s: -s)
+
+    def abs_(self):
+        return self._inplace(lambda s: s.abs())
+
+    def exp_(self):
+        return self._inplace(lambda s: s.exp())
+
+    def log_(self):
+        return self._inplace(lambda s: s.log())
+
+    def sqrt_(self):
+        return self._inplace(lambda s: s.sqrt())
+
+    def sigmoid_(self):
+        return self._inplace(lambda s: s.sigmoid())
+
+    def tanh_(self):
+        return self._inplace(lambda s: s.tanh())
+
+    def relu_(self):
+        return self._inplace(lambda s: s.relu())
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(lambda s: s.masked_fill(mask, value))
+
+    def copy_(self, src, non_blocking=False):
+        src = src if isinstance(src, Tensor) else _to_tensor(src)
+        return self._inplace(lambda s, o: o._cast(s.dtype).expand(s.shape) + s * 0, src) \
+            if grad_mode._enabled and src._requires_grad else self._fill_raw(src._data)
+
+    def _fill_raw(self, values):
+        """Write values without autograd (fill_, zero_, copy_ of data, random init)."""
+        if grad_mode._enabled and self._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            self._inplace(lambda s: _FillLike.apply(s, np.broadcast_to(values, s.shape).astype(s._data.dtype)))
+            return self
+        np.copyto(self._data, np.broadcast_to(values, self._data.shape), casting="unsafe")
+        self._vbox[0] += 1
+        return self
+
+    def fill_(self, value):
+        return self._fill_raw(_unwrap(value))
+
+    def zero_(self):
+        return self._fill_raw(0)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import numpy_generator
+        return self._fill_raw(numpy_generator(generator).uniform(a, b, self._data.shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .random import numpy_generator
+        return self._fill_raw(numpy_generator(generator).normal(mean, std, self._data.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from .random import numpy_generator
+        return self._fill_raw(numpy_generator(generator).random(self._data.shape) < _unwrap(p))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from .random import numpy_generator
+        return self._fill_raw(numpy_generator(generator).exponential(1.0 / lambd, self._data.shape))
+
+    def random_(self, low=0, high=None, *, generator=None):
+        from .random import numpy_generator
+        if high is None:
+            low, high = 0, low if low else 2 ** 24
+        return self._fill_raw(numpy_generator(generator).integers(low, high, self._data.shape))
+
+    def unsqueeze_(self, dim):
+        return self._reshape_(self.unsqueeze(dim).shape)
+
+    def squeeze_(self, dim=None):
+        return self._reshape_(self.squeeze(dim).shape)
+
+    def t_(self):
+        if self.ndim < 2:
+            return self
+        return self.transpose_(0, 1)
+
+    def transpose_(self, dim0, dim1):
+        if self.grad_fn is not None or self._requires_grad and grad_mode._enabled:
+            raise RuntimeError("ember supports transpose_ only on tensors that don't require grad")
+        self._data = np.swapaxes(self._data, normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim))
+        return self
+
+    def _reshape_(self, shape):
+        """In-place metadata change (unsqueeze_, squeeze_): same memory, new shape."""
+        if self.grad_fn is not None:
+            out = self.reshape(shape)
+            self.grad_fn, self._out_idx = out.grad_fn, out._out_idx
+        self._data = self._data.reshape(shape)
+        return self
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = []
+        if builtins.all(t is not self for _, t in node._retained):
+            node._retained.append((self._out_idx, self))
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return node is not None and builtins.any(t is self for _, t in (node._retained or ()))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            from .autograd.function import _edge
+            node, slot = _edge(self)[0], None
+            hooks = node._hooks if node._hooks is not None else []
+            hooks.append(hook)
+            node._hooks = hooks
+            entry = hook
+        else:
+            node = self.grad_fn
+            hooks = node._hooks if node._hooks is not None else []
+            entry = (self._out_idx, hook)
+            hooks.append(entry)
+            node._hooks = hooks
+        return _RemovableHook(hooks, entry)
+
+    # new_* constructors
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(np.zeros, _as_shape(size), dtype or self.dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(np.ones, _as_shape(size), dtype or self.dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(np.zeros, _as_shape(size), dtype or self.dtype, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        t = _new(np.zeros, _as_shape((size,)), dtype or self.dtype, requires_grad=False)
+        t._data[...] = fill_value
+        return t.requires_grad_(requires_grad) if requires_grad else t
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from ._creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+class _RemovableHook:
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = hooks, entry
+
+    def remove(self):
+        if self._entry in self._hooks:
+            self._hooks.remove(self._entry)
+
+
+def _rebuild_tensor(data, requires_grad):
+    return Tensor._wrap(data, requires_grad)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _torch_name(dt) -> str:
+    """The C++ scalar-type name torch's messages use (Float, Double, Long ...)."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}[dt.name]
+
+
+def _correction(unbiased, correction):
+    if correction is not None and unbiased is not None:
+        raise RuntimeError("var(): can't specify both unbiased and correction")
+    if correction is not None:
+        return correction
+    if unbiased is None or unbiased is True:
+        return 1
+    return 0
+
+
+def _as_shape(args) -> tuple:
+    """(2, 3), ((2, 3),), ([2, 3],) and (Size([2, 3]),) all mean the shape (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size, np.ndarray)):
+        args = tuple(args[0])
+    out = []
+    for s in args:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"expected a sequence of integers as the size, but got {args!r}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _infer_shape(shape, numel):
+    """Resolve one -1 in ``shape`` and check the element count, with torch's messages."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _can_view(a, shape):
+    try:
+        v = a.view()
+        v.shape = shape
+        return True
+    except AttributeError:
+        return False
+
+
+def _convert_index(idx):
+    """Tensors inside an index become arrays; lists become integer/boolean arrays as in torch."""
+    if isinstance(idx, tuple):
+        return tuple(_convert_index_item(i) for i in idx)
+    return _convert_index_item(idx)
+
+
+def _convert_index_item(i):
+    if isinstance(i, Tensor):
+        a = i._data
+        if a.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return a if a.ndim else (a.item() if a.dtype != np.bool_ else a)
+    if isinstance(i, list):
+        a = np.asarray([_unwrap(x) for x in i])
+        if a.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return a
+    if isinstance(i, np.ndarray) and i.dtype.kind == "f":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return i
+
+
+def _check_basic_index(shape, idx):
+    dim = 0
+    items = idx if isinstance(idx, tuple) else (idx,)
+    n_real = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
+    if n_real > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    for i in items:
+        if i is Ellipsis:
+            dim += len(shape) - n_real
+            continue
+        if i is None:
+            continue
+        if isinstance(i, (int, np.integer)) and not -shape[dim] <= i < shape[dim]:
+            raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
+        dim += 1
+
+
+def _index_array(index, op):
+    a = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if a.dtype != np.int64:
+        if a.dtype.kind in "iu":
+            raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    return a
+
+
+def _check_index_range(idx, n, op):
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise RuntimeError(f"index {bad} is out of bounds for dimension with size {n}")
+
+
+def _argsort(a, axis, descending):
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64)
+    # stable descending order with NaN first (as torch): sort the reversed array ascending, then
+    # reverse the order and map positions back
+    n = a.shape[axis]
+    idx = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return (n - 1 - np.flip(idx, axis)).astype(np.int64)
+
+
+def _to_tensor(x, dtype=None):
+    from ._creation import tensor
+    return tensor(x, dtype=dtype)
+
+
+def _new(fn, shape, dtype, requires_grad):
+    return Tensor._wrap(fn(shape, dtype=as_dtype(dtype).np), requires_grad)
+
+
+class _AddAlpha:
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def apply(self, a, b):
+        return E.Add.apply(a, b, self.alpha)
+
+
+class _SubAlpha(_AddAlpha):
+    def apply(self, a, b):
+        return E.Sub.apply(a, b, self.alpha)
+
+
+class _FillLike(_Function):
+    """Overwrite with constants: no gradient flows to the old value."""
+
+    name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, a, values):
+        return values.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), None
+
+
+class _CumSum(_Function):
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis), None
+
+
+def where(condition, input=None, other=None):
+    """``where(cond, x, y)`` picks from x where cond holds; ``where(cond)`` is ``nonzero(as_tuple)``."""
+    cond = _unwrap(condition)
+    if input is None and other is None:
+        return Tensor._wrap(np.asarray(cond)).nonzero(as_tuple=True)
+    if np.asarray(cond).dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {from_numpy_dtype(np.asarray(cond).dtype)}")
+    operands = [v for v in (input, other)]
+    dt = result_type(*[v if isinstance(v, Tensor) else (v if _is_scalar(v) else _to_tensor(v))
+                       for v in operands])
+    a, b = (v._cast(dt) if isinstance(v, Tensor) else
+            (np.asarray(v, dt.np) if not _is_scalar(v) else np.asarray(v, dt.np)) for v in operands)
+    return E.Where.apply(cond, a, b)
+

@@ -1,0 +1,132 @@
+"""Tensor printing, following torch/_tensor_str.py: the same number formats (integers printed as
+``1.``, 4 decimals, scientific notation for wide ranges), summarisation past 1000 elements and
+the same suffixes (``dtype=``, ``grad_fn=<...>``, ``requires_grad=True``)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PRECISION = 4
+THRESHOLD = 1000
+EDGEITEMS = 3
+LINEWIDTH = 80
+
+
+class _Formatter:
+    def __init__(self, values: np.ndarray):
+        self.floating = values.dtype.kind == "f"
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        flat = values.reshape(-1)
+        if not self.floating:
+            for v in flat.tolist():
+                self.max_width = max(self.max_width, len(str(v)))
+            return
+        with np.errstate(invalid="ignore"):
+            finite = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
+        if finite.size == 0:
+            return
+        absv = np.abs(finite)
+        lo, hi = absv.min(), absv.max()
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        for v in finite.tolist():
+            if self.sci_mode:
+                w = len(f"{v:.{PRECISION}e}")
+            elif self.int_mode:
+                w = len(f"{v:.0f}") + 1
+            else:
+                w = len(f"{v:.{PRECISION}f}")
+            self.max_width = max(self.max_width, w)
+
+    def format(self, v) -> str:
+        if self.floating:
+            if self.sci_mode:
+                s = f"{v:{self.max_width}.{PRECISION}e}"
+            elif self.int_mode:
+                s = f"{v:.0f}"
+                if not (math.isinf(v) or math.isnan(v)):
+                    s += "."
+            else:
+                s = f"{v:.{PRECISION}f}"
+        else:
+            s = str(v)
+        return " " * (self.max_width - len(s)) + s
+
+
+def _summarized(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 0:
+        return a
+    if a.shape[0] > 2 * EDGEITEMS:
+        a = np.concatenate([a[:EDGEITEMS], a[-EDGEITEMS:]])
+    if a.ndim == 1:
+        return a
+    return np.stack([_summarized(x) for x in a])
+
+
+def _vector(a, indent, summarize, fmt):
+    per_line = max(1, math.floor((LINEWIDTH - indent) / (fmt.max_width + 2)))
+    if summarize and a.shape[0] > 2 * EDGEITEMS:
+        data = ([fmt.format(v) for v in a[:EDGEITEMS].tolist()] + [" ..."]
+                + [fmt.format(v) for v in a[-EDGEITEMS:].tolist()])
+    else:
+        data = [fmt.format(v) for v in a.tolist()]
+    lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested(a, indent, summarize, fmt):
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        return _vector(a, indent, summarize, fmt)
+    n = a.shape[0]
+    if summarize and n > 2 * EDGEITEMS:
+        rows = ([_nested(a[i], indent + 1, summarize, fmt) for i in range(EDGEITEMS)] + ["..."]
+                + [_nested(a[i], indent + 1, summarize, fmt) for i in range(n - EDGEITEMS, n)])
+    else:
+        rows = [_nested(a[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def array_str(a: np.ndarray, indent: int) -> str:
+    if a.size == 0:
+        return "[]"
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    summarize = a.size > THRESHOLD
+    fmt = _Formatter(_summarized(a) if summarize else a)
+    return _nested(a, indent, summarize, fmt)
+
+
+def _add_suffixes(text, suffixes, indent):
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
+
+
+def tensor_repr(t, prefix="tensor(") -> str:
+    from ._dtype import bool_, get_default_dtype, int64
+
+    a = t._data
+    indent = len(prefix)
+    suffixes = []
+    if a.size == 0 and a.ndim != 1:
+        suffixes.append(f"size={tuple(a.shape)}")
+    if t.dtype not in (get_default_dtype(), int64, bool_):
+        suffixes.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + array_str(a, indent), suffixes, indent)

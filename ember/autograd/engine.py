@@ -1,0 +1,162 @@
+"""The backward pass: order the graph once, then push gradients from the roots to the leaves.
+
+Each node's output gradients are summed as they arrive (a tensor used twice gets both
+contributions); a node runs when every node that feeds it has run (Kahn's algorithm on the
+dependency counts). Leaves receive their gradient through their AccumulateGrad node.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from . import grad_mode
+from .function import AccumulateGrad
+
+
+def _dependencies(roots):
+    """Number of graph edges pointing at each node reachable from ``roots``."""
+    deps = {}
+    seen = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for edge in node.next_edges:
+            if edge is not None:
+                nxt = edge[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    stack.append(nxt)
+    return deps
+
+
+def _accumulate(slot, i, g):
+    cur = slot[i]
+    slot[i] = g if cur is None else cur + g
+
+
+def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
+    """Backpropagate ``grad_tensors`` (arrays) from ``tensors``.
+
+    ``capture`` maps (node, output index) to a list that receives the gradient instead of
+    accumulating into ``.grad`` (autograd.grad); ``None`` accumulates into the leaves' ``.grad``.
+    """
+    from .._tensor import Tensor
+
+    pending = {}  # node -> list of output gradients summed so far
+    roots = []
+    for t, g in zip(tensors, grad_tensors):
+        node = t.grad_fn if t.grad_fn is not None else _leaf_node(t)
+        idx = t._out_idx if t.grad_fn is not None else 0
+        slot = pending.get(node)
+        if slot is None:
+            slot = pending[node] = [None] * _n_outputs(node)
+            roots.append(node)
+        _accumulate(slot, idx, g)
+
+    deps = _dependencies(roots)
+    ready = [n for n in roots if deps.get(n, 0) == 0]
+    prev_mode = grad_mode._enabled
+    grad_mode._set(False)  # backward itself is never recorded (first-order autograd)
+    try:
+        while ready:
+            node = ready.pop()
+            grads = pending.pop(node, None)
+            if grads is None:
+                continue
+            if isinstance(node, AccumulateGrad):
+                g = grads[0]
+                grads = None  # so the leaf may adopt ``g`` when nothing else holds it
+                _finish_leaf(node, g, capture, Tensor)
+                del g
+                continue
+            grads = _complete(node, grads)
+            if node._hooks or node._retained:
+                grads = _run_tensor_hooks(node, grads, Tensor)
+            if capture is not None:
+                for i, g in enumerate(grads):
+                    sink = capture.get((node, i))
+                    if sink is not None:
+                        sink.append(g)
+            in_grads = node._function.backward(node, *grads)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            edges = node.next_edges
+            if len(in_grads) < len(edges):
+                raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "
+                                   f"of gradients (expected {len(edges)}, got {len(in_grads)})")
+            for edge, g in zip(edges, in_grads):
+                if edge is None:
+                    continue
+                nxt, idx = edge
+                if g is not None:
+                    slot = pending.get(nxt)
+                    if slot is None:
+                        slot = pending[nxt] = [None] * _n_outputs(nxt)
+                    _accumulate(slot, idx, g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+            if not retain_graph:
+                node._release()
+    finally:
+        grad_mode._set(prev_mode)
+
+
+def _leaf_node(t):
+    from .function import _edge
+    return _edge(t)[0]
+
+
+def _n_outputs(node):
+    return 1 if isinstance(node, AccumulateGrad) else len(node._out_meta)
+
+
+def _complete(node, grads):
+    """Outputs that received no gradient get zeros, as torch materialises them."""
+    if any(g is None for g in grads):
+        grads = [np.zeros(shape, dtype) if g is None else g
+                 for g, (shape, dtype) in zip(grads, node._out_meta)]
+    return grads
+
+
+def _run_tensor_hooks(node, grads, Tensor):
+    grads = list(grads)
+    for i, hook in (node._hooks or ()):
+        res = hook(Tensor._wrap(grads[i]))
+        if res is not None:
+            grads[i] = res._data if isinstance(res, Tensor) else np.asarray(res)
+    for i, tensor in (node._retained or ()):
+        g = Tensor._wrap(grads[i].copy())
+        tensor.grad = g if tensor.grad is None else Tensor._wrap(tensor.grad._data + g._data)
+    return grads
+
+
+def _finish_leaf(node, g, capture, Tensor):
+    var = node.variable
+    for hook in (node._hooks or ()):
+        res = hook(Tensor._wrap(g))
+        if res is not None:
+            g = res._data if isinstance(res, Tensor) else np.asarray(res)
+    if capture is not None:
+        sink = capture.get((node, 0))
+        if sink is not None:
+            sink.append(g)
+        return
+    if g.dtype != var._data.dtype:
+        g = g.astype(var._data.dtype)
+    if g.shape != var._data.shape:
+        raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf's shape "
+                           f"{list(var._data.shape)}")
+    if var.grad is None:
+        # Adopt the array only if nothing else can see it (as torch's AccumulateGrad steals a
+        # gradient whose use count is 1): a gradient passed through unchanged by an add may also
+        # be on its way to another leaf, and .grad is later updated in place.
+        # References here: the caller's local, this parameter, getrefcount's argument.
+        shared = sys.getrefcount(g) > 3 or g.base is not None or not g.flags.writeable
+        var.grad = Tensor._wrap(g.copy() if shared else g)
+    else:
+        var.grad._data += g

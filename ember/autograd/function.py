@@ -1,0 +1,177 @@
+"""Function: one differentiable operation, its forward and backward side by side.
+
+A Function subclass implements two static methods on NumPy arrays::
+
+    forward(ctx, *args) -> array or tuple of arrays
+    backward(ctx, *grads) -> one gradient (array or None) per forward argument
+
+``Function.apply(*args)`` unwraps Tensors, runs forward, wraps the outputs and, when grad mode is
+on and an input requires grad, records the graph node. The ``ctx`` object *is* that node (its
+class is named like torch's, e.g. ``MulBackward0``), so ``y.grad_fn`` prints as in torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import grad_mode
+
+
+class Node:
+    """A node of the backward graph (``tensor.grad_fn``)."""
+
+    __slots__ = ("saved_tensors_", "_saved_versions", "needs_input_grad", "next_edges",
+                 "_out_meta", "_non_diff", "_hooks", "_retained", "__dict__", "__weakref__")
+
+    def __init__(self):
+        self.saved_tensors_ = ()
+        self._saved_versions = None
+        self._non_diff = None
+        self._hooks = None
+        self._retained = None
+
+    # -- for forward ---------------------------------------------------------------------------
+    def save_for_backward(self, *arrays):
+        self.saved_tensors_ = arrays
+
+    def mark_non_differentiable(self, *arrays):
+        self._non_diff = {id(a) for a in arrays}
+
+    @property
+    def saved_tensors(self):
+        if self.saved_tensors_ is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or if "
+                "you need to access saved tensors after calling backward.")
+        if self._saved_versions:
+            for box, version, pos in self._saved_versions:
+                if box[0] != version:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: saved tensor {pos} of {self.name()} is at "
+                        f"version {box[0]}; expected version {version} instead.")
+        return self.saved_tensors_
+
+    # -- introspection, as torch ---------------------------------------------------------------
+    @classmethod
+    def name(cls):
+        return cls.__name__
+
+    @property
+    def next_functions(self):
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+    def register_hook(self, fn):
+        raise RuntimeError("ember supports hooks on tensors (Tensor.register_hook), not on grad_fn")
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def _release(self):
+        self.saved_tensors_ = None
+        self.__dict__.clear()
+
+
+class AccumulateGrad(Node):
+    """The graph's sink for a leaf tensor: adds the incoming gradient to ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+        self.next_edges = ()
+
+
+class _FunctionMeta(type):
+    """Gives each Function subclass its own node class, named like torch's grad_fn classes."""
+
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        node_name = attrs.get("name") or f"{name}Backward0"
+        cls._node_cls = type(node_name, (Node,), {"__slots__": (), "_function": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    is_view = False  # outputs share memory and the version counter with the first input
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args):
+        from .._tensor import Tensor  # autograd sits below Tensor; resolved at call time
+
+        arrays = []
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                if a.requires_grad:
+                    requires = True
+            else:
+                arrays.append(a)
+        ctx = cls._node_cls()
+        out = cls.forward(ctx, *arrays)
+        multi = isinstance(out, tuple)
+        outs = out if multi else (out,)
+        record = requires and grad_mode._enabled
+        non_diff = ctx._non_diff
+        results = []
+        for i, o in enumerate(outs):
+            if type(o) is not np.ndarray:
+                o = np.asarray(o)
+            t = Tensor._wrap(o)
+            if record and (non_diff is None or id(o) not in non_diff):
+                t.requires_grad = True
+                t.grad_fn = ctx
+                t._out_idx = i
+            results.append(t)
+        if cls.is_view:
+            src = args[0]
+            for t in results:
+                t._vbox = src._vbox
+                t._base = src if src._base is None else src._base
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            ctx.next_edges = tuple(_edge(a) if isinstance(a, Tensor) and a.requires_grad else None
+                                   for a in args)
+            ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
+            if ctx.saved_tensors_:
+                ctx._saved_versions = _versions_of(ctx.saved_tensors_, args, results)
+        return tuple(results) if multi else results[0]
+
+
+def _edge(t):
+    """Where a gradient for tensor ``t`` goes: its grad_fn's output slot, or its AccumulateGrad."""
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._out_idx)
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return (acc, 0)
+
+
+def _versions_of(saved, args, results):
+    """Version-counter snapshots of the saved arrays that are an input's or output's storage."""
+    from .._tensor import Tensor
+
+    versions = []
+    for pos, arr in enumerate(saved):
+        for t in (*args, *results):
+            if isinstance(t, Tensor) and t._data is arr:
+                versions.append((t._vbox, t._vbox[0], pos))
+                break
+    return versions or None
+
+
+class once_differentiable:  # noqa: N801  (torch's decorator name; ember's backward is always first order)
+    def __new__(cls, fn):
+        return fn

@@ -1,0 +1,63 @@
+"""Grad mode: whether operations record the graph. Usable as context managers and decorators."""
+from __future__ import annotations
+
+import functools
+
+_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _enabled
+
+
+def _set(mode: bool) -> None:
+    global _enabled
+    _enabled = bool(mode)
+
+
+class _GradModeContext:
+    """Base for no_grad / enable_grad / set_grad_enabled: a context manager that restores the
+    previous mode on exit, and a decorator that runs the function under the mode."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._prev = _enabled
+        _set(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self._mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(False)`` takes effect immediately (as in torch) and also works in ``with``."""
+
+    def __init__(self, mode: bool):
+        self._prev = _enabled
+        self._mode = bool(mode)
+        _set(self._mode)
+
+    def __enter__(self):
+        return self
+
+
+class inference_mode(no_grad):
+    def __init__(self, mode: bool = True):
+        self._mode = not mode

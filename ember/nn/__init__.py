@@ -1,0 +1,4 @@
+"""ember.nn: layers, as in torch.nn."""
+from . import functional, init  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import Module, Parameter  # noqa: F401
