@@ -336,6 +336,8 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
     def _binary(self, fn, other, reverse=False):
         if isinstance(other, Tensor):
+            if other._data.shape != self._data.shape:
+                _check_broadcast(self._data.shape, other._data.shape)
             if other._data.dtype == self._data.dtype:
                 a, b = self, other
             else:
@@ -1292,6 +1294,15 @@ def _torch_name(dt) -> str:
             "bool": "Bool"}[dt.name]
 
 
+def _check_broadcast(sa, sb):
+    """torch's message for shapes that do not broadcast (checked before NumPy sees them)."""
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                               f"at non-singleton dimension {max(len(sa), len(sb)) - i}")
+
+
 def _correction(unbiased, correction):
     if correction is not None and unbiased is not None:
         raise RuntimeError("var(): can't specify both unbiased and correction")
@@ -1386,11 +1397,9 @@ def _check_basic_index(shape, idx):
 
 def _index_array(index, op):
     a = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if a.dtype != np.int64:
-        if a.dtype.kind in "iu":
-            raise RuntimeError(f"{op}(): Expected dtype int64 for index")
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
-    return a
+    if a.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    return a.astype(np.int64, copy=False)
 
 
 def _check_index_range(idx, n, op):

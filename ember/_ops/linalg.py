@@ -22,11 +22,8 @@ class MatMul(Function):
         # promote vectors to matrices so one formula serves all: (.., n, k) @ (.., k, m)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))

@@ -73,6 +73,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
                 _finish_leaf(node, g, capture, Tensor)
                 del g
                 continue
+            node._check_not_released()
             grads = _complete(node, grads)
             if node._hooks or node._retained:
                 grads = _run_tensor_hooks(node, grads, Tensor)

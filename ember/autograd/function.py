@@ -38,13 +38,7 @@ class Node:
 
     @property
     def saved_tensors(self):
-        if self.saved_tensors_ is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or if "
-                "you need to access saved tensors after calling backward.")
+        self._check_not_released()
         if self._saved_versions:
             for box, version, pos in self._saved_versions:
                 if box[0] != version:
@@ -53,6 +47,15 @@ class Node:
                         f"by an inplace operation: saved tensor {pos} of {self.name()} is at "
                         f"version {box[0]}; expected version {version} instead.")
         return self.saved_tensors_
+
+    def _check_not_released(self):
+        if self.saved_tensors_ is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or if "
+                "you need to access saved tensors after calling backward.")
 
     # -- introspection, as torch ---------------------------------------------------------------
     @classmethod

@@ -1,0 +1,434 @@
+"""Pooling kernels: max / average / adaptive / fractional pooling and max-unpooling, any N <= 3.
+
+NumPy arrays in, NumPy arrays out. Every input arrives as ``(planes, *spatial)``, one plane per
+(N, C) pair, with 1 to 3 spatial dims; the wrappers view it as ``(planes, D, H, W)`` (missing
+leading dims of size 1), so ONE compiled loop per family serves 1-d, 2-d and 3-d.
+
+A pooling window is separable: along each axis, output position ``o`` reads the input positions
+``first[o] + j*step`` for ``j < taps[o]`` (already clipped to the unpadded input). These
+per-axis tables are tiny NumPy arrays built once per call; they describe
+
+    max/avg pooling   first = o*stride - pad (moved right past the padding), step = dilation
+    adaptive pooling  first = floor(o*in/out), taps = ceil((o+1)*in/out) - first, step = 1
+    fractional        first = the pseudo-random interval start of each plane, taps = kernel
+
+so the compiled loops never branch on the family. Tables have shape ``(T, out)`` with ``T == 1``
+(shared by every plane) or ``T == planes`` (fractional pooling draws per-plane intervals; an
+axis's first and taps tables then both have a row per plane).
+
+The loops run in parallel over planes (``numba.prange``): each plane is written by one thread,
+so the backward scatter ``grad_in[p, index] += grad_out[p, o]`` is race-free and needs no
+``np.add.at``, even where windows overlap (stride < kernel) or are dilated.
+
+Indices are int64 flat offsets into each unpadded input plane, as torch's.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["max_pool", "avg_pool", "avg_pool_backward", "adaptive_max_pool", "adaptive_avg_pool",
+           "adaptive_avg_pool_backward", "fractional_max_pool", "fractional_intervals",
+           "max_pool_backward", "max_unpool", "max_unpool_backward"]
+
+
+# -- compiled loops ------------------------------------------------------------------------------
+
+@numba.njit(parallel=True, cache=True)
+def _max_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w, steps, out, index):
+    """out[p, o] = max of plane p over window o; index[p, o] = its flat offset in the plane.
+
+    Scan order is d, h, w; a later element wins only if it is greater, or NaN (torch's CPU
+    kernel: ``if ((val > maxval) || std::isnan(val))``), so the first of tied maxima wins and
+    a NaN becomes the max. The index starts at the window's first valid element, so an all
+    -inf window still yields a valid index (pytorch#7645 lineage).
+    """
+    planes = x.shape[0]
+    _, in_h, in_w = dims[0], dims[1], dims[2]
+    out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
+    step_d, step_h, step_w = steps[0], steps[1], steps[2]
+    per_plane_d, per_plane_h, per_plane_w = (first_d.shape[0] > 1, first_h.shape[0] > 1,
+                                             first_w.shape[0] > 1)
+    for p in numba.prange(planes):
+        plane = np.int64(p)  # prange's index may be unsigned; keep table rows int64
+        td = plane if per_plane_d else 0
+        th = plane if per_plane_h else 0
+        tw = plane if per_plane_w else 0
+        xp = x[p]
+        o = 0
+        for od in range(out_d):
+            d0 = first_d[td, od]
+            nd = taps_d[td, od]
+            for oh in range(out_h):
+                h0 = first_h[th, oh]
+                nh = taps_h[th, oh]
+                for ow in range(out_w):
+                    w0 = first_w[tw, ow]
+                    nw = taps_w[tw, ow]
+                    best_i = (d0 * in_h + h0) * in_w + w0
+                    best = -np.inf
+                    for a in range(nd):
+                        for b in range(nh):
+                            row = ((d0 + a * step_d) * in_h + h0 + b * step_h) * in_w + w0
+                            seg = xp[row:row + nw * step_w:step_w]  # a slice: no wraparound
+                            for c in range(nw):
+                                v = seg[c]
+                                if v > best or v != v:
+                                    best = v
+                                    best_i = row + c * step_w
+                    out[p, o] = best
+                    index[p, o] = best_i
+                    o += 1
+
+
+@numba.njit(inline="always", cache=True)
+def _contiguous_runs(nd, nh, nw, in_h, in_w):
+    """A (nd, nh, nw) window of a (D, in_h, in_w) plane as ``outer x rows`` runs of ``run``
+    contiguous elements: whole-row windows merge their rows, whole-slice windows their slices.
+
+    Long runs let the compiler vectorise; global pooling (AdaptiveAvgPool2d(1)) becomes one
+    run per plane instead of 7 runs of 7. The loops index a slice of each run, ``seg[c]``,
+    not ``x[row + c]``: numba wraps negative indices, and for ``row + c`` it cannot prove
+    ``>= 0``, so the per-element wraparound select blocked vectorisation (4-6x slower).
+    """
+    if nw == in_w:
+        if nh == in_h:
+            return 1, 1, nd * in_h * in_w
+        return nd, 1, nh * in_w
+    return nd, nh, nw
+
+
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassoc: vectorised sums
+def _avg_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w,
+                 size_d, size_h, size_w, divisor_override, out):
+    """out[p, o] = sum of window o / divisor, divisor = size_d*size_h*size_w (or the override).
+
+    Sums accumulate in float64; an empty window gives 0 (torch skips it).
+    """
+    planes = x.shape[0]
+    in_h, in_w = dims[1], dims[2]
+    out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
+    for p in numba.prange(planes):
+        xp = x[p]
+        o = 0
+        for od in range(out_d):
+            d0 = first_d[0, od]
+            nd = taps_d[0, od]
+            for oh in range(out_h):
+                h0 = first_h[0, oh]
+                nh = taps_h[0, oh]
+                for ow in range(out_w):
+                    w0 = first_w[0, ow]
+                    nw = taps_w[0, ow]
+                    outer, rows, run = _contiguous_runs(nd, nh, nw, in_h, in_w)
+                    total = 0.0
+                    for a in range(outer):
+                        for b in range(rows):
+                            row = ((d0 + a) * in_h + h0 + b) * in_w + w0
+                            seg = xp[row:row + run]  # see _contiguous_runs on why a slice
+                            for c in range(run):
+                                total += seg[c]
+                    if divisor_override != 0:
+                        divisor = divisor_override
+                    else:
+                        divisor = size_d[0, od] * size_h[0, oh] * size_w[0, ow]
+                    out[p, o] = total / divisor if nd * nh * nw > 0 else 0.0
+                    o += 1
+
+
+@numba.njit(parallel=True, cache=True)
+def _avg_windows_backward(grad_out, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w,
+                          size_d, size_h, size_w, divisor_override, grad_in):
+    """grad_in[p, window o] += grad_out[p, o] / divisor: the adjoint of ``_avg_windows``."""
+    planes = grad_out.shape[0]
+    in_h, in_w = dims[1], dims[2]
+    out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
+    for p in numba.prange(planes):
+        gp = grad_in[p]
+        o = 0
+        for od in range(out_d):
+            d0 = first_d[0, od]
+            nd = taps_d[0, od]
+            for oh in range(out_h):
+                h0 = first_h[0, oh]
+                nh = taps_h[0, oh]
+                for ow in range(out_w):
+                    w0 = first_w[0, ow]
+                    nw = taps_w[0, ow]
+                    if divisor_override != 0:
+                        divisor = divisor_override
+                    else:
+                        divisor = size_d[0, od] * size_h[0, oh] * size_w[0, ow]
+                    if nd * nh * nw > 0:
+                        g = grad_out[p, o] / divisor
+                        outer, rows, run = _contiguous_runs(nd, nh, nw, in_h, in_w)
+                        for a in range(outer):
+                            for b in range(rows):
+                                row = ((d0 + a) * in_h + h0 + b) * in_w + w0
+                                seg = gp[row:row + run]
+                                for c in range(run):
+                                    seg[c] += g
+                    o += 1
+
+
+@numba.njit(parallel=True, cache=True)
+def _scatter_add(grad_out, index, grad_in):
+    """grad_in[p, index[p, o]] += grad_out[p, o]: max-pooling backward (windows may overlap)."""
+    for p in numba.prange(grad_out.shape[0]):
+        gp = grad_in[p]
+        for o in range(grad_out.shape[1]):
+            gp[index[p, o]] += grad_out[p, o]
+
+
+@numba.njit(parallel=True, cache=True)
+def _unpool_scatter(x, index, out, bad):
+    """out[p, index[p, i]] = x[p, i]; an index outside the plane is skipped and reported in
+    ``bad[p]`` (the caller raises), never written elsewhere (pytorch#68873)."""
+    size = out.shape[1]
+    for p in numba.prange(x.shape[0]):
+        op = out[p]
+        for i in range(x.shape[1]):
+            j = index[p, i]
+            if j < 0 or j >= size:
+                if bad[p] < 0:
+                    bad[p] = i
+            else:
+                op[j] = x[p, i]
+
+
+@numba.njit(parallel=True, cache=True)
+def _gather(src, index, out):
+    """out[p, i] = src[p, index[p, i]]: max-unpooling backward."""
+    for p in numba.prange(out.shape[0]):
+        sp = src[p]
+        for i in range(out.shape[1]):
+            out[p, i] = sp[index[p, i]]
+
+
+# -- window tables --------------------------------------------------------------------------------
+
+_TRIVIAL = (np.zeros((1, 1), np.int64), np.ones((1, 1), np.int64))  # a size-1 axis: 1 tap at 0
+
+
+def _table(values):
+    """An int64 (T, out) table; a 1-d row is shared by every plane (T = 1)."""
+    table = np.asarray(values, dtype=np.int64)
+    return np.ascontiguousarray(table if table.ndim == 2 else table[None])
+
+
+def _sliding_axis(in_size, out_size, kernel, stride, padding, dilation):
+    """(first, taps, padded_size) of each window along one axis of max/avg pooling.
+
+    ``padded_size`` is the window clipped to the padded input, ``min(start + k, in + pad) -
+    start``: what count_include_pad divides by. It counts explicit padding but never the
+    ceil_mode overhang past it (torch AvgPoolKernel.cpp; coremltools#2844).
+    """
+    start = np.arange(out_size, dtype=np.int64) * stride - padding
+    skip = np.where(start < 0, (-start + dilation - 1) // dilation, 0)  # taps in the left padding
+    end = np.minimum(kernel, (in_size - start + dilation - 1) // dilation)  # first tap past the input
+    taps = np.maximum(end - skip, 0)
+    padded_size = np.minimum(start + kernel, in_size + padding) - start
+    return _table(start + skip * dilation), _table(taps), _table(padded_size)
+
+
+def _adaptive_axis(in_size, out_size):
+    """(first, taps) of adaptive bins: start = floor(o*in/out), end = ceil((o+1)*in/out)
+    (AdaptivePooling.h; an end rounded down loses elements, FlagGems#4915)."""
+    o = np.arange(out_size, dtype=np.int64)
+    start = (o * in_size) // out_size
+    end = -((-(o + 1) * in_size) // out_size)
+    return _table(start), _table(end - start)
+
+
+def _as_3d(x, spatial):
+    """View ``(planes, *spatial)`` as a contiguous ``(planes, D*H*W)`` array and the dims (D, H, W)."""
+    dims = (1,) * (3 - len(spatial)) + tuple(spatial)
+    return np.ascontiguousarray(x).reshape(x.shape[0], -1), np.array(dims, dtype=np.int64)
+
+
+def _pad_axes(tables):
+    """Prepend trivial axes so a 1-d or 2-d window list becomes 3-d."""
+    width = len(tables[0])
+    trivial = (*_TRIVIAL, _TRIVIAL[1])[:width]
+    return [trivial] * (3 - len(tables)) + list(tables)
+
+
+def _flat(tables):
+    return [t for axis in tables for t in axis]
+
+
+# -- max pooling and its relatives ----------------------------------------------------------------
+
+def _run_max(x, axes, steps, out_spatial):
+    planes = x.shape[0]
+    flat, dims = _as_3d(x, x.shape[1:])
+    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    index = np.empty(out.shape, dtype=np.int64)
+    steps = np.array((1,) * (3 - len(steps)) + tuple(steps), dtype=np.int64)
+    _max_windows(flat, dims, *_flat(_pad_axes(axes)), steps, out, index)
+    shape = (planes, *out_spatial)
+    return out.reshape(shape), index.reshape(shape)
+
+
+def max_pool(x, kernel_size, stride, padding, dilation, out_spatial):
+    """Max pooling of ``x`` (planes, *spatial) -> (values, int64 indices), each (planes, *out_spatial).
+
+    ``out[o] = max_{j} x[o*stride - padding + j*dilation]`` over the window taps inside the
+    input (the padding acts as -inf).
+    """
+    axes = [_sliding_axis(n, o, k, s, p, d)[:2] for n, o, k, s, p, d in
+            zip(x.shape[1:], out_spatial, kernel_size, stride, padding, dilation)]
+    return _run_max(x, axes, dilation, out_spatial)
+
+
+def adaptive_max_pool(x, out_spatial):
+    """Adaptive max pooling of ``x`` (planes, *spatial) -> (values, int64 indices)."""
+    axes = [_adaptive_axis(n, o) for n, o in zip(x.shape[1:], out_spatial)]
+    return _run_max(x, axes, (1,) * len(axes), out_spatial)
+
+
+def fractional_intervals(samples, in_size, out_size, pool_size):
+    """Window starts of fractional max pooling along one axis, for every plane (Graham 2014).
+
+    torch's generate_intervals (ATen FractionalMaxPool2d.cpp), computed in the samples' dtype
+    as torch does, so that float32 rounding picks the same starts::
+
+        alpha = (in - pool) / (out - 1)
+        start[i] = int((i + u) * alpha) - int(u * alpha)   for i < out - 1;   start[out-1] = in - pool
+    """
+    samples = np.asarray(samples).reshape(-1, 1)
+    dtype = samples.dtype.type
+    starts = np.empty((samples.shape[0], out_size), dtype=np.int64)
+    if out_size > 1:
+        alpha = dtype(in_size - pool_size) / dtype(out_size - 1)
+        i = np.arange(out_size - 1, dtype=samples.dtype)
+        starts[:, :-1] = (((i + samples) * alpha).astype(np.int64)
+                          - (samples * alpha).astype(np.int64))
+    if out_size > 0:
+        starts[:, -1] = in_size - pool_size
+    return starts
+
+
+def fractional_max_pool(x, kernel_size, out_spatial, samples):
+    """Fractional max pooling of ``x`` (planes, *spatial) with ``samples`` (planes, ndim) in [0, 1).
+
+    ``samples[:, j]`` drives spatial axis j, except in 2-d where torch draws (W, H) in that
+    order: ``samples[:, 0]`` is for W and ``samples[:, 1]`` for H (FractionalMaxPool2d.cpp).
+    """
+    nd = len(out_spatial)
+    order = [1, 0] if nd == 2 else list(range(nd))
+    axes = []
+    for axis in range(nd):
+        first = fractional_intervals(samples[:, order[axis]], x.shape[1 + axis],
+                                     out_spatial[axis], kernel_size[axis])
+        axes.append((first, np.full(first.shape, kernel_size[axis], np.int64)))
+    return _run_max(x, axes, (1,) * nd, out_spatial)
+
+
+def max_pool_backward(grad_out, index, in_spatial):
+    """Adjoint of every max pooling (plain, adaptive, fractional): scatter-add by index."""
+    planes = grad_out.shape[0]
+    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
+    _scatter_add(np.ascontiguousarray(grad_out).reshape(planes, -1),
+                 np.ascontiguousarray(index).reshape(planes, -1), grad_in)
+    return grad_in.reshape(planes, *in_spatial)
+
+
+# -- average pooling ------------------------------------------------------------------------------
+
+def _avg_tables(in_spatial, out_spatial, kernel_size, stride, padding, count_include_pad):
+    axes = []
+    for n, o, k, s, p in zip(in_spatial, out_spatial, kernel_size, stride, padding):
+        first, taps, padded_size = _sliding_axis(n, o, k, s, p, 1)
+        axes.append((first, taps, padded_size if count_include_pad else taps))
+    axes = _pad_axes(axes)
+    windows = [t for axis in axes for t in axis[:2]]
+    sizes = [axis[2] for axis in axes]
+    return windows, sizes
+
+
+def avg_pool(x, kernel_size, stride, padding, out_spatial, count_include_pad=True,
+             divisor_override=None):
+    """Average pooling of ``x`` (planes, *spatial) -> (planes, *out_spatial).
+
+    ``out[o] = sum(window inside the input) / divisor`` with divisor = ``divisor_override`` if
+    given, else the window size counting explicit padding (count_include_pad) or not; the
+    ceil_mode overhang past the padding is never counted.
+    """
+    planes = x.shape[0]
+    flat, dims = _as_3d(x, x.shape[1:])
+    windows, sizes = _avg_tables(x.shape[1:], out_spatial, kernel_size, stride, padding,
+                                 count_include_pad)
+    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    _avg_windows(flat, dims, *windows, *sizes, int(divisor_override or 0), out)
+    return out.reshape(planes, *out_spatial)
+
+
+def avg_pool_backward(grad_out, in_spatial, kernel_size, stride, padding, count_include_pad=True,
+                      divisor_override=None):
+    """Adjoint of ``avg_pool``: each output's gradient / its divisor, spread over its window."""
+    planes = grad_out.shape[0]
+    out_spatial = grad_out.shape[1:]
+    windows, sizes = _avg_tables(in_spatial, out_spatial, kernel_size, stride, padding,
+                                 count_include_pad)
+    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
+    _, dims = _as_3d(grad_in, in_spatial)
+    _avg_windows_backward(np.ascontiguousarray(grad_out).reshape(planes, -1), dims, *windows,
+                          *sizes, int(divisor_override or 0), grad_in)
+    return grad_in.reshape(planes, *in_spatial)
+
+
+def _adaptive_avg_tables(in_spatial, out_spatial):
+    axes = _pad_axes([_adaptive_axis(n, o) for n, o in zip(in_spatial, out_spatial)])
+    return [t for axis in axes for t in axis], [axis[1] for axis in axes]
+
+
+def adaptive_avg_pool(x, out_spatial):
+    """Adaptive average pooling: the mean of each adaptive bin."""
+    planes = x.shape[0]
+    flat, dims = _as_3d(x, x.shape[1:])
+    windows, sizes = _adaptive_avg_tables(x.shape[1:], out_spatial)
+    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    _avg_windows(flat, dims, *windows, *sizes, 0, out)
+    return out.reshape(planes, *out_spatial)
+
+
+def adaptive_avg_pool_backward(grad_out, in_spatial):
+    """Adjoint of ``adaptive_avg_pool``."""
+    planes = grad_out.shape[0]
+    windows, sizes = _adaptive_avg_tables(in_spatial, grad_out.shape[1:])
+    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
+    _, dims = _as_3d(grad_in, in_spatial)
+    _avg_windows_backward(np.ascontiguousarray(grad_out).reshape(planes, -1), dims, *windows,
+                          *sizes, 0, grad_in)
+    return grad_in.reshape(planes, *in_spatial)
+
+
+# -- max unpooling --------------------------------------------------------------------------------
+
+def max_unpool(x, index, out_spatial):
+    """Max unpooling: zeros of (planes, *out_spatial) with ``out[p, index[p, i]] = x[p, i]``.
+
+    Raises RuntimeError (torch's message) if an index falls outside the output plane.
+    """
+    planes = x.shape[0]
+    index = np.ascontiguousarray(index, dtype=np.int64).reshape(planes, -1)
+    out = np.zeros((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    bad = np.full(planes, -1, dtype=np.int64)
+    _unpool_scatter(np.ascontiguousarray(x).reshape(planes, -1), index, out, bad)
+    offenders = np.flatnonzero(bad >= 0)
+    if offenders.size:
+        p = offenders[0]
+        size = "x".join(str(s) for s in out_spatial)
+        raise RuntimeError(f"Found an invalid max index: {index[p, bad[p]]} "
+                           f"(output volumes are of size {size})")
+    return out.reshape(planes, *out_spatial)
+
+
+def max_unpool_backward(grad_out, index):
+    """Adjoint of ``max_unpool``: gather the output gradient at the indices."""
+    planes = grad_out.shape[0]
+    flat_index = np.ascontiguousarray(index, dtype=np.int64).reshape(planes, -1)
+    grad_in = np.empty(flat_index.shape, dtype=grad_out.dtype)
+    _gather(np.ascontiguousarray(grad_out).reshape(planes, -1), flat_index, grad_in)
+    return grad_in.reshape(index.shape)

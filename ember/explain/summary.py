@@ -1,0 +1,294 @@
+"""A layer-by-layer summary of a model, like torchinfo's: output shape, parameters and
+multiply-adds of every layer, found by running one forward pass with forward hooks.
+
+>>> print(summary(lenet(), (1, 1, 32, 32)))   # doctest: +SKIP
+
+With ``explain=True`` each convolution and pooling layer also shows its output-size formula
+with the numbers filled in (:func:`ember.explain.sizes.explain_size`), checked against the
+shape the layer really produced.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+
+import numpy as np
+
+from ember.explain.sizes import explain_size
+
+__all__ = ["summary", "Summary", "LayerInfo", "MODELS", "load_model", "explain_module",
+           "lenet", "mlp", "small_cnn", "dcgan_generator"]
+
+
+@dataclasses.dataclass
+class LayerInfo:
+    name: str               # attribute path, e.g. "features.0"
+    type: str               # class name, e.g. "Conv2d"
+    depth: int              # 0 for the model itself
+    index: int              # position among the layers of the same depth (torchinfo's "1-3")
+    input_shape: tuple | None
+    output_shape: tuple | None
+    params: int             # the module's own parameters (not its children's)
+    trainable: int
+    mult_adds: int
+    is_leaf: bool
+    formula: list = dataclasses.field(default_factory=list)   # size formula lines (explain=True)
+
+
+@dataclasses.dataclass
+class Summary:
+    model_name: str
+    input_shape: tuple
+    layers: list
+    total_params: int
+    trainable_params: int
+    total_mult_adds: int
+    input_bytes: int
+    activation_bytes: int
+    param_bytes: int
+
+    def __str__(self) -> str:
+        return _render(self)
+
+
+def summary(model, input_size, *, explain=False, dtype=None) -> Summary:
+    """Run ``model`` once on zeros of shape ``input_size`` (no gradients) and tabulate each
+    layer: output shape, own parameters, multiply-adds (convolutions, transposed convolutions
+    and linear layers; bias additions and element-wise layers are not counted, as in
+    torchinfo)."""
+    import ember
+
+    input_size = tuple(int(v) for v in input_size)
+    records, order, handles = {}, [], []
+    names = {id(m): name for name, m in model.named_modules()}
+
+    def pre_hook(module, args):
+        key = id(module)
+        if key not in records:
+            order.append(key)
+            records[key] = dict(module=module, input=_shape_of(args[0]) if args else None, output=None)
+
+    def hook(module, args, output):
+        records[id(module)]["output"] = _shape_of(output)
+
+    try:
+        for _, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(hook))
+        x = ember.zeros(input_size, dtype=dtype)
+        with ember.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    layers, per_depth = [], {}
+    for key in order:
+        rec = records[key]
+        module = rec["module"]
+        name = names.get(key, "")
+        depth = 0 if name == "" else name.count(".") + 1
+        per_depth[depth] = per_depth.get(depth, 0) + 1
+        own = list(module.parameters(recurse=False))
+        params = sum(p.numel() for p in own)
+        trainable = sum(p.numel() for p in own if p.requires_grad)
+        is_leaf = not any(True for _ in module.children())
+        info = LayerInfo(name, type(module).__name__, depth, per_depth[depth], rec["input"],
+                         rec["output"], params, trainable, _mult_adds(module, rec["input"], rec["output"]),
+                         is_leaf)
+        if explain and rec["input"] is not None:
+            info.formula = _formula_lines(module, rec["input"], rec["output"])
+        layers.append(info)
+
+    all_params = list(model.parameters())
+    total = sum(p.numel() for p in all_params)
+    trainable = sum(p.numel() for p in all_params if p.requires_grad)
+    itemsize = np.dtype(ember.zeros(1, dtype=dtype).numpy().dtype).itemsize
+    activation = sum(int(np.prod(info.output_shape)) for info in layers
+                     if info.is_leaf and info.output_shape is not None) * itemsize
+    return Summary(type(model).__name__, input_size, layers, total, trainable,
+                   sum(info.mult_adds for info in layers),
+                   int(np.prod(input_size)) * itemsize, activation,
+                   sum(p.numel() * p.element_size() for p in all_params))
+
+
+def _shape_of(x):
+    if hasattr(x, "shape"):
+        return tuple(int(v) for v in x.shape)
+    if isinstance(x, (tuple, list)) and x and hasattr(x[0], "shape"):
+        return tuple(int(v) for v in x[0].shape)   # e.g. (values, indices) of max pooling
+    return None
+
+
+def _mult_adds(module, input_shape, output_shape):
+    """Multiplications of one forward pass of the layers that multiply by weights."""
+    kind = type(module).__name__
+    if input_shape is None or output_shape is None:
+        return 0
+    if re.fullmatch(r"Conv[123]d", kind):
+        taps = (module.in_channels // module.groups) * int(np.prod(module.kernel_size))
+        return int(np.prod(output_shape)) * taps
+    if re.fullmatch(r"ConvTranspose[123]d", kind):
+        # every input element is multiplied by a (out_channels/groups, *kernel) slice
+        taps = (module.out_channels // module.groups) * int(np.prod(module.kernel_size))
+        return int(np.prod(input_shape)) * taps
+    if kind == "Linear":
+        return int(np.prod(output_shape)) * module.in_features
+    if kind == "Bilinear":
+        return int(np.prod(output_shape)) * module.in1_features * module.in2_features
+    return 0
+
+
+def explain_module(module, input_shape):
+    """The :class:`~ember.explain.sizes.SizeReport` of a convolution or pooling module on
+    ``input_shape``, or None for other layers."""
+    kind = type(module).__name__
+    m = re.fullmatch(r"(Conv|ConvTranspose|MaxPool|AvgPool)([123])d", kind)
+    if not m:
+        return None
+    family = {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "max_pool",
+              "AvgPool": "avg_pool"}[m.group(1)]
+    op = f"{family}{m.group(2)}d"
+    if family in ("conv", "conv_transpose"):
+        if getattr(module, "padding_mode", "zeros") != "zeros":
+            return None  # non-zero padding modes pad explicitly; the formula is the same with p
+        options = dict(out_channels=module.out_channels, kernel_size=module.kernel_size,
+                       stride=module.stride, padding=module.padding, dilation=module.dilation,
+                       groups=module.groups, bias=module.bias is not None)
+        if family == "conv_transpose":
+            options["output_padding"] = module.output_padding
+    else:
+        options = dict(kernel_size=module.kernel_size, stride=module.stride or module.kernel_size,
+                       padding=module.padding, ceil_mode=module.ceil_mode)
+        if family == "max_pool":
+            options["dilation"] = module.dilation
+    return explain_size(op, input_shape, **options)
+
+
+def _formula_lines(module, input_shape, output_shape):
+    report = explain_module(module, input_shape)
+    if report is None:
+        return []
+    lines = [str(dim) + (f" -> {dim.final}" if dim.final != dim.value else "") for dim in report.dims]
+    if tuple(report.output_shape) != tuple(output_shape or ()):
+        lines.append(f"!! the formula gives {list(report.output_shape)} but the layer produced "
+                     f"{list(output_shape)}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+_WIDTHS = (42, 24, 12, 14)
+
+
+def _render(s: Summary) -> str:
+    width = sum(_WIDTHS)
+    bar, thin = "=" * width, "-" * width
+    head = ("Layer (type:depth-idx)".ljust(_WIDTHS[0]) + "Output Shape".ljust(_WIDTHS[1])
+            + "Param #".rjust(_WIDTHS[2]) + "Mult-Adds".rjust(_WIDTHS[3]))
+    lines = [bar, head, bar]
+    for info in s.layers:
+        if info.depth == 0:
+            label = info.type
+        else:
+            label = "│   " * (info.depth - 1) + "├─" + f"{info.type}: {info.depth}-{info.index}"
+        if info.name:
+            label += f" ({info.name.rsplit('.', 1)[-1]})" if not info.name.split(".")[-1].isdigit() else ""
+        params = f"{info.params:,}" if info.params or info.is_leaf else "--"
+        mult_adds = f"{info.mult_adds:,}" if info.mult_adds else "--"
+        shape = str(list(info.output_shape)) if info.output_shape is not None else "--"
+        lines.append(label[:_WIDTHS[0] - 1].ljust(_WIDTHS[0]) + shape.ljust(_WIDTHS[1])
+                     + params.rjust(_WIDTHS[2]) + mult_adds.rjust(_WIDTHS[3]))
+        indent = " " * (4 * info.depth + 2)
+        for formula in info.formula:
+            lines.append(indent + formula)
+    mb = 1024 ** 2
+    lines += [bar,
+              f"Total params: {s.total_params:,}",
+              f"Trainable params: {s.trainable_params:,}",
+              f"Non-trainable params: {s.total_params - s.trainable_params:,}",
+              f"Total mult-adds: {s.total_mult_adds:,} ({s.total_mult_adds / 1e6:.2f} M)",
+              thin,
+              f"Input size (MB): {s.input_bytes / mb:.2f}",
+              f"Layer outputs (MB): {s.activation_bytes / mb:.2f}  (forward pass; backward keeps "
+              "about as much again)",
+              f"Params size (MB): {s.param_bytes / mb:.2f}",
+              bar]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# named models
+
+def lenet():
+    """LeNet-5 (LeCun et al. 1998) on 1x32x32 images: two conv + average-pool stages, three
+    fully connected layers, tanh activations."""
+    from ember import nn
+    model = nn.Sequential()
+    model.add_module("features", nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2)))
+    model.add_module("classifier", nn.Sequential(
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
+        nn.Linear(84, 10)))
+    return model
+
+
+def mlp():
+    """A two-layer perceptron on 28x28 images (MNIST)."""
+    from ember import nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def small_cnn():
+    """A small VGG-style network on 3x32x32 images (CIFAR-10)."""
+    from ember import nn
+    model = nn.Sequential()
+    model.add_module("features", nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)))
+    model.add_module("classifier", nn.Sequential(nn.Flatten(), nn.Linear(64 * 8 * 8, 10)))
+    return model
+
+
+def dcgan_generator():
+    """DCGAN's generator (Radford et al. 2016, without batch norm): a 100-d noise vector,
+    as 100x1x1, up to a 3x32x32 image by transposed convolutions."""
+    from ember import nn
+    return nn.Sequential(
+        nn.ConvTranspose2d(100, 256, 4, 1, 0), nn.ReLU(),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(64, 3, 4, 2, 1), nn.Tanh())
+
+
+# name -> (factory, default input size)
+MODELS = {
+    "lenet": (lenet, (1, 1, 32, 32)),
+    "mlp": (mlp, (1, 1, 28, 28)),
+    "small_cnn": (small_cnn, (1, 3, 32, 32)),
+    "dcgan_generator": (dcgan_generator, (1, 100, 1, 1)),
+}
+
+
+def load_model(spec: str):
+    """A named model (:data:`MODELS`) or ``package.module:attr`` (a Module, a Module class or a
+    function returning one). Returns ``(model, default_input_size or None)``."""
+    if spec in MODELS:
+        factory, size = MODELS[spec]
+        return factory(), size
+    if ":" not in spec:
+        raise ValueError(f"unknown model {spec!r}: use one of {', '.join(MODELS)} or "
+                         "'package.module:attribute'")
+    module_name, attr = spec.split(":", 1)
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    from ember.nn import Module
+    if not isinstance(obj, Module):
+        obj = obj()
+    if not isinstance(obj, Module):
+        raise TypeError(f"{spec} gave a {type(obj).__name__}, not an ember.nn.Module")
+    return obj, getattr(obj, "example_input_size", None)

@@ -1,0 +1,994 @@
+"""Module and Parameter: the registries every layer is built on, with torch.nn.Module's semantics.
+
+A Module keeps three ordered registries that ``__setattr__`` fills as torch does
+(torch/nn/modules/module.py):
+
+- ``_parameters``: assigning a :class:`Parameter` registers it;
+- ``_buffers``: tensors registered with :meth:`Module.register_buffer` (persistent ones are part
+  of the ``state_dict``; the names of the others are in ``_non_persistent_buffers_set``);
+- ``_modules``: assigning a Module registers it as a child.
+
+Everything else - ``parameters()``, ``state_dict()``, ``train()``, ``to()``, ``repr`` - walks these
+registries. ``__call__`` runs the forward pre-hooks, ``forward`` and the forward hooks.
+
+Example::
+
+    >>> class TwoLayer(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = Parameter(ember.randn(3, 2))
+    ...         self.register_buffer("steps", ember.zeros(()))
+    ...     def forward(self, x):
+    ...         return x @ self.w
+    >>> list(TwoLayer().state_dict())
+    ['w', 'steps']
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import warnings
+import weakref
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+import numpy as np
+
+from ... import _dtype
+from ..._size import Size
+from ..._tensor import Tensor, _check_device
+from ...autograd.grad_mode import no_grad
+
+__all__ = ["Module", "Parameter", "Buffer"]
+
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter
+# ---------------------------------------------------------------------------------------------
+
+def _alias(cls, data: Tensor, requires_grad: bool) -> Tensor:
+    """A new leaf of type ``cls`` over ``data``'s array and version counter (torch's
+    ``Tensor._make_subclass``): writes through either one are seen by the other, and an in-place
+    change of ``data`` still invalidates graphs that saved the alias."""
+    out = cls._wrap(data._data)
+    out._vbox = data._vbox
+    if requires_grad:
+        out.requires_grad = True  # the core's setter allows floating-point dtypes only
+    return out
+
+
+def _empty() -> Tensor:
+    return Tensor._wrap(np.empty(0, dtype=_dtype.get_default_dtype().np))
+
+
+class Parameter(Tensor):
+    r"""A Tensor that a :class:`Module` registers as a parameter when it is assigned as an attribute.
+
+    ``Parameter(data=None, requires_grad=True)``: ``data`` is shared, not copied (as
+    ``torch.Tensor._make_subclass``); the Parameter is always a leaf, whatever ``data``'s graph and
+    even under ``no_grad``. ``data=None`` gives an empty float tensor.
+
+    >>> Parameter(ember.zeros(2))
+    Parameter containing:
+    tensor([0., 0.], requires_grad=True)
+    """
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            data = _empty()
+        elif not isinstance(data, Tensor):
+            raise TypeError(f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
+        return _alias(cls, data, requires_grad)
+
+    def __init__(self, data=None, requires_grad=True):
+        pass  # built in __new__; Tensor.__init__ would rebuild the data from the arguments
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(Tensor._wrap(self._data.copy()), self.requires_grad)
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild_parameter, (self._data, self.requires_grad))
+
+
+def _rebuild_parameter(array, requires_grad):
+    return Parameter(Tensor._wrap(array), requires_grad)
+
+
+class Buffer(Tensor):
+    r"""A Tensor that a :class:`Module` registers as a buffer when it is assigned as an attribute
+    (torch.nn.Buffer): ``Buffer(data=None, *, persistent=True)``, sharing ``data``'s array.
+
+    >>> m = Module()
+    >>> m.steps = Buffer(ember.zeros(()), persistent=False)   # same as m.register_buffer(...)
+    >>> list(m._buffers), list(m.state_dict())
+    (['steps'], [])
+    """
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            data = _empty()
+        t = _alias(cls, data, data.requires_grad)
+        t.persistent = persistent
+        return t
+
+    def __init__(self, data=None, *, persistent=True):
+        pass  # built in __new__, as Parameter
+
+
+# ---------------------------------------------------------------------------------------------
+# Hook handles and small helpers
+# ---------------------------------------------------------------------------------------------
+
+class RemovableHandle:
+    """A handle that removes a hook (torch.utils.hooks.RemovableHandle); also a context manager.
+
+    ``extra_dict``: dicts (or one) whose entry under the same id is removed with the hook."""
+
+    next_id: int = 0
+
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        if isinstance(extra_dict, dict):
+            extra_dict = [extra_dict]
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in (extra_dict or ()))
+
+    def remove(self) -> None:
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            d = ref()
+            if d is not None and self.id in d:
+                del d[self.id]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it missed and the ones it did not expect."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _addindent(s_: str, num_spaces: int) -> str:
+    """Indent every line but the first by ``num_spaces`` (blank lines stay empty), for reprs."""
+    lines = s_.split("\n")
+    if len(lines) == 1:
+        return s_
+    first = lines.pop(0)
+    return first + "\n" + "\n".join((num_spaces * " ") + line if line.strip() else "" for line in lines)
+
+
+def _typename(obj) -> str:
+    """torch.typename: the dotted class name, ``ember.Tensor`` for tensors."""
+    if isinstance(obj, Tensor):
+        return "ember." + type(obj).__name__
+    module = getattr(type(obj), "__module__", "") or ""
+    name = type(obj).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
+
+
+def _is_tensor_like(x) -> bool:
+    """What ``load_state_dict`` accepts as a value: ember Tensors, NumPy arrays and anything
+    NumPy can read as an array without copying semantics surprises (e.g. a CPU torch tensor)."""
+    return isinstance(x, (Tensor, np.ndarray, np.generic)) or hasattr(x, "__array__")
+
+
+def _as_array(x) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _parse_to(args, kwargs):
+    """The (device, dtype) asked for by ``Module.to``'s forms: ``to(device=None, dtype=None,
+    non_blocking=False)``, ``to(dtype)``, ``to(tensor)``, ``to(memory_format=...)``."""
+    kwargs = dict(kwargs)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    kwargs.pop("copy", None)
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"to() received an invalid combination of arguments - got unexpected "
+                        f"keyword argument '{next(iter(kwargs))}'")
+    args = list(args)
+    if args and isinstance(args[0], Tensor):
+        t = args.pop(0)
+        dtype = dtype or t.dtype
+    elif args and _looks_like_dtype(args[0]):
+        dtype = args.pop(0)
+    elif args:
+        device = args.pop(0)
+        if args and _looks_like_dtype(args[0]):
+            dtype = args.pop(0)
+    if args and isinstance(args[0], bool):  # non_blocking
+        args.pop(0)
+    if args:
+        raise TypeError(f"to() received an invalid combination of arguments - got {tuple(args)!r}")
+    _check_device(device)
+    return device, (None if dtype is None else _dtype.as_dtype(dtype))
+
+
+def _looks_like_dtype(x) -> bool:
+    """An ember dtype, or a NumPy dtype/type ember knows (a string is a device, as in torch)."""
+    if isinstance(x, _dtype.dtype):
+        return True
+    if isinstance(x, (str, int, float)) or x is None:
+        return False
+    try:
+        _dtype.as_dtype(x)
+        return True
+    except (TypeError, KeyError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Module
+# ---------------------------------------------------------------------------------------------
+
+def _forward_unimplemented(self, *input):
+    r"""Define the computation performed at every call. Should be overridden by all subclasses."""
+    raise NotImplementedError(
+        f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+
+class Module:
+    r"""Base class for all neural network modules (torch.nn.Module).
+
+    Subclasses call ``super().__init__()`` first, then assign Parameters, buffers and
+    sub-Modules as attributes, and implement ``forward``. Calling the module runs the forward
+    pre-hooks, ``forward`` and the forward hooks.
+    """
+
+    dump_patches: bool = False
+    _version: int = 1
+    training: bool
+    call_super_init: bool = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        if self.call_super_init is False and kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
+        if self.call_super_init is False and args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
+        # object.__setattr__ skips Module.__setattr__: these are the registries themselves.
+        setattr_ = super().__setattr__
+        setattr_("training", True)
+        setattr_("_parameters", {})
+        setattr_("_buffers", {})
+        setattr_("_non_persistent_buffers_set", set())
+        setattr_("_forward_hooks", OrderedDict())
+        setattr_("_forward_hooks_with_kwargs", OrderedDict())
+        setattr_("_forward_hooks_always_called", OrderedDict())
+        setattr_("_forward_pre_hooks", OrderedDict())
+        setattr_("_forward_pre_hooks_with_kwargs", OrderedDict())
+        setattr_("_state_dict_hooks", OrderedDict())
+        setattr_("_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_post_hooks", OrderedDict())
+        setattr_("_modules", {})
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
+
+    forward = _forward_unimplemented
+
+    # -- registration --------------------------------------------------------------------------
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        r"""Add a buffer: module state that is not a parameter (e.g. BatchNorm's running mean).
+
+        Persistent buffers are part of :meth:`state_dict`; ``tensor=None`` registers the name
+        but leaves it out of the ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            "(ember Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        r"""Add a parameter, accessible as an attribute; ``None`` registers the name only."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"parameter name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError('parameter name can\'t contain "."')
+        if name == "":
+            raise KeyError('parameter name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is None:
+            self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            "(ember.nn.Parameter or None required)")
+        elif param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                f"created explicitly. To express '{name}' as a function of another Tensor, "
+                "compute the value in the forward() method.")
+        else:
+            self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        r"""Add a child module, accessible as an attribute with the given name."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        self._modules[name] = module
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        r"""Alias for :meth:`add_module`."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``''`` is the module itself)."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return mod
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Replace (or, unless ``strict``, add) the submodule at the dotted path ``target``."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(parent._get_name() + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at the dotted path ``target`` (e.g. ``'net.0.weight'``)."""
+        module_path, _, param_name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, param_name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + param_name + "`")
+        param = getattr(mod, param_name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + param_name + "` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target``."""
+        module_path, _, buffer_name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, buffer_name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + buffer_name + "`")
+        buffer = getattr(mod, buffer_name)
+        if buffer_name not in mod._buffers:
+            raise AttributeError("`" + buffer_name + "` is not a buffer")
+        return buffer
+
+    def get_extra_state(self):
+        """Override with :meth:`set_extra_state` to put non-tensor state in the state_dict."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called.")
+
+    def set_extra_state(self, state) -> None:
+        """Override with :meth:`get_extra_state` to restore non-tensor state."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called.")
+
+    # -- attribute access ----------------------------------------------------------------------
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails, i.e. for registered names.
+        d = self.__dict__
+        if "_parameters" in d and name in d["_parameters"]:
+            return d["_parameters"][name]
+        if "_buffers" in d and name in d["_buffers"]:
+            return d["_buffers"][name]
+        if "_modules" in d and name in d["_modules"]:
+            return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __setattr__(self, name: str, value) -> None:
+        def remove_from(*dicts_or_sets):
+            for d in dicts_or_sets:
+                if name in d:
+                    if isinstance(d, dict):
+                        del d[name]
+                    else:
+                        d.discard(name)
+
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            remove_from(self.__dict__, self._buffers, self._modules,
+                        self._non_persistent_buffers_set)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                "(ember.nn.Parameter or None expected)")
+            self.register_parameter(name, value)
+        else:
+            modules = self.__dict__.get("_modules")
+            if isinstance(value, Module):
+                if modules is None:
+                    raise AttributeError("cannot assign module before Module.__init__() call")
+                remove_from(self.__dict__, self._parameters, self._buffers,
+                            self._non_persistent_buffers_set)
+                modules[name] = value
+            elif modules is not None and name in modules:
+                if value is not None:
+                    raise TypeError(f"cannot assign '{_typename(value)}' as child module "
+                                    f"'{name}' (ember.nn.Module or None expected)")
+                modules[name] = value
+            else:
+                buffers = self.__dict__.get("_buffers")
+                if isinstance(value, Buffer) or (buffers is not None and name in buffers):
+                    if value is not None and not isinstance(value, Tensor):
+                        raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                        "(ember.nn.Buffer, ember.Tensor or None expected)")
+                    if isinstance(value, Buffer):
+                        persistent = value.persistent
+                    else:
+                        persistent = name not in self._non_persistent_buffers_set
+                    self.register_buffer(name, value, persistent)
+                else:
+                    super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            super().__delattr__(name)
+
+    def __dir__(self):
+        keys = (dir(self.__class__) + list(self.__dict__) + list(self._parameters)
+                + list(self._modules) + list(self._buffers))
+        return sorted(key for key in keys if not key[0].isdigit())  # not valid Python names
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    # -- iteration over the tree ---------------------------------------------------------------
+    def _named_members(self, get_members_fn, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, member) over this module's (and, if ``recurse``, its
+        descendants') members; a member shared between modules comes once if
+        ``remove_duplicate``."""
+        memo = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for module_prefix, module in modules:
+            for k, v in get_members_fn(module):
+                if v is None or id(v) in memo:
+                    continue
+                if remove_duplicate:
+                    memo.add(id(v))
+                yield module_prefix + ("." if module_prefix else "") + k, v
+
+    def parameters(self, recurse: bool = True):
+        r"""An iterator over the parameters (of the submodules too, if ``recurse``)."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        r"""An iterator over ``(dotted name, Parameter)`` pairs."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix=prefix,
+                                       recurse=recurse, remove_duplicate=remove_duplicate)
+
+    def buffers(self, recurse: bool = True):
+        r"""An iterator over the buffers (of the submodules too, if ``recurse``)."""
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        r"""An iterator over ``(dotted name, buffer)`` pairs."""
+        yield from self._named_members(lambda m: m._buffers.items(), prefix=prefix,
+                                       recurse=recurse, remove_duplicate=remove_duplicate)
+
+    def children(self):
+        r"""An iterator over the immediate child modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_children(self):
+        r"""An iterator over ``(name, child module)`` pairs; a child registered twice comes once."""
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in memo:
+                memo.add(module)
+                yield name, module
+
+    def modules(self, remove_duplicate: bool = True):
+        r"""An iterator over all modules of the tree, this one first."""
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
+            yield module
+
+    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True):
+        r"""An iterator over ``(dotted name, module)`` of the tree, depth first, this one as
+        ``prefix``; a module reachable twice comes once if ``remove_duplicate``."""
+        if memo is None:
+            memo = set()
+        if self not in memo:
+            if remove_duplicate:
+                memo.add(self)
+            yield prefix, self
+            for name, module in self._modules.items():
+                if module is None:
+                    continue
+                submodule_prefix = prefix + ("." if prefix else "") + name
+                yield from module.named_modules(memo, submodule_prefix, remove_duplicate)
+
+    # -- modes and gradients -------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        r"""Set training mode (``mode=True``) or evaluation mode on this module and its
+        descendants; returns ``self``."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self):
+        r"""Set evaluation mode: ``self.train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        r"""Set ``requires_grad`` on every parameter (e.g. to freeze part of a model)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        r"""Reset the gradients of all parameters: to ``None`` (default) or to zeros in place."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                if p.grad.grad_fn is not None:
+                    p.grad = p.grad.detach()
+                else:
+                    p.grad.requires_grad_(False)
+                p.grad.zero_()
+
+    def apply(self, fn):
+        r"""Call ``fn`` on every submodule (children first) and then on ``self``; returns ``self``.
+
+        Typical use: ``model.apply(init_weights)``."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # -- dtype / device conversion -------------------------------------------------------------
+    def _apply(self, fn, recurse: bool = True):
+        """Replace every parameter's and buffer's tensor by ``fn(tensor)``.
+
+        Parameters keep their identity (an optimizer holding them stays valid): as torch's default
+        ``param.data = fn(param)`` path, only the array underneath is swapped, and so is the
+        gradient's. Buffers are replaced by the new tensors."""
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
+        for param in self._parameters.values():
+            if param is None:
+                continue
+            with no_grad():
+                param.data = fn(param)
+                if param.grad is not None:
+                    param.grad.data = fn(param.grad)
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    def to(self, *args, **kwargs):
+        r"""Cast floating-point parameters and buffers to ``dtype`` and/or move them to ``device``
+        (``'cpu'`` only): ``to(dtype)``, ``to(device, dtype=None)``, ``to(tensor)``.
+
+        Integer parameters and buffers keep their dtype, as in torch."""
+        device, dtype = _parse_to(args, kwargs)
+        if dtype is not None and not dtype.is_floating_point:
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got "
+                            f"desired dtype={dtype}")
+        if dtype is None:
+            return self
+        return self._apply(functools.partial(_cast_if_floating, dtype=dtype))
+
+    def cpu(self):
+        r"""Move parameters and buffers to the CPU: a no-op, ember computes there."""
+        return self
+
+    def cuda(self, device=None):
+        """Not available: ember runs on the CPU only (RuntimeError)."""
+        _check_device("cuda")
+
+    def type(self, dst_type):
+        r"""Cast all parameters and buffers (integer ones too) to ``dst_type``."""
+        dtype = _dtype.as_dtype(dst_type)
+        return self._apply(lambda t: _cast(t, dtype))
+
+    def float(self):
+        r"""Cast floating-point parameters and buffers to float32."""
+        return self._apply(functools.partial(_cast_if_floating, dtype=_dtype.float32))
+
+    def double(self):
+        r"""Cast floating-point parameters and buffers to float64."""
+        return self._apply(functools.partial(_cast_if_floating, dtype=_dtype.float64))
+
+    def half(self):
+        r"""Cast floating-point parameters and buffers to float16."""
+        return self._apply(functools.partial(_cast_if_floating, dtype=_dtype.float16))
+
+    def share_memory(self):
+        return self
+
+    # -- hooks and calling ---------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        r"""Register ``hook(module, args) -> None or new args`` to run before ``forward``
+        (``hook(module, args, kwargs) -> None or (args, kwargs)`` if ``with_kwargs``).
+
+        A single returned value that is not a tuple is wrapped into one. Returns a
+        :class:`RemovableHandle`."""
+        handle = RemovableHandle(self._forward_pre_hooks,
+                                 extra_dict=self._forward_pre_hooks_with_kwargs)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        r"""Register ``hook(module, args, output) -> None or new output`` to run after
+        ``forward`` (``hook(module, args, kwargs, output)`` if ``with_kwargs``); with
+        ``always_call`` it also runs when ``forward`` raises. Returns a :class:`RemovableHandle`."""
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[
+            self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)  # the common case: no hooks, no overhead
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """torch's ``_call_impl``: pre-hooks may replace the inputs, forward hooks the output;
+        hooks registered with ``always_call`` run even if ``forward`` raised."""
+        result = None
+        called = set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    out = hook(self, args, kwargs)
+                    if out is not None:
+                        if isinstance(out, tuple) and len(out) == 2:
+                            args, kwargs = out
+                        else:
+                            raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                               f"(new_args, new_kwargs), but got {out}.")
+                else:
+                    out = hook(self, args)
+                    if out is not None:
+                        args = out if isinstance(out, tuple) else (out,)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    out = hook(self, args, kwargs, result)
+                else:
+                    out = hook(self, args, result)
+                if out is not None:
+                    result = out
+            return result
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called and hook_id not in called:
+                    try:
+                        if hook_id in self._forward_hooks_with_kwargs:
+                            out = hook(self, args, kwargs, result)
+                        else:
+                            out = hook(self, args, result)
+                        if out is not None:
+                            result = out
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was raised "
+                                      f"in forward: {e}", stacklevel=2)
+            raise
+
+    # -- state dict ----------------------------------------------------------------------------
+    def register_state_dict_pre_hook(self, hook):
+        r"""``hook(module, prefix, keep_vars)`` runs before ``state_dict`` collects this module."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook):
+        r"""``hook(module, state_dict, prefix, local_metadata)`` runs after ``state_dict``
+        collected this module; it may change ``state_dict`` in place and must return None."""
+        hook._from_public_api = True
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook):
+        r"""``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` runs before this module loads its part of a state_dict."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = functools.partial(hook, self)
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook):
+        r"""``hook(module, incompatible_keys)`` runs after ``load_state_dict`` loaded this module;
+        it may edit ``incompatible_keys``'s lists in place and must return None."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        """Put this module's own parameters and persistent buffers (not its children's) into
+        ``destination``; layers override it for class-specific state."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buf if keep_vars else buf.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        r"""An ``OrderedDict`` of the module's whole state: parameters and persistent buffers
+        under their dotted names, detached (they share memory with the module's tensors) unless
+        ``keep_vars``. Entries that are ``None`` are left out."""
+        if args:  # torch's deprecated positional form (destination, prefix, keep_vars)
+            warnings.warn("Positional args are being deprecated, use kwargs instead.",
+                          FutureWarning, stacklevel=2)
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = dict(version=self._version)
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            hook_result = hook(self, destination, prefix, local_metadata)
+            if hook_result is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+        return destination
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        """Copy this module's own parameters and persistent buffers (not its children's) from
+        ``state_dict``, recording missing/unexpected keys and errors in the given lists.
+
+        Values may be ember Tensors or NumPy arrays (or anything ``np.asarray`` reads). They are
+        copied in place into the existing tensors (cast to their dtype), unless
+        ``local_metadata['assign_to_params_buffers']``, which assigns them instead."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        persistent_buffers = {k: v for k, v in self._buffers.items()
+                              if k not in self._non_persistent_buffers_set}
+        local_state = {k: v for k, v in itertools.chain(self._parameters.items(),
+                                                        persistent_buffers.items())
+                       if v is not None}
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, param in local_state.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            input_param = state_dict[key]
+            if not _is_tensor_like(input_param):
+                error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor '
+                                  f"or a NumPy array from checkpoint but received {type(input_param)}")
+                continue
+            input_array = _as_array(input_param)
+            # Backward compatibility (torch 0.3 checkpoints): a 1-element 1-d value loads into a
+            # 0-d parameter.
+            if param.ndim == 0 and input_array.shape == (1,):
+                input_array = input_array.reshape(())
+            if input_array.shape != param._data.shape:
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{Size(input_array.shape)} from checkpoint, the shape in current model is "
+                    f"{Size(param._data.shape)}.")
+                continue
+            try:
+                if assign:
+                    value = input_param if isinstance(input_param, Tensor) else Tensor._wrap(input_array)
+                    if isinstance(param, Parameter):
+                        value = Parameter(value, requires_grad=param.requires_grad)
+                    setattr(self, name, value)
+                else:
+                    _copy_into(param, input_array)
+            except Exception as ex:
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model '
+                    f"are {Size(param._data.shape)} and whose dimensions in the checkpoint are "
+                    f"{Size(input_array.shape)}, an exception occurred : {ex.args}.")
+        extra_state_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_state_key in state_dict:
+                self.set_extra_state(state_dict[extra_state_key])
+            elif strict:
+                missing_keys.append(extra_state_key)
+        elif strict and extra_state_key in state_dict:
+            unexpected_keys.append(extra_state_key)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra_state_key:
+                    input_name = key[len(prefix):].split(".", 1)
+                    if len(input_name) > 1:  # a dotted key must name a child module
+                        if input_name[0] not in self._modules:
+                            unexpected_keys.append(key)
+                    elif input_name[0] not in local_state:
+                        unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
+        r"""Copy parameters and buffers from ``state_dict`` (values: ember Tensors or NumPy arrays)
+        into this module and its descendants, in place and without recording a graph.
+
+        With ``strict`` the keys must match :meth:`state_dict`'s exactly; with ``assign`` the
+        module's tensors are replaced by the given ones (Parameters keep ``requires_grad``).
+        Returns ``_IncompatibleKeys(missing_keys, unexpected_keys)``; raises RuntimeError
+        ("Error(s) in loading state_dict for ...") on shape mismatches, and on missing or
+        unexpected keys if ``strict``."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing_keys, unexpected_keys, error_msgs = [], [], []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # _load_from_state_dict may modify its copy
+        if metadata is not None:
+            state_dict._metadata = metadata
+
+        def load(module, local_state_dict, prefix=""):
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
+                                         missing_keys, unexpected_keys, error_msgs)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local_state_dict.items()
+                                 if k.startswith(child_prefix)}, child_prefix)
+            incompatible_keys = _IncompatibleKeys(missing_keys, unexpected_keys)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible_keys) is not None:
+                    raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` "
+                                         "are not expected to return new values, if incompatible_keys "
+                                         "need to be modified, it should be done inplace.")
+
+        with no_grad():
+            load(self, state_dict)
+        if strict:
+            if unexpected_keys:
+                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected_keys)))
+            if missing_keys:
+                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in missing_keys)))
+        if error_msgs:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self.__class__.__name__, "\n\t".join(error_msgs)))
+        return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+    # -- repr ----------------------------------------------------------------------------------
+    def _get_name(self) -> str:
+        return self.__class__.__name__
+
+    def extra_repr(self) -> str:
+        r"""The module's own options for its repr (one line or several); override in layers."""
+        return ""
+
+    def __repr__(self) -> str:
+        # The extra repr's lines and the children's reprs, one item per line (torch's layout).
+        extra_lines = []
+        extra_repr = self.extra_repr()
+        if extra_repr:
+            extra_lines = extra_repr.split("\n")
+        child_lines = ["(" + key + "): " + _addindent(repr(module), 2)
+                       for key, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        main_str = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main_str += extra_lines[0]
+            else:
+                main_str += "\n  " + "\n  ".join(lines) + "\n"
+        return main_str + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# Array-level helpers for conversion and loading
+# ---------------------------------------------------------------------------------------------
+
+def _cast(t: Tensor, dtype) -> Tensor:
+    if t._data.dtype == dtype.np:
+        return t
+    return Tensor._wrap(t._data.astype(dtype.np), t.requires_grad)
+
+
+def _cast_if_floating(t: Tensor, dtype) -> Tensor:
+    return _cast(t, dtype) if t.dtype.is_floating_point else t
+
+
+def _copy_into(t: Tensor, array: np.ndarray) -> None:
+    """``t.copy_(array)`` without recording: writes into t's own storage, cast to its dtype, and
+    bumps its version counter."""
+    with no_grad():
+        t.copy_(Tensor._wrap(array))

@@ -1,0 +1,98 @@
+"""Adagrad (Duchi et al., 2011), as torch.optim.Adagrad."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import enable_grad
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _plus_scaled, _scalar,
+                        _step_tensor)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as torch.optim.Adagrad (torch/optim/adagrad.py, ``_single_tensor_adagrad``)::
+
+        g = -g                                   if maximize
+        g = g + weight_decay * theta             if weight_decay != 0
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g                            # s starts at initial_accumulator_value
+        theta = theta - clr * g / (sqrt(s) + eps)
+
+    The state (``step``, ``sum``) is created for every parameter in the constructor, as torch.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(
+                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if differentiable:
+            raise NotImplementedError("ember's optimizers are not differentiable "
+                                      "(differentiable=True is not supported)")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p)
+
+    def _init_state(self, p):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["sum"] = Tensor._wrap(
+            np.full_like(p._data, self.defaults["initial_accumulator_value"]))
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+        for s in self.state.values():
+            if "step" in s and not isinstance(s["step"], Tensor):
+                s["step"] = _step_tensor(float(s["step"]))
+
+    def step(self, closure=None):
+        """Perform a single optimisation step; returns ``closure()``'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, lr_decay, eps = _scalar(group["lr"]), group["lr_decay"], group["eps"]
+            weight_decay = group["weight_decay"]
+            for p, grad in self._params_with_grad(group):
+                state = self.state[p]
+                if len(state) == 0:  # a parameter added with add_param_group after __init__
+                    state = self._init_state(p)
+                param = p._data
+                step_t = state["step"]._data
+                step_t += 1
+                step = step_t.item()
+                if group["maximize"]:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = _plus_scaled(grad, param, weight_decay)
+                clr = lr / (1 + (step - 1) * lr_decay)
+                state_sum = state["sum"]._data
+                _addcmul_(state_sum, grad, grad, 1)
+                std = np.sqrt(state_sum)
+                std += eps
+                _addcdiv_(param, grad, std, -clr)
+                _bump_version(p)
+        return loss

@@ -1,0 +1,416 @@
+"""Optimizer: parameter groups, per-parameter state, state_dict, as torch.optim.Optimizer.
+
+Subclasses implement ``step()``; they update the parameters' NumPy arrays in place with ufuncs
+(``out=``), outside autograd, and bump each parameter's version counter as torch's in-place ops
+do, so a graph that saved a parameter before the step refuses to backpropagate through it.
+
+The arithmetic of every update follows torch's single-tensor code path (torch/optim/*.py
+``_single_tensor_*``; the one torch takes for CPU tensors) operation by operation, so that the
+same start gives the same parameters after N steps. Three in-place primitives recur and are
+written here once, with torch's operand order (aten/src/ATen/native/cpu/PointwiseOpsKernel.cpp,
+LerpKernel.cpp):
+
+    add_(self, other, alpha):       self + alpha * other                 (fused multiply-add)
+    addcmul_(self, t1, t2, value):  self + (value * t1) * t2             (fused)
+    addcdiv_(self, t1, t2, value):  self + (value * t1) / t2
+    lerp_(self, end, w):            self + w * (end - self)    if w < 0.5 (fused)
+                                    end - (1 - w) * (end - self) otherwise
+
+"Fused" means rounded once, as the vectorised kernels' FMA instructions do. With those roundings
+reproduced, float32 SGD matches torch bit for bit after N steps; the optimisers that take a
+square root agree to about an ulp per step, because torch's vectorised float32 ``sqrt`` (AVX-512
+build) is not correctly rounded while NumPy's is.
+
+The state of parameter ``p`` lives in ``optimizer.state[p]`` (a dict of Tensors and numbers);
+``state_dict()`` replaces parameters by their position, torch's layout::
+
+    {'state': {0: {'momentum_buffer': tensor(...)}, ...},
+     'param_groups': [{'lr': 0.01, ..., 'params': [0, 1, 2]}]}
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from itertools import chain
+
+import numpy as np
+
+from .._tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Singleton marking a default that every parameter group must give (torch's ``required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+# ---------------------------------------------------------------------------------------------
+# Array primitives shared by the optimisers (torch's operand order, see the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+def _fma_into(out: np.ndarray, acc, x, y) -> None:
+    """``out = acc + x * y`` rounded once, as the fused multiply-add of torch's vectorised CPU
+    kernels. For float32 the product of two float32 values is exact in float64, so computing in
+    float64 and rounding at the end gives the fused result (double rounding is off by one ulp in
+    about one case in 2**29). float64 is computed with two roundings."""
+    if out.dtype == np.float32:
+        wide = np.multiply(x, y, dtype=np.float64)
+        wide += acc
+        np.copyto(out, wide, casting="same_kind")
+    else:
+        np.add(acc, np.multiply(x, y), out=out)
+
+
+def _f(value, like: np.ndarray):
+    """A Python scalar rounded to the array's dtype first, as torch's kernels take it."""
+    return like.dtype.type(value)
+
+
+def _add_(self: np.ndarray, other: np.ndarray, alpha: float = 1.0) -> None:
+    """torch's ``self.add_(other, alpha=alpha)``: ``self + alpha * other``, fused."""
+    if alpha == 1:
+        self += other
+    else:
+        _fma_into(self, self, _f(alpha, self), other)
+
+
+def _plus_scaled(grad: np.ndarray, param: np.ndarray, alpha: float) -> np.ndarray:
+    """A new array ``grad + alpha * param`` (torch's ``grad.add(param, alpha=alpha)``)."""
+    out = np.empty_like(grad)
+    _fma_into(out, grad, _f(alpha, param), param)
+    return out
+
+
+def _addcmul_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> None:
+    """torch's ``self.addcmul_(t1, t2, value=value)``: ``self + (value * t1) * t2``, fused."""
+    _fma_into(self, self, np.multiply(t1, _f(value, self)), t2)
+
+
+def _addcdiv_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> None:
+    """torch's ``self.addcdiv_(t1, t2, value=value)``: ``self + (value * t1) / t2``."""
+    tmp = np.multiply(t1, _f(value, self))
+    tmp /= t2
+    self += tmp
+
+
+def _lerp_(self: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """torch's ``self.lerp_(end, weight)``, with its two branches for accuracy near each end."""
+    diff = np.subtract(end, self)
+    if weight < 0.5:
+        _fma_into(self, self, _f(weight, self), diff)
+    else:
+        _fma_into(self, end, _f(weight - 1, self), diff)
+
+
+def _zeros_state(p: Tensor) -> Tensor:
+    return Tensor._wrap(np.zeros_like(p._data))
+
+
+def _step_tensor(value: float = 0.0) -> Tensor:
+    """torch keeps ``state['step']`` as a 0-d float32 tensor on the CPU."""
+    return Tensor._wrap(np.array(value, dtype=np.float32))
+
+
+def _bump_version(p: Tensor) -> None:
+    p._vbox[0] += 1
+
+
+def _scalar(x) -> float:
+    """A Python number from a float or a 1-element Tensor (torch's ``_to_scalar``)."""
+    if isinstance(x, Tensor):
+        return x._data.item()
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizer
+# ---------------------------------------------------------------------------------------------
+
+class Optimizer:
+    r"""Base class for all optimizers.
+
+    Args:
+        params (iterable): Tensors to optimise, or dicts each defining a parameter group (its
+            ``'params'`` and any option that overrides ``defaults``); ``(name, tensor)`` pairs
+            (``model.named_parameters()``) record the names as ``'param_names'``.
+        defaults (dict): default values of the optimisation options.
+
+    Parameters must be given in a deterministic order (a list, not a set): ``state_dict``
+    identifies them by position.
+    """
+
+    def __init__(self, params, defaults: dict) -> None:
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    def __init_subclass__(cls, **kwargs):
+        # Wrap each subclass's own step() with the step hooks (torch's profile_hook_step).
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
+        self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self) -> str:
+        format_string = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            format_string += "\n"
+            format_string += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    format_string += f"    {key}: {group[key]}\n"
+        format_string += ")"
+        return format_string
+
+    # -- parameter groups ------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a parameter group (a dict with ``'params'`` and optional options) to
+        :attr:`param_groups`; options it leaves out take the optimizer's defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+
+        tensors, names = [], []
+        for param in param_group["params"]:
+            if isinstance(param, tuple):
+                names.append(param[0])
+                tensors.append(param[1])
+            else:
+                tensors.append(param)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError("all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            param_group["param_names"] = names
+
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(param))
+            if param.grad_fn is not None:
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+
+        ids = [id(p) for p in param_group["params"]]
+        if len(ids) != len(set(ids)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # -- gradients -------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimised tensors: to ``None`` (default), or to zeros in
+        place when ``set_to_none=False``. (A parameter whose grad is None is skipped by
+        ``step()``; one whose grad is zero still takes a step, e.g. of its weight decay.)"""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g = p.grad = g.detach()
+                    else:
+                        g.requires_grad = False
+                    g._data[...] = 0
+                    g._vbox[0] += 1
+
+    def step(self, closure=None):
+        """Perform a single optimisation step; ``closure`` re-evaluates the model and returns
+        the loss, for optimisers that need it."""
+        raise NotImplementedError
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None or (args, kwargs)`` runs before each step."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None`` runs after each step."""
+        return _add_hook(self._optimizer_step_post_hooks, hook)
+
+    # -- state_dict ------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The optimiser's state as ``{'state': {index: {...}}, 'param_groups': [...]}``:
+        parameters are replaced by their position across all groups (torch's layout). The
+        state's tensors are returned by reference, not copied, as torch does."""
+        param_mappings: dict[int, int] = {}
+        start_index = 0
+
+        def pack_group(group):
+            nonlocal start_index
+            packed = {k: v for k, v in group.items() if k != "params"}
+            param_mappings.update({id(p): i for i, p in enumerate(group["params"], start_index)
+                                   if id(p) not in param_mappings})
+            packed["params"] = [param_mappings[id(p)] for p in group["params"]]
+            start_index += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state from :meth:`state_dict`: groups and parameters are matched by position.
+        Floating-point state tensors are copied and cast to their parameter's dtype, except
+        ``'step'`` (kept as saved, torch issue #74424)."""
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, key=None):
+            if isinstance(value, Tensor):
+                array = value._data
+                if key != "step" and param.dtype.is_floating_point:
+                    array = array.astype(param._data.dtype)
+                return Tensor._wrap(np.array(array, copy=True))
+            if isinstance(value, dict):
+                return {k: cast(param, v, key=k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return value
+
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            k = _as_index(k)
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+
+    # -- helpers for subclasses ------------------------------------------------------------------
+    def _params_with_grad(self, group):
+        """The group's parameters that have a gradient, as (param, grad array) pairs."""
+        for p in group["params"]:
+            g = p.grad
+            if g is not None:
+                yield p, g._data
+
+
+def _as_index(k):
+    """State keys come back from a checkpoint as ints or as their decimal strings."""
+    if isinstance(k, str) and k.lstrip("-").isdigit():
+        return int(k)
+    return k
+
+
+def _typename(obj) -> str:
+    if isinstance(obj, Tensor):
+        return "ember." + type(obj).__name__
+    module = type(obj).__module__
+    return (module + "." if module not in ("builtins", None) else "") + type(obj).__qualname__
+
+
+class _RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict):
+        self._hooks = hooks
+        self.id = _RemovableHandle._next_id
+        _RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _add_hook(hooks: OrderedDict, hook):
+    handle = _RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(step):
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        for pre_hook in tuple(self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError("optimizer step pre-hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {result}.")
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for post_hook in tuple(self._optimizer_step_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+
+    wrapper._with_hooks = True
+    return wrapper

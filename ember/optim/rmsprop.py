@@ -1,0 +1,120 @@
+"""RMSprop (Hinton's lecture 6e), centered and with momentum, as torch.optim.RMSprop."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import enable_grad
+from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _lerp_,
+                        _plus_scaled, _scalar, _step_tensor, _zeros_state)
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop, as torch.optim.RMSprop (torch/optim/rmsprop.py, ``_single_tensor_rmsprop``)::
+
+        g = -g                                   if maximize
+        g = g + weight_decay * theta             if weight_decay != 0
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            a = lerp(a, g, 1 - alpha)            # running mean of g
+            s = sqrt(v - a * a) + eps
+        else:
+            s = sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / s
+            theta = theta - lr * b
+        else:
+            theta = theta - lr * g / s
+
+    State per parameter: ``step``, ``square_avg`` and, as the options ask, ``momentum_buffer``
+    and ``grad_avg``.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        if differentiable:
+            raise NotImplementedError("ember's optimizers are not differentiable "
+                                      "(differentiable=True is not supported)")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if p_state and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _step_tensor(float(p_state["step"]))
+
+    def _state_of(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            state["square_avg"] = _zeros_state(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = _zeros_state(p)
+            if group["centered"]:
+                state["grad_avg"] = _zeros_state(p)
+        return state
+
+    def step(self, closure=None):
+        """Perform a single optimisation step; returns ``closure()``'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, eps = _scalar(group["lr"]), group["alpha"], group["eps"]
+            weight_decay, momentum = group["weight_decay"], group["momentum"]
+            for p, grad in self._params_with_grad(group):
+                state = self._state_of(p, group)
+                param = p._data
+                if group["maximize"]:
+                    grad = -grad
+                state["step"]._data += 1
+                if weight_decay != 0:
+                    grad = _plus_scaled(grad, param, weight_decay)
+                square_avg = state["square_avg"]._data
+                square_avg *= alpha
+                _addcmul_(square_avg, grad, grad, 1 - alpha)
+                if group["centered"]:
+                    grad_avg = state["grad_avg"]._data
+                    _lerp_(grad_avg, grad, 1 - alpha)
+                    avg = square_avg.copy()
+                    _addcmul_(avg, grad_avg, grad_avg, -1)
+                    np.sqrt(avg, out=avg)
+                else:
+                    avg = np.sqrt(square_avg)
+                avg += eps
+                if momentum > 0:
+                    buf = state["momentum_buffer"]._data
+                    buf *= momentum
+                    _addcdiv_(buf, grad, avg, 1)
+                    _add_(param, buf, -lr)
+                else:
+                    _addcdiv_(param, grad, avg, -lr)
+                _bump_version(p)
+        return loss
