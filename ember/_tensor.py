@@ -21,6 +21,8 @@ from ._ops import shape as S
 from ._ops.util import normalize_dim, normalize_dims
 from ._size import Size
 from .autograd import grad_mode
+from .autograd import function as _function
+from .autograd.engine import run_backward
 from .autograd.function import Function as _Function
 
 _ReturnMax = collections.namedtuple("max", ["values", "indices"])
@@ -88,12 +90,15 @@ class Tensor:
     def _init(self, data, requires_grad=False):
         self._data = data
         self._requires_grad = requires_grad
-        self.grad = None
-        self.grad_fn = None
-        self._out_idx = 0
         self._vbox = [0]
-        self._base = None
-        self._accumulator = None
+
+    # Defaults shared through the class, so that creating a tensor sets only three attributes
+    # (the per-op Python overhead is what small networks spend their time on).
+    grad = None
+    grad_fn = None
+    _out_idx = 0
+    _base = None
+    _accumulator = None
 
     @classmethod
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
@@ -101,12 +106,7 @@ class Tensor:
         t = object.__new__(cls)
         t._data = data
         t._requires_grad = requires_grad
-        t.grad = None
-        t.grad_fn = None
-        t._out_idx = 0
         t._vbox = [0]
-        t._base = None
-        t._accumulator = None
         return t
 
     # ------------------------------------------------------------------ properties and metadata
@@ -1211,6 +1211,11 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None \
+                and self._data.size == 1 and self._data.dtype.kind == "f":
+            # the common case, loss.backward(), without the general argument handling
+            run_backward((self,), (np.ones_like(self._data),), retain_graph=bool(retain_graph))
+            return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -1480,3 +1485,5 @@ def where(condition, input=None, other=None):
             (np.asarray(v, dt.np) if not _is_scalar(v) else np.asarray(v, dt.np)) for v in operands)
     return E.Where.apply(cond, a, b)
 
+
+_function._Tensor = Tensor

@@ -234,7 +234,7 @@ def hardtanh_forward(x, out, lo, hi):
 def hardtanh_backward(grad, saved, out, lo, hi):
     for i in numba.prange(grad.size):
         s = saved[i]
-        out[i] = _c(lo, 0.0) if (s <= lo or s >= hi) else grad[i]
+        out[i] = grad[i] if (s > lo and s < hi) else _c(lo, 0.0)      # NaN -> 0, as ATen
 
 
 # ELU family (ELU, SELU, CELU), ATen elu with (alpha, scale, input_scale):
@@ -411,7 +411,7 @@ def hardsigmoid_backward(grad, x, out):
         out[i] = grad[i] / _c(v, 6.0) if inside else _c(v, 0.0)
 
 
-# Hardswish: y = x clamp(x + 3, 0, 6) / 6; dy/dx = 0 below -3, x/3 + 1/2 up to 3, 1 above.
+# Hardswish: y = x clamp(x + 3, 0, 6) / 6; dy/dx = 0 up to -3, x/3 + 1/2 between, 1 from 3 on.
 @numba.njit(**_pjit)
 def hardswish_forward(x, out):
     for i in numba.prange(x.size):
@@ -426,12 +426,10 @@ def hardswish_forward(x, out):
 def hardswish_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v, g = x[i], grad[i]
-        if v < _c(v, -3.0):
-            out[i] = _c(v, 0.0)
-        elif v <= _c(v, 3.0):
-            out[i] = g * (v / _c(v, 3.0) + _c(v, 0.5))
-        else:
-            out[i] = g
+        d = v / _c(v, 3.0) + _c(v, 0.5)           # NaN falls through to here, as in ATen
+        d = _c(v, 1.0) if v >= _c(v, 3.0) else d
+        d = _c(v, 0.0) if v <= _c(v, -3.0) else d
+        out[i] = g * d
 
 
 # Hardshrink: y = x where |x| > lambda, else 0. Softshrink: y = x - lambda sign(x) there.
@@ -454,7 +452,7 @@ def softshrink_forward(x, out, lambd):
 def shrink_backward(grad, x, out, lambd):
     for i in numba.prange(grad.size):
         v = x[i]
-        out[i] = _c(v, 0.0) if (v >= -lambd and v <= lambd) else grad[i]
+        out[i] = grad[i] if (v < -lambd or v > lambd) else _c(v, 0.0)   # NaN -> 0, as ATen
 
 
 # Tanhshrink: y = x - tanh(x); dy/dx = tanh(x)^2.
@@ -548,10 +546,10 @@ def softmax_forward(x, out, log):
                 s += e
                 if not log:
                     out[o, j, 0] = e
-            if log:
-                shift = m + math.log(s)
+            if log:     # (x - m) - log s: m + log s would round away log s when |m| >> 1
+                lse = math.log(s)
                 for j in range(n):
-                    out[o, j, 0] = x[o, j, 0] - shift
+                    out[o, j, 0] = (x[o, j, 0] - m) - lse
             else:
                 r = _c(m, 1.0) / s
                 for j in range(n):
@@ -578,10 +576,10 @@ def softmax_forward(x, out, log):
                     out[o, j, k0 + k] = e
         if log:
             for k in range(k1 - k0):
-                m[k] += math.log(s[k])
+                s[k] = math.log(s[k])
             for j in range(n):
                 for k in range(k1 - k0):
-                    out[o, j, k0 + k] = x[o, j, k0 + k] - m[k]
+                    out[o, j, k0 + k] = (x[o, j, k0 + k] - m[k]) - s[k]
         else:
             for k in range(k1 - k0):
                 s[k] = _c(s[k], 1.0) / s[k]
@@ -706,10 +704,9 @@ def prelu_grad(grad: np.ndarray, x: np.ndarray, weight: np.ndarray):
 
 
 def _prelu_views(x, weight):
-    """x as (N, C, inner) with C = size of dim 1 when the weight is per channel, else (1, 1, size)."""
+    """x as (N, C, inner) around dim 1 with one slope per channel; a single shared slope (or an
+    input without dim 1) is one channel."""
     w = np.ascontiguousarray(weight, dtype=x.dtype).reshape(-1)
-    xc = np.ascontiguousarray(x)
     if w.size == 1 or x.ndim < 2:
-        x3 = xc.reshape(1, 1, -1) if w.size == 1 else xc.reshape(1, -1, 1)
-        return x3, (np.repeat(w, x3.shape[1]) if w.size == 1 else w)
-    return _as3d(xc, 1), w
+        return np.ascontiguousarray(x).reshape(1, 1, -1), w[:1]
+    return _as3d(x, 1), w

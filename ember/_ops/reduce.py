@@ -8,6 +8,8 @@ from ..autograd.function import Function
 
 def _expand_back(g, shape, axes, keepdim):
     """Broadcast a reduced gradient back to the input shape."""
+    if g.ndim == 0:
+        return np.broadcast_to(g, shape)
     if not keepdim and axes:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)

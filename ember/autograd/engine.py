@@ -53,7 +53,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
         idx = t._out_idx if t.grad_fn is not None else 0
         slot = pending.get(node)
         if slot is None:
-            slot = pending[node] = [None] * _n_outputs(node)
+            slot = pending[node] = [None] * len(node._out_meta)
             roots.append(node)
         _accumulate(slot, idx, g)
 
@@ -96,8 +96,12 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
                 if g is not None:
                     slot = pending.get(nxt)
                     if slot is None:
-                        slot = pending[nxt] = [None] * _n_outputs(nxt)
-                    _accumulate(slot, idx, g)
+                        slot = pending[nxt] = [None] * len(nxt._out_meta)
+                        slot[idx] = g
+                    elif slot[idx] is None:
+                        slot[idx] = g
+                    else:
+                        slot[idx] = slot[idx] + g
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
@@ -110,10 +114,6 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
 def _leaf_node(t):
     from .function import _edge
     return _edge(t)[0]
-
-
-def _n_outputs(node):
-    return 1 if isinstance(node, AccumulateGrad) else len(node._out_meta)
 
 
 def _complete(node, grads):

@@ -81,6 +81,7 @@ class AccumulateGrad(Node):
     """The graph's sink for a leaf tensor: adds the incoming gradient to ``variable.grad``."""
 
     __slots__ = ("variable",)
+    _out_meta = ((None, None),)  # one input slot, like every node's output list
 
     def __init__(self, variable):
         super().__init__()
@@ -110,20 +111,19 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args):
-        from .._tensor import Tensor  # autograd sits below Tensor; resolved at call time
-
+        Tensor = _Tensor
         arrays = []
         requires = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                if a.requires_grad:
+                if a._requires_grad:
                     requires = True
             else:
                 arrays.append(a)
         ctx = cls._node_cls()
         out = cls.forward(ctx, *arrays)
-        multi = isinstance(out, tuple)
+        multi = type(out) is tuple
         outs = out if multi else (out,)
         record = requires and grad_mode._enabled
         non_diff = ctx._non_diff
@@ -133,19 +133,28 @@ class Function(metaclass=_FunctionMeta):
                 o = np.asarray(o)
             t = Tensor._wrap(o)
             if record and (non_diff is None or id(o) not in non_diff):
-                t.requires_grad = True
+                t._requires_grad = True
                 t.grad_fn = ctx
                 t._out_idx = i
             results.append(t)
         if cls.is_view:
             src = args[0]
+            base = src if src._base is None else src._base
             for t in results:
                 t._vbox = src._vbox
-                t._base = src if src._base is None else src._base
+                t._base = base
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            ctx.next_edges = tuple(_edge(a) if isinstance(a, Tensor) and a.requires_grad else None
-                                   for a in args)
+            needs = []
+            edges = []
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    needs.append(True)
+                    edges.append(_edge(a))
+                else:
+                    needs.append(False)
+                    edges.append(None)
+            ctx.needs_input_grad = tuple(needs)
+            ctx.next_edges = tuple(edges)
             ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
             if ctx.saved_tensors_:
                 ctx._saved_versions = _versions_of(ctx.saved_tensors_, args, results)
@@ -164,15 +173,24 @@ def _edge(t):
 
 def _versions_of(saved, args, results):
     """Version-counter snapshots of the saved arrays that are an input's or output's storage."""
-    from .._tensor import Tensor
-
-    versions = []
+    versions = None
     for pos, arr in enumerate(saved):
-        for t in (*args, *results):
-            if isinstance(t, Tensor) and t._data is arr:
-                versions.append((t._vbox, t._vbox[0], pos))
+        for t in args:
+            if type(t) is not np.ndarray and getattr(t, "_data", None) is arr:
                 break
-    return versions or None
+        else:
+            for t in results:
+                if t._data is arr:
+                    break
+            else:
+                continue
+        if versions is None:
+            versions = []
+        versions.append((t._vbox, t._vbox[0], pos))
+    return versions
+
+
+_Tensor = None  # set by ember._tensor once Tensor exists (autograd sits below Tensor)
 
 
 class once_differentiable:  # noqa: N801  (torch's decorator name; ember's backward is always first order)

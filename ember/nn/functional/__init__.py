@@ -1,4 +1,6 @@
 """ember.nn.functional: torch.nn.functional's API. Each family lives in its own module here;
 this package re-exports them so ``import ember.nn.functional as F`` works as in torch."""
 # one line per family module (keep this anchor comment last):
+from .pooling import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
 # -- functional modules above --

@@ -1,0 +1,753 @@
+"""Loss functions, as torch.nn.functional: cross_entropy, nll_loss, mse_loss, l1_loss,
+smooth_l1_loss, huber_loss, binary_cross_entropy, binary_cross_entropy_with_logits, kl_div.
+
+Each loss is one Function whose forward computes the per-element loss and its reduction and
+whose backward, written beside it, differentiates both. ``reduction`` is ``'none'`` (the
+per-element losses), ``'sum'`` or ``'mean'``; the deprecated ``size_average``/``reduce``
+arguments map to it as in torch/nn/_reduction.py.
+
+cross_entropy is fused (log-softmax and the negative log-likelihood in one Function): the
+gradient with respect to the logits is then simply ``softmax - target`` (weighted), with no
+log of a softmax ever formed, so it is both fast and stable for large logits.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..._tensor import Tensor
+from ..._ops.util import unbroadcast
+from ...autograd.function import Function
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+
+# torch's ScalarType names, which its error messages use.
+_TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                     "bool": "Bool"}
+
+
+def _type_name(array: np.ndarray) -> str:
+    return _TORCH_TYPE_NAMES.get(array.dtype.name, array.dtype.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# reduction: the forward and its adjoint
+# ---------------------------------------------------------------------------------------------
+
+def _get_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction string, from the deprecated pair when either is given (torch/nn/_reduction.py)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{reduction}' instead.", stacklevel=3)
+    return _check_reduction(reduction)
+
+
+def _check_reduction(reduction) -> str:
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' "
+                      "instead.", stacklevel=3)
+        return "mean"
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    """Per-element losses -> the reduced loss (mean of nothing is nan, as torch)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return np.asarray(loss.sum(), dtype=loss.dtype)
+    if loss.size == 0:
+        return np.asarray(np.nan, dtype=loss.dtype)
+    return np.asarray(loss.mean(), dtype=loss.dtype)
+
+
+def _unreduce(grad: np.ndarray, shape, reduction: str) -> np.ndarray:
+    """The adjoint of :func:`_reduce`: the upstream gradient spread over the elements."""
+    if reduction == "none":
+        return grad
+    if reduction == "mean":
+        grad = grad / max(math.prod(shape), 1)
+    return np.broadcast_to(grad, shape)
+
+
+def _grad_to(grad: np.ndarray, like_shape, like_dtype) -> np.ndarray:
+    """A gradient summed back over broadcast axes, in the input's dtype."""
+    return unbroadcast(grad, like_shape).astype(like_dtype, copy=False)
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """torch's promotion for two tensors: floating point beats integers, then the wider."""
+    fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
+    if fa and fb:
+        return np.promote_types(a.dtype, b.dtype)
+    if fa or fb:
+        return a.dtype if fa else b.dtype
+    return np.promote_types(a.dtype, b.dtype)
+
+
+def _array(x) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _warn_if_sizes_differ(input, target) -> None:
+    if input.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _check_broadcast(a: np.ndarray, b: np.ndarray) -> None:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        for i in range(1, min(a.ndim, b.ndim) + 1):
+            if a.shape[-i] != b.shape[-i] and 1 not in (a.shape[-i], b.shape[-i]):
+                raise RuntimeError(f"The size of tensor a ({a.shape[-i]}) must match the size of "
+                                   f"tensor b ({b.shape[-i]}) at non-singleton dimension "
+                                   f"{max(a.ndim, b.ndim) - i}") from None
+        raise
+
+
+def _check_not_integer(op: str, *arrays) -> None:
+    for a in arrays:
+        if a.dtype.kind != "f":
+            raise NotImplementedError(f'"{op}" not implemented for \'{_type_name(a)}\'')
+
+
+# ---------------------------------------------------------------------------------------------
+# pointwise regression losses: mse, l1, smooth_l1, huber
+# ---------------------------------------------------------------------------------------------
+
+class _PointwiseLoss(Function):
+    """``loss(x - t)`` reduced; subclasses give the loss of the difference and its derivative.
+    Input and target broadcast against each other; their gradients are summed back."""
+
+    @staticmethod
+    def elementwise(d, param):  # loss of the difference d = x - t
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(d, param):  # d loss / d d
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x, t, reduction, param=None):
+        dtype = _result_dtype(x, t)
+        d = np.subtract(x, t, dtype=dtype)
+        ctx.save_for_backward(d)
+        ctx.meta = (x.shape, x.dtype, t.shape, t.dtype, reduction, param)
+        return _reduce(cls.elementwise(d, param), reduction)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (d,) = ctx.saved_tensors
+        x_shape, x_dtype, t_shape, t_dtype, reduction, param = ctx.meta
+        gd = cls.derivative(d, param) * _unreduce(grad, d.shape, reduction)
+        gx = _grad_to(gd, x_shape, x_dtype) if ctx.needs_input_grad[0] else None
+        gt = _grad_to(-gd, t_shape, t_dtype) if ctx.needs_input_grad[1] else None
+        return gx, gt, None, None
+
+
+class _MSELoss(_PointwiseLoss):
+    """(x - t)²; d/dx = 2 (x - t)."""
+    name = "MseLossBackward0"
+
+    @staticmethod
+    def elementwise(d, param):
+        return d * d
+
+    @staticmethod
+    def derivative(d, param):
+        return 2 * d
+
+
+class _L1Loss(_PointwiseLoss):
+    """|x - t|; d/dx = sign(x - t) (0 at 0)."""
+    name = "L1LossBackward0"
+
+    @staticmethod
+    def elementwise(d, param):
+        return np.abs(d)
+
+    @staticmethod
+    def derivative(d, param):
+        return np.sign(d)
+
+
+class _SmoothL1Loss(_PointwiseLoss):
+    """0.5 d²/β if |d| < β else |d| - 0.5β (Fast R-CNN's smooth L1); d/dd = clip(d/β, -1, 1)."""
+    name = "SmoothL1LossBackward0"
+
+    @staticmethod
+    def elementwise(d, beta):
+        a = np.abs(d)
+        return np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
+
+    @staticmethod
+    def derivative(d, beta):
+        return np.clip(d / beta, -1, 1)
+
+
+class _HuberLoss(_PointwiseLoss):
+    """0.5 d² if |d| < δ else δ(|d| - 0.5δ) (= δ · smooth_l1 with β = δ); d/dd = clip(d, -δ, δ)."""
+    name = "HuberLossBackward0"
+
+    @staticmethod
+    def elementwise(d, delta):
+        a = np.abs(d)
+        return np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
+                                                                                   copy=False)
+
+    @staticmethod
+    def derivative(d, delta):
+        return np.clip(d, -delta, delta)
+
+
+def _pointwise_args(input, target, op):
+    x, t = _array(input), _array(target)
+    _check_broadcast(x, t)
+    if x.dtype.kind != "f" and t.dtype.kind != "f":
+        raise NotImplementedError(f'"{op}" not implemented for \'{_type_name(x)}\'')
+
+
+def _weighted(loss: Tensor, weight, input, reduction: str, mean_by_weight: bool) -> Tensor:
+    """torch's Python-level ``weight`` path of l1/mse/huber: loss * weight, then reduced."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted.sum() / weight.sum() if mean_by_weight else weighted.mean()
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    r"""Mean squared error: :math:`\ell_i = (x_i - y_i)^2`, then reduced.
+
+    ``weight`` (same shape as input) multiplies each element's loss; the weighted mean is then
+    the plain mean of the weighted losses, as torch.
+
+    >>> F.mse_loss(ember.tensor([1., 2.]), ember.tensor([0., 0.]))
+    tensor(2.5000)
+    """
+    _warn_if_sizes_differ(input, target)
+    reduction = _get_reduction(size_average, reduce, reduction)
+    _pointwise_args(input, target, "mse_cpu")
+    if weight is not None:
+        return _weighted(_MSELoss.apply(input, target, "none"), weight, input, reduction, False)
+    return _MSELoss.apply(input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    r"""Mean absolute error: :math:`\ell_i = |x_i - y_i|`, then reduced. With ``weight``, the
+    mean is ``sum(w * l) / sum(w)``, as torch."""
+    _warn_if_sizes_differ(input, target)
+    reduction = _get_reduction(size_average, reduce, reduction)
+    _pointwise_args(input, target, "l1_cpu")
+    if weight is not None:
+        return _weighted(_L1Loss.apply(input, target, "none"), weight, input, reduction, True)
+    return _L1Loss.apply(input, target, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    r"""Smooth L1: :math:`0.5 d^2/\beta` where :math:`|d| < \beta`, else :math:`|d| - 0.5\beta`,
+    with :math:`d = x - y`; ``beta=0`` is the L1 loss."""
+    _warn_if_sizes_differ(input, target)
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _pointwise_args(input, target, "smooth_l1_cpu")
+    if beta == 0.0:
+        return _L1Loss.apply(input, target, reduction)
+    return _SmoothL1Loss.apply(input, target, reduction, float(beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    r"""Huber loss: :math:`0.5 d^2` where :math:`|d| < \delta`, else
+    :math:`\delta(|d| - 0.5\delta)`, with :math:`d = x - y`."""
+    _warn_if_sizes_differ(input, target)
+    reduction = _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _pointwise_args(input, target, "huber_cpu")
+    if weight is not None:
+        return _weighted(_HuberLoss.apply(input, target, "none", float(delta)), weight, input,
+                         reduction, False)
+    return _HuberLoss.apply(input, target, reduction, float(delta))
+
+
+# ---------------------------------------------------------------------------------------------
+# binary cross-entropy, on probabilities and on logits
+# ---------------------------------------------------------------------------------------------
+
+class _BinaryCrossEntropy(Function):
+    r""":math:`\ell = -w [y \log x + (1 - y) \log(1 - x)]`, each log clamped at -100 so that
+    x = 0 or 1 gives a finite loss (torch's convention).
+
+    d/dx = w (x - y) / max(x (1 - x), 1e-12);   d/dy = w (log(1 - x) - log x).
+    """
+    name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, w, reduction):
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        loss = -(y * log_x + (1 - y) * log_1mx)
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, y, w, log_x, log_1mx)
+        ctx.reduction = reduction
+        return _reduce(loss.astype(x.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, w, log_x, log_1mx = ctx.saved_tensors
+        g = _unreduce(grad, x.shape, ctx.reduction)
+        if w is not None:
+            g = g * w
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = (g * (x - y) / np.maximum(x * (1 - x), 1e-12)).astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            gy = (g * (log_1mx - log_x)).astype(y.dtype, copy=False)
+        return gx, gy, None, None
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    r"""Binary cross-entropy between probabilities ``input`` and targets ``target`` (both in
+    [0, 1], same shape): :math:`\ell_i = -w_i[y_i \log x_i + (1 - y_i)\log(1 - x_i)]`.
+
+    Prefer :func:`binary_cross_entropy_with_logits` on logits: it is stable where this one must
+    clamp its logs at -100.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    x, y = _array(input), _array(target)
+    _check_not_integer("binary_cross_entropy", x)
+    if y.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_type_name(y)} but expected {_type_name(x)}")
+    if x.size and (np.any(x < 0) or np.any(x > 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if y.size and (np.any(y < 0) or np.any(y > 1)):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    w = None
+    if weight is not None:
+        w = _array(weight)
+        new_shape = np.broadcast_shapes(y.shape, w.shape)
+        if new_shape != y.shape:
+            raise RuntimeError(f"output with shape {list(y.shape)} doesn't match the broadcast "
+                               f"shape {list(new_shape)}")
+        w = np.broadcast_to(w.astype(x.dtype, copy=False), y.shape)
+    return _BinaryCrossEntropy.apply(input, target, w, reduction)
+
+
+class _BinaryCrossEntropyWithLogits(Function):
+    r""":math:`\ell = w[(1 - y) x - (1 + (p - 1) y) \log\sigma(x)]` with the positive-class
+    weight p (torch's formula; equal to -w[p y log σ(x) + (1-y) log(1-σ(x))]).
+    log σ(x) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)) never overflows.
+
+    d/dx = w[(1 - y) - (1 + (p - 1) y) σ(-x)];   d/dy = w[-x - (p - 1) log σ(x)].
+    """
+    name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, w, pos_weight, reduction):
+        dtype = _result_dtype(x, y)
+        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        log_weight = 1 + (pos_weight - 1) * y if pos_weight is not None else 1
+        loss = (1 - y) * x - log_weight * log_sig
+        if w is not None:
+            loss = loss * w
+        loss = np.asarray(loss, dtype=dtype)
+        ctx.save_for_backward(x, y, w, pos_weight, log_sig)
+        ctx.meta = (loss.shape, reduction)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, w, pos_weight, log_sig = ctx.saved_tensors
+        shape, reduction = ctx.meta
+        g = _unreduce(grad, shape, reduction)
+        if w is not None:
+            g = g * w
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            log_weight = 1 + (pos_weight - 1) * y if pos_weight is not None else 1
+            sig_neg = np.exp(log_sig - x)  # σ(-x) = σ(x) e^{-x}, exact for either sign of x
+            gx = _grad_to(g * ((1 - y) - log_weight * sig_neg), x.shape, x.dtype)
+        if ctx.needs_input_grad[1]:
+            d = -x if pos_weight is None else -x - (pos_weight - 1) * log_sig
+            gy = _grad_to(g * d, y.shape, y.dtype)
+        return gx, gy, None, None, None
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    r"""Sigmoid + binary cross-entropy in one stable step, on logits ``input``:
+    :math:`\ell_i = -w_i[p\, y_i \log\sigma(x_i) + (1 - y_i)\log(1 - \sigma(x_i))]`.
+
+    ``pos_weight`` (broadcast over the last dims, e.g. one per class) weighs positive examples;
+    ``weight`` rescales each element's loss.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    x, y = _array(input), _array(target)
+    _check_not_integer("binary_cross_entropy_with_logits", x)
+    dtype = _result_dtype(x, y)
+    w = pw = None
+    if weight is not None:
+        w = _array(weight)
+        _check_broadcast(w, y)
+        w = w.astype(dtype, copy=False)
+    if pos_weight is not None:
+        pw = _array(pos_weight)
+        _check_broadcast(pw, y)
+        pw = pw.astype(dtype, copy=False)
+    return _BinaryCrossEntropyWithLogits.apply(input, target, w, pw, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# KL divergence
+# ---------------------------------------------------------------------------------------------
+
+class _KLDiv(Function):
+    r""":math:`\ell = y(\log y - x)` (0 where y = 0), or :math:`e^{y}(y - x)` when the target is
+    given as log-probabilities. d/dx = -y (or -e^y); d/dy = log y + 1 - x (or e^y (y - x + 1))."""
+    name = "KlDivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, log_target, batch_size):
+        dtype = _result_dtype(x, y)
+        if log_target:
+            ey = np.exp(y)
+            loss = ey * (y - x)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xlogy = np.where(y == 0, 0, y * np.log(np.where(y == 0, 1, y)))
+            loss = xlogy - y * x
+        loss = np.asarray(loss, dtype=dtype)
+        ctx.save_for_backward(x, y)
+        ctx.meta = (loss.shape, reduction, log_target, batch_size)
+        if reduction == "batchmean":
+            return np.asarray(loss.sum() / batch_size, dtype=dtype)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        shape, reduction, log_target, batch_size = ctx.meta
+        if reduction == "batchmean":
+            g = np.broadcast_to(grad / batch_size, shape)
+        else:
+            g = _unreduce(grad, shape, reduction)
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = _grad_to(-g * (np.exp(y) if log_target else y), x.shape, x.dtype)
+        if ctx.needs_input_grad[1]:
+            if log_target:
+                d = np.exp(y) * (y - x + 1)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = np.log(y) + 1 - x
+            gy = _grad_to(g * d, y.shape, y.dtype)
+        return gx, gy, None, None, None
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    r"""Kullback-Leibler divergence :math:`\ell_i = y_i(\log y_i - x_i)` with ``input`` given
+    as log-probabilities (and ``target`` as probabilities, or log-probabilities when
+    ``log_target``).
+
+    ``reduction='batchmean'`` (sum / batch size) is the mathematical KL divergence;
+    ``'mean'`` divides by the number of elements and warns, as torch.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _get_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    elif reduction != "batchmean":
+        reduction = _check_reduction(reduction)
+    x, y = _array(input), _array(target)
+    _check_not_integer("kl_div", x)
+    _check_broadcast(x, y)
+    batch_size = x.shape[0] if x.ndim else 1
+    return _KLDiv.apply(input, target, reduction, bool(log_target), batch_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# negative log-likelihood and cross-entropy over classes
+# ---------------------------------------------------------------------------------------------
+
+def _as_batched(x: np.ndarray, target: np.ndarray):
+    """(C,) with a scalar (or 1-element) target is one sample: view it as (1, C) and (1,)."""
+    if x.ndim == 1:
+        return x[None], target.reshape(1)
+    return x, target
+
+
+def _class_targets(target: np.ndarray, n_classes: int, weight, ignore_index: int):
+    """Per-sample class (ignored ones replaced by 0, a valid index) and per-sample weight
+    (0 where ignored). Raises torch's IndexError for a class out of range."""
+    target = target.astype(np.int64, copy=False)
+    kept = target != ignore_index
+    bad = kept & ((target < 0) | (target >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {target[bad].flat[0]} is out of bounds.")
+    safe = np.where(kept, target, 0)
+    return safe, kept
+
+
+def _sample_weights(safe, kept, weight, dtype):
+    w = weight[safe] if weight is not None else np.ones(safe.shape, dtype)
+    return np.where(kept, w, 0).astype(dtype, copy=False)
+
+
+def _reduce_weighted(loss: np.ndarray, w_t: np.ndarray, reduction: str) -> np.ndarray:
+    """'mean' of NLL is a weighted mean: the sum of the losses over the sum of the samples'
+    weights (0/0 = nan when every target is ignored)."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / w_t.sum(dtype=loss.dtype), dtype=loss.dtype)
+
+
+def _unreduce_weighted(grad, w_t, reduction):
+    if reduction == "none":
+        return grad
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grad = grad / w_t.sum(dtype=grad.dtype)
+    return np.broadcast_to(grad, w_t.shape)
+
+
+class _NLLLoss(Function):
+    r""":math:`\ell_n = -w_{y_n} x_{n, y_n}` (0 for ignored targets); 'mean' divides the sum by
+    :math:`\sum_n w_{y_n}`. The gradient puts :math:`-w_{y_n} g_n` at each target class."""
+    name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        xb, tb = _as_batched(x, target)
+        safe, kept = _class_targets(tb, xb.shape[1], weight, ignore_index)
+        w_t = _sample_weights(safe, kept, weight, x.dtype)
+        picked = np.take_along_axis(xb, safe[:, None], axis=1)[:, 0]
+        loss = -w_t * picked
+        ctx.meta = (x.shape, safe, w_t, reduction)
+        out = _reduce_weighted(loss, w_t, reduction)
+        return out.reshape(()) if x.ndim == 1 and reduction == "none" else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, safe, w_t, reduction = ctx.meta
+        g = _unreduce_weighted(grad.reshape(w_t.shape) if reduction == "none" else grad, w_t,
+                               reduction)
+        gx = np.zeros((1, *x_shape) if len(x_shape) == 1 else x_shape, dtype=w_t.dtype)
+        np.put_along_axis(gx, safe[:, None], (-w_t * g)[:, None], axis=1)
+        return gx.reshape(x_shape), None, None, None, None
+
+
+class _CrossEntropy(Function):
+    r"""log-softmax over the class axis and the negative log-likelihood, fused.
+
+    With :math:`p = \mathrm{softmax}(x)` and :math:`\log p = x - \mathrm{logsumexp}(x)`:
+
+    * class indices, label smoothing ε, class weights w (torch's
+      cross_entropy_loss_label_smoothing): :math:`\ell_n = (1-ε) w_{y_n}(-\log p_{n,y_n})
+      + \frac{ε}{C}\sum_c w_c(-\log p_{n,c})`, 0 if ignored; 'mean' divides by
+      :math:`\sum_n w_{y_n}` over the kept samples.
+    * probabilities q (same shape as x): :math:`\ell_n = -\sum_c w_c q'_{n,c}\log p_{n,c}` with
+      :math:`q' = (1-ε) q + ε/C`; 'mean' divides by the number of samples.
+
+    Writing :math:`a_{n,c} = -\partial\ell/\partial\log p_{n,c}` (the weighted target), the
+    logits' gradient is :math:`g_n (p_{n,c} \sum_{c'} a_{n,c'} - a_{n,c})`.
+    """
+    name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing, probs):
+        unbatched = x.ndim == 1
+        xb = x[None] if unbatched else x
+        tb = (target[None] if probs else target.reshape(1)) if unbatched else target
+        n_classes = xb.shape[1]
+        wb = None if weight is None else weight.reshape((1, n_classes) + (1,) * (xb.ndim - 2))
+
+        shifted = xb - xb.max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
+            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+        if probs:
+            dtype = _result_dtype(x, target)
+            q = tb * (1 - label_smoothing) + label_smoothing / n_classes if label_smoothing else tb
+            a = q * wb if wb is not None else q
+            loss = np.asarray(-(logp * a).sum(axis=1), dtype=dtype)
+            n = loss.size
+            out = (loss if reduction == "none" else
+                   np.asarray(loss.sum(), dtype=dtype) if reduction == "sum" else
+                   np.asarray(loss.sum() / n if n else np.nan, dtype=dtype))
+            ctx.meta = (x.shape, x.dtype, target.shape, target.dtype, wb, n, reduction,
+                        label_smoothing, True, loss.shape)
+            ctx.save_for_backward(logp, a)
+        else:
+            safe, kept = _class_targets(tb, n_classes, weight, ignore_index)
+            w_t = _sample_weights(safe, kept, weight, x.dtype)
+            nll = -np.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
+            loss = w_t * nll
+            if label_smoothing:
+                smooth = -(logp * wb).sum(axis=1) if wb is not None else -logp.sum(axis=1)
+                smooth = np.where(kept, smooth, 0)
+                loss = (1 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
+            loss = loss.astype(x.dtype, copy=False)
+            out = _reduce_weighted(loss, w_t, reduction)
+            ctx.meta = (x.shape, x.dtype, None, None, wb, (safe, kept, w_t), reduction,
+                        label_smoothing, False, loss.shape)
+            ctx.save_for_backward(logp)
+        return out.reshape(()) if unbatched and reduction == "none" else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x_shape, x_dtype, t_shape, t_dtype, wb, extra, reduction, eps, probs,
+         loss_shape) = ctx.meta
+        if reduction == "none":
+            grad = grad.reshape(loss_shape)
+        gt = None
+        if probs:
+            logp, a = ctx.saved_tensors
+            n = extra
+            g = grad if reduction == "none" else np.broadcast_to(
+                grad / n if reduction == "mean" else grad, loss_shape)
+            g = np.expand_dims(g, 1)
+            if ctx.needs_input_grad[1]:
+                scale = (1 - eps) * (wb if wb is not None else 1)
+                gt = (-g * logp * scale).astype(t_dtype, copy=False).reshape(t_shape)
+            a = a * g
+        else:
+            (logp,) = ctx.saved_tensors
+            safe, kept, w_t = extra
+            g = _unreduce_weighted(grad, w_t, reduction)
+            n_classes = logp.shape[1]
+            a = np.zeros_like(logp)
+            np.put_along_axis(a, safe[:, None], ((1 - eps) * w_t * g)[:, None], axis=1)
+            if eps:
+                spread = np.where(kept, g, 0)[:, None] * (eps / n_classes)
+                a += spread * wb if wb is not None else spread
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = np.exp(logp) * a.sum(axis=1, keepdims=True) - a
+            gx = gx.astype(x_dtype, copy=False).reshape(x_shape)
+        return gx, gt, None, None, None, None, None
+
+
+def _check_class_input(x: np.ndarray, t: np.ndarray, weight, op: str) -> None:
+    """torch's checks of nll_loss_nd's input, target and weight shapes (LossNLL.cpp)."""
+    if x.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {x.ndim})")
+    _check_not_integer(op, x)
+    if x.ndim != 1 and (t.ndim == 0 or x.shape[0] != t.shape[0]):
+        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
+                         f"({t.shape[0] if t.ndim else 0}).")
+    if t.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(t)}")
+    if x.ndim <= 2:
+        if t.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if x.ndim == 1 and t.ndim == 1 and t.shape[0] != 1:
+            raise RuntimeError(f"size mismatch (got input: {list(x.shape)}, target: "
+                               f"{list(t.shape)})")
+    elif x.ndim == 4:
+        if t.ndim != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {t.ndim}")
+        if t.shape != (x.shape[0],) + x.shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {list(x.shape)} , target: "
+                               f"{list(t.shape)}")
+    elif t.shape != (x.shape[0],) + x.shape[2:]:
+        raise RuntimeError(f"Expected target size {[x.shape[0], *x.shape[2:]]}, got "
+                           f"{list(t.shape)}")
+    _check_class_weight(x, weight)
+
+
+def _check_class_weight(x: np.ndarray, weight) -> None:
+    if weight is None:
+        return
+    n_classes = x.shape[0] if x.ndim == 1 else x.shape[1]
+    if weight.ndim != 1 or weight.size != n_classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(x)} but found "
+                           f"{_type_name(weight)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    r"""Negative log-likelihood of class indices ``target`` under log-probabilities ``input``:
+    :math:`\ell_n = -w_{y_n} x_{n,y_n}`.
+
+    Shapes: input (N, C) or (C,) or (N, C, d1, ...); target (N,), () or (N, d1, ...) of int64
+    (or uint8) class indices in [0, C), or ``ignore_index`` to skip a sample. 'mean' is the
+    weighted mean :math:`\sum_n \ell_n / \sum_n w_{y_n}`.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    x, t = _array(input), _array(target)
+    w = None if weight is None else _array(weight)
+    _check_class_input(x, t, w, "nll_loss_out_frame")
+    return _NLLLoss.apply(input, target, w, int(ignore_index), reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    r"""Cross-entropy between logits ``input`` and ``target``: log-softmax over the class
+    dimension, then the negative log-likelihood - fused into one numerically stable step.
+
+    ``target`` is either class indices (int64, shape input.shape without the class dim; entries
+    equal to ``ignore_index`` are skipped) or class probabilities (floating point, the same
+    shape as input). ``weight`` (C,) rescales each class; ``label_smoothing`` ε mixes the
+    target with the uniform distribution: :math:`q' = (1-ε) q + ε/C`.
+
+    Shapes: input (C,), (N, C) or (N, C, d1, ...) - the class dimension is 1 (0 unbatched).
+
+    >>> F.cross_entropy(ember.tensor([[2., 0., 0.]]), ember.tensor([0]))
+    tensor(0.2395)
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    x, t = _array(input), _array(target)
+    w = None if weight is None else _array(weight)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if x.ndim >= 1 and x.shape == t.shape:
+        # same shape: the target holds class probabilities (torch's rule, LossNLL.cpp)
+        _check_not_integer("log_softmax_lastdim_kernel_impl", x)
+        if t.dtype.kind != "f":
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_type_name(t)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        _check_class_weight(x, w)
+        return _CrossEntropy.apply(input, target, w, ignore_index, reduction,
+                                   float(label_smoothing), True)
+    _check_class_input(x, t, w, "log_softmax_lastdim_kernel_impl")
+    return _CrossEntropy.apply(input, target, w, int(ignore_index), reduction,
+                               float(label_smoothing), False)

@@ -1,0 +1,515 @@
+"""Pooling as in torch.nn.functional: max, average, LP, adaptive and fractional max pooling in 1, 2
+and 3 dims, and max-unpooling.
+
+Every family is written once for N spatial dims; ``max_pool2d`` and friends only fix N. The
+work is split as everywhere in ember:
+
+* the public functions check their arguments with torch's rules and messages (the size formulas
+  and checks live in ``ember.nn._shapes``) and call a Function;
+* three Functions carry the gradients - ``_WindowMax`` (max over windows; backward scatters the
+  gradient to the saved argmax), ``_WindowMean`` (linear pooling; backward is the adjoint
+  kernel), ``_MaxUnpool`` (scatter; backward gathers);
+* the compiled loops are in ``ember._kernels.pool``.
+
+Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; the Functions view both as a
+stack of ``(planes, *spatial)`` planes, so unbatched inputs cost nothing extra.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import _dtype
+from ..._kernels import pool as K
+from ..._tensor import Tensor
+from ...autograd.function import Function
+from .. import _shapes as S
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "fractional_max_pool2d", "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
+]
+
+
+# -- array plumbing shared by the Functions ------------------------------------------------------
+
+def _planes(a: np.ndarray, n: int) -> np.ndarray:
+    """``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(planes, *spatial)`` for the kernels;
+    float16 is computed in float32 (the kernels are compiled for float32 and float64)."""
+    a = a.reshape(-1, *a.shape[a.ndim - n:])
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+def _unplanes(a: np.ndarray, lead: tuple, dtype) -> np.ndarray:
+    """Inverse of ``_planes``: restore the leading (N, C) dims and the dtype."""
+    return a.reshape(*lead, *a.shape[1:]).astype(dtype, copy=False)
+
+
+class _WindowMax(Function):
+    """Max over windows (max, adaptive max and fractional max pooling).
+
+    ``forward(x, n, pool)``: ``pool(planes) -> (values, indices)`` runs the kernel::
+
+        y[o] = max_{i in window(o)} x[i],   index[o] = the first argmax (a NaN wins)
+        dx[i] = sum over {o : index[o] = i} of dy[o]   (overlapping windows accumulate)
+
+    Saves the int64 indices (also returned, non-differentiable) and the input's shape.
+    """
+
+    @staticmethod
+    def forward(ctx, x, n, pool):
+        values, index = pool(_planes(x, n))
+        lead = x.shape[:x.ndim - n]
+        values, index = _unplanes(values, lead, x.dtype), index.reshape(*lead, *index.shape[1:])
+        ctx.save_for_backward(index)
+        ctx.n, ctx.input_shape = n, x.shape
+        ctx.mark_non_differentiable(index)
+        return values, index
+
+    @staticmethod
+    def backward(ctx, grad, _grad_index):
+        (index,) = ctx.saved_tensors
+        n, shape = ctx.n, ctx.input_shape
+        grad_in = K.max_pool_backward(_planes(grad, n), index.reshape(-1, *index.shape[index.ndim - n:]),
+                                      shape[len(shape) - n:])
+        return _unplanes(grad_in, shape[:len(shape) - n], grad.dtype), None, None
+
+
+class _WindowMean(Function):
+    """Linear pooling (average and adaptive average pooling): ``y = A x``, ``dx = A^T dy``.
+
+    ``forward(x, n, pool, adjoint)``: ``pool(planes) -> values`` and ``adjoint(grad_planes,
+    in_spatial) -> grad_in`` are the kernel and its transpose (the same windows and the same
+    divisors). Saves only the input's shape.
+    """
+
+    @staticmethod
+    def forward(ctx, x, n, pool, adjoint):
+        ctx.n, ctx.input_shape, ctx.adjoint = n, x.shape, adjoint
+        return _unplanes(pool(_planes(x, n)), x.shape[:x.ndim - n], x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        n, shape = ctx.n, ctx.input_shape
+        grad_in = ctx.adjoint(_planes(grad, n), shape[len(shape) - n:])
+        return _unplanes(grad_in, shape[:len(shape) - n], grad.dtype), None, None, None
+
+
+class _MaxUnpool(Function):
+    """Max-unpooling: ``y = zeros(out); y[index[i]] = x[i]`` per plane; ``dx[i] = dy[index[i]]``.
+
+    Saves the indices (an input, so modifying them in place before backward raises).
+    """
+
+    @staticmethod
+    def forward(ctx, x, indices, n, out_spatial):
+        ctx.save_for_backward(indices)
+        ctx.n = n
+        out = K.max_unpool(_planes(x, n), indices.reshape(-1, *indices.shape[indices.ndim - n:]),
+                           out_spatial)
+        return _unplanes(out, x.shape[:x.ndim - n], x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        n = ctx.n
+        grad_in = K.max_unpool_backward(_planes(grad, n),
+                                        indices.reshape(-1, *indices.shape[indices.ndim - n:]))
+        return grad_in.reshape(indices.shape).astype(grad.dtype, copy=False), None, None, None
+
+
+def _named(base, pattern, dims=(1, 2, 3)):
+    """One subclass of ``base`` per rank, so that grad_fn prints torch's name, e.g.
+    ``<MaxPool2DWithIndicesBackward0>`` (torch's 1-d pools go through 2-d ones and print
+    SqueezeBackward1; ember names them after their own rank)."""
+    return {n: type(f"{base.__name__}{n}d", (base,), {"name": pattern.format(n)}) for n in dims}
+
+
+_MAX_POOL = _named(_WindowMax, "MaxPool{}DWithIndicesBackward0")
+_ADAPTIVE_MAX_POOL = _named(_WindowMax, "AdaptiveMaxPool{}DBackward0")
+_FRACTIONAL_MAX_POOL = _named(_WindowMax, "FractionalMaxPool{}DBackward0", dims=(2, 3))
+_AVG_POOL = _named(_WindowMean, "AvgPool{}DBackward0")
+_ADAPTIVE_AVG_POOL = _named(_WindowMean, "AdaptiveAvgPool{}DBackward0")
+_MAX_UNPOOL = _named(_MaxUnpool, "MaxUnpool{}DBackward0")
+
+
+# -- argument checks ------------------------------------------------------------------------------
+
+_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                     "bool": "Bool"}
+
+
+def _check_input(name: str, input, n: int) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
+                        f"not {type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{name}" not implemented for '
+                                  f"'{_TORCH_TYPE_NAMES[input.dtype.name]}'")
+    S.check_pool_input(name, input.shape, n)
+
+
+def _window_args(n: int, kernel_size, stride, padding, dilation=1):
+    """Normalise kernel/stride/padding/dilation to n-tuples (stride None or [] -> kernel) and
+    check them."""
+    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+    stride = kernel if no_stride else S._ntuple(n, "stride")(stride)
+    padding = S._ntuple(n, "padding")(padding)
+    dilation = S._ntuple(n, "dilation")(dilation)
+    S.check_pool_args(kernel, stride, padding, dilation)
+    return kernel, stride, padding, dilation
+
+
+# -- max pooling ----------------------------------------------------------------------------------
+
+def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
+    name = f"max_pool{n}d"
+    kernel, stride, padding, dilation = _window_args(n, kernel_size, stride, padding, dilation)
+    _check_input(name, input, n)
+    out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, dilation, ceil_mode)
+    return _MAX_POOL[n].apply(
+        input, n, lambda x: K.max_pool(x, kernel, stride, padding, dilation, out_spatial))
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """1-d max pooling; returns ``(output, indices)``. See ``max_pool2d``."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """2-d max pooling; returns ``(output, indices)``. See ``max_pool2d``."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """3-d max pooling; returns ``(output, indices)``. See ``max_pool2d``."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-d max pooling over ``(N, C, L)`` or ``(C, L)``. See ``max_pool2d``."""
+    out, indices = _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (out, indices) if return_indices else out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    r"""2-d max pooling over ``(N, C, H, W)`` or ``(C, H, W)``.
+
+    ``out[n, c, h, w] = max_{i<kH, j<kW} x[n, c, h*sH - pH + i*dH, w*sW - pW + j*dW]``, the
+    padding acting as -inf. Output size per dim: ``floor((in + 2p - d(k-1) - 1) / s) + 1``
+    (ceil with ``ceil_mode``, minus a last window that would start in the right padding).
+    With ``return_indices`` also returns the int64 flat offset of each max within its
+    ``(H, W)`` plane (the first of tied maxima; NaN counts as the max), for ``max_unpool2d``.
+
+    Note torch's argument order: ``ceil_mode`` comes before ``return_indices`` here, after it
+    in ``MaxPool2d``.
+
+    >>> x = ember.tensor([[[[1., 3, 2, 4], [5, 6, 1, 2], [7, 2, 8, 3], [4, 5, 9, 0]]]])
+    >>> max_pool2d(x, 2)
+    tensor([[[[6., 4.],
+              [7., 9.]]]])
+    """
+    out, indices = _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (out, indices) if return_indices else out
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """3-d max pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``. See ``max_pool2d``."""
+    out, indices = _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (out, indices) if return_indices else out
+
+
+# -- average pooling ------------------------------------------------------------------------------
+
+def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    name = f"avg_pool{n}d"
+    kernel, stride, padding, _ = _window_args(n, kernel_size, stride, padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    _check_input(name, input, n)
+    out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, (1,) * n, ceil_mode)
+    args = (kernel, stride, padding)
+    options = dict(count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+    return _AVG_POOL[n].apply(
+        input, n,
+        lambda x: K.avg_pool(x, *args, out_spatial, **options),
+        lambda grad, in_spatial: K.avg_pool_backward(grad, in_spatial, *args, **options))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-d average pooling over ``(N, C, L)`` or ``(C, L)`` (no divisor_override, as torch).
+    See ``avg_pool2d``."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """2-d average pooling over ``(N, C, H, W)`` or ``(C, H, W)``.
+
+    ``out = sum(window) / divisor``, zero padding. The divisor is ``divisor_override`` if given;
+    otherwise the window size, counting the explicit zero padding if ``count_include_pad``
+    (the default) but never the part of a ``ceil_mode`` window that overhangs the padding
+    (torch's rule; coremltools#2844). The gradient uses the same divisor.
+
+    >>> avg_pool2d(ember.ones(1, 1, 4, 4), 2, divisor_override=3)[0, 0, 0, 0].item()
+    1.3333333730697632
+    """
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-d average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``. See ``avg_pool2d``."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# -- power-average (LP) pooling -------------------------------------------------------------------
+
+def _lp_pool(n, input, norm_type, kernel_size, stride, ceil_mode):
+    """``(sum over window of x^p)^(1/p)``, built exactly as torch builds it (functional.py
+    lp_pool2d) so that values and gradients agree, including the corner cases::
+
+        out = avg_pool(x^p, kernel, stride, 0, ceil_mode)
+        y   = (sign(out) * relu(|out|) * prod(kernel)) ^ (1/p)
+
+    relu's zero gradient at 0 makes the gradient 0 (not NaN) where the window sum is 0. With
+    ceil_mode the average divides a clipped last window by its clipped size, then multiplies by
+    the full kernel size (torch's quirk, reproduced). p = +inf / -inf is the max / min of |x|.
+    """
+    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+    max_pool = (max_pool1d, max_pool2d, max_pool3d)[n - 1]
+    if norm_type == math.inf:
+        return max_pool(input.abs(), kernel, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool(-input.abs(), kernel, stride, 0, 1, ceil_mode)
+    out = _avg_pool(n, input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
+    return (out.sign() * out.abs().relu()).mul(math.prod(kernel)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-d power-average pooling. See ``_lp_pool``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-d power-average pooling: ``(sum over the window of x^p)^(1/p)``; p=1 is sum pooling,
+    p=inf max pooling. See ``_lp_pool`` for the exact construction."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-d power-average pooling. See ``_lp_pool``."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+# -- adaptive pooling -----------------------------------------------------------------------------
+
+def _adaptive_avg_pool(n, input, output_size):
+    name = f"adaptive_avg_pool{n}d"
+    _check_input(name, input, n)
+    out_spatial = S.adaptive_output_shape(name, output_size, input.shape, n)
+    return _ADAPTIVE_AVG_POOL[n].apply(input, n, lambda x: K.adaptive_avg_pool(x, out_spatial),
+                                       K.adaptive_avg_pool_backward)
+
+
+def _adaptive_max_pool(n, input, output_size):
+    name = f"adaptive_max_pool{n}d"
+    _check_input(name, input, n)
+    out_spatial = S.adaptive_output_shape(name, output_size, input.shape, n)
+    return _ADAPTIVE_MAX_POOL[n].apply(input, n, lambda x: K.adaptive_max_pool(x, out_spatial))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-d adaptive average pooling to ``output_size``. See ``adaptive_avg_pool2d``."""
+    return _adaptive_avg_pool(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """2-d adaptive average pooling: output ``(oH, oW)`` whatever the input size.
+
+    Bin ``i`` of a dim covers ``[floor(i*in/out), ceil((i+1)*in/out))`` (bins overlap when
+    ``in`` is not a multiple of ``out``). ``output_size`` is an int or a pair whose ``None``
+    entries keep the input's size; ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    return _adaptive_avg_pool(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-d adaptive average pooling. See ``adaptive_avg_pool2d``."""
+    return _adaptive_avg_pool(3, input, output_size)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """1-d adaptive max pooling; returns ``(output, indices)``."""
+    return _adaptive_max_pool(1, input, output_size)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """2-d adaptive max pooling; returns ``(output, indices)``."""
+    return _adaptive_max_pool(2, input, output_size)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """3-d adaptive max pooling; returns ``(output, indices)``."""
+    return _adaptive_max_pool(3, input, output_size)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-d adaptive max pooling. See ``adaptive_max_pool2d``."""
+    out, indices = _adaptive_max_pool(1, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """2-d adaptive max pooling over the bins of ``adaptive_avg_pool2d``; with
+    ``return_indices`` also the int64 flat offsets of the maxima in each plane."""
+    out, indices = _adaptive_max_pool(2, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-d adaptive max pooling. See ``adaptive_max_pool2d``."""
+    out, indices = _adaptive_max_pool(3, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+# -- max unpooling --------------------------------------------------------------------------------
+
+def _max_unpool(n, input, indices, kernel_size, stride, padding, output_size):
+    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+    stride = kernel if stride is None else S._ntuple(n, "stride")(stride)
+    padding = S._ntuple(n, "padding")(padding)
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
+    for arg, what in ((input, "input"), (indices, "indices")):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"max_unpool{n}d(): argument '{what}' must be Tensor, "
+                            f"not {type(arg).__name__}")
+    if indices.dtype != _dtype.int64:
+        raise RuntimeError("elements in indices should be type int64 but got: "
+                           f"{_TORCH_TYPE_NAMES[indices.dtype.name]}")
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, "
+                           f"but got a tensor with {input.dim()} dimensions.")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError("Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"max_unpooling{n}d" not implemented for '
+                                  f"'{_TORCH_TYPE_NAMES[input.dtype.name]}'")
+    out_spatial = S.unpool_output_shape(input.shape, kernel, stride, padding, output_size)
+    return _MAX_UNPOOL[n].apply(input, indices, n, out_spatial)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool1d``. See ``max_unpool2d``."""
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool2d``: zeros, with each value put back at its index.
+
+    Output size ``(in - 1)*stride - 2*padding + kernel`` per dim, or ``output_size`` (2 or 4
+    entries, each strictly within one stride of that default; the way to undo a pooling that
+    dropped a remainder). An index outside the output plane raises RuntimeError.
+    """
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool3d``. See ``max_unpool2d``."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
+
+
+# -- fractional max pooling -----------------------------------------------------------------------
+
+def _fractional_max_pool(n, input, kernel_size, output_size, output_ratio, samples):
+    name = f"fractional_max_pool{n}d"
+    _check_input(name, input, n)
+    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+    out_spatial = S.fractional_output_shape(name, input.shape, kernel, output_size, output_ratio)
+    batch = 1 if input.dim() == n + 1 else input.shape[0]
+    channels = input.shape[-n - 1]
+    if samples is None:
+        from ..._creation import rand  # the default generator, so ember.manual_seed repeats it
+        samples = rand(batch, channels, n, dtype=input.dtype)
+    _check_samples(samples, input, batch, channels, n)
+    u = np.ascontiguousarray(samples._data[:batch]).reshape(batch * channels, n)
+    return _FRACTIONAL_MAX_POOL[n].apply(
+        input, n, lambda x: K.fractional_max_pool(x, kernel, out_spatial, u))
+
+
+def _check_samples(samples, input, batch, channels, n):
+    """torch's checks on ``_random_samples``: shape (>= N, C, n), the input's dtype."""
+    if not isinstance(samples, Tensor):
+        raise TypeError(f"_random_samples must be a Tensor, not {type(samples).__name__}")
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if samples.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to be 3D, but got {samples.dim()}D")
+    if samples.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {n}; got {samples.shape[2]}.")
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != channels:
+        raise RuntimeError(f"Expect _random_samples.size(1) equals to input channel size "
+                           f"{channels}; got {samples.shape[1]}.")
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """2-d fractional max pooling; returns ``(output, indices)``. See ``fractional_max_pool2d``."""
+    return _fractional_max_pool(2, input, kernel_size, output_size, output_ratio, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """3-d fractional max pooling; returns ``(output, indices)``. See ``fractional_max_pool2d``."""
+    return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio, _random_samples)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """2-d fractional max pooling (Graham, arXiv:1412.6071): ``kernel_size`` windows whose
+    starts step pseudo-randomly by ``floor`` or ``ceil`` of ``alpha = (in - k) / (out - 1)``.
+
+    ``output_size`` (or ``output_ratio``, giving ``int(in * ratio)``) fixes the output. Each
+    (sample, channel) draws its offsets ``u`` in [0, 1) from ember's default generator, or
+    takes them from ``_random_samples`` of shape ``(N, C, 2)``, ``u[..., 0]`` for the width
+    and ``u[..., 1]`` for the height, as torch: with the same samples the result is torch's.
+    """
+    out, indices = _fractional_max_pool(2, input, kernel_size, output_size, output_ratio,
+                                        _random_samples)
+    return (out, indices) if return_indices else out
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """3-d fractional max pooling; ``_random_samples`` is ``(N, C, 3)`` for (T, H, W).
+    See ``fractional_max_pool2d``."""
+    out, indices = _fractional_max_pool(3, input, kernel_size, output_size, output_ratio,
+                                        _random_samples)
+    return (out, indices) if return_indices else out
