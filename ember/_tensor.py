@@ -984,6 +984,11 @@ class Tensor:
 
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, idx):
+        if type(idx) is int:  # the DataLoader's per-sample path: keep it short
+            shape = self._data.shape
+            if not shape or not -shape[0] <= idx < shape[0]:
+                _check_basic_index(shape, idx)
+            return I.Select.apply(self, idx)
         idx = _convert_index(idx)
         if I.is_basic_index(idx):
             _check_basic_index(self._data.shape, idx)
@@ -1387,6 +1392,9 @@ def _check_basic_index(shape, idx):
     dim = 0
     items = idx if isinstance(idx, tuple) else (idx,)
     n_real = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
+    if n_real and not shape:
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     if n_real > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     for i in items:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._jit import parallel_kernel
+
 # Below this many elements, thread start-up costs more than it saves.
 PARALLEL_THRESHOLD = 1 << 18
 
@@ -21,19 +23,19 @@ def _parallel_ok(a, b=None):
             and b.flags.c_contiguous)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _exp(a, out):
     for i in numba.prange(a.size):
         out[i] = np.exp(a[i])
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _mul(a, b, out):
     for i in numba.prange(a.size):
         out[i] = a[i] * b[i]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _add(a, b, out):
     for i in numba.prange(a.size):
         out[i] = a[i] + b[i]

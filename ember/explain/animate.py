@@ -52,6 +52,12 @@ class Step:
     out_window: list              # right-panel cells to outline (unpool: the source's window)
     value: float
     caption: str
+    counted: list = None          # the cells whose values enter the result (default: cells)
+    divisor: int = None           # average pooling's divisor
+
+    def __post_init__(self):
+        if self.counted is None:
+            self.counted = list(self.cells)
 
 
 @dataclasses.dataclass
@@ -104,7 +110,6 @@ def build_scene(op, input_size, *, kernel_size, stride=None, padding=0, dilation
                          f"{'5,5' if n == 2 else '7'}, but got {list(input_size)}")
     if stride is None:
         stride = 1 if family.startswith("conv") else kernel_size
-    # 1-d is drawn as one row: every per-dim argument gains a neutral leading entry
     tup = _shapes._ntuple(n)
     k, s, d = tup(kernel_size), tup(stride), tup(dilation)
     p = padding if isinstance(padding, str) else tup(padding)
@@ -113,21 +118,24 @@ def build_scene(op, input_size, *, kernel_size, stride=None, padding=0, dilation
     report = explain_size(op, (1, 1) + input_size, out_channels=1, kernel_size=k, stride=s,
                           padding=p, dilation=d, ceil_mode=ceil_mode, output_padding=opad,
                           output_size=output_size, bias=False)
+    if 0 in report.output_shape:
+        raise ValueError(f"the output {list(report.output_shape[2:])} is empty: nothing to animate")
     intro = [line for dim in report.dims for line in _intro_lines(dim)]
     rng = np.random.default_rng(seed)
+    # 1-d is drawn as one row: every per-dim argument gains a neutral leading entry
     geo = dict(k=_as2(k, 1), s=_as2(s, 1), d=_as2(d, 1), opad=_as2(opad, 0), n=n)
-    if isinstance(p, str):  # 'same' / 'valid': the left padding of each dim (the right follows)
+    # padding as a (left, right) pair per dim ('same' may be asymmetric)
+    if isinstance(p, str):
         geo["pads"] = _same_pads(p, geo["k"], geo["d"])
     else:
-        p2 = _as2(p, 0)
-        geo["pads"] = [(v, v) for v in p2]
+        geo["pads"] = [(v, v) for v in _as2(p, 0)]
     size2 = _as2(input_size, 1)
     builder = {"conv": _conv_scene, "conv_transpose": _conv_transpose_scene,
                "max_pool": _pool_scene, "avg_pool": _pool_scene, "max_unpool": _unpool_scene}[family]
     scene = builder(op, family, size2, geo, rng, report, ceil_mode=ceil_mode, padding=p,
                     count_include_pad=count_include_pad, divisor_override=divisor_override,
                     output_size=output_size)
-    scene.intro = intro
+    scene.intro = intro + scene.intro   # the formulas, then anything the builder adds
     return scene
 
 
@@ -137,9 +145,7 @@ def _as2(t, neutral):
 
 
 def _same_pads(mode, k, d):
-    if mode == "valid":
-        return [(0, 0), (0, 0)]
-    return [(dd * (kk - 1) // 2, dd * (kk - 1) - dd * (kk - 1) // 2) for kk, dd in zip(k, d)]
+    return [(0, 0), (0, 0)] if mode == "valid" else list(_shapes.same_padding(k, d))
 
 
 def _intro_lines(dim):
@@ -211,7 +217,8 @@ def _conv_scene(op, family, size, geo, rng, report, *, padding, **_):
                           _sum_caption(f"y{_idx(i, j, n)}", terms, "x·w", y[i, j])))
     pad_txt = padding if isinstance(padding, str) else _fmt_opt(tuple(pp for pp, _ in pads)[2 - n:])
     title = _options_text(kernel_size=ks, stride=ss, padding=pad_txt, dilation=ds)
-    return Scene(op, title, f"input {_shape_txt(size, n)}" + _pad_label(pads[2 - n:]), f"output {_shape_txt(y.shape, n)}",
+    return Scene(op, title, f"input {_shape_txt(size, n)}" + _pad_label(pads[2 - n:]),
+                 f"output {_shape_txt(y.shape, n)}",
                  kind, values, y, steps, [], kernel=w, kernel_label="kernel",
                  legend=[(INPUT, "input"), (PAD, "padding (zeros)")])
 
@@ -265,6 +272,8 @@ def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_
     n, k, s, d, pads = geo["n"], geo["k"], geo["s"], geo["d"], geo["pads"]
     x = rng.integers(0, 10, size=size).astype(np.float64)
     is_max = family == "max_pool"
+    if n == 1 and divisor_override is not None:
+        raise ValueError("avg_pool1d has no divisor_override (torch's neither); use avg_pool2d")
     ks, ss, ps, ds = _spatial_args(n, k, s, [pp for pp, _ in pads], d)
     out_spatial = report.output_shape[2:]
     out2 = _as2(out_spatial, 1)
@@ -288,8 +297,12 @@ def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_
         inside = [c for c in cells if kind[c] == INPUT]
         if is_max:
             focus = (int(indices[i, j]) // size[1] + pads[0][0], int(indices[i, j]) % size[1] + pads[1][0])
+            kinds = {int(kind[c]) for c in cells}
+            why = ", ".join(text for k_, text in ((PAD, "padding never wins"),
+                                                  (OUTSIDE, "cells past the end are ignored"))
+                            if k_ in kinds)
             caption = (f"y{_idx(i, j, n)} = max({', '.join(_fmt(values[c]) for c in inside)}) = "
-                       f"{_fmt(y[i, j])}   (padding never wins)")
+                       f"{_fmt(y[i, j])}" + (f"   ({why})" if why else ""))
         else:
             focus = None
             counted = [c for c in cells if kind[c] == INPUT or (count_include_pad and kind[c] == PAD)]
@@ -301,7 +314,8 @@ def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_
                 divisor, why = len(inside), "input cells"
             caption = (f"y{_idx(i, j, n)} = ({' + '.join(_fmt(values[c]) for c in counted)}) / "
                        f"{divisor} = {_fmt(y[i, j])}   (divisor: {why})")
-        steps.append(Step((i, j), cells, [None] * len(cells), focus, [], y[i, j], caption))
+        steps.append(Step((i, j), cells, [None] * len(cells), focus, [], y[i, j], caption,
+                          inside if is_max else counted, None if is_max else divisor))
     options = dict(kernel_size=ks, stride=ss, padding=ps)
     if is_max:
         options["dilation"] = ds
@@ -324,7 +338,7 @@ def _unpool_scene(op, family, size, geo, rng, report, *, output_size, **_):
     p = [pp for pp, _ in geo["pads"]]
     out2 = _as2(report.output_shape[2:], 1)
     ks, ss, ps = _spatial_args(n, k, s, p)
-    x, indices = _unpool_inputs(size, out2, k, s, p, n, ks, ss, ps, rng)
+    x, indices, origin = _unpool_inputs(size, out2, k, s, p, n, ks, ss, ps, rng)
     y = _call(f"max_unpool{n}d", _batched(x, n), _batched(indices, n), ks, ss, ps,
               output_size=None if output_size is None else tuple(report.output_shape[2:]))
     y = y.reshape(out2)
@@ -341,15 +355,15 @@ def _unpool_scene(op, family, size, geo, rng, report, *, output_size, **_):
         window = [(src[0] * s[0] - p[0] + a, src[1] * s[1] - p[1] + b)
                   for a in range(k[0]) for b in range(k[1])]
         window = [c for c in window if 0 <= c[0] < out2[0] and 0 <= c[1] < out2[1]]
-        flat = i * out2[1] + j
+        place = f"row {i}, col {j}" if n == 2 else f"position {j}"
         steps.append(Step((i, j), [src], [None], src, window, y[i, j],
                           f"y{_idx(i, j, n)} = x{_idx(*src, n)} = {_fmt(y[i, j])}   "
-                          f"(its index is {flat}: {'row ' + str(i) + ', col ' + str(j) if n == 2 else 'position ' + str(j)})"))
+                          f"(its index is {i * out2[1] + j}: {place})"))
     kind = np.full(size, INPUT, dtype=np.int8)
     marks = {(a, b): f"#{int(indices[a, b])}" for a, b in np.ndindex(*size)}
     title = _options_text(kernel_size=ks, stride=ss, padding=ps)
     return Scene(op, title, f"input {_shape_txt(size, n)} (value, #index)", f"output {_shape_txt(out2, n)}",
-                 kind, x, y, steps, [], marks=marks,
+                 kind, x, y, steps, [origin], marks=marks,
                  legend=[(INPUT, "input: value and the flat index it goes to")])
 
 
@@ -359,9 +373,12 @@ def _unpool_inputs(size, out2, k, s, p, n, ks, ss, ps, rng):
     position inside each window."""
     image = rng.integers(0, 10, size=out2).astype(np.float64) + rng.random(out2) * 0.5
     pooled_shape = tuple(_shapes.pool_output_size(o, kk, ss_, pp) for o, kk, ss_, pp in zip(out2, k, s, p))
-    if pooled_shape == tuple(size):
+    poolable = all(pp <= kk // 2 for kk, pp in zip(k, p))   # max_pool's own padding limit
+    if poolable and pooled_shape == tuple(size):
         x, indices = _call(f"max_pool{n}d", _batched(image, n), ks, ss, ps, 1, False, True)
-        return np.round(x.reshape(size)), indices.reshape(size).astype(np.int64)
+        return (np.round(x.reshape(size)), indices.reshape(size).astype(np.int64),
+                f"(input and indices: max_pool{n}d of a random {_shape_txt(out2, n)} image, "
+                "return_indices=True)")
     x = rng.integers(1, 10, size=size).astype(np.float64)
     indices = np.empty(size, dtype=np.int64)
     for a, b in np.ndindex(*size):
@@ -371,7 +388,7 @@ def _unpool_inputs(size, out2, k, s, p, n, ks, ss, ps, rng):
             raise ValueError(f"with output size {list(out2)} the window of input element ({a}, {b}) "
                              "lies outside the output: no index can point there")
         indices[a, b] = rng.choice(rows) * out2[1] + rng.choice(cols)
-    return x, indices
+    return x, indices, "(indices: a random position inside each element's window)"
 
 
 def _padded_canvas(x, pads, pad_value, min_shape=None):
@@ -531,8 +548,9 @@ class Animation:
         self.right_y = self.top + (body - Ho * cell) // 2
         self.caption_y = self.top + body + 18
         self.wrap = width - 2 * margin
+        self.outro = [f"done: {sc.right_label}", *sc.intro]
         n_caption = max([len(self._caption_lines(self._step_caption(st))) for st in sc.steps]
-                        + [len(self._caption_lines(sc.intro)), 2])
+                        + [len(self._caption_lines(sc.intro)), len(self._caption_lines(self.outro))])
         self.legend_y = self.caption_y + n_caption * 21 + 10
         self.size = (width, self.legend_y + 34)
         self.gap = gap
@@ -550,8 +568,7 @@ class Animation:
         frames = [self._frame(None, done=0, caption=sc.intro)]
         for t, step in enumerate(sc.steps):
             frames.append(self._frame(step, done=t, caption=self._step_caption(step)))
-        frames.append(self._frame(None, done=len(sc.steps),
-                                  caption=[f"done: {sc.right_label}", *sc.intro]))
+        frames.append(self._frame(None, done=len(sc.steps), caption=self.outro))
         return frames
 
     def _step_caption(self, step):
@@ -581,7 +598,7 @@ class Animation:
         self._draw_middle(draw, step)
         y = self.caption_y
         for line in self._caption_lines(caption):
-            draw.text((self.left_x, y), line, fill=_INK, font=self.f_caption)
+            draw.text((self.margin, y), line, fill=_INK, font=self.f_caption)
             y += 21
         self._draw_legend(draw)
         return img
@@ -672,7 +689,7 @@ class Animation:
         draw.polygon([(x1, ay), (x1 - 12, ay - 7), (x1 - 12, ay + 7)], fill=_GRID)
 
     def _draw_legend(self, draw):
-        x, y, s = self.left_x, self.legend_y, 16
+        x, y, s = self.margin, self.legend_y, 16
         present = set(np.unique(self.scene.kind).tolist())
         for kind, text in self.scene.legend:
             if kind not in present:
@@ -694,13 +711,41 @@ class Animation:
 
     # -- output --------------------------------------------------------------------------------
     def save(self, path):
-        """Write the GIF (looping; one shared palette so colours stay put between frames)."""
+        """Write the GIF: looping, one shared palette (colours stay put between frames), and
+        each frame after the first stores only the pixels that changed (the rest transparent,
+        drawn over the previous frame), which keeps files small."""
         from PIL import Image
-        reference = self.frames[-1].quantize(colors=96, method=Image.Quantize.MEDIANCUT)
-        frames = [f.quantize(palette=reference, dither=Image.Dither.NONE) for f in self.frames]
+        reference = _palette_of(self.frames, colors=64)
+        indexed = [np.asarray(f.quantize(palette=reference, dither=Image.Dither.NONE))
+                   for f in self.frames]
+        palette = reference.getpalette()
+        clear = 255                                  # the palette entry left for "unchanged"
+        frames = [_indexed_image(indexed[0], palette)]
+        for before, now in zip(indexed, indexed[1:]):
+            delta = np.where(now == before, clear, now).astype(np.uint8)
+            frames.append(_indexed_image(delta, palette))
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=self.durations,
-                       loop=0, optimize=False, disposal=1)
+                       loop=0, optimize=False, disposal=1, transparency=clear)
         return path
+
+
+def _palette_of(frames, colors):
+    """One palette for all frames, from a montage of the intro, a few steps and the outro (so
+    the window's and the current output's colours are in it, not only the outro's)."""
+    from PIL import Image
+    picks = sorted({0, 1, len(frames) // 2, len(frames) - 2, len(frames) - 1})
+    w, h = frames[0].size
+    montage = Image.new("RGB", (w, h * len(picks)))
+    for i, k in enumerate(picks):
+        montage.paste(frames[k], (0, h * i))
+    return montage.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+
+
+def _indexed_image(indices, palette):
+    from PIL import Image
+    image = Image.fromarray(indices, mode="P")
+    image.putpalette(palette)
+    return image
 
 
 def _wrap_px(text, font, width, indent="    "):

@@ -25,24 +25,22 @@ __all__ = ["checkerboard", "Checkerboard", "checkerboard_figure"]
 class Checkerboard:
     kernel: np.ndarray                 # (3, 3)
     constant: np.ndarray               # the constant input (H, W)
-    constant_transposed: np.ndarray    # ConvTranspose2d(3, s=2) of it (2H, 2W)
+    constant_transposed: np.ndarray    # ConvTranspose2d(3, s=2) of it (2H, 2W): taps per pixel
     constant_resized: np.ndarray       # nearest x2 then Conv2d(3) (2H, 2W)
     photo: np.ndarray                  # grey photo (H, W)
     photo_transposed: np.ndarray
     photo_resized: np.ndarray
-    overlap: np.ndarray                # how many kernel taps reach each output cell
 
     def summary(self) -> str:
         t = self.constant_transposed[2:-2, 2:-2]   # away from the border's zero padding
         r = self.constant_resized[2:-2, 2:-2]
         values = ", ".join(f"{v:g}" for v in np.unique(np.round(t, 6)))
-        counts = ", ".join(str(int(v)) for v in np.unique(self.overlap[2:-2, 2:-2]))
+        even = ", ".join(f"{v:g}" for v in np.unique(np.round(r, 6)))
         return "\n".join([
             "A constant image of ones, the 3x3 kernel of ones:",
-            f"  ConvTranspose2d(k=3, s=2): interior values {{{values}}}  (the checkerboard; taps "
-            f"per cell: {{{counts}}})",
-            f"  nearest x2, then Conv2d(k=3): interior values {{{', '.join(f'{v:g}' for v in np.unique(np.round(r, 6)))}}}"
-            "  (even)",
+            f"  ConvTranspose2d(k=3, s=2): interior values {{{values}}}  (each value counts the "
+            "kernel taps that reach the pixel: the checkerboard)",
+            f"  nearest x2, then Conv2d(k=3): interior values {{{even}}}  (even)",
             f"  spread (max - min) of the interior: {np.ptp(t):g} vs {np.ptp(r):g}",
         ])
 
@@ -55,7 +53,7 @@ def checkerboard(photo=None, size=96, seed=0) -> Checkerboard:
     from ember.explain.features import load_image
 
     ones_kernel = np.ones((3, 3))
-    constant = np.ones((12, 12))
+    constant = np.ones((8, 8))
     rgb = load_image(photo, size) if photo is None or isinstance(photo, str) else np.asarray(photo)
     grey = rgb.mean(axis=0) if rgb.ndim == 3 else rgb
     # a random kernel with positive mean (like a learned smoothing filter), so the overlap
@@ -75,7 +73,7 @@ def checkerboard(photo=None, size=96, seed=0) -> Checkerboard:
 
     return Checkerboard(ones_kernel, constant, transposed(constant, ones_kernel),
                         resized(constant, ones_kernel), grey, transposed(grey, random_kernel),
-                        resized(grey, random_kernel), transposed(constant, ones_kernel))
+                        resized(grey, random_kernel))
 
 
 def checkerboard_figure(cb: Checkerboard):
@@ -93,12 +91,12 @@ def checkerboard_figure(cb: Checkerboard):
         for c, (ax, img) in enumerate(zip(axes[r], (inp, t, z))):
             # crop the photo's outputs to a detail so single pixels are visible
             view = img if r == 0 else img[: img.shape[0] // 2, img.shape[1] // 4: 3 * img.shape[1] // 4]
-            lo, hi = (np.percentile(view, 1), np.percentile(view, 99)) if r else (view.min(), view.max())
-            image = ax.imshow(view, cmap="gray" if r else "viridis", vmin=lo, vmax=hi if hi > lo else lo + 1,
+            lo, hi = (np.percentile(view, 1), np.percentile(view, 99)) if r else (0.0, view.max())
+            image = ax.imshow(view, cmap="gray" if r else "viridis", vmin=lo, vmax=hi,
                               interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{titles[c]}\n{img.shape[0]}x{img.shape[1]}" + (" (detail)" if r and c else ""),
+            ax.set_title(f"{titles[c]}\n{img.shape[0]}x{img.shape[1]}" + (" (detail)" if r else ""),
                          fontsize=10)
             if r == 0 and c:
                 _annotate_values(ax, view)
@@ -115,5 +113,7 @@ def checkerboard_figure(cb: Checkerboard):
 def _annotate_values(ax, img):
     if img.shape[0] > 26:
         return
+    top = img.max()
     for (i, j), v in np.ndenumerate(img):
-        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=5, color="white")
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=6,
+                color="black" if v > 0.6 * top else "white")

@@ -59,43 +59,75 @@ class Curve:
     x: np.ndarray
     f: np.ndarray
     df: np.ndarray        # from ember's autograd
+    df0: float = None     # f'(0) (by autograd too; where a kink is, the library's choice)
 
     def annotations(self):
-        """Facts read off the computed curves: where f' peaks, the ranges over the plot."""
-        i = int(np.argmax(self.df))
-        facts = [f"max f'(x) = {_num(self.df[i])} at x = {_num(self.x[i])}",
-                 f"f' on this plot: [{_num(self.df.min())}, {_num(self.df.max())}]",
-                 f"f on this plot: [{_num(self.f.min())}, {_num(self.f.max())}]"]
+        """Facts read off the computed curves: the range, where f' peaks, f'(0)."""
+        top = self.df.max()
+        where = _where(self.x, np.isclose(self.df, top, rtol=1e-9, atol=1e-12))
+        facts = [f"max f'(x) = {_num(top)} {where}",
+                 f"f' on the plot: [{_num(self.df.min())}, {_num(top)}]"]
+        if self.df0 is not None:
+            facts.append(f"f'(0) = {_num(self.df0)}")
         if self.name in ACTIVATIONS:
             facts.insert(0, f"range of f: {ACTIVATIONS[self.name].value_range}")
         return facts
 
 
-def _num(v):
-    text = f"{float(v):.4g}"
+def _where(x, mask):
+    """'at x = 0', 'on [0.01, 6]', 'on [-4, -0.5] and [0.5, 4]': the runs of grid points in mask."""
+    idx = np.flatnonzero(mask)
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    parts = [f"{_num(x[r[0]], 3)}" if len(r) == 1 else f"[{_num(x[r[0]], 3)}, {_num(x[r[-1]], 3)}]"
+             for r in runs]
+    if len(parts) > 3:
+        return f"at {len(parts)} places"
+    single = all(len(r) == 1 for r in runs)
+    return ("at x = " if single else "on ") + " and ".join(parts)
+
+
+def _grid(lo, hi):
+    """Evenly spaced points with a round step (so 0 and the kinks fall on the grid)."""
+    span = hi - lo
+    step = min((m * 10.0 ** e for e in range(-4, 3) for m in (1, 2, 5) if m * 10.0 ** e >= span / 1200),
+               default=span / 1200)
+    count = int(round(span / step)) + 1
+    return np.linspace(lo, lo + step * (count - 1), count)
+
+
+def _num(v, digits=4):
+    text = f"{float(v):.{digits}g}"
     return "0" if text in ("-0", "-0.0") else text
 
 
-def activation_curve(name: str, x_range=(-6.0, 6.0), num=1201, **kwargs) -> Curve:
+def activation_curve(name: str, x_range=(-6.0, 6.0), num=None, **kwargs) -> Curve:
     """Evaluate ``ember.nn.functional.<name>`` and its derivative (by ember's autograd) on
-    ``num`` points of ``x_range`` (float64). ``kwargs`` go to the function (e.g.
-    ``negative_slope=0.2``); unset ones take the defaults of :data:`ACTIVATIONS`."""
+    ``num`` points of ``x_range`` (float64; default: a round step, about 1000 points).
+    ``kwargs`` go to the function (e.g. ``negative_slope=0.2``); unset ones take the defaults of
+    :data:`ACTIVATIONS`."""
     import ember
-    import ember.nn.functional as F
+    return _curve(ember, name, x_range, num, **kwargs)
 
+
+def _curve(lib, name, x_range, num, **kwargs):
+    """f and f' of ``lib.nn.functional.<name>`` by ``lib``'s autograd (ember; torch in tests)."""
+    F = lib.nn.functional
     if not hasattr(F, name):
-        raise ValueError(f"ember.nn.functional has no activation {name!r}; try one of "
+        raise ValueError(f"{lib.__name__}.nn.functional has no activation {name!r}; try one of "
                          f"{', '.join(ACTIVATIONS)}")
     if name in ACTIVATIONS:
         kwargs = {**dict(ACTIVATIONS[name].kwargs), **kwargs}
     lo, hi = map(float, x_range)
     if not lo < hi:
         raise ValueError(f"x_range must go from low to high, got {x_range}")
-    xs = np.linspace(lo, hi, int(num))
-    x = ember.tensor(xs, dtype=ember.float64, requires_grad=True)
+    xs = _grid(lo, hi) if num is None else np.linspace(lo, hi, int(num))
+    # x = 0 rides along at the end: f'(0) is where ReLU-like kinks decide (0 in torch)
+    x = lib.tensor(np.append(xs, 0.0), dtype=lib.float64, requires_grad=True)
     y = getattr(F, name)(x, **kwargs)
     y.sum().backward()
-    return Curve(name, kwargs, xs, y.detach().numpy().copy(), x.grad.numpy().copy())
+    f, df = y.detach().numpy(), x.grad.numpy()
+    df0 = float(df[-1]) if lo <= 0 <= hi else None
+    return Curve(name, kwargs, xs, f[:-1].copy(), df[:-1].copy(), df0)
 
 
 def _require_matplotlib():
@@ -111,7 +143,7 @@ def activation_figure(curve: Curve, ax=None):
     from matplotlib.figure import Figure
 
     if ax is None:
-        fig = Figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
+        fig = Figure(figsize=(8.6, 4.2), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         small = False
     else:
@@ -134,14 +166,16 @@ def activation_figure(curve: Curve, ax=None):
     ax.set_title(title, fontsize=10 if small else 12)
     if small:
         ax.tick_params(labelsize=7)
-        text = "\n".join(curve.annotations()[:2])
-        ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=6.5,
-                bbox=dict(boxstyle="round", fc="white", ec="#bbbbbb", alpha=0.9))
+        facts = curve.annotations()
+        ax.set_xlabel("\n".join(facts[:2]), fontsize=7)
     else:
         ax.set_xlabel("x")
-        ax.legend(loc="lower right", fontsize=9)
-        ax.text(0.02, 0.97, "\n".join(curve.annotations()), transform=ax.transAxes, va="top",
-                fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="#bbbbbb", alpha=0.9))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False)
+        ax.text(1.02, 0.78, "\n".join(curve.annotations()), transform=ax.transAxes, va="top",
+                fontsize=9, bbox=dict(boxstyle="round", fc="#f7f7f7", ec="#bbbbbb"))
+        ax.annotate(f"max f' = {_num(curve.df[i])}", xy=(curve.x[i], curve.df[i]),
+                    xytext=(12, 12), textcoords="offset points", fontsize=9, color="#b35300",
+                    arrowprops=dict(arrowstyle="-", color="#b35300", lw=0.8))
     return fig
 
 

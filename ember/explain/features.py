@@ -69,7 +69,7 @@ def feature_maps(image=None, seeds=(0, 1, 2, 3), classic=True, size=160) -> Feat
     """Run the photo (a path or a ``(3, H, W)`` array; None: the bundled one) through
     ``Conv2d(3, 1, 3)`` for each seed (``ember.manual_seed(seed)`` before building the layer,
     so its weights are ember's default init) and, if ``classic``, the classic kernels; then
-    ReLU, ``MaxPool2d(2)`` and ``AvgPool2d(2)``."""
+    ReLU, 2x2 max pooling and 2x2 average pooling."""
     import ember
     from ember import nn
 
@@ -88,15 +88,16 @@ def feature_maps(image=None, seeds=(0, 1, 2, 3), classic=True, size=160) -> Feat
             conv = nn.Conv2d(3, 1, 3, bias=False).double()
             conv.weight = nn.Parameter(ember.tensor(np.broadcast_to(k / 3, (1, 3, 3, 3)).copy()))
             layers.append((name, conv))
-    relu, max_pool, avg_pool = nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2)
+    F = nn.functional
     rows = []
     with ember.no_grad():
         for label, conv in layers:
             y = conv(x)
-            r = relu(y)
-            bias = float(conv.bias.numpy()[0]) if conv.bias is not None else 0.0
-            rows.append(FeatureRow(label, conv.weight.numpy()[0].copy(), bias, y.numpy()[0, 0],
-                                   r.numpy()[0, 0], max_pool(r).numpy()[0, 0], avg_pool(r).numpy()[0, 0]))
+            r = F.relu(y)
+            bias = float(conv.bias.detach().numpy()[0]) if conv.bias is not None else 0.0
+            rows.append(FeatureRow(label, conv.weight.detach().numpy()[0].copy(), bias, y.numpy()[0, 0],
+                                   r.numpy()[0, 0], F.max_pool2d(r, 2).numpy()[0, 0],
+                                   F.avg_pool2d(r, 2).numpy()[0, 0]))
     return FeatureMaps(image, rows)
 
 
@@ -109,14 +110,14 @@ def features_figure(maps: FeatureMaps):
     columns = ["kernel (R | G | B)", "Conv2d(3, 1, 3)", "ReLU", "MaxPool2d(2)", "AvgPool2d(2)"]
     n = len(maps.rows) + 1
     H, W = maps.image.shape[1:]
-    cell = 2.1
-    fig = Figure(figsize=(cell * 5.2, cell * n * H / W * 0.95 + 0.4), dpi=100, layout="constrained")
+    cell = 1.9
+    fig = Figure(figsize=(cell * 5.2, cell * n * H / W * 0.95 + 0.5), dpi=90, layout="constrained")
     axes = fig.subplots(n, 5, squeeze=False)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, 0].set_visible(False)
-    axes[0, 1].imshow(maps.image.transpose(1, 2, 0))
+    axes[0, 1].imshow(maps.image.transpose(1, 2, 0), interpolation="nearest")
     axes[0, 1].set_title(f"input {H}x{W}", fontsize=9)
     axes[0, 1].set_ylabel("photo", fontsize=9)
     for ax in axes[0, 2:]:
@@ -125,9 +126,9 @@ def features_figure(maps: FeatureMaps):
         _draw_kernel(axes[i, 0], row.kernel)
         axes[i, 0].set_ylabel(row.label, fontsize=9)
         limit = float(np.abs(row.conv).max()) or 1.0
-        axes[i, 1].imshow(row.conv, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[i, 1].imshow(row.conv, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         for ax, m in zip(axes[i, 2:], (row.relu, row.max_pool, row.avg_pool)):
-            ax.imshow(m, cmap="magma", vmin=0, vmax=float(m.max()) or 1.0)
+            ax.imshow(m, cmap="magma", vmin=0, vmax=float(m.max()) or 1.0, interpolation="nearest")
         if i == 1:
             for ax, title in zip(axes[i], columns):
                 ax.set_title(title, fontsize=9)

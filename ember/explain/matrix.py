@@ -166,7 +166,9 @@ def _render(r: MatrixReport) -> str:
     C = r.matrix
     opts = "  ".join(f"{k}={v[0] if isinstance(v, tuple) and len(set(v)) == 1 else v}"
                      for k, v in r.options.items())
-    lines = [f"conv on input {list(r.input_shape)} -> output {list(r.output_shape)}   {opts}",
+    n = len(r.input_shape) - 1
+    lines = [f"conv{n}d: input {_shape_text(r.input_shape)} -> output {_shape_text(r.output_shape)}"
+             f"   {opts}",
              f"weight {list(r.weight.shape)}:",
              np.array2string(r.weight.squeeze(), separator=" ", formatter={"float": _fmt_num}),
              "",
@@ -179,14 +181,20 @@ def _render(r: MatrixReport) -> str:
     else:
         lines.append("  (too large to print; see the heat map)")
     lines += ["",
-              f"conv(x).flatten() == C @ x.flatten():              max error {r.conv_error:.2e}",
-              f"C measured with ember's conv on basis vectors == C: max error {r.probe_error:.2e}",
-              f"conv_transpose(y, same weight{_op_text(r.output_padding)}) == C.T @ y: "
-              f"max error {r.transpose_error:.2e}",
+              "checks (max abs error):",
+              f"  conv(x).flatten() == C @ x.flatten()                    {r.conv_error:.1e}",
+              f"  C == ember's conv applied to each basis vector e_j      {r.probe_error:.1e}",
+              f"  conv_transpose(y, same weight{_op_text(r.output_padding)}) == C.T @ y".ljust(58)
+              + f"{r.transpose_error:.1e}",
               "",
               "conv maps R^%d -> R^%d with C; conv_transpose maps R^%d -> R^%d with C.T, hence its name."
               % (C.shape[1], C.shape[0], C.shape[0], C.shape[1])]
     return "\n".join(lines)
+
+
+def _shape_text(shape):
+    channels, *spatial = shape
+    return f"{'x'.join(map(str, spatial))} ({channels} channel{'s' if channels > 1 else ''})"
 
 
 def _op_text(output_padding):
@@ -194,39 +202,51 @@ def _op_text(output_padding):
 
 
 def matrix_figure(report: MatrixReport):
-    """Heat maps of C (convolution) and C.T (transposed convolution), weights annotated."""
+    """Heat maps of C (convolution) and C.T (transposed convolution), weights written in the
+    non-zero cells; zeros are left white to show how sparse C is."""
     try:
+        import matplotlib
         from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
     C = report.matrix
     rows, cols = C.shape
-    scale = 0.32 if max(rows, cols) <= 40 else 12.0 / max(rows, cols)
-    fig = Figure(figsize=(max(7.0, (cols + rows) * scale + 2.5), max(3.2, max(rows, cols) * scale + 1.6)),
+    scale = 0.34 if max(rows, cols) <= 40 else 12.0 / max(rows, cols)
+    fig = Figure(figsize=(max(7.0, (cols + rows) * scale + 2.8), max(3.4, max(rows, cols) * scale + 2.0)),
                  dpi=110, layout="constrained")
     axes = fig.subplots(1, 2, width_ratios=[cols, rows])
+    signed = bool((C < 0).any())
     limit = float(np.abs(C).max()) or 1.0
-    names_in = _element_names(report.input_shape)
-    names_out = _element_names(report.output_shape)
-    for ax, M, title, row_names, col_names in (
-            (axes[0], C, "C: conv(x) = C @ x", names_out, names_in),
-            (axes[1], C.T, "C.T: conv_transpose(y) = C.T @ y", names_in, names_out)):
-        image = ax.imshow(M, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    cmap = matplotlib.colormaps["RdBu_r" if signed else "Blues"].with_extremes(bad="white")
+    names_in = ["x" + name for name in _element_names(report.input_shape)]
+    names_out = ["y" + name for name in _element_names(report.output_shape)]
+    for ax, M, title, row_names, col_names, xlabel in (
+            (axes[0], C, "C:  conv(x) = C @ x", names_out, names_in, "input element (flattened)"),
+            (axes[1], C.T, "C.T:  conv_transpose(y) = C.T @ y", names_in, names_out,
+             "conv's output element")):
+        image = ax.imshow(np.ma.masked_equal(M, 0), cmap=cmap, vmin=-limit if signed else 0,
+                          vmax=limit, interpolation="nearest")
         ax.set_title(title, fontsize=11)
         ax.set_xticks(np.arange(M.shape[1] + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(M.shape[0] + 1) - 0.5, minor=True)
-        ax.grid(which="minor", color="#cccccc", lw=0.5)
+        ax.grid(which="minor", color="#c8c8c8", lw=0.5)
         ax.tick_params(which="minor", length=0)
+        ax.set_xlabel(xlabel, fontsize=9)
         if max(M.shape) <= 40:
-            ax.set_xticks(range(M.shape[1]), col_names, rotation=90, fontsize=6)
-            ax.set_yticks(range(M.shape[0]), row_names, fontsize=6)
+            ax.set_xticks(range(M.shape[1]), col_names, rotation=90, fontsize=7)
+            ax.set_yticks(range(M.shape[0]), row_names, fontsize=7)
             for (i, j), v in np.ndenumerate(M):
                 if v != 0:
-                    ax.text(j, i, _fmt_num(v), ha="center", va="center", fontsize=6,
+                    ax.text(j, i, _fmt_num(v), ha="center", va="center", fontsize=7,
                             color="white" if abs(v) > 0.6 * limit else "black")
-        ax.set_xlabel("input element" if M is C else "output element of conv (input of conv_transpose)",
-                      fontsize=8)
-    fig.colorbar(image, ax=axes, shrink=0.6, label="weight")
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(image, ax=axes, shrink=0.5, label="weight")
+    in_txt = "x".join(map(str, report.input_shape[1:]))
+    k_txt = "x".join(map(str, report.weight.shape[2:]))
+    fig.suptitle(f"{in_txt} input, {k_txt} kernel: C is {rows} x {cols} with "
+                 f"{np.count_nonzero(C)} non-zeros; the transposed convolution uses C.T", fontsize=11)
     return fig
 
 

@@ -143,7 +143,7 @@ def _check_input_shape(op, n, shape):
 
 
 def _header(op, n, shape, options):
-    names = ("N", "C_in") + spatial_names(n)
+    names = ("N", "C_in" if op.startswith("conv") else "C") + spatial_names(n)
     names = names[-len(shape):]
     dims = ", ".join(f"{a}={b}" for a, b in zip(names, shape))
     opts = " ".join(f"{key}={value}" for key, value in options.items())
@@ -206,13 +206,8 @@ def _conv_padding(padding, n, k, s, d, lines):
             raise SizeError("padding='same' is not supported for strided convolutions: with stride "
                             f"{_fmt_tuple(s)} no padding makes the output as large as the input",
                             lines)
-        # torch puts the odd element of an even effective kernel on the right
-        # (torch/nn/modules/conv.py _reversed_padding_repeated_twice; TRAPS.md #7).
-        pairs = []
-        for kk, dd in zip(k, d):
-            total = dd * (kk - 1)
-            pairs.append((total // 2, total - total // 2))
-        return pairs, "same"
+        # torch puts the odd element of an even effective kernel on the right (TRAPS.md #7)
+        return list(_shapes.same_padding(k, d)), "same"
     p = _shapes._ntuple(n, "padding")(padding)
     for v in p:
         if v < 0:
@@ -257,6 +252,8 @@ def _build_conv(op, n, shape, *, k, s, d, padding, out_channels, groups, bias, *
             notes = [f"(padding='same': dilation*(kernel_size-1) = {dd}*({kk}-1) = {left + right} "
                      f"padding cells, {left} left and {right} right"
                      + ("; the odd one goes right, as in torch)" if left != right else ")")]
+            # asymmetric padding: the formula with `left` on both sides, applied to an input
+            # longer by the extra right-hand cells
             value = _shapes.conv_output_size(size + right - left, kk, ss, left, dd)
             filled = f"floor(({size} + {left} + {right} - {dd}*({kk}-1) - 1) / {ss}) + 1"
             lines += _dim_lines(dims, name, _FORMULAS["conv_same"], filled, value, notes)
@@ -281,8 +278,9 @@ def _stride_note(size, left, right, span, stride, value):
     unused = size + left + right - covered
     if unused <= 0:
         return []
-    return [f"(the last {unused} padded cell{'s' if unused > 1 else ''} fit no whole window: "
-            f"floor drops {'them' if unused > 1 else 'it'})"]
+    if unused == 1:
+        return ["(the last cell of the padded input fits no whole window: floor drops it)"]
+    return [f"(the last {unused} cells of the padded input fit no whole window: floor drops them)"]
 
 
 def _finish(op, shape, out_shape, lines, dims, weight, bias_count, mult_adds, mult_adds_how):
@@ -340,7 +338,8 @@ def _build_conv_transpose(op, n, shape, *, k, s, d, padding, out_channels, group
     weight = (in_channels, out_channels // groups, *k)
     batch = shape[0] if len(shape) == n + 2 else 1
     in_spatial = shape[-n:]
-    mult_adds = batch * in_channels * _shapes.product(in_spatial) * (out_channels // groups) * _shapes.product(k)
+    mult_adds = (batch * in_channels * _shapes.product(in_spatial)
+                 * (out_channels // groups) * _shapes.product(k))
     return _finish(op, shape, out_shape, lines, dims, weight, out_channels if bias else 0, mult_adds,
                    f"each of {batch}*{in_channels}*{'*'.join(map(str, in_spatial))} inputs scatters "
                    f"{out_channels // groups}*{'*'.join(map(str, k))} products")
@@ -392,6 +391,14 @@ def _build_pool(op, n, shape, *, k, s, d, padding, ceil_mode, **_):
         if pp < 0 or pp > kk // 2:
             raise SizeError(f"padding {pp} along {name} is more than half the kernel {kk} "
                             f"(at most {kk // 2}): a window could then see padding only", lines)
+    if op == "avg_pool3d":
+        # torch's 3-d average pooling alone also wants the unpadded input to hold a whole
+        # kernel (aten/src/ATen/native/AveragePool3d.cpp, "input image ... smaller than kernel size")
+        for name, size, kk in zip(spatial_names(n), shape[-n:], k):
+            if size < kk:
+                raise SizeError(f"{name}_in {size} is smaller than the kernel {kk}: avg_pool3d needs "
+                                "a whole kernel inside the unpadded input (padding does not count)",
+                                lines)
     lines += _batch_lines(shape, n, f"  C     = {shape[-n - 1]}   (pooling keeps every channel)")
     spatial, dims = [], []
     for name, size, kk, ss, pp, dd in zip(spatial_names(n), shape[-n:], k, s, p, d):
@@ -410,7 +417,7 @@ def _build_pool(op, n, shape, *, k, s, d, padding, ceil_mode, **_):
                             "1 cell", lines)
         rule = None
         if ceil_mode:
-            notes, rule = _ceil_notes(size, kk, ss, pp, dd, rounded, value)
+            notes, rule = _ceil_notes(name, size, kk, ss, pp, dd, rounded, value)
         else:
             notes = _stride_note(size, pp, pp, dd * (kk - 1) + 1, ss, value)
         lines += _dim_lines(dims, name, _FORMULAS[family + ("_ceil" if ceil_mode else "")], filled,
@@ -421,27 +428,22 @@ def _build_pool(op, n, shape, *, k, s, d, padding, ceil_mode, **_):
     return SizeReport(op, shape, out_shape, lines, 0, 0, dims)
 
 
-def _ceil_notes(size, kernel, stride, padding, dilation, rounded, value):
+def _ceil_notes(name, size, kernel, stride, padding, dilation, rounded, value):
     """Explain ceil_mode: round up, then drop a last window that would start in the right
     padding (TRAPS.md #1, pytorch#45357). Returns (notes, the rule in short)."""
     if rounded == _shapes.pool_output_size(size, kernel, stride, padding, dilation, False):
         return ["(the division is exact, so ceil_mode changes nothing here)"], None
-    start = (rounded - 1) * stride
-    notes = ["(ceil_mode rounds up: one more window, hanging over the end of the padded input; "
-             "the cells it misses are ignored)"]
-    if value == rounded:
-        notes.append(f"last-window rule: that window starts at ({rounded}-1)*{stride} = {start} "
-                     f"(counted in the padded input) < in + padding = {size} + {padding} = "
-                     f"{size + padding}: it covers input, so it is kept")
-    else:
-        notes.append(f"last-window rule: that window would start at ({rounded}-1)*{stride} = {start} "
-                     f"(counted in the padded input) >= in + padding = {size} + {padding} = "
-                     f"{size + padding}: it would see right padding only, so it is dropped")
-        notes.append(f"-> {rounded} - 1 = {value}")
-    verdict = "kept" if value == rounded else f"dropped -> {value}"
-    relation = "<" if value == rounded else ">="
-    rule = (f"last window starts at ({rounded}-1)*{stride} = {start} {relation} in + padding = "
-            f"{size + padding}: {verdict}")
+    start, end = (rounded - 1) * stride, size + padding
+    kept = value == rounded
+    rule = (f"last window starts at ({rounded}-1)*{stride} = {start} {'<' if kept else '>='} "
+            f"{name}_in + padding = {end}: {'kept' if kept else f'dropped -> {value}'}")
+    notes = ["(ceil_mode rounds up: the last window may hang over the end; its missing cells "
+             "are ignored)",
+             f"last-window rule: the last window starts at padded position ({rounded}-1)*{stride} = "
+             f"{start}; {name}_in + padding = {size} + {padding} = {end} is where the input ends, so "
+             + ("it covers input and is kept" if kept else "it would see right padding only and is dropped")]
+    if not kept:
+        notes.append(f"-> {name}_out = {rounded} - 1 = {value}")
     return notes, rule
 
 

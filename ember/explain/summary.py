@@ -196,12 +196,12 @@ def _render(s: Summary) -> str:
             label = "│   " * (info.depth - 1) + "├─" + f"{info.type}: {info.depth}-{info.index}"
         if info.name:
             label += f" ({info.name.rsplit('.', 1)[-1]})" if not info.name.split(".")[-1].isdigit() else ""
-        params = f"{info.params:,}" if info.params or info.is_leaf else "--"
+        params = f"{info.params:,}" if info.params else "--"
         mult_adds = f"{info.mult_adds:,}" if info.mult_adds else "--"
         shape = str(list(info.output_shape)) if info.output_shape is not None else "--"
         lines.append(label[:_WIDTHS[0] - 1].ljust(_WIDTHS[0]) + shape.ljust(_WIDTHS[1])
                      + params.rjust(_WIDTHS[2]) + mult_adds.rjust(_WIDTHS[3]))
-        indent = " " * (4 * info.depth + 2)
+        indent = "│   " * info.depth + "  "
         for formula in info.formula:
             lines.append(indent + formula)
     mb = 1024 ** 2

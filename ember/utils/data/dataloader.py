@@ -30,6 +30,20 @@ default_convert = _collate.default_convert
 get_worker_info = _worker.get_worker_info
 
 
+def _worker_death_message(failed) -> str:
+    pids = ", ".join(str(w.pid) for w in failed)
+    codes = ", ".join(str(w.exitcode) for w in failed)
+    msg = f"DataLoader worker (pid(s) {pids}) exited unexpectedly (exit code(s) {codes})"
+    if any(w.exitcode is not None and w.exitcode < 0 for w in failed):
+        # a worker killed by a signal: most often memory, or numba's GNU OpenMP layer, which
+        # kills a forked child that runs a parallel kernel ("fork() called from a process
+        # already using GNU OpenMP")
+        msg += (". A negative code is the signal that killed it. If the workers run parallel "
+                "ember/numba kernels, start them with multiprocessing_context='forkserver' or "
+                "'spawn' instead of fork.")
+    return msg
+
+
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an IterableDataset: ``None`` forever (the dataset decides when to stop)."""
 
@@ -145,6 +159,23 @@ class DataLoader:
         self._iterator = None
         self._IterableDataset_len_called = None
         self._initialized = True
+        self.check_worker_number_rationality()
+
+    def check_worker_number_rationality(self) -> None:
+        """Warn when more workers are asked for than CPUs are available (as torch)."""
+        if not self.num_workers:
+            return
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if cpus is not None and self.num_workers <= cpus:
+            return
+        suggestion = ("DataLoader is not able to compute a suggested max number of worker in current system."
+                      if cpus is None else
+                      f"Our suggested max number of worker in current system is {cpus}, which is "
+                      "smaller than what this DataLoader is going to create.")
+        warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. "
+                      f"{suggestion} Please be aware that excessive worker creation might get "
+                      "DataLoader running slow or even freeze, lower the worker number to avoid "
+                      "potential slowness/freeze if necessary.", stacklevel=3)
 
     @property
     def multiprocessing_context(self):
@@ -191,7 +222,7 @@ class DataLoader:
     def __iter__(self):
         # persistent workers: one iterator for the loader's life, reset at each epoch
         if self.persistent_workers and self.num_workers > 0:
-            if self._iterator is None:
+            if self._iterator is None or self._iterator._shutdown:  # first epoch, or after an error
                 self._iterator = self._get_iterator()
             else:
                 self._iterator._reset(self)
@@ -266,6 +297,8 @@ class _BaseDataLoaderIter:
 class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader) -> None:
         super().__init__(loader)
+        if self._timeout != 0:  # as torch: the timeout is for waiting on workers
+            raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
         self._dataset_fetcher = create_fetcher(self._is_iterable, self._dataset,
                                                self._auto_collation, self._collate_fn,
                                                self._drop_last)
@@ -348,8 +381,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     if w in failed:
                         self._mark_worker_as_unavailable(i)
                 self._shutdown_workers()
-                pids = ", ".join(str(w.pid) for w in failed)
-                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from e
+                raise RuntimeError(_worker_death_message(failed)) from e
             if isinstance(e, queue.Empty):
                 return False, None
             raise

@@ -1,22 +1,31 @@
-"""SummaryWriter with torch.utils.tensorboard's API, writing TensorBoard event files through
-tensorboardX (a maintained pure-Python event writer).
+"""SummaryWriter with torch.utils.tensorboard's API, writing genuine TensorBoard event files.
 
-What this layer adds to tensorboardX: ember Tensors are accepted wherever torch accepts
-tensors; images are checked (1, 3 or 4 channels, a known ``dataformats``) and converted to
-uint8 with torch's rule (uint8 kept, anything else ``clip(x * 255, 0, 255)`` - tensorboardX
-does not clip, so a conv output outside ``[0, 1]`` would wrap around); ``add_scalars`` lays out
-its sub-runs as torch does (``<log_dir>/<main_tag>_<tag>``).
+The event protocol buffers, the summary builders and the TFRecord framing come from
+tensorboardX (a maintained pure-Python implementation). The writing itself is done here,
+synchronously, as torch's writer behaves: ``flush()`` returns once every event is on disk
+(tensorboardX's background thread may still hold events after its flush), and event file
+names carry the process id and a counter, so two files opened in the same second never
+collide.
+
+What else this layer adds: ember Tensors are accepted wherever torch accepts tensors; images
+are checked (1, 3 or 4 channels, a known ``dataformats``) and converted to uint8 with torch's
+rule (uint8 kept, anything else ``clip(x * 255, 0, 255)`` - tensorboardX does not clip, so a
+conv output outside ``[0, 1]`` would wrap around); ``add_scalars`` lays out its sub-runs as
+torch does (``<log_dir>/<main_tag>_<tag>``).
 """
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
 import socket
 import time
+import weakref
 from datetime import datetime
 
 import numpy as np
 
-__all__ = ["SummaryWriter"]
+__all__ = ["SummaryWriter", "FileWriter"]
 
 
 def _tbx():
@@ -67,6 +76,88 @@ def _image_to_uint8(img, dataformats: str, what: str) -> np.ndarray:
     return np.clip(array.astype(np.float32) * 255, 0, 255).astype(np.uint8)
 
 
+# histogram bins of TensorFlow's default, as torch's and tensorboardX's writers build them
+def _default_bins() -> list[float]:
+    v, buckets = 1e-12, []
+    while v < 1e20:
+        buckets.append(v)
+        v *= 1.1
+    return [-b for b in reversed(buckets)] + [0] + buckets
+
+
+class FileWriter:
+    """One event file in ``log_dir``, written synchronously: events are appended as they come
+    and flushed (with fsync) every ``max_queue`` events, after ``flush_secs``, on ``flush()``
+    and on ``close()``."""
+
+    _uid = itertools.count()
+
+    def __init__(self, log_dir: str, max_queue: int = 10, flush_secs: float = 120,
+                 filename_suffix: str = "") -> None:
+        from tensorboardX.record_writer import RecordWriter
+
+        self.log_dir = str(log_dir)
+        os.makedirs(self.log_dir, exist_ok=True)
+        # torch's (tensorboard's) naming: time, host, pid and a per-process counter
+        name = "events.out.tfevents.%010d.%s.%s.%s%s" % (
+            time.time(), socket.gethostname(), os.getpid(), next(FileWriter._uid), filename_suffix)
+        self._records = RecordWriter(os.path.join(self.log_dir, name))
+        self.max_queue = max_queue
+        self.flush_secs = flush_secs
+        self._pending = 0
+        self._last_flush = time.time()
+        self.closed = False
+        self.add_event(self._event(wall_time=time.time(), file_version="brain.Event:2"))
+        self.flush()
+
+    @staticmethod
+    def _event(**fields):
+        from tensorboardX.proto.event_pb2 import Event
+        return Event(**fields)
+
+    def get_logdir(self) -> str:
+        return self.log_dir
+
+    def add_event(self, event, step: int | None = None, walltime: float | None = None) -> None:
+        if walltime is not None:
+            event.wall_time = walltime
+        if step is not None:
+            event.step = int(step)
+        self._records.write(event.SerializeToString())
+        self._pending += 1
+        if self._pending >= self.max_queue or time.time() - self._last_flush >= self.flush_secs:
+            self.flush()
+
+    def add_summary(self, summary, global_step: int | None = None, walltime: float | None = None) -> None:
+        event = self._event(summary=summary, wall_time=time.time() if walltime is None else walltime)
+        self.add_event(event, global_step)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._records.flush()
+            self._pending = 0
+            self._last_flush = time.time()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.flush()
+            self._records.close()
+            self.closed = True
+
+
+_open_writers: "weakref.WeakSet[SummaryWriter]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_writers() -> None:
+    # events not yet flushed would be lost at exit (torch's writer thread flushes them too)
+    for writer in list(_open_writers):
+        try:
+            writer.flush()
+        except Exception:
+            pass
+
+
 class SummaryWriter:
     """Write scalars, images, histograms, text and figures for TensorBoard
     (``tensorboard --logdir runs``), as torch.utils.tensorboard.SummaryWriter.
@@ -76,7 +167,7 @@ class SummaryWriter:
         comment: appended to the default ``log_dir`` (ignored when ``log_dir`` is given).
         purge_step: hide events at or after this step from an earlier crashed run.
         max_queue: pending events before a write to disk is forced.
-        flush_secs: seconds between automatic flushes.
+        flush_secs: seconds after which pending events are written at the next event.
         filename_suffix: suffix of the event file names.
 
     Values may be ember Tensors, NumPy arrays or Python numbers. Use it as a context manager
@@ -88,6 +179,7 @@ class SummaryWriter:
 
     def __init__(self, log_dir: str | None = None, comment: str = "", purge_step: int | None = None,
                  max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "") -> None:
+        _tbx()
         if not log_dir:
             current_time = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
@@ -96,16 +188,38 @@ class SummaryWriter:
         self.max_queue = max_queue
         self.flush_secs = flush_secs
         self.filename_suffix = filename_suffix
-        self._writer = _tbx().SummaryWriter(logdir=self.log_dir, purge_step=purge_step,
-                                            max_queue=max_queue, flush_secs=flush_secs,
-                                            filename_suffix=filename_suffix)
-        self._scalars_writers: dict[str, object] = {}
+        self.default_bins = _default_bins()
+        self.file_writer = self.all_writers = None
+        self._get_file_writer()
+        _open_writers.add(self)
 
     def get_logdir(self) -> str:
         return self.log_dir
 
-    def _file_writer(self):
-        return self._writer._get_file_writer()  # recreated after close(), as torch's
+    def _get_file_writer(self) -> FileWriter:
+        """The run's event file, (re)opened on demand: ``add_*`` after ``close()`` starts a new
+        event file, as torch."""
+        if self.file_writer is None:
+            self.file_writer = FileWriter(self.log_dir, self.max_queue, self.flush_secs,
+                                          self.filename_suffix)
+            if self.purge_step is not None:
+                from tensorboardX.proto.event_pb2 import SessionLog
+                self.file_writer.add_event(FileWriter._event(file_version="brain.Event:2"), self.purge_step)
+                self.file_writer.add_event(
+                    FileWriter._event(session_log=SessionLog(status=SessionLog.START)), self.purge_step)
+                self.purge_step = None
+            self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
+        return self.file_writer
+
+    def _add(self, summary, global_step, walltime) -> None:
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    @staticmethod
+    def _keep_tag(summary, tag: str):
+        # tensorboardX replaces characters like ':' and ' ' in tags; torch keeps tags as given
+        for value in summary.value:
+            value.tag = tag
+        return summary
 
     # -- scalars ---------------------------------------------------------------------------------
 
@@ -114,36 +228,35 @@ class SummaryWriter:
                    double_precision: bool = False) -> None:
         """One value of the series ``tag`` at ``global_step``. ``new_style`` writes it as a
         tensor summary (what TensorBoard's scalars plugin reads natively), as torch."""
-        value = _scalar_value(scalar_value)
-        if not new_style:
-            self._writer.add_scalar(tag, value, global_step, walltime)
-            return
         from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
         from tensorboardX.proto.tensor_pb2 import TensorProto
 
+        value = _scalar_value(scalar_value)
+        if not new_style:
+            self._add(Summary(value=[Summary.Value(tag=tag, simple_value=value)]), global_step, walltime)
+            return
         proto = (TensorProto(double_val=[value], dtype="DT_DOUBLE") if double_precision
                  else TensorProto(float_val=[value], dtype="DT_FLOAT"))
         metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
-        summary = Summary(value=[Summary.Value(tag=tag, tensor=proto, metadata=metadata)])
-        self._file_writer().add_summary(summary, global_step, walltime)
+        self._add(Summary(value=[Summary.Value(tag=tag, tensor=proto, metadata=metadata)]),
+                  global_step, walltime)
 
     def add_scalars(self, main_tag: str, tag_scalar_dict: dict, global_step: int | None = None,
                     walltime: float | None = None) -> None:
         """Several series in one chart: each ``tag`` is a run of its own in
         ``<log_dir>/<main_tag>_<tag>`` logging under ``main_tag`` (torch's layout)."""
-        from tensorboardX.summary import scalar
+        from tensorboardX.proto.summary_pb2 import Summary
 
         walltime = time.time() if walltime is None else walltime
-        logdir = self._file_writer().get_logdir()
+        logdir = self._get_file_writer().get_logdir()
         for tag, scalar_value in tag_scalar_dict.items():
             fw_tag = logdir + "/" + main_tag.replace("/", "_") + "_" + tag
-            writer = self._scalars_writers.get(fw_tag)
+            writer = self.all_writers.get(fw_tag)
             if writer is None:
-                writer = _tbx().FileWriter(fw_tag, max_queue=self.max_queue,
-                                           flush_secs=self.flush_secs,
-                                           filename_suffix=self.filename_suffix)
-                self._scalars_writers[fw_tag] = writer
-            writer.add_summary(scalar(main_tag, _scalar_value(scalar_value)), global_step, walltime)
+                writer = FileWriter(fw_tag, self.max_queue, self.flush_secs, self.filename_suffix)
+                self.all_writers[fw_tag] = writer
+            summary = Summary(value=[Summary.Value(tag=main_tag, simple_value=_scalar_value(scalar_value))])
+            writer.add_summary(summary, global_step, walltime)
 
     # -- images ----------------------------------------------------------------------------------
 
@@ -151,57 +264,79 @@ class SummaryWriter:
                   walltime: float | None = None, dataformats: str = "CHW") -> None:
         """One image, ``C x H x W`` by default (``HWC``, ``HW`` with ``dataformats``).
         Floats are taken in ``[0, 1]``, uint8 in ``[0, 255]``."""
-        image = _image_to_uint8(img_tensor, dataformats, "add_image")
-        self._writer.add_image(tag, image, global_step, walltime, dataformats=dataformats)
+        from tensorboardX.summary import image
+
+        array = _image_to_uint8(img_tensor, dataformats, "add_image")
+        self._add(self._keep_tag(image(tag, array, dataformats=dataformats), tag), global_step, walltime)
 
     def add_images(self, tag: str, img_tensor, global_step: int | None = None,
                    walltime: float | None = None, dataformats: str = "NCHW") -> None:
         """A batch of images, ``N x C x H x W`` by default (``NHWC`` with ``dataformats``),
         shown tiled in one image (8 per row)."""
-        image = _image_to_uint8(img_tensor, dataformats, "add_images")
-        self._writer.add_images(tag, image, global_step, walltime, dataformats=dataformats)
+        from tensorboardX.summary import image
+
+        array = _image_to_uint8(img_tensor, dataformats, "add_images")
+        self._add(self._keep_tag(image(tag, array, dataformats=dataformats), tag), global_step, walltime)
 
     def add_figure(self, tag: str, figure, global_step: int | None = None, close: bool = True,
                    walltime: float | None = None) -> None:
-        """A matplotlib figure (or a list of them) rendered to an image."""
-        self._writer.add_figure(tag, figure, global_step, close, walltime)
+        """A matplotlib figure (or a list of them, tiled) rendered to an image."""
+        from tensorboardX.utils import figure_to_image
+
+        if isinstance(figure, list):
+            self.add_images(tag, figure_to_image(figure, close), global_step, walltime, dataformats="NCHW")
+        else:
+            self.add_image(tag, figure_to_image(figure, close), global_step, walltime, dataformats="CHW")
 
     # -- other -----------------------------------------------------------------------------------
 
     def add_histogram(self, tag: str, values, global_step: int | None = None,
                       bins="tensorflow", walltime: float | None = None, max_bins=None) -> None:
         """A histogram of ``values`` (``bins``: "tensorflow", or anything np.histogram takes)."""
+        from tensorboardX.summary import histogram
+
         values = _to_numpy(values)
         if values.size == 0:
             raise ValueError("add_histogram: the input has no element")
-        self._writer.add_histogram(tag, values, global_step, bins, walltime, max_bins)
+        if isinstance(bins, str) and bins == "tensorflow":
+            bins = self.default_bins
+        summary = histogram(tag, values, bins, max_bins=max_bins)
+        self._add(self._keep_tag(summary, tag), global_step, walltime)
 
     def add_text(self, tag: str, text_string: str, global_step: int | None = None,
                  walltime: float | None = None) -> None:
         """Markdown text."""
-        self._writer.add_text(tag, text_string, global_step, walltime)
+        from tensorboardX.summary import text
+
+        self._add(self._keep_tag(text(tag, text_string), tag + "/text_summary"), global_step, walltime)
 
     def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete=None,
                     run_name: str | None = None, global_step: int | None = None) -> None:
-        """Hyperparameters and their metrics, for TensorBoard's HParams tab."""
+        """Hyperparameters and their metrics for TensorBoard's HParams tab, in a sub-run
+        ``<log_dir>/<run_name>`` (default: the current time), as torch."""
+        from tensorboardX.summary import hparams
+
+        if not isinstance(hparam_dict, dict) or not isinstance(metric_dict, dict):
+            raise TypeError("hparam_dict and metric_dict should be dictionary.")
         metrics = {k: _scalar_value(v) for k, v in metric_dict.items()}
-        self._writer.add_hparams(hparam_dict, metrics, name=run_name, global_step=global_step)
+        exp, ssi, sei = hparams(hparam_dict, metrics)
+        run_dir = os.path.join(self._get_file_writer().get_logdir(), run_name or str(time.time()))
+        with SummaryWriter(log_dir=run_dir) as w_hp:
+            for summary in (exp, ssi, sei):
+                w_hp._add(summary, global_step, None)
+            for k, v in metrics.items():
+                w_hp.add_scalar(k, v, global_step)
 
     def flush(self) -> None:
-        """Write pending events to disk."""
-        if self._writer.all_writers is not None:
-            self._writer.flush()
-        for writer in self._scalars_writers.values():
+        """Write every pending event to disk."""
+        for writer in (self.all_writers or {}).values():
             writer.flush()
 
     def close(self) -> None:
-        """Flush and close the event files (a later ``add_*`` opens new ones, as torch)."""
-        if self._writer.all_writers is not None:
-            self._writer.close()
-        for writer in self._scalars_writers.values():
-            writer.flush()
+        """Flush and close the event files (a later ``add_*`` opens a new one, as torch)."""
+        for writer in (self.all_writers or {}).values():
             writer.close()
-        self._scalars_writers = {}
+        self.file_writer = self.all_writers = None
 
     def __enter__(self) -> "SummaryWriter":
         return self

@@ -16,14 +16,15 @@ import codecs
 import io
 import os
 import pickle
+import warnings
 
 import numpy as np
 from PIL import Image
 
-from .utils import check_integrity, download_and_extract_archive
+from .utils import DownloadError, check_integrity, download_and_extract_archive
 from .vision import VisionDataset
 
-__all__ = ["CIFAR10", "CIFAR100", "RestrictedUnpickler", "load_pickle"]
+__all__ = ["CIFAR10", "CIFAR100", "RestrictedUnpickler", "RefusedGlobal", "load_pickle"]
 
 
 def _latin1_encode(obj, encoding="latin1"):
@@ -49,11 +50,15 @@ def _allowed_globals() -> dict:
     return allowed
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """A pickle named a global outside the allowed set."""
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that builds only builtin containers, strings, numbers and NumPy arrays.
 
     Any other global (``os.system``, ``builtins.eval``, a class) raises
-    ``pickle.UnpicklingError`` instead of being imported, so a crafted batch file cannot run code.
+    :class:`RefusedGlobal` (a ``pickle.UnpicklingError``) instead of being imported, so a crafted batch file cannot run code.
     """
 
     _allowed = None
@@ -64,7 +69,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return RestrictedUnpickler._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedGlobal(
                 f"refusing to load global '{module}.{name}': a dataset pickle may contain only "
                 "dicts, lists, strings, numbers and NumPy arrays") from None
 
@@ -76,7 +81,7 @@ def load_pickle(path: str):
     try:
         # latin1 reads Python 2 str (the official files) as str and NumPy's buffers as bytes
         return RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except pickle.UnpicklingError as error:
+    except RefusedGlobal as error:
         raise RuntimeError(f"{path}: {error}") from None
     except Exception as error:
         raise RuntimeError(f"{path}: not a valid pickle ({type(error).__name__}: {error})") from None
@@ -93,7 +98,8 @@ class CIFAR10(VisionDataset):
         target_transform: applied to the integer label.
         download: fetch ``url`` (checked against ``tgz_md5``) and extract it under ``root``
             unless the official files are already there. ``url`` is a class attribute, so a
-            mirror can be used with ``CIFAR10.url = ...``.
+            mirror can be used with ``CIFAR10.url = ...``. If the download fails but a complete
+            folder is there, that folder is used with a warning.
 
     ``dataset[i]`` is ``(image, label)``; ``data`` is the ``N x 32 x 32 x 3`` uint8 array and
     ``targets`` the list of labels, as torchvision.
@@ -121,7 +127,7 @@ class CIFAR10(VisionDataset):
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
         if download:
-            self.download()
+            self._download_or_keep()
         self._check_exists()
         self._load_meta()
         data, targets = [], []
@@ -201,6 +207,18 @@ class CIFAR10(VisionDataset):
         return True
 
     _check_integrity = check_integrity  # torchvision's private name
+
+    def _download_or_keep(self) -> None:
+        """``download=True``: fetch the official files unless they are there; if that fails but
+        a complete folder is already there (a regenerated copy, say, on a machine without
+        network), keep it with a warning instead of failing."""
+        try:
+            self.download()
+        except DownloadError as error:
+            if not all(os.path.isfile(os.path.join(self._folder, f)) for f in self._expected_files()):
+                raise
+            warnings.warn(f"{error}\nUsing the files already in {self._folder}, which do not "
+                          "have the official checksums.", stacklevel=3)
 
     def download(self) -> None:
         if self.check_integrity():

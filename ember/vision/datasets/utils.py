@@ -116,8 +116,11 @@ def download_url(url: str, root: str, filename: str | None = None, md5: str | No
         raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         _silent_remove(part)
-        reason = getattr(error, "reason", None) or error
-        raise DownloadError(f"Could not download {url} ({type(error).__name__}: {reason}). "
+        if isinstance(error, urllib.error.HTTPError):
+            reason = str(error)  # "HTTP Error 404: Not Found"
+        else:
+            reason = f"{type(error).__name__}: {getattr(error, 'reason', None) or error}"
+        raise DownloadError(f"Could not download {url} ({reason}). "
                             f"Expected file: {fpath}" + (f" with MD5 {md5}" if md5 else "") +
                             ". If this machine is offline, fetch the file elsewhere and put it "
                             "there.") from error

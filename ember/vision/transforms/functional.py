@@ -215,11 +215,8 @@ def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float],
     std = std.reshape(-1, 1, 1) if std.ndim == 1 else std
     if not inplace:
         return _wrap((data - mean) / std)
-    np.subtract(data, mean, out=data)
-    np.divide(data, std, out=data)
-    if hasattr(tensor, "_version"):
-        tensor._version += 1
-    return tensor
+    # through the Tensor's own in-place ops, so version counters and autograd see the change
+    return tensor.sub_(Tensor._wrap(mean)).div_(Tensor._wrap(std))
 
 
 # -- geometry ------------------------------------------------------------------------------------
@@ -257,7 +254,13 @@ def _resize_tensor(img: Tensor, size, filter_code) -> Tensor:
 
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
     """Resize to ``size``: an int (or 1-sequence) matches the smaller edge, keeping the aspect
-    ratio; ``(h, w)`` gives the exact size. An image already of that size is returned as is."""
+    ratio; ``(h, w)`` gives the exact size. An image already of that size is returned as is.
+
+    PIL images are resized by Pillow (always antialiased, as in torchvision); tensor images by
+    the same filters on float planes, which equals torch's ``interpolate(..., antialias=True)``
+    to float32 rounding (NEAREST follows Pillow's pixel-centre rule, torchvision's
+    "nearest-exact").
+    """
     _check_image(img)
     interpolation = _interpolation_mode(interpolation)
     if isinstance(size, numbers.Number):
@@ -278,6 +281,9 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
         return img
     if _is_pil_image(img):
         return img.resize(tuple(output_size[::-1]), _PIL_FILTERS[interpolation])
+    if antialias is False and interpolation in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC):
+        raise ValueError("antialias=False is not supported for tensor images: ember resizes them "
+                         "with Pillow's antialiased filters (torchvision's default antialias=True)")
     return _resize_tensor(img, output_size, _PIL_FILTERS[interpolation])
 
 
@@ -311,14 +317,16 @@ def _parse_fill(fill, num_channels: int, mode: str | None):
     return fill
 
 
-_NUMPY_PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect",
-                    "symmetric": "symmetric"}
+# torchvision's padding modes are NumPy's names
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
 
-def _pad_array(data: np.ndarray, ltrb, fill, padding_mode: str, channel_axis: int | None):
-    """np.pad of the two image axes; negative padding crops, as torchvision."""
+def _pad_array(data: np.ndarray, ltrb, padding_mode: str, fill=0, hwc: bool = False):
+    """np.pad of the two image axes (the last two, or the first two of an ``H x W x C``
+    array); negative padding crops, as torchvision. A sequence ``fill`` gives one value per
+    channel (dim -3) of a channels-first array."""
     left, top, right, bottom = ltrb
-    h_axis, w_axis = (0, 1) if channel_axis == 2 else (data.ndim - 2, data.ndim - 1)
+    h_axis, w_axis = (0, 1) if hwc else (data.ndim - 2, data.ndim - 1)
     crop = [slice(None)] * data.ndim
     crop[h_axis] = slice(max(-top, 0), data.shape[h_axis] - max(-bottom, 0))
     crop[w_axis] = slice(max(-left, 0), data.shape[w_axis] - max(-right, 0))
@@ -327,19 +335,16 @@ def _pad_array(data: np.ndarray, ltrb, fill, padding_mode: str, channel_axis: in
     widths[h_axis] = (max(top, 0), max(bottom, 0))
     widths[w_axis] = (max(left, 0), max(right, 0))
     if padding_mode != "constant":
-        return np.pad(data, widths, mode=_NUMPY_PAD_MODES[padding_mode])
+        return np.pad(data, widths, mode=padding_mode)
     fill = np.asarray(fill, dtype=np.float64)
-    if fill.ndim == 1 and data.ndim < 3:
-        fill = fill[0]
-    if fill.ndim == 0:
-        return np.pad(data, widths, mode="constant", constant_values=fill.item())
-    # one fill value per channel: pad each channel on its own
-    c_axis = data.ndim - 3 if channel_axis is None else channel_axis
-    channels = np.moveaxis(data, c_axis, 0)
+    if fill.ndim == 0 or data.ndim < 3:
+        return np.pad(data, widths, mode="constant", constant_values=fill.reshape(-1)[0])
+    # one fill value per channel: pad each channel plane on its own
+    channels = np.moveaxis(data, -3, 0)
     fill = np.broadcast_to(fill, (channels.shape[0],))
-    own = [w for i, w in enumerate(widths) if i != c_axis]
-    padded = [np.pad(ch, own, mode="constant", constant_values=f) for ch, f in zip(channels, fill)]
-    return np.moveaxis(np.stack(padded), 0, c_axis)
+    plane_widths = widths[:-3] + widths[-2:]
+    padded = [np.pad(ch, plane_widths, mode="constant", constant_values=f) for ch, f in zip(channels, fill)]
+    return np.moveaxis(np.stack(padded), 0, -3)
 
 
 def pad(img, padding, fill=0, padding_mode: str = "constant"):
@@ -355,14 +360,14 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     if isinstance(padding, (tuple, list)) and len(padding) not in (1, 2, 4):
         raise ValueError("Padding must be an int or a 1, 2, or 4 element tuple, not a "
                          f"{len(padding)} element tuple")
-    if padding_mode not in _NUMPY_PAD_MODES:
+    if padding_mode not in _PAD_MODES:
         raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
     ltrb = _parse_padding(padding)
 
     if _is_tensor(img):
         _check_tensor_image(img)
         fill = 0 if fill is None else fill
-        return _wrap(_pad_array(img._data, ltrb, fill, padding_mode, None).astype(img._data.dtype))
+        return _wrap(_pad_array(img._data, ltrb, padding_mode, fill).astype(img._data.dtype))
 
     if padding_mode == "constant":
         fill = _parse_fill(fill, get_image_num_channels(img), img.mode)
@@ -371,7 +376,7 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
             out.putpalette(img.getpalette())
         return out
     array = np.asarray(img)
-    out = Image.fromarray(_pad_array(array, ltrb, 0, padding_mode, 2 if array.ndim == 3 else None))
+    out = Image.fromarray(_pad_array(array, ltrb, padding_mode, hwc=array.ndim == 3))
     if img.mode == "P":
         out.putpalette(img.getpalette())  # turns the "L" array image back into "P"
     return out
@@ -389,7 +394,7 @@ def crop(img, top: int, left: int, height: int, width: int):
     if left < 0 or top < 0 or right > w or bottom > h:
         ltrb = [max(-left + min(0, right), 0), max(-top + min(0, bottom), 0),
                 max(right - max(w, left), 0), max(bottom - max(h, top), 0)]
-        data = _pad_array(data, ltrb, 0, "constant", None)
+        data = _pad_array(data, ltrb, "constant")
     return _wrap(data)
 
 

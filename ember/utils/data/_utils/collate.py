@@ -38,8 +38,15 @@ def _check_equal_shapes(shapes) -> None:
 
 
 def _stack(tensors):
-    """Stack ember Tensors along a new dim 0 (through ``ember.stack`` so autograd sees it)."""
+    """Stack ember Tensors along a new dim 0.
+
+    The usual batch (same dtype, no gradients) is stacked on the arrays directly; otherwise
+    ``ember.stack`` does it, so autograd records the stack and dtypes promote as in torch.
+    """
     _check_equal_shapes([t.shape for t in tensors])
+    dtype = tensors[0].dtype
+    if all(t.dtype is dtype and not t.requires_grad for t in tensors):
+        return Tensor._wrap(np.stack([t._data for t in tensors]))
     return ember.stack(list(tensors), 0)
 
 

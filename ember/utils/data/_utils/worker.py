@@ -9,12 +9,12 @@ new epoch (persistent workers).
 from __future__ import annotations
 
 import os
+import pickle
 import queue
 import random
 import sys
 import traceback
 from dataclasses import dataclass
-from multiprocessing.reduction import ForkingPickler
 
 # seconds between liveness checks while waiting on a queue (torch's MP_STATUS_CHECK_INTERVAL)
 MP_STATUS_CHECK_INTERVAL = 5.0
@@ -161,11 +161,11 @@ def _serialize(data, worker_id: int) -> bytes:
     """Pickle the batch here rather than in the queue's feeder thread: there a pickling error
     would only be printed and the batch lost, leaving the main process waiting for it."""
     try:
-        return ForkingPickler.dumps(data)
+        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
         wrapped = ExceptionWrapper(where=f"in DataLoader worker process {worker_id} "
                                          "(pickling the batch for the main process)")
-        return ForkingPickler.dumps(wrapped)
+        return pickle.dumps(wrapped, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto_collation,
@@ -175,6 +175,10 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
 
     global _worker_info
     try:
+        # one thread per worker, as torch does (set_num_threads(1)): the workers already share
+        # the cores, and a forked child must not start numba's OpenMP pool (see _kernels/_jit.py)
+        from ...._kernels._jit import set_parallel
+        set_parallel(False)
         seed = _seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
 
