@@ -1216,11 +1216,16 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None \
-                and self._data.size == 1 and self._data.dtype.kind == "f":
-            # the common case, loss.backward(), without the general argument handling
-            run_backward((self,), (np.ones_like(self._data),), retain_graph=bool(retain_graph))
-            return
+        if inputs is None and not create_graph and self.grad_fn is not None:
+            # the common cases, loss.backward() and y.backward(g), without the general handling
+            if gradient is None:
+                if self._data.size == 1 and self._data.dtype.kind == "f":
+                    run_backward((self,), (np.ones_like(self._data),), bool(retain_graph))
+                    return
+            elif type(gradient) is Tensor and gradient._data.shape == self._data.shape \
+                    and gradient._data.dtype == self._data.dtype:
+                run_backward((self,), (gradient._data,), bool(retain_graph))
+                return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

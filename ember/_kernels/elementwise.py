@@ -42,7 +42,7 @@ def _add(a, b, out):
 
 
 def exp(a):
-    if not _parallel_ok(a):
+    if a.size < PARALLEL_THRESHOLD or not _parallel_ok(a):
         return np.exp(a)
     out = np.empty_like(a)
     _exp(a.reshape(-1), out.reshape(-1))
@@ -50,7 +50,8 @@ def exp(a):
 
 
 def _binary(kernel, ufunc, a, b):
-    if not _parallel_ok(a, b) or np.isscalar(b):
+    if type(a) is not np.ndarray or a.size < PARALLEL_THRESHOLD or not _parallel_ok(a, b) \
+            or np.isscalar(b):
         return ufunc(a, b)
     out = np.empty_like(a)
     kernel(a.reshape(-1), b.reshape(-1), out.reshape(-1))

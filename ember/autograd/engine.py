@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from . import grad_mode
+from . import function, grad_mode
 from .function import AccumulateGrad
 
 
@@ -44,8 +44,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     ``capture`` maps (node, output index) to a list that receives the gradient instead of
     accumulating into ``.grad`` (autograd.grad); ``None`` accumulates into the leaves' ``.grad``.
     """
-    from .._tensor import Tensor
-
+    Tensor = function._Tensor
     pending = {}  # node -> list of output gradients summed so far
     roots = []
     for t, g in zip(tensors, grad_tensors):
@@ -56,59 +55,75 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
             slot = pending[node] = [None] * len(node._out_meta)
             roots.append(node)
         _accumulate(slot, idx, g)
+    grad_tensors = None
 
     deps = _dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
     prev_mode = grad_mode._enabled
-    grad_mode._set(False)  # backward itself is never recorded (first-order autograd)
+    grad_mode._enabled = False  # backward itself is never recorded (first-order autograd)
     try:
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
             if grads is None:
                 continue
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 g = grads[0]
                 grads = None  # so the leaf may adopt ``g`` when nothing else holds it
                 _finish_leaf(node, g, capture, Tensor)
-                del g
+                g = None
                 continue
-            node._check_not_released()
-            grads = _complete(node, grads)
-            if node._hooks or node._retained:
-                grads = _run_tensor_hooks(node, grads, Tensor)
-            if capture is not None:
-                for i, g in enumerate(grads):
-                    sink = capture.get((node, i))
-                    if sink is not None:
-                        sink.append(g)
-            in_grads = node._function.backward(node, *grads)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            edges = node.next_edges
-            if len(in_grads) < len(edges):
-                raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "
-                                   f"of gradients (expected {len(edges)}, got {len(in_grads)})")
-            for edge, g in zip(edges, in_grads):
-                if edge is None:
-                    continue
-                nxt, idx = edge
-                if g is not None:
-                    slot = pending.get(nxt)
-                    if slot is None:
-                        slot = pending[nxt] = [None] * len(nxt._out_meta)
-                        slot[idx] = g
-                    elif slot[idx] is None:
-                        slot[idx] = g
-                    else:
-                        slot[idx] = slot[idx] + g
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
+            _distribute(node, grads, pending, deps, ready, capture, Tensor)
+            grads = None
             if not retain_graph:
                 node._release()
     finally:
-        grad_mode._set(prev_mode)
+        grad_mode._enabled = prev_mode
+
+
+def _distribute(node, grads, pending, deps, ready, capture, Tensor):
+    """Run one node's backward and add its input gradients to the nodes that produced them.
+
+    A function of its own so that no local reference outlives it: a leaf may then adopt a
+    gradient array that nothing else holds (see _finish_leaf).
+    """
+    if node.saved_tensors_ is None:
+        node._check_not_released()
+    for g in grads:
+        if g is None:
+            grads = _complete(node, grads)
+            break
+    if node._hooks or node._retained:
+        grads = _run_tensor_hooks(node, grads, Tensor)
+    if capture is not None:
+        for i, g in enumerate(grads):
+            sink = capture.get((node, i))
+            if sink is not None:
+                sink.append(g)
+    in_grads = node._backward(*grads)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    edges = node.next_edges
+    if len(in_grads) < len(edges):
+        raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "
+                           f"of gradients (expected {len(edges)}, got {len(in_grads)})")
+    for edge, g in zip(edges, in_grads):
+        if edge is None:
+            continue
+        nxt, idx = edge
+        if g is not None:
+            slot = pending.get(nxt)
+            if slot is None:
+                slot = pending[nxt] = [None] * len(nxt._out_meta)
+                slot[idx] = g
+            elif slot[idx] is None:
+                slot[idx] = g
+            else:
+                slot[idx] = slot[idx] + g
+        d = deps[nxt] - 1
+        deps[nxt] = d
+        if d == 0:
+            ready.append(nxt)
 
 
 def _leaf_node(t):

@@ -19,15 +19,15 @@ from . import grad_mode
 class Node:
     """A node of the backward graph (``tensor.grad_fn``)."""
 
-    __slots__ = ("saved_tensors_", "_saved_versions", "needs_input_grad", "next_edges",
-                 "_out_meta", "_non_diff", "_hooks", "_retained", "__dict__", "__weakref__")
-
-    def __init__(self):
-        self.saved_tensors_ = ()
-        self._saved_versions = None
-        self._non_diff = None
-        self._hooks = None
-        self._retained = None
+    # The graph's structure lives in slots (set by Function.apply when it records, kept after
+    # backward frees the node); everything else defaults on the class, so creating a node (once
+    # per op) sets nothing, and what forward stores on ctx goes to __dict__, freed by _release.
+    __slots__ = ("needs_input_grad", "next_edges", "_out_meta", "__dict__", "__weakref__")
+    saved_tensors_ = ()
+    _saved_versions = None
+    _non_diff = None
+    _hooks = None
+    _retained = None
 
     # -- for forward ---------------------------------------------------------------------------
     def save_for_backward(self, *arrays):
@@ -73,20 +73,18 @@ class Node:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     def _release(self):
+        self.__dict__.clear()  # drops saved arrays and whatever forward stored on ctx
         self.saved_tensors_ = None
-        self.__dict__.clear()
 
 
 class AccumulateGrad(Node):
     """The graph's sink for a leaf tensor: adds the incoming gradient to ``variable.grad``."""
 
-    __slots__ = ("variable",)
     _out_meta = ((None, None),)  # one input slot, like every node's output list
+    next_edges = ()
 
     def __init__(self, variable):
-        super().__init__()
         self.variable = variable
-        self.next_edges = ()
 
 
 class _FunctionMeta(type):
@@ -95,7 +93,7 @@ class _FunctionMeta(type):
     def __init__(cls, name, bases, attrs):
         super().__init__(name, bases, attrs)
         node_name = attrs.get("name") or f"{name}Backward0"
-        cls._node_cls = type(node_name, (Node,), {"__slots__": (), "_function": cls})
+        cls._node_cls = type(node_name, (Node,), {"_function": cls, "_backward": cls.backward})
 
 
 class Function(metaclass=_FunctionMeta):
