@@ -173,6 +173,8 @@ def _versions_of(saved, args, results):
     """Version-counter snapshots of the saved arrays that are an input's or output's storage."""
     versions = None
     for pos, arr in enumerate(saved):
+        if arr is None:  # save_for_backward(x, None) for an absent optional input
+            continue
         for t in args:
             if type(t) is not np.ndarray and getattr(t, "_data", None) is arr:
                 break

@@ -114,9 +114,10 @@ class Adam(Optimizer):
                         param *= 1 - lr * weight_decay
                     else:
                         grad = _plus_scaled(grad, param, weight_decay)
-                _lerp_(exp_avg, grad, 1 - beta1)
+                tmp = np.empty_like(param)  # one scratch array for the three updates
+                _lerp_(exp_avg, grad, 1 - beta1, tmp)
                 exp_avg_sq *= beta2
-                _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+                _addcmul_(exp_avg_sq, grad, grad, 1 - beta2, tmp)
 
                 step = step_t.item()
                 bias_correction1 = 1 - beta1 ** step
@@ -131,6 +132,6 @@ class Adam(Optimizer):
                     denom = np.sqrt(exp_avg_sq)
                 denom /= bias_correction2_sqrt
                 denom += eps
-                _addcdiv_(param, exp_avg, denom, -step_size)
+                _addcdiv_(param, exp_avg, denom, -step_size, tmp)
                 _bump_version(p)
         return loss

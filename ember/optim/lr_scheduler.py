@@ -38,7 +38,8 @@ EPOCH_DEPRECATION_WARNING = (
 
 
 def _format_param(name: str, optimizer: Optimizer, param) -> list:
-    """One value per parameter group: a list/tuple as given (length checked) or a repeated scalar."""
+    """One value per parameter group: a list/tuple as given (length checked), or a scalar
+    repeated."""
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
             raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
@@ -113,12 +114,11 @@ class LRScheduler:
                     UserWarning, stacklevel=2)
             elif not getattr(self.optimizer, "_opt_called", False):
                 warnings.warn(
-                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch "
-                    "1.1.0 and later, you should call them in the opposite order: "
-                    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
-                    "result in PyTorch skipping the first value of the learning rate schedule. "
-                    "See more details at "
-                    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them "
+                    "in the opposite order: `optimizer.step()` before `lr_scheduler.step()`; "
+                    "otherwise the first value of the learning rate schedule is skipped (as in "
+                    "PyTorch >= 1.1, see "
+                    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate).",
                     UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
@@ -291,7 +291,8 @@ class CosineAnnealingLR(LRScheduler):
                     * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
                     for base_lr in self.base_lrs]
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+            return [group["lr"]
+                    + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
                     for base_lr, group in zip(self.base_lrs, groups)]
         return [(1 + math.cos(math.pi * self.last_epoch / self.T_max))
                 / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))

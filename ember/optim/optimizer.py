@@ -6,20 +6,21 @@ do, so a graph that saved a parameter before the step refuses to backpropagate t
 
 The arithmetic of every update follows torch's single-tensor code path (torch/optim/*.py
 ``_single_tensor_*``; the one torch takes for CPU tensors) operation by operation, so that the
-same start gives the same parameters after N steps. Three in-place primitives recur and are
+same start gives the same parameters after N steps. The in-place primitives that recur are
 written here once, with torch's operand order (aten/src/ATen/native/cpu/PointwiseOpsKernel.cpp,
 LerpKernel.cpp):
 
-    add_(self, other, alpha):       self + alpha * other                 (fused multiply-add)
-    addcmul_(self, t1, t2, value):  self + (value * t1) * t2             (fused)
+    add_(self, other, alpha):       self + alpha * other
+    addcmul_(self, t1, t2, value):  self + (value * t1) * t2
     addcdiv_(self, t1, t2, value):  self + (value * t1) / t2
-    lerp_(self, end, w):            self + w * (end - self)    if w < 0.5 (fused)
+    lerp_(self, end, w):            self + w * (end - self)    if w < 0.5
                                     end - (1 - w) * (end - self) otherwise
 
-"Fused" means rounded once, as the vectorised kernels' FMA instructions do. With those roundings
-reproduced, float32 SGD matches torch bit for bit after N steps; the optimisers that take a
-square root agree to about an ulp per step, because torch's vectorised float32 ``sqrt`` (AVX-512
-build) is not correctly rounded while NumPy's is.
+float64 results agree with torch's to the last few ulps after many steps. In float32 they agree
+to about an ulp per step, not bit for bit: torch's vectorised kernels fuse ``a + b * c`` into one
+rounding (FMA) and its AVX-512 ``sqrt`` is not correctly rounded, while NumPy rounds each
+operation exactly. (Emulating the fused rounding costs float64 temporaries, 4x slower than
+torch's SGD step; the ulp is not worth it.)
 
 The state of parameter ``p`` lives in ``optimizer.state[p]`` (a dict of Tensors and numbers);
 ``state_dict()`` replaces parameters by their position, torch's layout::
@@ -56,58 +57,48 @@ required = _RequiredParameter()
 # Array primitives shared by the optimisers (torch's operand order, see the module docstring)
 # ---------------------------------------------------------------------------------------------
 
-def _fma_into(out: np.ndarray, acc, x, y) -> None:
-    """``out = acc + x * y`` rounded once, as the fused multiply-add of torch's vectorised CPU
-    kernels. For float32 the product of two float32 values is exact in float64, so computing in
-    float64 and rounding at the end gives the fused result (double rounding is off by one ulp in
-    about one case in 2**29). float64 is computed with two roundings."""
-    if out.dtype == np.float32:
-        wide = np.multiply(x, y, dtype=np.float64)
-        wide += acc
-        np.copyto(out, wide, casting="same_kind")
-    else:
-        np.add(acc, np.multiply(x, y), out=out)
-
-
-def _f(value, like: np.ndarray):
-    """A Python scalar rounded to the array's dtype first, as torch's kernels take it."""
-    return like.dtype.type(value)
-
-
 def _add_(self: np.ndarray, other: np.ndarray, alpha: float = 1.0) -> None:
-    """torch's ``self.add_(other, alpha=alpha)``: ``self + alpha * other``, fused."""
+    """torch's ``self.add_(other, alpha=alpha)``: ``self + alpha * other``."""
     if alpha == 1:
         self += other
     else:
-        _fma_into(self, self, _f(alpha, self), other)
+        self += np.multiply(other, alpha, dtype=self.dtype)
 
 
 def _plus_scaled(grad: np.ndarray, param: np.ndarray, alpha: float) -> np.ndarray:
     """A new array ``grad + alpha * param`` (torch's ``grad.add(param, alpha=alpha)``)."""
-    out = np.empty_like(grad)
-    _fma_into(out, grad, _f(alpha, param), param)
+    out = np.multiply(param, alpha, dtype=param.dtype)
+    out += grad
     return out
 
 
-def _addcmul_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> None:
-    """torch's ``self.addcmul_(t1, t2, value=value)``: ``self + (value * t1) * t2``, fused."""
-    _fma_into(self, self, np.multiply(t1, _f(value, self)), t2)
+def _addcmul_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float,
+              tmp: np.ndarray | None = None) -> None:
+    """torch's ``self.addcmul_(t1, t2, value=value)``: ``self + (value * t1) * t2``.
+    ``tmp``: an optional scratch array of self's shape and dtype."""
+    tmp = np.multiply(t1, value, out=tmp, dtype=self.dtype)
+    tmp *= t2
+    self += tmp
 
 
-def _addcdiv_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> None:
+def _addcdiv_(self: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float,
+              tmp: np.ndarray | None = None) -> None:
     """torch's ``self.addcdiv_(t1, t2, value=value)``: ``self + (value * t1) / t2``."""
-    tmp = np.multiply(t1, _f(value, self))
+    tmp = np.multiply(t1, value, out=tmp, dtype=self.dtype)
     tmp /= t2
     self += tmp
 
 
-def _lerp_(self: np.ndarray, end: np.ndarray, weight: float) -> None:
+def _lerp_(self: np.ndarray, end: np.ndarray, weight: float,
+           tmp: np.ndarray | None = None) -> None:
     """torch's ``self.lerp_(end, weight)``, with its two branches for accuracy near each end."""
-    diff = np.subtract(end, self)
+    diff = np.subtract(end, self, out=tmp)
     if weight < 0.5:
-        _fma_into(self, self, _f(weight, self), diff)
+        diff *= weight
+        self += diff
     else:
-        _fma_into(self, end, _f(weight - 1, self), diff)
+        diff *= weight - 1
+        np.add(end, diff, out=self)
 
 
 def _zeros_state(p: Tensor) -> Tensor:

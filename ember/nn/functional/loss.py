@@ -39,7 +39,8 @@ def _type_name(array: np.ndarray) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _get_reduction(size_average, reduce, reduction: str) -> str:
-    """The reduction string, from the deprecated pair when either is given (torch/nn/_reduction.py)."""
+    """The reduction string, from the deprecated pair when either is given
+    (torch/nn/_reduction.py)."""
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
@@ -127,89 +128,63 @@ def _check_not_integer(op: str, *arrays) -> None:
 # pointwise regression losses: mse, l1, smooth_l1, huber
 # ---------------------------------------------------------------------------------------------
 
-class _PointwiseLoss(Function):
-    """``loss(x - t)`` reduced; subclasses give the loss of the difference and its derivative.
-    Input and target broadcast against each other; their gradients are summed back."""
+def _pointwise_loss(grad_fn_name: str, elementwise, derivative):
+    """A Function computing ``reduce(elementwise(x - t, param))``, with the derivative of the
+    per-element loss with respect to the difference given by ``derivative(d, param)``. Input
+    and target broadcast against each other; their gradients are summed back."""
 
-    @staticmethod
-    def elementwise(d, param):  # loss of the difference d = x - t
-        raise NotImplementedError
+    class PointwiseLoss(Function):
+        name = grad_fn_name
 
-    @staticmethod
-    def derivative(d, param):  # d loss / d d
-        raise NotImplementedError
+        @staticmethod
+        def forward(ctx, x, t, reduction, param=None):
+            d = np.subtract(x, t, dtype=_result_dtype(x, t))
+            ctx.save_for_backward(d)
+            ctx.meta = (x.shape, x.dtype, t.shape, t.dtype, reduction, param)
+            return _reduce(elementwise(d, param), reduction)
 
-    @classmethod
-    def forward(cls, ctx, x, t, reduction, param=None):
-        dtype = _result_dtype(x, t)
-        d = np.subtract(x, t, dtype=dtype)
-        ctx.save_for_backward(d)
-        ctx.meta = (x.shape, x.dtype, t.shape, t.dtype, reduction, param)
-        return _reduce(cls.elementwise(d, param), reduction)
+        @staticmethod
+        def backward(ctx, grad):
+            (d,) = ctx.saved_tensors
+            x_shape, x_dtype, t_shape, t_dtype, reduction, param = ctx.meta
+            gd = derivative(d, param) * _unreduce(grad, d.shape, reduction)
+            gx = _grad_to(gd, x_shape, x_dtype) if ctx.needs_input_grad[0] else None
+            gt = _grad_to(-gd, t_shape, t_dtype) if ctx.needs_input_grad[1] else None
+            return gx, gt, None, None
 
-    @classmethod
-    def backward(cls, ctx, grad):
-        (d,) = ctx.saved_tensors
-        x_shape, x_dtype, t_shape, t_dtype, reduction, param = ctx.meta
-        gd = cls.derivative(d, param) * _unreduce(grad, d.shape, reduction)
-        gx = _grad_to(gd, x_shape, x_dtype) if ctx.needs_input_grad[0] else None
-        gt = _grad_to(-gd, t_shape, t_dtype) if ctx.needs_input_grad[1] else None
-        return gx, gt, None, None
+    PointwiseLoss.__qualname__ = PointwiseLoss.__name__ = grad_fn_name.replace("Backward0", "")
+    PointwiseLoss.__doc__ = elementwise.__doc__
+    return PointwiseLoss
 
 
-class _MSELoss(_PointwiseLoss):
+def _squared(d, _):
     """(x - t)²; d/dx = 2 (x - t)."""
-    name = "MseLossBackward0"
-
-    @staticmethod
-    def elementwise(d, param):
-        return d * d
-
-    @staticmethod
-    def derivative(d, param):
-        return 2 * d
+    return d * d
 
 
-class _L1Loss(_PointwiseLoss):
+def _absolute(d, _):
     """|x - t|; d/dx = sign(x - t) (0 at 0)."""
-    name = "L1LossBackward0"
-
-    @staticmethod
-    def elementwise(d, param):
-        return np.abs(d)
-
-    @staticmethod
-    def derivative(d, param):
-        return np.sign(d)
+    return np.abs(d)
 
 
-class _SmoothL1Loss(_PointwiseLoss):
+def _smooth_l1(d, beta):
     """0.5 d²/β if |d| < β else |d| - 0.5β (Fast R-CNN's smooth L1); d/dd = clip(d/β, -1, 1)."""
-    name = "SmoothL1LossBackward0"
-
-    @staticmethod
-    def elementwise(d, beta):
-        a = np.abs(d)
-        return np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
-
-    @staticmethod
-    def derivative(d, beta):
-        return np.clip(d / beta, -1, 1)
+    a = np.abs(d)
+    return np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
 
 
-class _HuberLoss(_PointwiseLoss):
+def _huber(d, delta):
     """0.5 d² if |d| < δ else δ(|d| - 0.5δ) (= δ · smooth_l1 with β = δ); d/dd = clip(d, -δ, δ)."""
-    name = "HuberLossBackward0"
+    a = np.abs(d)
+    return np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype, copy=False)
 
-    @staticmethod
-    def elementwise(d, delta):
-        a = np.abs(d)
-        return np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
-                                                                                   copy=False)
 
-    @staticmethod
-    def derivative(d, delta):
-        return np.clip(d, -delta, delta)
+_MSELoss = _pointwise_loss("MseLossBackward0", _squared, lambda d, _: 2 * d)
+_L1Loss = _pointwise_loss("L1LossBackward0", _absolute, lambda d, _: np.sign(d))
+_SmoothL1Loss = _pointwise_loss("SmoothL1LossBackward0", _smooth_l1,
+                                lambda d, beta: np.clip(d / beta, -1, 1))
+_HuberLoss = _pointwise_loss("HuberLossBackward0", _huber,
+                             lambda d, delta: np.clip(d, -delta, delta))
 
 
 def _pointwise_args(input, target, op):
@@ -234,8 +209,8 @@ def _weighted(loss: Tensor, weight, input, reduction: str, mean_by_weight: bool)
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     r"""Mean squared error: :math:`\ell_i = (x_i - y_i)^2`, then reduced.
 
-    ``weight`` (same shape as input) multiplies each element's loss; the weighted mean is then
-    the plain mean of the weighted losses, as torch.
+    ``weight`` (same shape as input) multiplies each element's loss; the mean is then
+    ``sum(w * l) / sum(w)``, as torch (huber_loss's weighted mean divides by the count instead).
 
     >>> F.mse_loss(ember.tensor([1., 2.]), ember.tensor([0., 0.]))
     tensor(2.5000)
@@ -244,7 +219,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     reduction = _get_reduction(size_average, reduce, reduction)
     _pointwise_args(input, target, "mse_cpu")
     if weight is not None:
-        return _weighted(_MSELoss.apply(input, target, "none"), weight, input, reduction, False)
+        return _weighted(_MSELoss.apply(input, target, "none"), weight, input, reduction, True)
     return _MSELoss.apply(input, target, reduction)
 
 
@@ -306,13 +281,15 @@ class _BinaryCrossEntropy(Function):
         loss = -(y * log_x + (1 - y) * log_1mx)
         if w is not None:
             loss = loss * w
-        ctx.save_for_backward(x, y, w, log_x, log_1mx)
+        ctx.save_for_backward(x, y, log_x, log_1mx)
+        ctx.w = w  # an array made by the functional, not an input's storage
         ctx.reduction = reduction
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y, w, log_x, log_1mx = ctx.saved_tensors
+        x, y, log_x, log_1mx = ctx.saved_tensors
+        w = ctx.w
         g = _unreduce(grad, x.shape, ctx.reduction)
         if w is not None:
             g = g * w
@@ -374,14 +351,14 @@ class _BinaryCrossEntropyWithLogits(Function):
         if w is not None:
             loss = loss * w
         loss = np.asarray(loss, dtype=dtype)
-        ctx.save_for_backward(x, y, w, pos_weight, log_sig)
-        ctx.meta = (loss.shape, reduction)
+        ctx.save_for_backward(x, y, log_sig)
+        ctx.meta = (loss.shape, reduction, w, pos_weight)  # arrays made by the functional
         return _reduce(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y, w, pos_weight, log_sig = ctx.saved_tensors
-        shape, reduction = ctx.meta
+        x, y, log_sig = ctx.saved_tensors
+        shape, reduction, w, pos_weight = ctx.meta
         g = _unreduce(grad, shape, reduction)
         if w is not None:
             g = g * w
@@ -429,7 +406,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 class _KLDiv(Function):
     r""":math:`\ell = y(\log y - x)` (0 where y = 0), or :math:`e^{y}(y - x)` when the target is
-    given as log-probabilities. d/dx = -y (or -e^y); d/dy = log y + 1 - x (or e^y (y - x + 1))."""
+    given as log-probabilities. d/dx = -y (or -e^y); d/dy = log y + 1 - x, nan where y = 0
+    as torch (or e^y (y - x + 1))."""
     name = "KlDivBackward0"
 
     @staticmethod
@@ -465,7 +443,8 @@ class _KLDiv(Function):
                 d = np.exp(y) * (y - x + 1)
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    d = np.log(y) + 1 - x
+                    # torch differentiates xlogy(y, y): its y/y term makes y = 0 give nan
+                    d = np.where(y == 0, np.nan, np.log(y) + 1 - x)
             gy = _grad_to(g * d, y.shape, y.dtype)
         return gx, gy, None, None, None
 
@@ -505,7 +484,7 @@ def _as_batched(x: np.ndarray, target: np.ndarray):
     return x, target
 
 
-def _class_targets(target: np.ndarray, n_classes: int, weight, ignore_index: int):
+def _class_targets(target: np.ndarray, n_classes: int, ignore_index: int):
     """Per-sample class (ignored ones replaced by 0, a valid index) and per-sample weight
     (0 where ignored). Raises torch's IndexError for a class out of range."""
     target = target.astype(np.int64, copy=False)
@@ -538,8 +517,9 @@ def _unreduce_weighted(grad, w_t, reduction):
     if reduction == "none":
         return grad
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            grad = grad / w_t.sum(dtype=grad.dtype)
+        total = w_t.sum(dtype=grad.dtype)
+        # every target ignored: the loss is nan (0/0) but, as torch, the gradient is 0
+        grad = grad / total if total != 0 else np.zeros_like(grad)
     return np.broadcast_to(grad, w_t.shape)
 
 
@@ -551,7 +531,7 @@ class _NLLLoss(Function):
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
         xb, tb = _as_batched(x, target)
-        safe, kept = _class_targets(tb, xb.shape[1], weight, ignore_index)
+        safe, kept = _class_targets(tb, xb.shape[1], ignore_index)
         w_t = _sample_weights(safe, kept, weight, x.dtype)
         picked = np.take_along_axis(xb, safe[:, None], axis=1)[:, 0]
         loss = -w_t * picked
@@ -582,7 +562,9 @@ class _CrossEntropy(Function):
       :math:`q' = (1-ε) q + ε/C`; 'mean' divides by the number of samples.
 
     Writing :math:`a_{n,c} = -\partial\ell/\partial\log p_{n,c}` (the weighted target), the
-    logits' gradient is :math:`g_n (p_{n,c} \sum_{c'} a_{n,c'} - a_{n,c})`.
+    logits' gradient is :math:`g_n (p_{n,c} \sum_{c'} a_{n,c'} - a_{n,c})`. For class indices
+    only :math:`e^{x - \max x}` and its row sums are kept: p is rebuilt from them in backward,
+    and the loss needs just :math:`\log\sum e^{x - \max x} - (x_y - \max x)`.
     """
     name = "NllLossBackward0"
 
@@ -594,69 +576,76 @@ class _CrossEntropy(Function):
         n_classes = xb.shape[1]
         wb = None if weight is None else weight.reshape((1, n_classes) + (1,) * (xb.ndim - 2))
 
-        shifted = xb - xb.max(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
-            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
+        shifted = xb - xb.max(axis=1, keepdims=True)  # x - max: exp never overflows
+        ctx.x_meta = (x.shape, x.dtype)
+        ctx.options = (reduction, label_smoothing, wb)
         if probs:
+            with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
+                logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
             dtype = _result_dtype(x, target)
             q = tb * (1 - label_smoothing) + label_smoothing / n_classes if label_smoothing else tb
             a = q * wb if wb is not None else q
             loss = np.asarray(-(logp * a).sum(axis=1), dtype=dtype)
-            n = loss.size
-            out = (loss if reduction == "none" else
-                   np.asarray(loss.sum(), dtype=dtype) if reduction == "sum" else
-                   np.asarray(loss.sum() / n if n else np.nan, dtype=dtype))
-            ctx.meta = (x.shape, x.dtype, target.shape, target.dtype, wb, n, reduction,
-                        label_smoothing, True, loss.shape)
+            out = _reduce(loss, reduction)  # 'mean': over the samples
+            ctx.targets = None
+            ctx.t_meta = (target.shape, target.dtype)
             ctx.save_for_backward(logp, a)
         else:
-            safe, kept = _class_targets(tb, n_classes, weight, ignore_index)
+            # -log p_y = log(sum_c e^(x_c - max)) - (x_y - max): the log-probabilities are never
+            # formed; backward rebuilds p from the saved exponentials and their sum.
+            safe, kept = _class_targets(tb, n_classes, ignore_index)
             w_t = _sample_weights(safe, kept, weight, x.dtype)
-            nll = -np.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
-            loss = w_t * nll
+            picked = np.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
             if label_smoothing:
-                smooth = -(logp * wb).sum(axis=1) if wb is not None else -logp.sum(axis=1)
-                smooth = np.where(kept, smooth, 0)
+                weighted_shift = (shifted * wb).sum(axis=1) if wb is not None else shifted.sum(1)
+            exps = np.exp(shifted, out=shifted)
+            sums = exps.sum(axis=1)
+            with np.errstate(divide="ignore"):
+                log_sums = np.log(sums)
+            loss = w_t * (log_sums - picked)
+            if label_smoothing:
+                total_w = wb.sum() if wb is not None else n_classes
+                smooth = np.where(kept, total_w * log_sums - weighted_shift, 0)
                 loss = (1 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
             loss = loss.astype(x.dtype, copy=False)
-            out = _reduce_weighted(loss, w_t, reduction)
-            ctx.meta = (x.shape, x.dtype, None, None, wb, (safe, kept, w_t), reduction,
-                        label_smoothing, False, loss.shape)
-            ctx.save_for_backward(logp)
+            out = _reduce_weighted(loss, w_t, reduction)  # 'mean': over the kept weights
+            ctx.targets = (safe, kept, w_t)
+            ctx.save_for_backward(exps, sums)
+        ctx.loss_shape = loss.shape
         return out.reshape(()) if unbatched and reduction == "none" else out
 
     @staticmethod
     def backward(ctx, grad):
-        (x_shape, x_dtype, t_shape, t_dtype, wb, extra, reduction, eps, probs,
-         loss_shape) = ctx.meta
+        x_shape, x_dtype = ctx.x_meta
+        reduction, eps, wb = ctx.options
         if reduction == "none":
-            grad = grad.reshape(loss_shape)
+            grad = grad.reshape(ctx.loss_shape)
         gt = None
-        if probs:
+        if ctx.targets is None:  # probabilities: a = g * q' * w
             logp, a = ctx.saved_tensors
-            n = extra
-            g = grad if reduction == "none" else np.broadcast_to(
-                grad / n if reduction == "mean" else grad, loss_shape)
-            g = np.expand_dims(g, 1)
+            g = np.expand_dims(_unreduce(grad, ctx.loss_shape, reduction), 1)
             if ctx.needs_input_grad[1]:
+                t_shape, t_dtype = ctx.t_meta
                 scale = (1 - eps) * (wb if wb is not None else 1)
                 gt = (-g * logp * scale).astype(t_dtype, copy=False).reshape(t_shape)
             a = a * g
-        else:
-            (logp,) = ctx.saved_tensors
-            safe, kept, w_t = extra
-            g = _unreduce_weighted(grad, w_t, reduction)
-            n_classes = logp.shape[1]
-            a = np.zeros_like(logp)
-            np.put_along_axis(a, safe[:, None], ((1 - eps) * w_t * g)[:, None], axis=1)
-            if eps:
-                spread = np.where(kept, g, 0)[:, None] * (eps / n_classes)
-                a += spread * wb if wb is not None else spread
-        gx = None
-        if ctx.needs_input_grad[0]:
             gx = np.exp(logp) * a.sum(axis=1, keepdims=True) - a
-            gx = gx.astype(x_dtype, copy=False).reshape(x_shape)
+        else:  # class indices: a = c one-hot(y) + spread w, with c = (1 - ε) w_y g, spread = ε/C g
+            exps, sums = ctx.saved_tensors
+            safe, kept, w_t = ctx.targets
+            g = _unreduce_weighted(grad, w_t, reduction)
+            c = (1 - eps) * w_t * g
+            total = c  # sum_c a_c
+            if eps:
+                spread = np.where(kept, g, 0) * (eps / exps.shape[1])
+                total = c + spread * (wb.sum() if wb is not None else exps.shape[1])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gx = exps * np.expand_dims(total / sums, 1)  # p * sum(a)
+            if eps:
+                gx -= np.expand_dims(spread, 1) * wb if wb is not None else np.expand_dims(spread, 1)
+            at_target = np.take_along_axis(gx, safe[:, None], axis=1)
+            np.put_along_axis(gx, safe[:, None], at_target - c[:, None], axis=1)
+        gx = gx.astype(x_dtype, copy=False).reshape(x_shape) if ctx.needs_input_grad[0] else None
         return gx, gt, None, None, None, None, None
 
 
@@ -668,8 +657,6 @@ def _check_class_input(x: np.ndarray, t: np.ndarray, weight, op: str) -> None:
     if x.ndim != 1 and (t.ndim == 0 or x.shape[0] != t.shape[0]):
         raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
                          f"({t.shape[0] if t.ndim else 0}).")
-    if t.dtype not in (np.int64, np.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(t)}")
     if x.ndim <= 2:
         if t.ndim > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -687,6 +674,8 @@ def _check_class_input(x: np.ndarray, t: np.ndarray, weight, op: str) -> None:
         raise RuntimeError(f"Expected target size {[x.shape[0], *x.shape[2:]]}, got "
                            f"{list(t.shape)}")
     _check_class_weight(x, weight)
+    if t.dtype not in (np.int64, np.uint8):  # checked by the kernel, after the shapes
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(t)}")
 
 
 def _check_class_weight(x: np.ndarray, weight) -> None:

@@ -1,0 +1,305 @@
+"""Normalisation layers' functionals, as torch.nn.functional: batch_norm, layer_norm, group_norm.
+
+All three standardise ``x`` over some axes and then apply a per-channel (or per-element) affine
+map. They share one forward and one backward for the standardisation::
+
+    x_hat = (x - mean) * invstd,       invstd = 1 / sqrt(var + eps)      (biased variance)
+    dx    = invstd * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))
+
+(means over the normalised axes; the backward is the standard one, e.g. Ioffe & Szegedy 2015,
+written in terms of x_hat). What differs is only which axes are normalised:
+
+    batch_norm  (N, C, *):  per channel, over N and the spatial axes
+    layer_norm  (*, S):     per sample, over the trailing normalized_shape S
+    group_norm  (N, C, *):  per sample and group of C/G channels, over those channels and space
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..._tensor import Tensor
+from ...autograd.function import Function
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+def _standardize(x: np.ndarray, axes: tuple, eps: float):
+    """x_hat (a new array), mean, biased var and invstd (kept dims) of x over ``axes``."""
+    mean = x.mean(axis=axes, keepdims=True)
+    x_hat = np.subtract(x, mean)
+    var = np.square(x_hat).mean(axis=axes, keepdims=True)  # two-pass: no cancellation
+    invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+    x_hat *= invstd
+    return x_hat, mean, var, invstd
+
+
+def _standardize_backward(g_hat: np.ndarray, x_hat: np.ndarray, invstd: np.ndarray, axes: tuple):
+    """The gradient with respect to x of x_hat = standardize(x), given d loss / d x_hat:
+    ``invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))``, in one new array."""
+    mean_g = g_hat.mean(axis=axes, keepdims=True)
+    out = np.multiply(g_hat, x_hat)
+    mean_gx = out.mean(axis=axes, keepdims=True)
+    np.multiply(x_hat, mean_gx, out=out)
+    np.subtract(g_hat, out, out=out)
+    out -= mean_g
+    out *= invstd
+    return out
+
+
+def _present(*arrays) -> tuple:
+    """The arrays that are not None (save_for_backward takes arrays only)."""
+    return tuple(a for a in arrays if a is not None)
+
+
+def _channel_view(v: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) vector shaped (1, C, 1, ...) to broadcast over (N, C, *)."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# batch_norm
+# ---------------------------------------------------------------------------------------------
+
+class _BatchNorm(Function):
+    r"""y = (x - μ) / sqrt(σ² + ε) * γ + β per channel.
+
+    training: μ, σ² are the batch's (biased σ²), and the running statistics, if given, move
+    towards them in place: ``r = (1 - momentum) * r + momentum * batch`` with the *unbiased*
+    variance n/(n-1) σ² for running_var (torch's batch_norm_cpu_update_stats_template).
+    evaluation: μ, σ² are the running statistics, and y is an affine map of x.
+    """
+    name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        axes = (0,) + tuple(range(2, x.ndim))
+        if training:
+            x_hat, mean, var, invstd = _standardize(x, axes, eps)
+            if running_mean is not None:
+                n = x.size // x.shape[1]
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean.reshape(-1)
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += momentum * var.reshape(-1) * (n / (n - 1))
+        else:
+            mean = _channel_view(running_mean, x.ndim)
+            invstd = (1.0 / np.sqrt(_channel_view(running_var, x.ndim) + eps)).astype(x.dtype)
+            x_hat = (x - mean) * invstd
+        y = x_hat * _channel_view(weight, x.ndim) if weight is not None else x_hat.copy()
+        if bias is not None:
+            y += _channel_view(bias, x.ndim)
+        ctx.save_for_backward(x_hat, invstd, *_present(weight))
+        ctx.meta = (axes, training)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        r"""With :math:`S_g = \sum g` and :math:`S_{gx} = \sum g \hat{x}` per channel over its
+        M values: dβ = S_g, dγ = S_gx, and in training (the batch statistics depend on x)
+        :math:`dx = γ\,\mathrm{invstd}\,(g - S_g/M - \hat{x} S_{gx}/M)`; in evaluation
+        :math:`dx = γ\,\mathrm{invstd}\,g`."""
+        x_hat, invstd, *weight = ctx.saved_tensors
+        scale = invstd * _channel_view(weight[0], grad.ndim) if weight else invstd
+        axes, training = ctx.meta
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        sum_g = grad.sum(axis=axes, keepdims=True) if need_b or (need_x and training) else None
+        gx = prod = None
+        if need_w or (need_x and training):
+            prod = np.multiply(grad, x_hat)
+            sum_gx = prod.sum(axis=axes, keepdims=True)
+        if need_x:
+            if training:
+                m = grad.size // grad.shape[1]
+                gx = np.multiply(x_hat, sum_gx / m, out=prod)  # reuses prod's memory
+                np.subtract(grad, gx, out=gx)
+                gx -= sum_g / m
+                gx *= scale
+            else:
+                gx = grad * scale
+        gw = sum_gx.reshape(-1) if need_w else None
+        gb = sum_g.reshape(-1) if need_b else None
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _verify_batch_size(size) -> None:
+    """Training statistics need more than one value per channel. (torch prints ``size`` as
+    given: a torch.Size for batch_norm, a list for group_norm.)"""
+    if math.prod(size[:1] + size[2:]) == 1:
+        shown = _torch_size(size) if isinstance(size, tuple) else str(list(size))
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{shown}")
+
+
+def _torch_size(shape) -> str:
+    return f"torch.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def _check_same_dtype(x: np.ndarray, *tensors) -> None:
+    """torch's CPU kernels refuse a float32 input with float64 parameters or statistics (and
+    the other way round); without this NumPy would silently upcast."""
+    for t in tensors:
+        if t is not None and t._data.dtype != x.dtype:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _array(x):
+    return None if x is None else x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    r"""Batch normalisation over the channel dimension 1 of ``(N, C, *)``:
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \gamma + \beta
+
+    With ``training`` the batch statistics are used and ``running_mean``/``running_var`` (if
+    given) are updated in place with ``momentum``; otherwise the running statistics are used.
+    """
+    x = input._data
+    if training:
+        _verify_batch_size(tuple(x.shape))
+    if x.ndim < 2:
+        raise ValueError(f"expected at least 2D input (got {x.ndim}D input)")
+    n_channels = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != n_channels:
+            raise RuntimeError(f"{name} should contain {n_channels} elements not {t.numel()}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    _check_same_dtype(x, running_mean, running_var, weight, bias)
+    out = _BatchNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
+                           bool(training), float(momentum), float(eps))
+    if training:
+        for t in (running_mean, running_var):
+            if t is not None:
+                t._vbox[0] += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# layer_norm
+# ---------------------------------------------------------------------------------------------
+
+class _LayerNorm(Function):
+    """y = standardize(x over the trailing k axes) * weight + bias (weight, bias: those k dims)."""
+    name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, k, eps):
+        axes = tuple(range(x.ndim - k, x.ndim))
+        x_hat, _, _, invstd = _standardize(x, axes, eps)
+        y = x_hat * weight if weight is not None else x_hat.copy()
+        if bias is not None:
+            y += bias
+        ctx.save_for_backward(x_hat, invstd, *_present(weight))
+        ctx.axes = axes
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, invstd, *weight = ctx.saved_tensors
+        weight = weight[0] if weight else None
+        axes = ctx.axes
+        lead = tuple(range(grad.ndim - len(axes)))
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            g_hat = grad * weight if weight is not None else grad
+            gx = _standardize_backward(g_hat, x_hat, invstd, axes)
+        if ctx.needs_input_grad[1]:
+            gw = (grad * x_hat).sum(axis=lead)
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum(axis=lead)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    r"""Layer normalisation over the last ``len(normalized_shape)`` dimensions:
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \gamma + \beta
+
+    with the mean and (biased) variance of each sample's trailing block, and ``weight`` γ /
+    ``bias`` β of shape ``normalized_shape``.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    x = input._data
+    k = len(shape)
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                               f"{name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    if x.ndim < k or x.shape[x.ndim - k:] != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
+                           f"{list(x.shape)}")
+    _check_same_dtype(x, weight, bias)
+    return _LayerNorm.apply(input, weight, bias, k, float(eps))
+
+
+# ---------------------------------------------------------------------------------------------
+# group_norm
+# ---------------------------------------------------------------------------------------------
+
+class _GroupNorm(Function):
+    """Standardise each (sample, group) over its C/G channels and the spatial axes, then apply a
+    per-channel affine map."""
+    name = "NativeGroupNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, num_groups, eps):
+        grouped = x.reshape(x.shape[0], num_groups, -1)
+        x_hat, _, _, invstd = _standardize(grouped, (2,), eps)
+        x_hat = x_hat.reshape(x.shape)
+        y = x_hat * _channel_view(weight, x.ndim) if weight is not None else x_hat.copy()
+        if bias is not None:
+            y += _channel_view(bias, x.ndim)
+        ctx.save_for_backward(x_hat, invstd, *_present(weight))
+        ctx.num_groups = num_groups
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, invstd, *weight = ctx.saved_tensors
+        weight = weight[0] if weight else None
+        axes = (0,) + tuple(range(2, grad.ndim))
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            g_hat = grad * _channel_view(weight, grad.ndim) if weight is not None else grad
+            n, g = grad.shape[0], ctx.num_groups
+            gx = _standardize_backward(g_hat.reshape(n, g, -1), x_hat.reshape(n, g, -1), invstd,
+                                       (2,)).reshape(grad.shape)
+        if ctx.needs_input_grad[1]:
+            gw = (grad * x_hat).sum(axis=axes)
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum(axis=axes)
+        return gx, gw, gb, None, None
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    r"""Group normalisation (Wu & He, 2018) of ``(N, C, *)``: the channels are split into
+    ``num_groups`` groups, each standardised per sample over its channels and spatial
+    positions, then scaled and shifted per channel by ``weight``/``bias`` (C,)."""
+    x = input._data
+    if x.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{x.ndim}")
+    _verify_batch_size([x.shape[0] * x.shape[1] // num_groups, num_groups, *x.shape[2:]])
+    n_channels = x.shape[1]
+    if n_channels % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(x.shape)} and "
+                           f"num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.numel() != n_channels):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {list(t.shape)} and "
+                               f"input of shape {list(x.shape)}")
+    _check_same_dtype(x, weight, bias)
+    return _GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
