@@ -17,7 +17,7 @@ checkpoint intact.
 >>> ckpt = ember.load("ckpt.safetensors")
 >>> model.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
 
-``safetensors`` is an optional dependency: ``pip install 'ember[checkpoint]'`` (or ``[all]``).
+``safetensors`` is one of ember's core dependencies (it is imported on first use).
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ def _safetensors_numpy():
     try:
         import safetensors.numpy
     except ImportError as e:
-        raise ImportError("ember.save and ember.load need the 'safetensors' package: install it "
-                          "with  pip install 'ember[checkpoint]'  (or 'ember[all]')") from e
+        raise ImportError("ember.save and ember.load need the 'safetensors' package, a dependency "
+                          "of ember: reinstall ember, or  pip install safetensors") from e
     return safetensors.numpy
 
 
