@@ -1,8 +1,9 @@
 """The decorator for ember's parallel numba kernels.
 
 ``@parallel_kernel`` compiles a function twice, lazily and cached on disk: with
-``parallel=True`` (``numba.prange`` loops spread over the cores) and as a serial twin, and
-dispatches on a process-wide switch. DataLoader worker processes turn the switch off, as torch
+``parallel=True`` (``numba.prange`` loops spread over the cores) and as a serial twin. A call
+runs the parallel version when its largest array argument is big enough to pay for waking the
+threads, and a process-wide switch can turn parallelism off. DataLoader worker processes turn the switch off, as torch
 sets one thread per worker: several workers each starting a thread pool on the same cores only
 fight, and numba's GNU OpenMP layer kills a forked child that starts a parallel region after
 its parent did ("fork() called from a process already using GNU OpenMP").
@@ -13,8 +14,14 @@ import functools
 import types
 
 import numba
+import numpy as np
 
 _parallel = True
+
+#: Below this many elements in the largest array argument a kernel runs serially: waking a
+#: thread pool costs more than such a call's whole work (and on a busy machine a sleeping thread
+#: can take a scheduler tick, ~10 ms, to answer).
+SERIAL_BELOW = 1 << 15
 
 
 def set_parallel(enabled: bool) -> None:
@@ -41,7 +48,11 @@ def parallel_kernel(fn=None, **options):
 
     @functools.wraps(fn)
     def dispatch(*args):
-        return parallel(*args) if _parallel else serial(*args)
+        if _parallel:
+            for a in args:
+                if type(a) is np.ndarray and a.size >= SERIAL_BELOW:
+                    return parallel(*args)
+        return serial(*args)
 
     dispatch.parallel = parallel
     dispatch.serial = serial
