@@ -24,6 +24,19 @@ def _numba_cache_dir():
 
 _numba_cache_dir()
 
+
+def _quiet_floating_point_warnings():
+    # torch never warns when arithmetic makes inf or nan (inf * 0 in a backward, exp overflowing
+    # to inf); NumPy does, from inside ember's ops. Silence exactly those, and only when raised
+    # from ember's own modules: the user's NumPy settings and code are left alone. (A filter
+    # costs nothing until a warning fires; np.errstate around every ufunc would cost ~1.5 us.)
+    import warnings
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)",
+                            message=r"(invalid value|overflow|divide by zero|underflow) encountered")
+
+
+_quiet_floating_point_warnings()
+
 from . import _creation, _dtype, autograd, random  # noqa: E402
 from ._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,  # noqa: E402
                         full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,

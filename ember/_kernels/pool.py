@@ -6,23 +6,30 @@ leading dims of size 1), so ONE compiled loop per family serves 1-d, 2-d and 3-d
 
 A pooling window is separable: along each axis, output position ``o`` reads the input positions
 ``first[o] + j*step`` for ``j < taps[o]`` (already clipped to the unpadded input). These
-per-axis tables are tiny NumPy arrays built once per call; they describe
+per-axis tables are tiny NumPy arrays, built once per size and cached; they describe
 
     max/avg pooling   first = o*stride - pad (moved right past the padding), step = dilation
     adaptive pooling  first = floor(o*in/out), taps = ceil((o+1)*in/out) - first, step = 1
     fractional        first = the pseudo-random interval start of each plane, taps = kernel
 
-so the compiled loops never branch on the family. Tables have shape ``(T, out)`` with ``T == 1``
+so the compiled loops never branch on the family. Average pooling adds a third table per axis,
+that axis's factor of the divisor (the window's size with or without the padding, or the bin's
+size): divisors are separable too. Tables have shape ``(T, out)`` with ``T == 1``
 (shared by every plane) or ``T == planes`` (fractional pooling draws per-plane intervals; an
 axis's first and taps tables then both have a row per plane).
 
 The loops run in parallel over planes (``numba.prange``): each plane is written by one thread,
 so the backward scatter ``grad_in[p, index] += grad_out[p, o]`` is race-free and needs no
-``np.add.at``, even where windows overlap (stride < kernel) or are dilated.
+``np.add.at``, even where windows overlap (stride < kernel) or are dilated. One special case:
+average pooling whose single window is the whole plane (global average pooling) is a plain
+vectorised row sum and a broadcast (``_plane_means`` / ``_plane_fill``).
 
 Indices are int64 flat offsets into each unpadded input plane, as torch's.
 """
 from __future__ import annotations
+
+import functools
+import math
 
 import numba
 import numpy as np
@@ -40,11 +47,11 @@ def _max_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w, ste
 
     Scan order is d, h, w; a later element wins only if it is greater, or NaN (torch's CPU
     kernel: ``if ((val > maxval) || std::isnan(val))``), so the first of tied maxima wins and
-    a NaN becomes the max. The index starts at the window's first valid element, so an all
-    -inf window still yields a valid index (pytorch#7645 lineage).
+    a NaN becomes the max (pytorch#7645; the last NaN, as torch). The index starts at the
+    window's first element inside the input, so an all -inf window still yields a valid index.
     """
     planes = x.shape[0]
-    _, in_h, in_w = dims[0], dims[1], dims[2]
+    in_h, in_w = dims[1], dims[2]
     out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
     step_d, step_h, step_w = steps[0], steps[1], steps[2]
     per_plane_d, per_plane_h, per_plane_w = (first_d.shape[0] > 1, first_h.shape[0] > 1,
@@ -81,15 +88,16 @@ def _max_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w, ste
                     o += 1
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def _contiguous_runs(nd, nh, nw, in_h, in_w):
     """A (nd, nh, nw) window of a (D, in_h, in_w) plane as ``outer x rows`` runs of ``run``
     contiguous elements: whole-row windows merge their rows, whole-slice windows their slices.
 
-    Long runs let the compiler vectorise; global pooling (AdaptiveAvgPool2d(1)) becomes one
-    run per plane instead of 7 runs of 7. The loops index a slice of each run, ``seg[c]``,
-    not ``x[row + c]``: numba wraps negative indices, and for ``row + c`` it cannot prove
-    ``>= 0``, so the per-element wraparound select blocked vectorisation (4-6x slower).
+    Fewer, longer inner loops: AdaptiveAvgPool2d((2, 1)) sums half a plane in one run, not
+    row by row. The loops index with ``np.uint64(row + c)``, not ``row + c``: numba wraps
+    negative signed indices, and as it cannot prove ``row + c >= 0`` the per-element
+    wraparound select made these loops 4-6x slower; every offset the tables give is in the
+    plane.
     """
     if nw == in_w:
         if nh == in_h:
@@ -98,9 +106,12 @@ def _contiguous_runs(nd, nh, nw, in_h, in_w):
     return nd, nh, nw
 
 
-@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassoc: vectorised sums
-def _avg_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w,
-                 size_d, size_h, size_w, divisor_override, out):
+# No fastmath here: numba 0.68 reloads this parallel loop from its on-disk cache ~1.5x slower
+# when it is compiled with fastmath (measured; fresh compiles were fine). The long sums that
+# reassociation would vectorise are the whole-plane ones, done by _plane_means.
+@numba.njit(parallel=True, cache=True)
+def _avg_windows(x, dims, first_d, taps_d, size_d, first_h, taps_h, size_h, first_w, taps_w,
+                 size_w, divisor_override, out):
     """out[p, o] = sum of window o / divisor, divisor = size_d*size_h*size_w (or the override).
 
     Sums accumulate in float64; an empty window gives 0 (torch skips it).
@@ -108,67 +119,94 @@ def _avg_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w,
     planes = x.shape[0]
     in_h, in_w = dims[1], dims[2]
     out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
+    row_first_w, row_taps_w, row_size_w = first_w[0], taps_w[0], size_w[0]  # cheaper lookups
     for p in numba.prange(planes):
         xp = x[p]
+        op = out[p]
         o = 0
         for od in range(out_d):
             d0 = first_d[0, od]
             nd = taps_d[0, od]
             for oh in range(out_h):
-                h0 = first_h[0, oh]
                 nh = taps_h[0, oh]
+                size_dh = size_d[0, od] * size_h[0, oh]
+                corner = (d0 * in_h + first_h[0, oh]) * in_w
                 for ow in range(out_w):
-                    w0 = first_w[0, ow]
-                    nw = taps_w[0, ow]
+                    w0 = row_first_w[ow]
+                    nw = row_taps_w[ow]
                     outer, rows, run = _contiguous_runs(nd, nh, nw, in_h, in_w)
                     total = 0.0
                     for a in range(outer):
                         for b in range(rows):
-                            row = ((d0 + a) * in_h + h0 + b) * in_w + w0
-                            seg = xp[row:row + run]  # see _contiguous_runs on why a slice
+                            row = corner + (a * in_h + b) * in_w + w0
                             for c in range(run):
-                                total += seg[c]
+                                total += xp[np.uint64(row + c)]  # see _contiguous_runs
                     if divisor_override != 0:
                         divisor = divisor_override
                     else:
-                        divisor = size_d[0, od] * size_h[0, oh] * size_w[0, ow]
-                    out[p, o] = total / divisor if nd * nh * nw > 0 else 0.0
+                        divisor = size_dh * row_size_w[ow]
+                    op[np.uint64(o)] = total / divisor if nd * nh * nw > 0 else 0.0
                     o += 1
 
 
 @numba.njit(parallel=True, cache=True)
-def _avg_windows_backward(grad_out, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w,
-                          size_d, size_h, size_w, divisor_override, grad_in):
+def _avg_windows_backward(grad_out, dims, first_d, taps_d, size_d, first_h, taps_h, size_h,
+                          first_w, taps_w, size_w, divisor_override, grad_in):
     """grad_in[p, window o] += grad_out[p, o] / divisor: the adjoint of ``_avg_windows``."""
     planes = grad_out.shape[0]
     in_h, in_w = dims[1], dims[2]
     out_d, out_h, out_w = first_d.shape[1], first_h.shape[1], first_w.shape[1]
+    row_first_w, row_taps_w, row_size_w = first_w[0], taps_w[0], size_w[0]
     for p in numba.prange(planes):
         gp = grad_in[p]
+        go = grad_out[p]
         o = 0
         for od in range(out_d):
             d0 = first_d[0, od]
             nd = taps_d[0, od]
             for oh in range(out_h):
-                h0 = first_h[0, oh]
                 nh = taps_h[0, oh]
+                size_dh = size_d[0, od] * size_h[0, oh]
+                corner = (d0 * in_h + first_h[0, oh]) * in_w
                 for ow in range(out_w):
-                    w0 = first_w[0, ow]
-                    nw = taps_w[0, ow]
+                    w0 = row_first_w[ow]
+                    nw = row_taps_w[ow]
                     if divisor_override != 0:
                         divisor = divisor_override
                     else:
-                        divisor = size_d[0, od] * size_h[0, oh] * size_w[0, ow]
+                        divisor = size_dh * row_size_w[ow]
                     if nd * nh * nw > 0:
-                        g = grad_out[p, o] / divisor
+                        g = go[np.uint64(o)] / divisor
                         outer, rows, run = _contiguous_runs(nd, nh, nw, in_h, in_w)
                         for a in range(outer):
                             for b in range(rows):
-                                row = ((d0 + a) * in_h + h0 + b) * in_w + w0
-                                seg = gp[row:row + run]
+                                row = corner + (a * in_h + b) * in_w + w0
                                 for c in range(run):
-                                    seg[c] += g
+                                    gp[np.uint64(row + c)] += g
                     o += 1
+
+
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassoc: a vectorised sum
+def _plane_means(x, divisor, out):
+    """out[p, 0] = sum(x[p]) / divisor: average pooling whose single window is the whole plane
+    (global average pooling, AdaptiveAvgPool2d(1)); float64 accumulation."""
+    for p in numba.prange(x.shape[0]):
+        xp = x[p]
+        total = 0.0
+        for i in range(x.shape[1]):
+            total += xp[i]
+        out[p, 0] = total / divisor
+
+
+@numba.njit(parallel=True, cache=True)
+def _plane_fill(grad_out, divisor, grad_in):
+    """grad_in[p, :] = grad_out[p, 0] / divisor: the adjoint of ``_plane_means`` (it writes
+    every element, so grad_in needs no zeroing)."""
+    for p in numba.prange(grad_in.shape[0]):
+        g = grad_out[p, 0] / divisor
+        gp = grad_in[p]
+        for i in range(grad_in.shape[1]):
+            gp[i] = g
 
 
 @numba.njit(parallel=True, cache=True)
@@ -207,74 +245,81 @@ def _gather(src, index, out):
 
 # -- window tables --------------------------------------------------------------------------------
 
-_TRIVIAL = (np.zeros((1, 1), np.int64), np.ones((1, 1), np.int64))  # a size-1 axis: 1 tap at 0
-
-
 def _table(values):
     """An int64 (T, out) table; a 1-d row is shared by every plane (T = 1)."""
     table = np.asarray(values, dtype=np.int64)
     return np.ascontiguousarray(table if table.ndim == 2 else table[None])
 
 
-def _sliding_axis(in_size, out_size, kernel, stride, padding, dilation):
+# The tables depend only on the sizes and options, so they are built once and cached: a training
+# loop calls the same pooling every step, and building them costs more than pooling a small
+# input. The kernels only read them.
+@functools.lru_cache(maxsize=512)
+def _sliding_axis(in_size, out_size, kernel, stride, padding, dilation=1):
     """(first, taps, padded_size) of each window along one axis of max/avg pooling.
 
-    ``padded_size`` is the window clipped to the padded input, ``min(start + k, in + pad) -
-    start``: what count_include_pad divides by. It counts explicit padding but never the
-    ceil_mode overhang past it (torch AvgPoolKernel.cpp; coremltools#2844).
+    A window starts at ``o*stride - padding``; taps in the padding are skipped. ``padded_size``
+    is the window clipped to the padded input, ``min(start + k, in + pad) - start``: what
+    count_include_pad divides by. It counts the explicit padding but never the ceil_mode
+    overhang past it (torch AvgPoolKernel.cpp; coremltools#2844).
     """
     start = np.arange(out_size, dtype=np.int64) * stride - padding
-    skip = np.where(start < 0, (-start + dilation - 1) // dilation, 0)  # taps in the left padding
-    end = np.minimum(kernel, (in_size - start + dilation - 1) // dilation)  # first tap past the input
+    skip = np.where(start < 0, (-start + dilation - 1) // dilation, 0)    # taps left of the input
+    end = np.minimum(kernel, (in_size - start + dilation - 1) // dilation)  # first tap past it
     taps = np.maximum(end - skip, 0)
     padded_size = np.minimum(start + kernel, in_size + padding) - start
     return _table(start + skip * dilation), _table(taps), _table(padded_size)
 
 
+@functools.lru_cache(maxsize=512)
 def _adaptive_axis(in_size, out_size):
-    """(first, taps) of adaptive bins: start = floor(o*in/out), end = ceil((o+1)*in/out)
-    (AdaptivePooling.h; an end rounded down loses elements, FlagGems#4915)."""
+    """(first, taps, taps) of adaptive bins, ``start = floor(o*in/out)``, ``end =
+    ceil((o+1)*in/out)`` (AdaptivePooling.h; an end rounded down loses elements,
+    FlagGems#4915). The bin size is also the averaging divisor."""
     o = np.arange(out_size, dtype=np.int64)
     start = (o * in_size) // out_size
     end = -((-(o + 1) * in_size) // out_size)
-    return _table(start), _table(end - start)
+    return _table(start), _table(end - start), _table(end - start)
 
 
-def _as_3d(x, spatial):
-    """View ``(planes, *spatial)`` as a contiguous ``(planes, D*H*W)`` array and the dims (D, H, W)."""
-    dims = (1,) * (3 - len(spatial)) + tuple(spatial)
-    return np.ascontiguousarray(x).reshape(x.shape[0], -1), np.array(dims, dtype=np.int64)
+def _axes_3d(axes):
+    """Per-axis tables -> the compiled loops' argument list, 1-d and 2-d windows led by size-1
+    axes (one tap at 0, size 1) so that they run through the 3-d loops."""
+    width = len(axes[0])
+    size_one = (np.zeros((1, 1), np.int64),) + (np.ones((1, 1), np.int64),) * (width - 1)
+    return [table for axis in [size_one] * (3 - len(axes)) + list(axes) for table in axis]
 
 
-def _pad_axes(tables):
-    """Prepend trivial axes so a 1-d or 2-d window list becomes 3-d."""
-    width = len(tables[0])
-    trivial = (*_TRIVIAL, _TRIVIAL[1])[:width]
-    return [trivial] * (3 - len(tables)) + list(tables)
+def _rows(a, dtype=None):
+    """``(planes, *spatial)`` as a C-contiguous ``(planes, prod(spatial))`` array (no copy if
+    it already is one)."""
+    return np.ascontiguousarray(a, dtype=dtype).reshape(a.shape[0], math.prod(a.shape[1:]))
 
 
-def _flat(tables):
-    return [t for axis in tables for t in axis]
+@functools.lru_cache(maxsize=512)
+def _dims_3d(spatial):
+    """(D, H, W) of a 1-d, 2-d or 3-d ``spatial`` tuple, as the int64 array the loops take."""
+    return np.array((1,) * (3 - len(spatial)) + tuple(spatial), dtype=np.int64)
 
 
 # -- max pooling and its relatives ----------------------------------------------------------------
 
 def _run_max(x, axes, steps, out_spatial):
+    """The max kernel over windows given as per-axis (first, taps) tables."""
     planes = x.shape[0]
-    flat, dims = _as_3d(x, x.shape[1:])
-    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    out = np.empty((planes, math.prod(out_spatial)), dtype=x.dtype)
     index = np.empty(out.shape, dtype=np.int64)
-    steps = np.array((1,) * (3 - len(steps)) + tuple(steps), dtype=np.int64)
-    _max_windows(flat, dims, *_flat(_pad_axes(axes)), steps, out, index)
+    _max_windows(_rows(x), _dims_3d(x.shape[1:]), *_axes_3d(axes), _dims_3d(tuple(steps)),
+                 out, index)
     shape = (planes, *out_spatial)
     return out.reshape(shape), index.reshape(shape)
 
 
 def max_pool(x, kernel_size, stride, padding, dilation, out_spatial):
-    """Max pooling of ``x`` (planes, *spatial) -> (values, int64 indices), each (planes, *out_spatial).
+    """Max pooling of ``x`` (planes, *spatial) -> (values, int64 indices), (planes, *out_spatial).
 
-    ``out[o] = max_{j} x[o*stride - padding + j*dilation]`` over the window taps inside the
-    input (the padding acts as -inf).
+    ``out[o] = max_j x[o*stride - padding + j*dilation]`` over the taps inside the input (the
+    padding acts as -inf).
     """
     axes = [_sliding_axis(n, o, k, s, p, d)[:2] for n, o, k, s, p, d in
             zip(x.shape[1:], out_spatial, kernel_size, stride, padding, dilation)]
@@ -283,7 +328,7 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_spatial):
 
 def adaptive_max_pool(x, out_spatial):
     """Adaptive max pooling of ``x`` (planes, *spatial) -> (values, int64 indices)."""
-    axes = [_adaptive_axis(n, o) for n, o in zip(x.shape[1:], out_spatial)]
+    axes = [_adaptive_axis(n, o)[:2] for n, o in zip(x.shape[1:], out_spatial)]
     return _run_max(x, axes, (1,) * len(axes), out_spatial)
 
 
@@ -294,7 +339,7 @@ def fractional_intervals(samples, in_size, out_size, pool_size):
     as torch does, so that float32 rounding picks the same starts::
 
         alpha = (in - pool) / (out - 1)
-        start[i] = int((i + u) * alpha) - int(u * alpha)   for i < out - 1;   start[out-1] = in - pool
+        start[i] = int((i + u) * alpha) - int(u * alpha)  for i < out - 1;  start[-1] = in - pool
     """
     samples = np.asarray(samples).reshape(-1, 1)
     dtype = samples.dtype.type
@@ -310,10 +355,11 @@ def fractional_intervals(samples, in_size, out_size, pool_size):
 
 
 def fractional_max_pool(x, kernel_size, out_spatial, samples):
-    """Fractional max pooling of ``x`` (planes, *spatial) with ``samples`` (planes, ndim) in [0, 1).
+    """Fractional max pooling of ``x`` (planes, *spatial); ``samples`` (planes, ndim) in [0, 1).
 
     ``samples[:, j]`` drives spatial axis j, except in 2-d where torch draws (W, H) in that
     order: ``samples[:, 0]`` is for W and ``samples[:, 1]`` for H (FractionalMaxPool2d.cpp).
+    Every plane has its own windows, so the tables have a row per plane.
     """
     nd = len(out_spatial)
     order = [1, 0] if nd == 2 else list(range(nd))
@@ -328,80 +374,84 @@ def fractional_max_pool(x, kernel_size, out_spatial, samples):
 def max_pool_backward(grad_out, index, in_spatial):
     """Adjoint of every max pooling (plain, adaptive, fractional): scatter-add by index."""
     planes = grad_out.shape[0]
-    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
-    _scatter_add(np.ascontiguousarray(grad_out).reshape(planes, -1),
-                 np.ascontiguousarray(index).reshape(planes, -1), grad_in)
+    grad_in = np.zeros((planes, math.prod(in_spatial)), dtype=grad_out.dtype)
+    _scatter_add(_rows(grad_out), _rows(index, np.int64), grad_in)
     return grad_in.reshape(planes, *in_spatial)
 
 
 # -- average pooling ------------------------------------------------------------------------------
 
-def _avg_tables(in_spatial, out_spatial, kernel_size, stride, padding, count_include_pad):
+def _avg_axes(in_spatial, out_spatial, kernel_size, stride, padding, count_include_pad):
+    """Per-axis (first, taps, divisor factor) of average pooling."""
     axes = []
     for n, o, k, s, p in zip(in_spatial, out_spatial, kernel_size, stride, padding):
-        first, taps, padded_size = _sliding_axis(n, o, k, s, p, 1)
+        first, taps, padded_size = _sliding_axis(n, o, k, s, p)
         axes.append((first, taps, padded_size if count_include_pad else taps))
-    axes = _pad_axes(axes)
-    windows = [t for axis in axes for t in axis[:2]]
-    sizes = [axis[2] for axis in axes]
-    return windows, sizes
+    return axes
+
+
+def _whole_plane_divisor(axes, in_spatial, divisor_override):
+    """The divisor if the pooling has one window covering the whole plane, else None."""
+    if any(first.shape[1] != 1 or taps[0, 0] != n for (first, taps, _), n in zip(axes, in_spatial)):
+        return None
+    return divisor_override or math.prod(int(size[0, 0]) for _, _, size in axes)
+
+
+def _run_avg(x, axes, divisor_override, out_spatial):
+    planes = x.shape[0]
+    out = np.empty((planes, math.prod(out_spatial)), dtype=x.dtype)
+    divisor = _whole_plane_divisor(axes, x.shape[1:], divisor_override)
+    if divisor is not None:
+        _plane_means(_rows(x), float(divisor), out)
+    else:
+        _avg_windows(_rows(x), _dims_3d(x.shape[1:]), *_axes_3d(axes),
+                     int(divisor_override or 0), out)
+    return out.reshape(planes, *out_spatial)
+
+
+def _run_avg_backward(grad_out, axes, divisor_override, in_spatial):
+    planes = grad_out.shape[0]
+    divisor = _whole_plane_divisor(axes, in_spatial, divisor_override)
+    if divisor is not None:
+        grad_in = np.empty((planes, math.prod(in_spatial)), dtype=grad_out.dtype)
+        _plane_fill(_rows(grad_out), float(divisor), grad_in)
+    else:
+        grad_in = np.zeros((planes, math.prod(in_spatial)), dtype=grad_out.dtype)
+        _avg_windows_backward(_rows(grad_out), _dims_3d(tuple(in_spatial)), *_axes_3d(axes),
+                              int(divisor_override or 0), grad_in)
+    return grad_in.reshape(planes, *in_spatial)
 
 
 def avg_pool(x, kernel_size, stride, padding, out_spatial, count_include_pad=True,
              divisor_override=None):
     """Average pooling of ``x`` (planes, *spatial) -> (planes, *out_spatial).
 
-    ``out[o] = sum(window inside the input) / divisor`` with divisor = ``divisor_override`` if
-    given, else the window size counting explicit padding (count_include_pad) or not; the
-    ceil_mode overhang past the padding is never counted.
+    ``out[o] = sum(window inside the input) / divisor``; the divisor is ``divisor_override``
+    if given, else the window size counting the explicit padding (count_include_pad) or not;
+    the ceil_mode overhang past the padding never counts.
     """
-    planes = x.shape[0]
-    flat, dims = _as_3d(x, x.shape[1:])
-    windows, sizes = _avg_tables(x.shape[1:], out_spatial, kernel_size, stride, padding,
-                                 count_include_pad)
-    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
-    _avg_windows(flat, dims, *windows, *sizes, int(divisor_override or 0), out)
-    return out.reshape(planes, *out_spatial)
+    axes = _avg_axes(x.shape[1:], out_spatial, kernel_size, stride, padding, count_include_pad)
+    return _run_avg(x, axes, divisor_override, out_spatial)
 
 
 def avg_pool_backward(grad_out, in_spatial, kernel_size, stride, padding, count_include_pad=True,
                       divisor_override=None):
     """Adjoint of ``avg_pool``: each output's gradient / its divisor, spread over its window."""
-    planes = grad_out.shape[0]
-    out_spatial = grad_out.shape[1:]
-    windows, sizes = _avg_tables(in_spatial, out_spatial, kernel_size, stride, padding,
-                                 count_include_pad)
-    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
-    _, dims = _as_3d(grad_in, in_spatial)
-    _avg_windows_backward(np.ascontiguousarray(grad_out).reshape(planes, -1), dims, *windows,
-                          *sizes, int(divisor_override or 0), grad_in)
-    return grad_in.reshape(planes, *in_spatial)
-
-
-def _adaptive_avg_tables(in_spatial, out_spatial):
-    axes = _pad_axes([_adaptive_axis(n, o) for n, o in zip(in_spatial, out_spatial)])
-    return [t for axis in axes for t in axis], [axis[1] for axis in axes]
+    axes = _avg_axes(in_spatial, grad_out.shape[1:], kernel_size, stride, padding,
+                     count_include_pad)
+    return _run_avg_backward(grad_out, axes, divisor_override, in_spatial)
 
 
 def adaptive_avg_pool(x, out_spatial):
     """Adaptive average pooling: the mean of each adaptive bin."""
-    planes = x.shape[0]
-    flat, dims = _as_3d(x, x.shape[1:])
-    windows, sizes = _adaptive_avg_tables(x.shape[1:], out_spatial)
-    out = np.empty((planes, int(np.prod(out_spatial))), dtype=x.dtype)
-    _avg_windows(flat, dims, *windows, *sizes, 0, out)
-    return out.reshape(planes, *out_spatial)
+    axes = [_adaptive_axis(n, o) for n, o in zip(x.shape[1:], out_spatial)]
+    return _run_avg(x, axes, None, out_spatial)
 
 
 def adaptive_avg_pool_backward(grad_out, in_spatial):
     """Adjoint of ``adaptive_avg_pool``."""
-    planes = grad_out.shape[0]
-    windows, sizes = _adaptive_avg_tables(in_spatial, grad_out.shape[1:])
-    grad_in = np.zeros((planes, int(np.prod(in_spatial))), dtype=grad_out.dtype)
-    _, dims = _as_3d(grad_in, in_spatial)
-    _avg_windows_backward(np.ascontiguousarray(grad_out).reshape(planes, -1), dims, *windows,
-                          *sizes, 0, grad_in)
-    return grad_in.reshape(planes, *in_spatial)
+    axes = [_adaptive_axis(n, o) for n, o in zip(in_spatial, grad_out.shape[1:])]
+    return _run_avg_backward(grad_out, axes, None, in_spatial)
 
 
 # -- max unpooling --------------------------------------------------------------------------------
@@ -412,10 +462,10 @@ def max_unpool(x, index, out_spatial):
     Raises RuntimeError (torch's message) if an index falls outside the output plane.
     """
     planes = x.shape[0]
-    index = np.ascontiguousarray(index, dtype=np.int64).reshape(planes, -1)
-    out = np.zeros((planes, int(np.prod(out_spatial))), dtype=x.dtype)
+    index = _rows(index, np.int64)
+    out = np.zeros((planes, math.prod(out_spatial)), dtype=x.dtype)
     bad = np.full(planes, -1, dtype=np.int64)
-    _unpool_scatter(np.ascontiguousarray(x).reshape(planes, -1), index, out, bad)
+    _unpool_scatter(_rows(x), index, out, bad)
     offenders = np.flatnonzero(bad >= 0)
     if offenders.size:
         p = offenders[0]
@@ -427,8 +477,7 @@ def max_unpool(x, index, out_spatial):
 
 def max_unpool_backward(grad_out, index):
     """Adjoint of ``max_unpool``: gather the output gradient at the indices."""
-    planes = grad_out.shape[0]
-    flat_index = np.ascontiguousarray(index, dtype=np.int64).reshape(planes, -1)
+    flat_index = _rows(index, np.int64)
     grad_in = np.empty(flat_index.shape, dtype=grad_out.dtype)
-    _gather(np.ascontiguousarray(grad_out).reshape(planes, -1), flat_index, grad_in)
+    _gather(_rows(grad_out), flat_index, grad_in)
     return grad_in.reshape(index.shape)

@@ -76,6 +76,183 @@ __all__ = ["_ntuple", "_single", "_pair", "_triple", "conv_output_size", "pool_o
            "adaptive_bins", "product"]
 
 
+# -- convolution: argument checks and output sizes (ATen's ConvUtils.h check_shape_forward,
+#    Convolution.cpp and the slow_conv*_shape_check messages; torch/nn/modules/conv.py), ------
+#    with torch's messages so they can be searched for.
+
+def conv_transpose_output_size(in_size: int, kernel: int, stride: int = 1, padding: int = 0,
+                               dilation: int = 1, output_padding: int = 0) -> int:
+    """One spatial dim of a transposed convolution (ConvUtils.h conv_input_size):
+    ``(in - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1``."""
+    return (in_size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def same_padding(kernel_size, dilation):
+    """(left, right) zero padding per spatial dim for ``padding='same'`` (stride 1): the total
+    ``dilation*(kernel-1)`` is split with the extra element on the right/bottom, as torch's
+    _ConvNd and Convolution.cpp do."""
+    pairs = []
+    for k, d in zip(kernel_size, dilation):
+        total = d * (k - 1)
+        pairs.append((total // 2, total - total // 2))
+    return tuple(pairs)
+
+
+def conv_padding_pairs(padding, kernel_size, stride, dilation, name: str = "conv"):
+    """Normalise a conv ``padding`` argument (int, tuple, 'valid' or 'same') to one
+    (left, right) pair per spatial dim; 'same' with a stride other than 1 is an error."""
+    n = len(kernel_size)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            return same_padding(kernel_size, dilation)
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    pads = conv_tuple(padding, n, "padding")
+    return tuple((p, p) for p in pads)
+
+
+def conv_tuple(value, n: int, name: str) -> tuple:
+    """An n-tuple of ints from an int or a sequence, with ATen's message for a wrong length
+    (expand_param_if_needed in Convolution.cpp)."""
+    if isinstance(value, collections.abc.Iterable) and not isinstance(value, str):
+        t = tuple(_as_int(v, name) for v in value)
+        if len(t) == 1:
+            t = t * n
+        if len(t) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={list(t)}")
+        return t
+    return (_as_int(value, name),) * n
+
+
+def _shape_str(shape) -> str:
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
+def _as_2d(values, fill):
+    """ATen runs 1-d convolutions as 2-d ones of height 1; its messages show that height."""
+    values = tuple(values)
+    return (fill,) + values if len(values) == 1 else values
+
+
+def _named(prefix: str, values) -> str:
+    names = {2: ("height", "width"), 3: ("depth", "height", "width")}[len(values)]
+    return " ".join(f"{prefix}_{a}: {v}" for a, v in zip(names, values))
+
+
+def check_conv_shapes(input_shape, weight_shape, bias_shape, stride, padding, dilation, groups,
+                      transposed: bool = False, output_padding=None) -> None:
+    """Validate a (batched) convolution call like ATen's check_shape_forward and the backend
+    shape checks; ``padding`` is one (left, right) pair per spatial dim. Raises RuntimeError with
+    torch's messages."""
+    n = len(weight_shape) - 2
+    flat_pads = [p for pair in padding for p in pair]
+    if any(p < 0 for p in flat_pads):
+        raise RuntimeError("negative padding is not supported")
+    if output_padding is not None and any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got "
+                           f"{list(_as_2d(dilation, 1))}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if len(input_shape) != len(weight_shape):
+        raise RuntimeError(f"Expected {len(weight_shape)}-dimensional input for "
+                           f"{len(weight_shape)}-dimensional weight {_shape_str(weight_shape)}, but "
+                           f"got {len(input_shape)}-dimensional input of size "
+                           f"{_shape_str(input_shape)} instead")
+    if weight_shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {_shape_str(weight_shape)} instead")
+    if weight_shape[0] % groups != 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size [{_shape_str(weight_shape)}] "
+                           f"instead")
+    kernel = tuple(weight_shape[2:])
+    if any(k <= 0 for k in kernel):
+        if n == 3:
+            raise RuntimeError("kernel size should be greater than zero, but got: "
+                               + " x ".join(str(k) for k in kernel) + " (TxHxW)")
+        raise RuntimeError("kernel size should be greater than zero, but got "
+                           + _named("kernel", _as_2d(kernel, 1)))
+    channels = input_shape[1]
+    if not transposed:
+        if channels != weight_shape[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(weight_shape)}, "
+                               f"expected input{_shape_str(input_shape)} to have "
+                               f"{weight_shape[1] * groups} channels, but got {channels} channels "
+                               f"instead")
+        if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != weight_shape[0]):
+            raise RuntimeError(f"Given weight of size {_shape_str(weight_shape)}, expected bias to "
+                               f"be 1-dimensional with {weight_shape[0]} elements, but got bias of "
+                               f"size {_shape_str(bias_shape)} instead")
+        padded = [s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding)]
+        dilated = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        if any(p < k for p, k in zip(padded, dilated)):
+            raise RuntimeError(f"Calculated padded input size per channel: "
+                               f"({' x '.join(map(str, padded))}). Kernel size: "
+                               f"({' x '.join(map(str, dilated))}). Kernel size can't be greater "
+                               f"than actual input size")
+    else:
+        if channels != weight_shape[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
+                               f"expected input{_shape_str(input_shape)} to have {weight_shape[0]} "
+                               f"channels, but got {channels} channels instead")
+        out_channels = weight_shape[1] * groups
+        if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != out_channels):
+            raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
+                               f"expected bias to be 1-dimensional with {out_channels} elements, "
+                               f"but got bias of size {_shape_str(bias_shape)} instead")
+        if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+            raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                               "but got " + _named("output_padding", _as_2d(output_padding, 0))
+                               + " " + _named("stride", _as_2d(stride, 1))
+                               + " " + _named("dilation", _as_2d(dilation, 1)))
+        out = [conv_transpose_output_size(s, k, st, lo, d, op) for s, k, st, (lo, _), d, op
+               in zip(input_shape[2:], kernel, stride, padding, dilation, output_padding)]
+        if any(o <= 0 for o in out):
+            raise RuntimeError(f"Given input size per channel: "
+                               f"({' x '.join(str(s) for s in input_shape[2:])}). Calculated output "
+                               f"size per channel: ({' x '.join(map(str, out))}). Output size is "
+                               f"too small")
+
+
+def conv_transpose_output_padding(input_shape, output_size, stride, padding, kernel_size,
+                                  dilation, name: str):
+    """The output_padding that makes a transposed convolution produce ``output_size``
+    (torch/nn/modules/conv.py _ConvTransposeNd._output_padding): output_size may hold the
+    spatial sizes or the full shape, and must lie within [min, min + stride - 1] per dim."""
+    n = len(kernel_size)
+    non_spatial = 2 if len(input_shape) == n + 2 else 1
+    output_size = [int(s) for s in output_size]
+    if len(output_size) == non_spatial + n:
+        output_size = output_size[non_spatial:]
+    if len(output_size) != n:
+        raise ValueError(f"{name}: for {len(input_shape)}D input, output_size must have {n} or "
+                         f"{non_spatial + n} elements (got {len(output_size)})")
+    min_sizes = [conv_transpose_output_size(input_shape[non_spatial + i], kernel_size[i],
+                                            stride[i], padding[i], dilation[i])
+                 for i in range(n)]
+    max_sizes = [m + s - 1 for m, s in zip(min_sizes, stride)]
+    for size, lo, hi in zip(output_size, min_sizes, max_sizes):
+        if size < lo or size > hi:
+            # torch prints input.size()[2:], also for an unbatched input (a quirk kept on purpose)
+            raise ValueError(f"requested an output size of {tuple(output_size)}, but valid sizes "
+                             f"range from {min_sizes} to {max_sizes} (for an input of "
+                             f"ember.Size({list(input_shape[2:])}))")
+    return tuple(s - m for s, m in zip(output_size, min_sizes))
+
+
+__all__ += ["conv_transpose_output_size", "same_padding", "conv_padding_pairs", "conv_tuple",
+            "check_conv_shapes", "conv_transpose_output_padding"]
+
+
 # -- pooling: argument checks and output sizes (torch's Pool.h, AdaptivePooling.h,
 #    FractionalMaxPool2d.cpp and functional.py _unpool_output_size), with torch's messages ------
 
@@ -91,7 +268,8 @@ def _per_axis(prefix: str, values) -> str:
 def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
     """Validate pooling hyper-parameters (n-tuples) as ATen's pool2d/3d_shape_check and
     pooling_output_shape do: positive kernel, stride and dilation; ``0 <= pad <= half the
-    effective kernel`` (a wider pad would make windows of pure padding)."""
+    effective kernel`` (a wider pad would make windows of pure padding) and, as ATen also
+    checks, ``pad <= kernel // 2``."""
     dilation = dilation if dilation is not None else (1,) * len(kernel_size)
     if any(k <= 0 for k in kernel_size):
         raise RuntimeError(f"kernel size should be greater than zero, but got "
@@ -107,6 +285,12 @@ def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
         if p > ((k - 1) * d + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
+    # ATen's pool2d/3d_shape_check then also bound the pad by half the *undilated* kernel
+    if any(p > k // 2 for k, p in zip(kernel_size, padding)):
+        names = _axis_names(len(kernel_size))
+        raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
+                           + ", ".join(f"pad{a} = {p}" for a, p in zip(names, padding)) + ", "
+                           + ", ".join(f"k{a} = {k}" for a, k in zip(names, kernel_size)))
 
 
 def check_pool_input(name: str, shape, n: int) -> None:
@@ -186,7 +370,8 @@ def unpool_output_shape(shape, kernel_size, stride, padding, output_size=None) -
 def fractional_output_shape(name: str, shape, kernel_size, output_size=None,
                             output_ratio=None) -> tuple:
     """Output size of fractional max pooling: ``output_size``, or ``int(in * output_ratio)``;
-    each window (pool size k) must fit: ``out + k - 1 <= in`` (FractionalMaxPool2d.cpp)."""
+    the windows (pool size k) must fit: ``out + k - 1 <= in`` (FractionalMaxPool2d.cpp), in
+    3-d ``out + k - 1 < in`` (FractionalMaxPool3d.cpp checks strictly)."""
     n = len(kernel_size)
     spatial = tuple(shape)[-n:]
     if output_size is None and output_ratio is None:
@@ -202,7 +387,7 @@ def fractional_output_shape(name: str, shape, kernel_size, output_size=None,
     for a, i, o, k in zip(axis, spatial, sizes, kernel_size):
         if o < 0:
             raise RuntimeError(f"{name}(): output_size must be non-negative, but got {sizes}")
-        if o + k - 1 > i:
+        if o + k - 1 > i or (n == 3 and o + k - 1 == i):
             raise RuntimeError(f"{name}(): pool {a} {k} too large relative to input {a} {i}")
     return sizes
 

@@ -50,6 +50,10 @@ def _planes(a: np.ndarray, n: int) -> np.ndarray:
     return a.astype(np.float32) if a.dtype == np.float16 else a
 
 
+def _index_planes(index: np.ndarray, n: int) -> np.ndarray:
+    return index.reshape(-1, *index.shape[index.ndim - n:])
+
+
 def _unplanes(a: np.ndarray, lead: tuple, dtype) -> np.ndarray:
     """Inverse of ``_planes``: restore the leading (N, C) dims and the dtype."""
     return a.reshape(*lead, *a.shape[1:]).astype(dtype, copy=False)
@@ -80,7 +84,7 @@ class _WindowMax(Function):
     def backward(ctx, grad, _grad_index):
         (index,) = ctx.saved_tensors
         n, shape = ctx.n, ctx.input_shape
-        grad_in = K.max_pool_backward(_planes(grad, n), index.reshape(-1, *index.shape[index.ndim - n:]),
+        grad_in = K.max_pool_backward(_planes(grad, n), _index_planes(index, n),
                                       shape[len(shape) - n:])
         return _unplanes(grad_in, shape[:len(shape) - n], grad.dtype), None, None
 
@@ -115,16 +119,14 @@ class _MaxUnpool(Function):
     def forward(ctx, x, indices, n, out_spatial):
         ctx.save_for_backward(indices)
         ctx.n = n
-        out = K.max_unpool(_planes(x, n), indices.reshape(-1, *indices.shape[indices.ndim - n:]),
-                           out_spatial)
+        out = K.max_unpool(_planes(x, n), _index_planes(indices, n), out_spatial)
         return _unplanes(out, x.shape[:x.ndim - n], x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
         n = ctx.n
-        grad_in = K.max_unpool_backward(_planes(grad, n),
-                                        indices.reshape(-1, *indices.shape[indices.ndim - n:]))
+        grad_in = K.max_unpool_backward(_planes(grad, n), _index_planes(indices, n))
         return grad_in.reshape(indices.shape).astype(grad.dtype, copy=False), None, None, None
 
 

@@ -153,8 +153,9 @@ class AvgPool1d(_AvgPoolNd):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
-        super().__init__(_single(kernel_size), _single(stride if stride is not None else kernel_size),
-                         _single(padding), ceil_mode, count_include_pad)
+        stride = stride if stride is not None else kernel_size
+        super().__init__(_single(kernel_size), _single(stride), _single(padding), ceil_mode,
+                         count_include_pad)
 
     def forward(self, input):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -197,7 +198,8 @@ class _FractionalMaxPoolNd(Module):
         self.output_size = ntuple(output_size) if output_size is not None else None
         self.output_ratio = _ratios(output_ratio, len(self.kernel_size))
         if output_size is None and output_ratio is None:
-            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
         if output_size is not None and output_ratio is not None:
             raise ValueError("only one of output_size and output_ratio may be specified")
         if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
