@@ -464,6 +464,8 @@ def max_unpool(x, index, out_spatial):
     planes = x.shape[0]
     index = _rows(index, np.int64)
     out = np.zeros((planes, math.prod(out_spatial)), dtype=x.dtype)
+    if out.size == 0:  # an empty output has nothing to write (torch returns it, unchecked)
+        return out.reshape(planes, *out_spatial)
     bad = np.full(planes, -1, dtype=np.int64)
     _unpool_scatter(_rows(x), index, out, bad)
     offenders = np.flatnonzero(bad >= 0)
