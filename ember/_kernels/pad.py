@@ -19,6 +19,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._jit import parallel_kernel
+from .activation import launch
+
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -108,18 +111,18 @@ def pad_backward(grad: np.ndarray, input_shape, pads, mode: str = "constant") ->
 
 
 def _scatter_add_axis(grad: np.ndarray, index: np.ndarray, n: int, axis: int) -> np.ndarray:
-    """``out[..., index[j], ...] += grad[..., j, ...]`` along ``axis``; ``out`` has length n there."""
+    """``out[..., index[j], ...] += grad[..., j, ...]`` along ``axis`` (``out``: length n there)."""
     shape = grad.shape
     outer = int(np.prod(shape[:axis], dtype=np.int64))
     inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
     g3 = np.ascontiguousarray(grad).reshape(outer, shape[axis], inner)
     out = np.zeros((outer, n, inner), dtype=grad.dtype)
     if g3.size:
-        _scatter_add_rows(g3, index, out)
+        launch(_scatter_add_rows, g3, index, out, size=g3.size)
     return out.reshape(shape[:axis] + (n,) + shape[axis + 1:])
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _scatter_add_rows(g, index, out):
     # parallel over the leading block; within it the j loop is serial, so repeated indices
     # (replicate's edges) accumulate without races
@@ -134,6 +137,16 @@ def _scatter_add_rows(g, index, out):
 _AXIS_LETTERS = "DHW"
 
 
+def check_pad_length(ndim: int, pads) -> None:
+    """An even number of pads, at most two per dimension."""
+    if len(pads) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pads) // 2 > ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pads)} and input of dimension "
+                           f"{ndim}")
+
+
 def check_pad(shape, pads, mode: str) -> None:
     """Raise as torch does when ``pads`` cannot pad an input of ``shape`` in ``mode``.
 
@@ -141,12 +154,7 @@ def check_pad(shape, pads, mode: str) -> None:
     an empty axis; reflect needs every pad < the axis size; circular may wrap at most once;
     reflect and replicate need a non-empty output (ATen requires it of at least one axis).
     """
-    if len(pads) % 2:
-        raise RuntimeError("Padding length must be divisible by 2")
-    if len(pads) // 2 > len(shape):
-        raise RuntimeError("Padding length should be less than or equal to two times the input "
-                           f"dimension but got padding length {len(pads)} and input of dimension "
-                           f"{len(shape)}")
+    check_pad_length(len(shape), pads)
     if mode not in MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     axes = list(_axis_pads(len(shape), pads))

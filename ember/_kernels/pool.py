@@ -34,6 +34,8 @@ import math
 import numba
 import numpy as np
 
+from ._jit import parallel_kernel
+
 __all__ = ["max_pool", "avg_pool", "avg_pool_backward", "adaptive_max_pool", "adaptive_avg_pool",
            "adaptive_avg_pool_backward", "fractional_max_pool", "fractional_intervals",
            "max_pool_backward", "max_unpool", "max_unpool_backward"]
@@ -41,7 +43,7 @@ __all__ = ["max_pool", "avg_pool", "avg_pool_backward", "adaptive_max_pool", "ad
 
 # -- compiled loops ------------------------------------------------------------------------------
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _max_windows(x, dims, first_d, taps_d, first_h, taps_h, first_w, taps_w, steps, out, index):
     """out[p, o] = max of plane p over window o; index[p, o] = its flat offset in the plane.
 
@@ -109,7 +111,7 @@ def _contiguous_runs(nd, nh, nw, in_h, in_w):
 # No fastmath here: numba 0.68 reloads this parallel loop from its on-disk cache ~1.5x slower
 # when it is compiled with fastmath (measured; fresh compiles were fine). The long sums that
 # reassociation would vectorise are the whole-plane ones, done by _plane_means.
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _avg_windows(x, dims, first_d, taps_d, size_d, first_h, taps_h, size_h, first_w, taps_w,
                  size_w, divisor_override, out):
     """out[p, o] = sum of window o / divisor, divisor = size_d*size_h*size_w (or the override).
@@ -149,7 +151,7 @@ def _avg_windows(x, dims, first_d, taps_d, size_d, first_h, taps_h, size_h, firs
                     o += 1
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _avg_windows_backward(grad_out, dims, first_d, taps_d, size_d, first_h, taps_h, size_h,
                           first_w, taps_w, size_w, divisor_override, grad_in):
     """grad_in[p, window o] += grad_out[p, o] / divisor: the adjoint of ``_avg_windows``."""
@@ -186,7 +188,7 @@ def _avg_windows_backward(grad_out, dims, first_d, taps_d, size_d, first_h, taps
                     o += 1
 
 
-@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassoc: a vectorised sum
+@parallel_kernel(fastmath={"reassoc"})  # reassoc: a vectorised sum
 def _plane_means(x, divisor, out):
     """out[p, 0] = sum(x[p]) / divisor: average pooling whose single window is the whole plane
     (global average pooling, AdaptiveAvgPool2d(1)); float64 accumulation."""
@@ -198,7 +200,7 @@ def _plane_means(x, divisor, out):
         out[p, 0] = total / divisor
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _plane_fill(grad_out, divisor, grad_in):
     """grad_in[p, :] = grad_out[p, 0] / divisor: the adjoint of ``_plane_means`` (it writes
     every element, so grad_in needs no zeroing)."""
@@ -209,7 +211,7 @@ def _plane_fill(grad_out, divisor, grad_in):
             gp[i] = g
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _scatter_add(grad_out, index, grad_in):
     """grad_in[p, index[p, o]] += grad_out[p, o]: max-pooling backward (windows may overlap)."""
     for p in numba.prange(grad_out.shape[0]):
@@ -218,7 +220,7 @@ def _scatter_add(grad_out, index, grad_in):
             gp[index[p, o]] += grad_out[p, o]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _unpool_scatter(x, index, out, bad):
     """out[p, index[p, i]] = x[p, i]; an index outside the plane is skipped and reported in
     ``bad[p]`` (the caller raises), never written elsewhere (pytorch#68873)."""
@@ -234,7 +236,7 @@ def _unpool_scatter(x, index, out, bad):
                 op[j] = x[p, i]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel
 def _gather(src, index, out):
     """out[p, i] = src[p, index[p, i]]: max-unpooling backward."""
     for p in numba.prange(out.shape[0]):
