@@ -8,15 +8,16 @@ work on an ``(outer, n, inner)`` view and reduce over ``n``.
 
 Numerics (ember's TRAPS.md #12, #13):
 
-* float32 uses the vectorisable ``exp``/``tanh``/``erf`` below (numba has no SVML here, and a
-  scalar ``expf`` call per element ran 4x slower than torch); float64 uses ``math``'s.
+* float32 uses the vectorisable exp, expm1, tanh and normal CDF (erf) below: numba has no
+  vector math library here, and a scalar ``expf`` call per element ran 4x slower than torch.
+  float64 uses ``math``'s.
 * Nothing overflows for any finite input: sigmoid is written with ``exp(-|x|)``, softplus and
   log-sigmoid as ``max(z, 0) + log1p(exp(-|z|))``, softmax subtracts the maximum.
 * Kinks and NaN follow ATen's CPU kernels (aten/src/ATen/native/cpu/Activation.cpp,
   BinaryOpsKernel.cpp): every comparison is written the way ATen writes it, because the
   branch NaN falls into decides the result (``relu(nan) = nan``, ``relu'(0) = 0``, ...).
 
-Parameters (alpha, slopes, bounds) must arrive with the arrays' dtype (``_call`` casts them):
+Parameters (alpha, slopes, bounds) must arrive with the arrays' dtype (``elementwise`` casts them):
 a float64 scalar would silently promote a float32 loop to float64.
 """
 from __future__ import annotations
@@ -29,8 +30,15 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic, overload
 
-_jit = dict(cache=True)
-_pjit = dict(parallel=True, cache=True)
+from ._jit import parallel_kernel
+
+_jit = dict(cache=True, error_model="numpy")   # x / 0 -> inf, no Python exception check,
+_pjit = dict(error_model="numpy")                # which would also block vectorisation
+# The overloads below are inlined into their (cached) callers and must not be cached themselves:
+# numba keys its disk cache by qualified name and source line, which the lambdas made by
+# _by_precision share, so with caching on, a later process was served one helper's compiled
+# float32 lambda for another's (sigmoid(-1) came out 1/3).
+_inline_jit = dict(error_model="numpy")
 
 
 # =========================================================================== scalar maths
@@ -39,7 +47,7 @@ def _c(like, value):
     raise NotImplementedError("only callable from numba-compiled code")
 
 
-@overload(_c)
+@overload(_c, jit_options=_inline_jit)
 def _c_impl(like, value):
     ty = like
     return lambda like, value: ty(value)
@@ -53,7 +61,7 @@ def _f32_from_bits(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _expf(x):
     """exp for float32 in straight-line code LLVM can vectorise (Cephes expf, ~1 ulp).
 
@@ -82,7 +90,7 @@ def _expf(x):
     return y if x == x else x
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _expm1f(x):
     """expm1 for float32: a Taylor polynomial near 0 (where exp(x) - 1 cancels), exp - 1 beyond."""
     p = np.float32(1.0 / 40320.0)
@@ -97,7 +105,7 @@ def _expm1f(x):
     return small if abs(x) < np.float32(0.5) else big
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _tanhf(x):
     """tanh for float32 (Cephes tanhf, ~2 ulp): odd polynomial for |x| < 0.625, else
     1 - 2 / (exp(2|x|) + 1), which saturates to 1 without overflow."""
@@ -114,19 +122,29 @@ def _tanhf(x):
     return small if a < np.float32(0.625) else big
 
 
-@numba.njit(inline="always", **_jit)
-def _erff(x):
-    """erf for float32 as ATen's vectorised CPU erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7):
-    erf(x) = sign(x) * (1 - t * P(t) * exp(-x^2)), t = 1 / (1 + 0.3275911 |x|)."""
-    a = abs(x)
+@numba.njit(**_jit)
+def _normal_cdf_pdf_f32(x):
+    """(Phi(x), phi(x)) for float32 with one exp: erf as ATen's vectorised CPU erf
+    (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), whose exp(-a^2), a = |x| / sqrt 2,
+    is exp(-x^2 / 2), the normal density's own exponential:
+    1 - erf(a) = t P(t) exp(-a^2), t = 1 / (1 + 0.3275911 a)."""
+    a = abs(x) * np.float32(0.7071067811865476)
+    e = _expf(x * x * np.float32(-0.5))          # one rounding fewer than -a * a
     t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * a)
     p = np.float32(1.061405429)
     p = p * t - np.float32(1.453152027)
     p = p * t + np.float32(1.421413741)
     p = p * t - np.float32(0.284496736)
     p = p * t + np.float32(0.254829592)
-    y = np.float32(1.0) - p * t * _expf(-a * a)
-    return y if x >= np.float32(0.0) else (-y if x < np.float32(0.0) else x)
+    tail = np.float32(0.5) * p * t * e                  # Phi(-|x|)
+    cdf = np.float32(1.0) - tail if x >= np.float32(0.0) else (tail if x < np.float32(0.0) else x)
+    return cdf, np.float32(0.3989422804014327) * e
+
+
+@numba.njit(**_jit)
+def _normal_cdf_pdf_f64(x):
+    return 0.5 * (1.0 + math.erf(x * 0.7071067811865476)), \
+        0.3989422804014327 * math.exp(-0.5 * x * x)
 
 
 def _exp(x):
@@ -141,7 +159,7 @@ def _tanh(x):
     raise NotImplementedError("only callable from numba-compiled code")
 
 
-def _erf(x):
+def _normal_cdf_pdf(x):
     raise NotImplementedError("only callable from numba-compiled code")
 
 
@@ -154,13 +172,16 @@ def _by_precision(f32_impl, f64_impl):
     return typer
 
 
-overload(_exp)(_by_precision(_expf, math.exp))
-overload(_expm1)(_by_precision(_expm1f, math.expm1))
-overload(_tanh)(_by_precision(_tanhf, math.tanh))
-overload(_erf)(_by_precision(_erff, math.erf))
+# Inlined into the caller's IR, so they compile under its flags (error_model above). A loop
+# that inlines two of them was left scalar by LLVM here (gelu's backward with erf and exp), so
+# each kernel takes one transcendental helper per element (hence _normal_cdf_pdf).
+for _stub, _f32, _f64 in ((_exp, _expf, math.exp), (_expm1, _expm1f, math.expm1),
+                          (_tanh, _tanhf, math.tanh),
+                          (_normal_cdf_pdf, _normal_cdf_pdf_f32, _normal_cdf_pdf_f64)):
+    overload(_stub, inline="always", jit_options=_inline_jit)(_by_precision(_f32, _f64))
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _sigmoid(x):
     """1 / (1 + exp(-x)) through exp(-|x|) <= 1, so it never overflows."""
     one = _c(x, 1.0)
@@ -169,7 +190,7 @@ def _sigmoid(x):
     return s if x >= _c(x, 0.0) else z * s
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _softplus(z):
     """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), finite for every finite z."""
     return max(z, _c(z, 0.0)) + math.log1p(_exp(-abs(z)))
@@ -178,14 +199,14 @@ def _softplus(z):
 # =========================================================================== elementwise kernels
 # ReLU: y = max(x, 0); dy/dx = 1 if y > 0 else 0, so relu'(0) = 0 (ATen threshold_backward on
 # the result). `x <= 0` rather than `x > 0` keeps NaN: relu(nan) = nan.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def relu_forward(x, out):
     for i in numba.prange(x.size):
         v = x[i]
         out[i] = _c(v, 0.0) if v <= _c(v, 0.0) else v
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def relu_backward(grad, y, out):
     for i in numba.prange(grad.size):
         out[i] = _c(grad[i], 0.0) if y[i] <= _c(grad[i], 0.0) else grad[i]
@@ -193,36 +214,36 @@ def relu_backward(grad, y, out):
 
 # LeakyReLU: y = x if x > 0 else slope * x; dy/dx = 1 if x > 0 else slope (so slope at 0).
 # ``saved`` may be the output when slope >= 0: then y > 0 exactly when x > 0.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def leaky_relu_forward(x, out, slope):
     for i in numba.prange(x.size):
         v = x[i]
         out[i] = v if v > _c(v, 0.0) else v * slope
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def leaky_relu_backward(grad, saved, out, slope):
     for i in numba.prange(grad.size):
         out[i] = grad[i] if saved[i] > _c(slope, 0.0) else grad[i] * slope
 
 
 # Threshold: y = x if x > threshold else value; dy/dx = 1 if x > threshold else 0.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def threshold_forward(x, out, threshold, value):
     for i in numba.prange(x.size):
         v = x[i]
         out[i] = value if v <= threshold else v
 
 
-@numba.njit(**_pjit)
-def threshold_backward(grad, x, out, threshold):
+@parallel_kernel(**_pjit)
+def threshold_backward(grad, x, out, threshold, value):
     for i in numba.prange(grad.size):
         out[i] = _c(threshold, 0.0) if x[i] <= threshold else grad[i]
 
 
 # Hardtanh: y = clamp(x, lo, hi); dy/dx = 1 inside (lo, hi), 0 at and beyond the bounds
 # (ATen hardtanh_backward). With the output saved the test is the same: lo < y < hi.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardtanh_forward(x, out, lo, hi):
     for i in numba.prange(x.size):
         v = x[i]
@@ -230,7 +251,7 @@ def hardtanh_forward(x, out, lo, hi):
         out[i] = hi if v > hi else v
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardtanh_backward(grad, saved, out, lo, hi):
     for i in numba.prange(grad.size):
         s = saved[i]
@@ -242,7 +263,7 @@ def hardtanh_backward(grad, saved, out, lo, hi):
 #   y = scale * alpha * expm1(input_scale * x)  for x <= 0
 #   dy/dx = scale (x > 0);  input_scale * (y + scale * alpha) (x <= 0), from the output,
 #   or scale * alpha * input_scale * exp(input_scale * x) from the input (alpha < 0).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def elu_forward(x, out, alpha, scale, input_scale):
     neg = alpha * scale
     for i in numba.prange(x.size):
@@ -250,7 +271,7 @@ def elu_forward(x, out, alpha, scale, input_scale):
         out[i] = v * scale if v > _c(v, 0.0) else _expm1(v * input_scale) * neg
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def elu_backward(grad, saved, out, alpha, scale, input_scale, saved_is_result):
     neg = alpha * scale
     for i in numba.prange(grad.size):
@@ -263,39 +284,39 @@ def elu_backward(grad, saved, out, alpha, scale, input_scale, saved_is_result):
 
 
 # Sigmoid: y = 1 / (1 + exp(-x)); dy/dx = y (1 - y) in [0, 1/4].
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def sigmoid_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = _sigmoid(x[i])
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def sigmoid_backward(grad, y, out):
     for i in numba.prange(grad.size):
         out[i] = grad[i] * y[i] * (_c(y[i], 1.0) - y[i])
 
 
 # Tanh: dy/dx = 1 - y^2 in (0, 1].
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def tanh_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = _tanh(x[i])
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def tanh_backward(grad, y, out):
     for i in numba.prange(grad.size):
         out[i] = grad[i] * (_c(y[i], 1.0) - y[i] * y[i])
 
 
 # SiLU: y = x sigmoid(x); dy/dx = s (1 + x (1 - s)).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def silu_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = x[i] * _sigmoid(x[i])
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def silu_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v = x[i]
@@ -304,24 +325,23 @@ def silu_backward(grad, x, out):
 
 
 # GELU, exact: y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x phi(x).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def gelu_forward(x, out):
     for i in numba.prange(x.size):
-        v = x[i]
-        out[i] = v * _c(v, 0.5) * (_c(v, 1.0) + _erf(v * _c(v, 0.7071067811865476)))
+        cdf, _ = _normal_cdf_pdf(x[i])
+        out[i] = x[i] * cdf
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def gelu_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v = x[i]
-        cdf = _c(v, 0.5) * (_c(v, 1.0) + _erf(v * _c(v, 0.7071067811865476)))
-        pdf = _c(v, 0.3989422804014327) * _exp(v * v * _c(v, -0.5))
+        cdf, pdf = _normal_cdf_pdf(v)
         out[i] = grad[i] * (cdf + v * pdf)
 
 
 # GELU, tanh approximation: y = x/2 (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2 / pi).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def gelu_tanh_forward(x, out):
     for i in numba.prange(x.size):
         v = x[i]
@@ -329,7 +349,7 @@ def gelu_tanh_forward(x, out):
         out[i] = _c(v, 0.5) * v * (_c(v, 1.0) + _tanh(inner))
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def gelu_tanh_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v = x[i]
@@ -342,14 +362,14 @@ def gelu_tanh_backward(grad, x, out):
 
 # Softplus: y = log(1 + exp(beta x)) / beta, or x where beta x > threshold;
 # dy/dx = sigmoid(beta x), or 1 past the threshold.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def softplus_forward(x, out, beta, threshold):
     for i in numba.prange(x.size):
         z = x[i] * beta
         out[i] = x[i] if z > threshold else _softplus(z) / beta
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def softplus_backward(grad, x, out, beta, threshold):
     for i in numba.prange(grad.size):
         z = x[i] * beta
@@ -357,44 +377,48 @@ def softplus_backward(grad, x, out, beta, threshold):
 
 
 # LogSigmoid: y = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); dy/dx = sigmoid(-x) in (0, 1).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def log_sigmoid_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = -_softplus(-x[i])
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def log_sigmoid_backward(grad, x, out):
     for i in numba.prange(grad.size):
         out[i] = grad[i] * _sigmoid(-x[i])
 
 
 # Mish: y = x tanh(softplus(x)). With e = exp(x): tanh(log(1 + e)) = n / (n + 2), n = e (e + 2),
-# no log needed; past x = 20 it is 1 in both precisions (and e^2 would overflow float32).
+# and sigmoid(x) = e / (1 + e): one exp, no log. From x = 20 on both are 1 to float64 precision
+# (and e^2 would overflow float32), so e is taken of min(x, 20).
 # dy/dx = tsp + x sigmoid(x) (1 - tsp^2).
-@numba.njit(inline="always", **_jit)
-def _tanh_softplus(v):
-    e = _exp(v)
+@numba.njit(**_jit)
+def _tanh_softplus_sigmoid(v):
+    big = v > _c(v, 20.0)
+    e = _exp(_c(v, 20.0) if big else v)
     n = e * (e + _c(v, 2.0))
-    return n / (n + _c(v, 2.0)) if v < _c(v, 20.0) else _c(v, 1.0)
+    tsp = _c(v, 1.0) if big else n / (n + _c(v, 2.0))
+    return tsp, e / (_c(v, 1.0) + e)
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def mish_forward(x, out):
     for i in numba.prange(x.size):
-        out[i] = x[i] * _tanh_softplus(x[i])
+        tsp, _ = _tanh_softplus_sigmoid(x[i])
+        out[i] = x[i] * tsp
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def mish_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v = x[i]
-        t = _tanh_softplus(v)
-        out[i] = grad[i] * (t + v * _sigmoid(v) * (_c(v, 1.0) - t * t))
+        tsp, sig = _tanh_softplus_sigmoid(v)
+        out[i] = grad[i] * (tsp + v * sig * (_c(v, 1.0) - tsp * tsp))
 
 
 # Hardsigmoid: y = clamp(x + 3, 0, 6) / 6; dy/dx = 1/6 on (-3, 3), else 0.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardsigmoid_forward(x, out):
     for i in numba.prange(x.size):
         v = x[i] + _c(x[i], 3.0)
@@ -403,7 +427,7 @@ def hardsigmoid_forward(x, out):
         out[i] = v / _c(v, 6.0)
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardsigmoid_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v = x[i]
@@ -412,7 +436,7 @@ def hardsigmoid_backward(grad, x, out):
 
 
 # Hardswish: y = x clamp(x + 3, 0, 6) / 6; dy/dx = 0 up to -3, x/3 + 1/2 between, 1 from 3 on.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardswish_forward(x, out):
     for i in numba.prange(x.size):
         v = x[i]
@@ -422,7 +446,7 @@ def hardswish_forward(x, out):
         out[i] = v * r / _c(v, 6.0)
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardswish_backward(grad, x, out):
     for i in numba.prange(grad.size):
         v, g = x[i], grad[i]
@@ -434,21 +458,21 @@ def hardswish_backward(grad, x, out):
 
 # Hardshrink: y = x where |x| > lambda, else 0. Softshrink: y = x - lambda sign(x) there.
 # Both: dy/dx = 1 where |x| > lambda, else 0 (ATen shrink_backward).
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def hardshrink_forward(x, out, lambd):
     for i in numba.prange(x.size):
         v = x[i]
         out[i] = _c(v, 0.0) if (v >= -lambd and v <= lambd) else v
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def softshrink_forward(x, out, lambd):
     for i in numba.prange(x.size):
         v = x[i]
         out[i] = v - lambd if v > lambd else (v + lambd if v < -lambd else v * _c(v, 0.0))
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def shrink_backward(grad, x, out, lambd):
     for i in numba.prange(grad.size):
         v = x[i]
@@ -456,13 +480,13 @@ def shrink_backward(grad, x, out, lambd):
 
 
 # Tanhshrink: y = x - tanh(x); dy/dx = tanh(x)^2.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def tanhshrink_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = x[i] - _tanh(x[i])
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def tanhshrink_backward(grad, x, out):
     for i in numba.prange(grad.size):
         t = _tanh(x[i])
@@ -470,13 +494,13 @@ def tanhshrink_backward(grad, x, out):
 
 
 # Softsign: y = x / (1 + |x|); dy/dx = 1 / (1 + |x|)^2 in (0, 1].
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def softsign_forward(x, out):
     for i in numba.prange(x.size):
         out[i] = x[i] / (_c(x[i], 1.0) + abs(x[i]))
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def softsign_backward(grad, x, out):
     for i in numba.prange(grad.size):
         d = _c(x[i], 1.0) + abs(x[i])
@@ -485,7 +509,7 @@ def softsign_backward(grad, x, out):
 
 # PReLU on an (N, C, inner) view, one slope per channel:
 #   y = x if x > 0 else w[c] x;  dL/dx = g or w[c] g;  dL/dw[c] = sum over x <= 0 of g x.
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def prelu_forward(x, w, out):
     n, c, inner = x.shape
     for nc in numba.prange(n * c):
@@ -496,7 +520,7 @@ def prelu_forward(x, w, out):
             out[b, ch, k] = v if v > _c(v, 0.0) else slope * v
 
 
-@numba.njit(**_pjit)
+@parallel_kernel(**_pjit)
 def prelu_backward(grad, x, w, grad_x, weight_partial):
     """grad_x in place; weight_partial[b, c]: each (sample, channel)'s share of dL/dw[c]."""
     n, c, inner = x.shape
@@ -515,119 +539,179 @@ def prelu_backward(grad, x, w, grad_x, weight_partial):
 
 
 # =========================================================================== softmax family
-# On an (outer, n, inner) view, reducing over n. Rows (inner == 1) are contiguous and reduced
-# one per task; otherwise each task takes a block of `inner` columns of one outer index and
-# streams over n with the block's running max / sum in a small buffer (vectorised over k).
-_BLOCK = 512
+# On an (outer, n, inner) view, reducing over n.
+#
+# Rows (inner == 1: the last dim, contiguous): one row per task. LLVM vectorises a reduction
+# only when it may reassociate it, so the sums live in two small helpers compiled with
+# fastmath={"reassoc", "nsz"} that call nothing else; the max runs as eight independent chains.
+# A NaN anywhere in a row makes its sum NaN, so the row comes out NaN as in torch whatever the
+# max saw.
+# Columns (inner > 1): each task takes a block of up to _BLOCK columns of one outer index and
+# streams over n; the running max and sum of every column are elementwise work across the block
+# (row slices ``x[o, j, k0:k1]`` keep those loops on contiguous, vectorisable memory).
+_BLOCK = 1024
+_sum_jit = dict(_jit, fastmath={"reassoc", "nsz"})
 
 
-@numba.njit(inline="always", **_jit)
-def _row_max(x, o, n):
-    m = x[o, 0, 0]
-    for j in range(1, n):
-        v = x[o, j, 0]
-        m = v if v > m else m
-    return m
+@numba.njit(**_jit)
+def _row_max(row):
+    n = row.size
+    full = n - n % 8
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
+    for j in range(0, full, 8):
+        v = row[j]
+        m0 = v if v > m0 else m0
+        v = row[j + 1]
+        m1 = v if v > m1 else m1
+        v = row[j + 2]
+        m2 = v if v > m2 else m2
+        v = row[j + 3]
+        m3 = v if v > m3 else m3
+        v = row[j + 4]
+        m4 = v if v > m4 else m4
+        v = row[j + 5]
+        m5 = v if v > m5 else m5
+        v = row[j + 6]
+        m6 = v if v > m6 else m6
+        v = row[j + 7]
+        m7 = v if v > m7 else m7
+    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    for j in range(full, n):
+        m = row[j] if row[j] > m else m
+    return _c(m, 0.0) if m == -np.inf else m      # an all -inf row: no inf - inf
 
 
-@numba.njit(**_pjit)
-def softmax_forward(x, out, log):
-    """y = exp(x - max) / sum exp(x - max), or for log: y = x - max - log(sum exp(x - max))."""
+@numba.njit(**_sum_jit)
+def _sum(a):
+    """sum(a) of a non-empty row. (Like _dot, this calls nothing: a fastmath function's callees
+    were compiled with its flags, and reassociation breaks _expf's rounding trick.)"""
+    s = a[0]
+    for j in range(1, a.size):
+        s += a[j]
+    return s
+
+
+@numba.njit(**_sum_jit)
+def _dot(a, b):
+    """sum(a * b) of non-empty rows."""
+    s = a[0] * b[0]
+    for j in range(1, a.size):
+        s += a[j] * b[j]
+    return s
+
+
+@numba.njit(**_jit)
+def _softmax_row(x, out, probs, log):
+    """out = softmax(x), or log_softmax(x) with the probabilities also kept in ``probs`` (the
+    backward's exp(y), which it then need not recompute). One contiguous row."""
+    m = _row_max(x)
+    for j in range(x.size):
+        probs[j] = _exp(x[j] - m)
+    s = _sum(probs)
+    r = _c(m, 1.0) / s
+    if log:
+        lse = math.log(s)
+        for j in range(x.size):
+            out[j] = (x[j] - m) - lse          # not x - (m + lse): that rounds lse away at |m| >> 1
+            probs[j] *= r
+    else:
+        for j in range(x.size):
+            out[j] *= r
+
+
+@parallel_kernel(**_pjit)
+def softmax_rows_forward(x, out, probs, log):
+    """Softmax (``probs`` is ``out``) or log-softmax of each row of C-contiguous (rows, n)
+    arrays."""
+    for o in numba.prange(x.shape[0]):
+        _softmax_row(x[o], out[o], probs[o], log)
+
+
+@parallel_kernel(**_pjit)
+def softmax_rows_backward(grad, p, out, log):
+    """softmax: dx = p (g - sum(g p));  log-softmax: dx = g - p sum(g), p the probabilities."""
+    for o in numba.prange(p.shape[0]):
+        g, pr, gx = grad[o], p[o], out[o]
+        if log:
+            d = _sum(g)
+            for j in range(g.size):
+                gx[j] = g[j] - pr[j] * d
+        else:
+            d = _dot(g, pr)
+            for j in range(g.size):
+                gx[j] = pr[j] * (g[j] - d)
+
+
+@parallel_kernel(**_pjit)
+def softmax_columns_forward(x, out, log):
+    """Softmax / log-softmax over axis 1 of a C-contiguous (outer, n, inner) array."""
     outer, n, inner = x.shape
-    if n == 0:
-        return
-    if inner == 1:
-        for o in numba.prange(outer):
-            m = _row_max(x, o, n)
-            m = _c(m, 0.0) if m == -np.inf else m      # an all -inf row: no inf - inf
-            s = _c(m, 0.0)
-            for j in range(n):
-                e = _exp(x[o, j, 0] - m)
-                s += e
-                if not log:
-                    out[o, j, 0] = e
-            if log:     # (x - m) - log s: m + log s would round away log s when |m| >> 1
-                lse = math.log(s)
-                for j in range(n):
-                    out[o, j, 0] = (x[o, j, 0] - m) - lse
-            else:
-                r = _c(m, 1.0) / s
-                for j in range(n):
-                    out[o, j, 0] *= r
-        return
     nblocks = (inner + _BLOCK - 1) // _BLOCK
     for task in numba.prange(outer * nblocks):
-        o = task // nblocks
-        k0 = (task % nblocks) * _BLOCK
+        o, k0 = task // nblocks, (task % nblocks) * _BLOCK
         k1 = min(k0 + _BLOCK, inner)
         m = x[o, 0, k0:k1].copy()
         for j in range(1, n):
-            for k in range(k1 - k0):
-                v = x[o, j, k0 + k]
-                m[k] = v if v > m[k] else m[k]
-        for k in range(k1 - k0):
+            row = x[o, j, k0:k1]
+            for k in range(m.size):
+                m[k] = row[k] if row[k] > m[k] else m[k]
+        for k in range(m.size):
             m[k] = _c(m[k], 0.0) if m[k] == -np.inf else m[k]
         s = np.zeros_like(m)
         for j in range(n):
-            for k in range(k1 - k0):
-                e = _exp(x[o, j, k0 + k] - m[k])
+            row, orow = x[o, j, k0:k1], out[o, j, k0:k1]
+            for k in range(m.size):
+                e = _exp(row[k] - m[k])
+                orow[k] = e
                 s[k] += e
-                if not log:
-                    out[o, j, k0 + k] = e
         if log:
-            for k in range(k1 - k0):
+            for k in range(m.size):
                 s[k] = math.log(s[k])
             for j in range(n):
-                for k in range(k1 - k0):
-                    out[o, j, k0 + k] = (x[o, j, k0 + k] - m[k]) - s[k]
+                row, orow = x[o, j, k0:k1], out[o, j, k0:k1]
+                for k in range(m.size):
+                    orow[k] = (row[k] - m[k]) - s[k]
         else:
-            for k in range(k1 - k0):
+            for k in range(m.size):
                 s[k] = _c(s[k], 1.0) / s[k]
             for j in range(n):
-                for k in range(k1 - k0):
-                    out[o, j, k0 + k] *= s[k]
+                orow = out[o, j, k0:k1]
+                for k in range(m.size):
+                    orow[k] *= s[k]
 
 
-@numba.njit(**_pjit)
-def softmax_backward(grad, y, out, log):
-    """softmax:     dx = y (g - sum_j g y)
-    log-softmax: dx = g - exp(y) sum_j g"""
+@parallel_kernel(**_pjit)
+def softmax_columns_backward(grad, y, out, log):
+    """The same products as softmax_rows_backward, over axis 1 of (outer, n, inner) arrays."""
     outer, n, inner = y.shape
-    if n == 0:
-        return
-    if inner == 1:
-        for o in numba.prange(outer):
-            d = _c(y[o, 0, 0], 0.0)
-            for j in range(n):
-                d += grad[o, j, 0] if log else grad[o, j, 0] * y[o, j, 0]
-            for j in range(n):
-                if log:
-                    out[o, j, 0] = grad[o, j, 0] - _exp(y[o, j, 0]) * d
-                else:
-                    out[o, j, 0] = y[o, j, 0] * (grad[o, j, 0] - d)
-        return
     nblocks = (inner + _BLOCK - 1) // _BLOCK
     for task in numba.prange(outer * nblocks):
-        o = task // nblocks
-        k0 = (task % nblocks) * _BLOCK
+        o, k0 = task // nblocks, (task % nblocks) * _BLOCK
         k1 = min(k0 + _BLOCK, inner)
         d = np.zeros(k1 - k0, dtype=y.dtype)
         for j in range(n):
-            for k in range(k1 - k0):
-                g = grad[o, j, k0 + k]
-                d[k] += g if log else g * y[o, j, k0 + k]
+            g, yr = grad[o, j, k0:k1], y[o, j, k0:k1]
+            for k in range(d.size):
+                d[k] += g[k] if log else g[k] * yr[k]
         for j in range(n):
-            for k in range(k1 - k0):
-                g, v = grad[o, j, k0 + k], y[o, j, k0 + k]
-                out[o, j, k0 + k] = g - _exp(v) * d[k] if log else v * (g - d[k])
+            g, yr, gx = grad[o, j, k0:k1], y[o, j, k0:k1], out[o, j, k0:k1]
+            if log:
+                for k in range(d.size):
+                    gx[k] = g[k] - _exp(yr[k]) * d[k]
+            else:
+                for k in range(d.size):
+                    gx[k] = yr[k] * (g[k] - d[k])
 
 
 # =========================================================================== array-level API
+# (Each parallel kernel runs serially on small arrays: see _jit.parallel_kernel.)
+
+
 def _flat(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(-1)
 
 
-def _call(kernel, arrays, params=(), out=None):
+def elementwise(kernel, arrays, params=(), out=None):
     """Run an elementwise ``kernel(*arrays, out, *params)`` on flat views and return ``out``.
 
     ``out`` may be an input (in-place activations); a non-contiguous ``out`` gets the result
@@ -655,28 +739,41 @@ def _as3d(x: np.ndarray, dim: int) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(outer, shape[dim], inner)
 
 
-def softmax(x: np.ndarray, dim: int, log: bool = False) -> np.ndarray:
-    """softmax (or log_softmax) of ``x`` over axis ``dim`` (non-negative)."""
-    if x.ndim == 0:
-        x3 = x.reshape(1, 1, 1)
-    else:
-        x3 = _as3d(x, dim)
+def softmax(x: np.ndarray, dim: int, log: bool = False):
+    """softmax of ``x`` over axis ``dim`` (non-negative); with ``log``, log_softmax and the
+    probabilities exp(y) as ``(y, probs)`` (probs is None where the backward recomputes them:
+    reductions over a non-last axis, where keeping them costs more memory than it saves)."""
+    x3 = _as3d(x, dim) if x.ndim else x.reshape(1, 1, 1)
+    outer, n, inner = x3.shape
     out = np.empty(x3.shape, dtype=x.dtype)
-    if x3.size:
-        softmax_forward(x3, out, log)
-    return out.reshape(x.shape)
+    probs = None
+    if inner == 1:
+        out2 = out.reshape(outer, n)
+        probs = np.empty_like(out2) if log else out2
+        if x3.size:
+            softmax_rows_forward(x3.reshape(outer, n), out2, probs, log)
+        probs = probs.reshape(x.shape) if log else None
+    elif x3.size:
+        softmax_columns_forward(x3, out, log)
+    return (out.reshape(x.shape), probs) if log else out.reshape(x.shape)
 
 
-def softmax_grad(grad: np.ndarray, y: np.ndarray, dim: int, log: bool = False) -> np.ndarray:
-    """Gradient of softmax / log_softmax over ``dim`` given the upstream ``grad`` and output ``y``."""
-    if y.ndim == 0:
-        y3 = y.reshape(1, 1, 1)
-    else:
-        y3 = _as3d(y, dim)
+def softmax_grad(grad: np.ndarray, y: np.ndarray, dim: int, log: bool = False,
+                 probs: np.ndarray | None = None) -> np.ndarray:
+    """Gradient of softmax / log_softmax over ``dim`` given the upstream ``grad`` and the output
+    ``y`` (and for log_softmax the ``probs`` its forward returned, if any)."""
+    y3 = _as3d(y, dim) if y.ndim else y.reshape(1, 1, 1)
+    outer, n, inner = y3.shape
     g3 = np.ascontiguousarray(grad, dtype=y.dtype).reshape(y3.shape)
     out = np.empty(y3.shape, dtype=y.dtype)
     if y3.size:
-        softmax_backward(g3, y3, out, log)
+        if inner == 1:
+            p = y3 if not log else (np.exp(y3) if probs is None else probs)
+            shape2 = (outer, n)
+            softmax_rows_backward(g3.reshape(shape2),
+                   np.ascontiguousarray(p).reshape(shape2), out.reshape(shape2), log)
+        else:
+            softmax_columns_backward(g3, y3, out, log)
     return out.reshape(y.shape)
 
 
@@ -707,6 +804,6 @@ def _prelu_views(x, weight):
     """x as (N, C, inner) around dim 1 with one slope per channel; a single shared slope (or an
     input without dim 1) is one channel."""
     w = np.ascontiguousarray(weight, dtype=x.dtype).reshape(-1)
-    if w.size == 1 or x.ndim < 2:
-        return np.ascontiguousarray(x).reshape(1, 1, -1), w[:1]
+    if w.size == 1 or x.ndim < 2:      # (N, 1, rest): still one parallel task per sample
+        return np.ascontiguousarray(x).reshape(x.shape[0] if x.ndim else 1, 1, -1), w[:1]
     return _as3d(x, 1), w

@@ -345,8 +345,9 @@ def _gemm_input_grad(gout3, w3, gx3, groups, geo):
     for n0, n1, r0, r1 in chunks:
         g = _chunk_view(gout_rows, groups, n0, n1, r0, r1)
         cols = np.matmul(wt, g, out=_scratch("cols", wt.shape[:2] + g.shape[2:], gx3.dtype))
-        _col2im(cols.reshape(-1, n1 - n0, (r1 - r0) * ow), gx3, n0, r0,
-                kernel[0], kernel[1], kernel[2], gout3.shape[2], gout3.shape[3], ow, *geo)
+        if cols.size:
+            _col2im(cols.reshape(-1, n1 - n0, (r1 - r0) * ow), gx3, n0, r0,
+                    kernel[0], kernel[1], kernel[2], gout3.shape[2], gout3.shape[3], ow, *geo)
 
 
 def _im2col_chunk(x3, kernel, geo, out_spatial, n0, n1, r0, r1, scratch=True):
@@ -355,7 +356,8 @@ def _im2col_chunk(x3, kernel, geo, out_spatial, n0, n1, r0, r1, scratch=True):
     od, oh, ow = out_spatial
     shape = (c * kd * kh * kw, n1 - n0, (r1 - r0) * ow)
     cols = _scratch("cols", shape, x3.dtype) if scratch else np.empty(shape, dtype=x3.dtype)
-    _im2col(x3, cols, n0, r0, kd, kh, kw, od, oh, ow, *geo)
+    if cols.size:  # an empty output (kernel larger than the input) has no columns to fill
+        _im2col(x3, cols, n0, r0, kd, kh, kw, od, oh, ow, *geo)
     return cols
 
 

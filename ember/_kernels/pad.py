@@ -20,7 +20,6 @@ import numba
 import numpy as np
 
 from ._jit import parallel_kernel
-from .activation import launch
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -118,7 +117,7 @@ def _scatter_add_axis(grad: np.ndarray, index: np.ndarray, n: int, axis: int) ->
     g3 = np.ascontiguousarray(grad).reshape(outer, shape[axis], inner)
     out = np.zeros((outer, n, inner), dtype=grad.dtype)
     if g3.size:
-        launch(_scatter_add_rows, g3, index, out, size=g3.size)
+        _scatter_add_rows(g3, index, out)
     return out.reshape(shape[:axis] + (n,) + shape[axis + 1:])
 
 

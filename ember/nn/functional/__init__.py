@@ -3,4 +3,10 @@ this package re-exports them so ``import ember.nn.functional as F`` works as in 
 # one line per family module (keep this anchor comment last):
 from .pooling import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
 # -- functional modules above --

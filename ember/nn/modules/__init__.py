@@ -4,4 +4,14 @@ from .module import Module, Parameter  # noqa: F401
 from .module import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
 # -- module files above --

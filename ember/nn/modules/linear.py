@@ -1,0 +1,105 @@
+"""Identity, Linear and Bilinear (torch.nn.modules.linear)."""
+from __future__ import annotations
+
+import math
+
+from ... import empty
+from .. import functional as F
+from .. import init
+from .module import Module, Parameter
+
+__all__ = ["Identity", "Linear", "Bilinear"]
+
+
+class Identity(Module):
+    r"""Returns its input unchanged; takes (and ignores) any constructor arguments, so it can
+    stand in for another layer."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    r"""y = x W^T + b.
+
+    Shapes: input (*, in_features) -> output (*, out_features). ``weight`` is
+    (out_features, in_features) and ``bias`` (out_features); both start as
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) as in torch (kaiming_uniform_ with a=sqrt(5)).
+
+    >>> import ember
+    >>> layer = ember.nn.Linear(3, 4)
+    >>> with ember.no_grad():
+    ...     _ = layer.weight.copy_(ember.tensor([[1.0] * 3, [2.0] * 3, [3.0] * 3, [4.0] * 3]))
+    ...     _ = layer.bias.fill_(0.5)
+    >>> layer(ember.tensor([[1.0, 2.0, 3.0]]))
+    tensor([[ 6.5000, 12.5000, 18.5000, 24.5000]], grad_fn=<AddmmBackward0>)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(empty((out_features, in_features), device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # kaiming_uniform_ with a = sqrt(5) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (pytorch#57109)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    r"""y = x1^T A x2 + b.
+
+    Shapes: input1 (*, in1_features), input2 (*, in2_features) -> (*, out_features).
+    ``weight`` is (out_features, in1_features, in2_features); weight and bias start as
+    U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(empty((out_features, in1_features, in2_features), device=device,
+                                      dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features="
+                             f"{self.in1_features})")
+        bound = 1 / math.sqrt(self.weight.size(1))
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
