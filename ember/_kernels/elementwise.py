@@ -7,10 +7,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._jit import parallel_kernel
+from ._jit import SERIAL_BELOW, parallel_kernel
 
-# Below this many elements, thread start-up costs more than it saves.
-PARALLEL_THRESHOLD = 1 << 18
+# Below this many elements NumPy's (single-threaded, SIMD) ufuncs win: see _jit.SERIAL_BELOW.
+PARALLEL_THRESHOLD = SERIAL_BELOW
 
 
 def _parallel_ok(a, b=None):
