@@ -147,13 +147,18 @@ class Function(metaclass=_FunctionMeta):
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
                     needs.append(True)
-                    edges.append(_edge(a))
+                    fn = a.grad_fn
+                    edges.append((fn, a._out_idx) if fn is not None else _edge(a))
                 else:
                     needs.append(False)
                     edges.append(None)
             ctx.needs_input_grad = tuple(needs)
             ctx.next_edges = tuple(edges)
-            ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
+            if multi:
+                ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
+            else:
+                o = results[0]._data
+                ctx._out_meta = ((o.shape, o.dtype),)
             if ctx.saved_tensors_:
                 ctx._saved_versions = _versions_of(ctx.saved_tensors_, args, results)
         return tuple(results) if multi else results[0]
