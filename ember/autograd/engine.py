@@ -66,6 +66,9 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
             node = ready.pop()
             grads = pending.pop(node, None)
             if grads is None:
+                # no gradient reached this node (every consumer returned None for it): nothing
+                # to compute, but the nodes it feeds must still count this edge as done
+                _skip(node, deps, ready)
                 continue
             if type(node) is AccumulateGrad:
                 g = grads[0]
@@ -79,6 +82,16 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
                 node._release()
     finally:
         grad_mode._enabled = prev_mode
+
+
+def _skip(node, deps, ready):
+    for edge in node.next_edges:
+        if edge is not None:
+            nxt = edge[0]
+            d = deps[nxt] - 1
+            deps[nxt] = d
+            if d == 0:
+                ready.append(nxt)
 
 
 def _distribute(node, grads, pending, deps, ready, capture, Tensor):
