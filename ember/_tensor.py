@@ -18,7 +18,7 @@ from ._ops import index as I
 from ._ops import linalg as L
 from ._ops import reduce as R
 from ._ops import shape as S
-from ._ops.util import normalize_dim, normalize_dims
+from ._ops.util import normalize_dim, normalize_dims, unbroadcast
 from ._size import Size
 from .autograd import grad_mode
 from .autograd import function as _function
@@ -334,7 +334,7 @@ class Tensor:
         return self if dt.np == self._data.dtype else E.Cast.apply(self, dt.np)
 
     # ------------------------------------------------------------------ arithmetic
-    def _binary(self, fn, other, reverse=False):
+    def _binary(self, fn, other, reverse=False, *extra):
         if isinstance(other, Tensor):
             if other._data.shape != self._data.shape:
                 _check_broadcast(self._data.shape, other._data.shape)
@@ -352,8 +352,8 @@ class Tensor:
                     other = int(other)
             b = other
         else:
-            return self._binary(fn, _to_tensor(other), reverse)
-        return fn.apply(b, a) if reverse else fn.apply(a, b)
+            return self._binary(fn, _to_tensor(other), reverse, *extra)
+        return fn.apply(b, a, *extra) if reverse else fn.apply(a, b, *extra)
 
     def __add__(self, other):
         return self._binary(E.Add, other)
@@ -446,12 +446,12 @@ class Tensor:
     def add(self, other, *, alpha=1):
         if alpha == 1:
             return self + other
-        return self._binary(_AddAlpha(alpha), other)
+        return self._binary(E.Add, other, False, alpha)
 
     def sub(self, other, *, alpha=1):
         if alpha == 1:
             return self - other
-        return self._binary(_SubAlpha(alpha), other)
+        return self._binary(E.Sub, other, False, alpha)
 
     subtract = sub
 
@@ -871,7 +871,7 @@ class Tensor:
         return S.Permute.apply(self, axes)
 
     def transpose(self, dim0, dim1):
-        if self.ndim < 2 and self.ndim == 0:
+        if self.ndim == 0:
             return self
         a, b = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
         axes = list(range(self.ndim))
@@ -1147,16 +1147,16 @@ class Tensor:
 
     def copy_(self, src, non_blocking=False):
         src = src if isinstance(src, Tensor) else _to_tensor(src)
-        return self._inplace(lambda s, o: o._cast(s.dtype).expand(s.shape) + s * 0, src) \
-            if grad_mode._enabled and src._requires_grad else self._fill_raw(src._data)
+        if grad_mode._enabled and src._requires_grad:
+            return self._inplace(_Overwrite.apply, src)
+        return self._fill_raw(src._data)
 
     def _fill_raw(self, values):
         """Write values without autograd (fill_, zero_, copy_ of data, random init)."""
         if grad_mode._enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            self._inplace(lambda s: _FillLike.apply(s, np.broadcast_to(values, s.shape).astype(s._data.dtype)))
-            return self
+            return self._inplace(_Fill.apply, values)
         np.copyto(self._data, np.broadcast_to(values, self._data.shape), casting="unsafe")
         self._vbox[0] += 1
         return self
@@ -1445,31 +1445,26 @@ def _new(fn, shape, dtype, requires_grad):
     return Tensor._wrap(fn(shape, dtype=as_dtype(dtype).np), requires_grad)
 
 
-class _AddAlpha:
-    def __init__(self, alpha):
-        self.alpha = alpha
+class _Overwrite(_Function):
+    """The value of ``a.copy_(src)`` while autograd records: ``src`` broadcast to ``a``'s shape and
+    dtype. The overwritten value gets no gradient; ``src`` gets the gradient summed back."""
 
-    def apply(self, a, b):
-        return E.Add.apply(a, b, self.alpha)
-
-
-class _SubAlpha(_AddAlpha):
-    def apply(self, a, b):
-        return E.Sub.apply(a, b, self.alpha)
-
-
-class _FillLike(_Function):
-    """Overwrite with constants: no gradient flows to the old value."""
-
-    name = "FillBackward0"
+    name = "CopyBackwards"
 
     @staticmethod
-    def forward(ctx, a, values):
-        return values.copy()
+    def forward(ctx, a, src):
+        src = np.asarray(src)
+        ctx.src = (src.shape, src.dtype)
+        return np.broadcast_to(src, a.shape).astype(a.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return np.zeros_like(g), None
+        shape, dtype = ctx.src
+        return None, unbroadcast(g, shape).astype(dtype, copy=False) if ctx.needs_input_grad[1] else None
+
+
+class _Fill(_Overwrite):
+    name = "FillBackward2"
 
 
 class _CumSum(_Function):
@@ -1491,11 +1486,10 @@ def where(condition, input=None, other=None):
     if np.asarray(cond).dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {from_numpy_dtype(np.asarray(cond).dtype)}")
-    operands = [v for v in (input, other)]
-    dt = result_type(*[v if isinstance(v, Tensor) else (v if _is_scalar(v) else _to_tensor(v))
-                       for v in operands])
-    a, b = (v._cast(dt) if isinstance(v, Tensor) else
-            (np.asarray(v, dt.np) if not _is_scalar(v) else np.asarray(v, dt.np)) for v in operands)
+    # Python numbers take part in type promotion as scalars, anything else as a tensor
+    a, b = (v if isinstance(v, Tensor) or _is_scalar(v) else _to_tensor(v) for v in (input, other))
+    dt = result_type(a, b)
+    a, b = (v._cast(dt) if isinstance(v, Tensor) else np.asarray(v, dt.np) for v in (a, b))
     return E.Where.apply(cond, a, b)
 
 

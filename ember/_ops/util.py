@@ -40,4 +40,4 @@ def normalize_dims(dim, ndim: int):
     axes = tuple(normalize_dim(int(d), ndim) for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
-    return tuple(sorted(a for a in axes if a < ndim or ndim > 0)) if ndim else ()
+    return tuple(sorted(axes)) if ndim else ()  # a 0-d tensor accepts dim 0/-1 but has no axes

@@ -31,10 +31,16 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
+        mode = self._mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self._mode):
+            prev = _enabled
+            _set(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _set(prev)
         return wrapper
 
 
@@ -56,6 +62,10 @@ class set_grad_enabled(_GradModeContext):
 
     def __enter__(self):
         return self
+
+    def __call__(self, fn):
+        _set(self._prev)  # as a decorator it must not change the mode where it is written
+        return super().__call__(fn)
 
 
 class inference_mode(no_grad):

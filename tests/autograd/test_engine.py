@@ -214,3 +214,38 @@ def test_deep_graph_does_not_recurse():
         y = y * 1.0001
     y.sum().backward()
     assert np.isfinite(x.grad.item())
+
+
+def test_copy_and_fill_inside_the_graph():
+    def fn(lib, x, w):
+        y = x * 2
+        y.copy_(w)          # y's old value gets no gradient, w's broadcast is summed back
+        z = x * 3
+        z[1:].fill_(0.5) if lib is torch else z.__setitem__(slice(1, None), 0.5)
+        return y * x + z
+    check_against_torch(fn, [np.array([[0.5, 1.0, 4.0]] * 2), np.array([1.0, -2.0, 3.0])])
+
+
+def test_set_grad_enabled_as_decorator_leaves_the_mode_alone():
+    @ember.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+    assert ember.is_grad_enabled()
+    x = ember.ones(1, requires_grad=True)
+    assert not f(x).requires_grad and ember.is_grad_enabled()
+
+
+def test_a_node_that_gets_no_gradient_still_releases_the_leaves_below_it():
+    class Detached(ember.autograd.Function):  # returns None for an input that requires grad
+        @staticmethod
+        def forward(ctx, a):
+            return a * 0
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2                                  # h's node gets no gradient at all ...
+    (Detached.apply(h) + x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])  # ... x must still get its 3
