@@ -1,10 +1,8 @@
 """Activation functions: torch.nn.functional's relu ... softmax, on ember's fused kernels.
 
-Each activation is a Function whose forward and backward call one kernel pair of
-``ember/_kernels/activation.py`` (formulas, derivatives and the NaN/kink conventions are
-documented there and in docs/activations.md); the functions below validate arguments with
-torch's rules and messages and pick the Function. The grad_fn names are torch's
-(``<ReluBackward0>``, ``<LeakyReluBackward1>`` for the in-place variant, ...).
+Each activation is a Function of ``ember/_ops/activation.py`` whose forward and backward call
+one kernel pair of ``ember/_kernels/activation.py``; the functions below validate arguments
+with torch's rules and messages and pick the Function.
 
 In-place variants (``inplace=True``, ``relu_`` ...) write into the input's memory. While
 autograd records, ``Tensor._inplace`` runs the Function on the old value and rebases the input
@@ -18,11 +16,17 @@ import warnings
 import numpy as np
 
 from ..._kernels import activation as K
+from ..._ops.activation import (Relu, LeakyRelu, LeakyReluInplace, Threshold, ThresholdInplace,
+                               Hardtanh, Sigmoid, Tanh, Silu, Mish, Gelu, GeluTanh, Softplus,
+                               LogSigmoid, Hardsigmoid, Hardswish, Hardshrink, Softshrink,
+                               Tanhshrink, Softsign, Elu, EluInplace, Celu, CeluInplace, Prelu,
+                               RreluWithNoise, RreluWithNoiseInplace, Glu, Softmax, LogSoftmax,
+                               floating_only as _floating, half_safe as _half_safe,
+                               promote_to_float as _promote_to_float, softmax as _softmax_op,
+                               type_name as _type_name)
 from ..._ops.util import normalize_dim
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...autograd.function import Function
-from ...random import numpy_generator
 
 __all__ = [
     "threshold", "threshold_", "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "elu", "elu_",
@@ -35,239 +39,6 @@ __all__ = [
 # SELU's constants (Klambauer et al. 2017, as ATen's activation.cpp)
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-
-
-# =========================================================================== elementwise Functions
-class _Elementwise(Function):
-    """``y = f(x, *params)`` by the kernel pair ``kernels``; ``saves`` says whether the backward
-    kernel reads the input or the output (when the derivative is a function of y)."""
-    kernels = None
-    saves = "input"
-
-    @staticmethod
-    def forward(ctx, x, *params):
-        fn = ctx._function
-        y = K.elementwise(fn.kernels[0], (x,), params)
-        ctx.save_for_backward(y if fn.saves == "output" else x)
-        ctx.params = params
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (saved,) = ctx.saved_tensors
-        gx = K.elementwise(ctx._function.kernels[1], (grad, saved), ctx.params)
-        return (gx,) + (None,) * len(ctx.params)
-
-
-def _elementwise(class_name, node_name, kernels, saves="input"):
-    """A Function class over the kernel pair ``kernels``, shown as ``<node_name>``."""
-    return type(class_name, (_Elementwise,), {"name": node_name, "kernels": kernels,
-                                              "saves": saves})
-
-
-Relu = _elementwise("Relu", "ReluBackward0", (K.relu_forward, K.relu_backward), "output")
-LeakyRelu = _elementwise("LeakyRelu", "LeakyReluBackward0",
-                         (K.leaky_relu_forward, K.leaky_relu_backward))
-LeakyReluInplace = _elementwise("LeakyReluInplace", "LeakyReluBackward1",
-                                (K.leaky_relu_forward, K.leaky_relu_backward))
-Threshold = _elementwise("Threshold", "ThresholdBackward0",
-                         (K.threshold_forward, K.threshold_backward))
-ThresholdInplace = _elementwise("ThresholdInplace", "ThresholdBackward1",
-                                (K.threshold_forward, K.threshold_backward))
-Hardtanh = _elementwise("Hardtanh", "HardtanhBackward0",
-                        (K.hardtanh_forward, K.hardtanh_backward), "output")
-Sigmoid = _elementwise("Sigmoid", "SigmoidBackward0",
-                       (K.sigmoid_forward, K.sigmoid_backward), "output")
-Tanh = _elementwise("Tanh", "TanhBackward0", (K.tanh_forward, K.tanh_backward), "output")
-Silu = _elementwise("Silu", "SiluBackward0", (K.silu_forward, K.silu_backward))
-Mish = _elementwise("Mish", "MishBackward0", (K.mish_forward, K.mish_backward))
-Gelu = _elementwise("Gelu", "GeluBackward0", (K.gelu_forward, K.gelu_backward))
-GeluTanh = _elementwise("GeluTanh", "GeluBackward0", (K.gelu_tanh_forward, K.gelu_tanh_backward))
-Softplus = _elementwise("Softplus", "SoftplusBackward0",
-                        (K.softplus_forward, K.softplus_backward))
-LogSigmoid = _elementwise("LogSigmoid", "LogSigmoidBackward0",
-                          (K.log_sigmoid_forward, K.log_sigmoid_backward))
-Hardsigmoid = _elementwise("Hardsigmoid", "HardsigmoidBackward0",
-                           (K.hardsigmoid_forward, K.hardsigmoid_backward))
-Hardswish = _elementwise("Hardswish", "HardswishBackward0",
-                         (K.hardswish_forward, K.hardswish_backward))
-Hardshrink = _elementwise("Hardshrink", "HardshrinkBackward0",
-                          (K.hardshrink_forward, K.shrink_backward))
-Softshrink = _elementwise("Softshrink", "SoftshrinkBackward0",
-                          (K.softshrink_forward, K.shrink_backward))
-# torch composes these two (x - tanh(x), x / (1 + |x|)), so its last node is a Sub / a Div;
-# ember fuses them and shows the same names.
-Tanhshrink = _elementwise("Tanhshrink", "SubBackward0",
-                          (K.tanhshrink_forward, K.tanhshrink_backward))
-Softsign = _elementwise("Softsign", "DivBackward0", (K.softsign_forward, K.softsign_backward))
-
-
-class Elu(Function):
-    """ELU, SELU and CELU: ATen's ``elu(x, alpha, scale, input_scale)``.
-
-    The backward reads the output when alpha >= 0 (then y <= 0 exactly where x <= 0, and the
-    derivative input_scale * (y + alpha * scale) needs no exp), the input otherwise."""
-    name = "EluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, alpha, scale, input_scale):
-        params = (alpha, scale, input_scale)
-        y = K.elementwise(K.elu_forward, (x,), params)
-        ctx.from_result = alpha >= 0
-        ctx.save_for_backward(y if ctx.from_result else x)
-        ctx.params = params
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (saved,) = ctx.saved_tensors
-        gx = K.elementwise(K.elu_backward, (grad, saved), (*ctx.params, ctx.from_result))
-        return gx, None, None, None
-
-
-class EluInplace(Elu):
-    name = "EluBackward1"
-
-
-class Celu(Elu):
-    name = "CeluBackward0"
-
-
-class CeluInplace(Elu):
-    name = "CeluBackward1"
-
-
-class Prelu(Function):
-    """PReLU: y = x if x > 0 else w[c] x, one learnable slope per channel of dim 1."""
-    name = "PreluKernelBackward0"
-
-    @staticmethod
-    def forward(ctx, x, weight):
-        ctx.save_for_backward(x, weight)
-        return K.prelu(x, weight)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        gx, gw = K.prelu_grad(grad, x, weight)
-        return (gx if ctx.needs_input_grad[0] else None), (gw if ctx.needs_input_grad[1] else None)
-
-
-class RreluWithNoise(Function):
-    """RReLU. Training: y = x * noise with noise ~ U(lower, upper) where x <= 0, else 1
-    (ATen rrelu_with_noise), and dy/dx = noise. Eval: leaky ReLU with slope (lower + upper) / 2."""
-    name = "RreluWithNoiseBackward0"
-
-    @staticmethod
-    def forward(ctx, x, lower, upper, training, generator):
-        if training:
-            draw = numpy_generator(generator).random(x.shape, dtype=np.float64)
-            noise = np.where(x <= 0, lower + (upper - lower) * draw, 1.0).astype(x.dtype)
-            ctx.save_for_backward(noise)
-            ctx.slope = None
-            return x * noise
-        ctx.slope = (lower + upper) / 2
-        ctx.save_for_backward(x)
-        return K.elementwise(K.leaky_relu_forward, (x,), (ctx.slope,))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (saved,) = ctx.saved_tensors
-        if ctx.slope is None:
-            gx = grad * saved
-        else:
-            gx = K.elementwise(K.leaky_relu_backward, (grad, saved), (ctx.slope,))
-        return gx, None, None, None, None
-
-
-class RreluWithNoiseInplace(RreluWithNoise):
-    name = "RreluWithNoiseBackward1"
-
-
-class Glu(Function):
-    """GLU(a, b) = a * sigmoid(b), the input split in halves along ``dim``.
-    d/da = sigmoid(b); d/db = a * sigmoid(b) * (1 - sigmoid(b))."""
-    name = "GluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        a, b = np.split(x, 2, axis=dim)
-        s = K.elementwise(K.sigmoid_forward, (b,))
-        ctx.save_for_backward(a, s)
-        ctx.dim = dim
-        return a * s
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, s = ctx.saved_tensors
-        ga = grad * s
-        gb = ga * a * (1 - s)
-        return np.concatenate([ga, gb], axis=ctx.dim), None
-
-
-class Softmax(Function):
-    """y = exp(x - max) / sum exp(x - max) over ``dim``; dx = y (g - sum(g y))."""
-    name = "SoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = K.softmax(x, dim)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return K.softmax_grad(grad, y, ctx.dim), None
-
-
-class LogSoftmax(Function):
-    """y = x - max - log sum exp(x - max) over ``dim``; dx = g - exp(y) sum(g), with exp(y)
-    kept from the forward where the kernel returns it."""
-    name = "LogSoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        y, probs = K.softmax(x, dim, log=True)
-        ctx.save_for_backward(y)        # for the in-place check; the backward reads probs
-        ctx.probs, ctx.dim = probs, dim
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return K.softmax_grad(grad, y, ctx.dim, log=True, probs=ctx.probs), None
-
-
-# =========================================================================== helpers
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
-def _type_name(t: Tensor) -> str:
-    return _TORCH_TYPE.get(t._data.dtype.name, t._data.dtype.name)
-
-
-def _floating(input: Tensor, kernel_name: str) -> None:
-    """Most activations are defined for floating tensors only, as ATen's CPU kernels."""
-    if input._data.dtype.kind != "f":
-        raise NotImplementedError(f'"{kernel_name}" not implemented for \'{_type_name(input)}\'')
-
-
-def _promote_to_float(input: Tensor) -> Tensor:
-    """sigmoid, tanh, softsign ... of an integer tensor compute in the default float dtype."""
-    if input._data.dtype.kind == "f":
-        return input
-    from ..._dtype import get_default_dtype
-    return input.to(get_default_dtype())
-
-
-def _half_safe(fn, input, params):
-    """float16 runs in float32 (the kernels compile for float32/float64 only) and casts back."""
-    if input._data.dtype == np.float16:
-        return fn.apply(input.float(), *params).half()
-    return fn.apply(input, *params)
 
 
 def _apply(fn, input, params=(), inplace=False, inplace_fn=None):
@@ -536,27 +307,21 @@ def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax(fn, name, kernel_name, input, dim, stacklevel, dtype):
+def _softmax(name, input, dim, stacklevel, dtype, log=False):
     if dim is None:
         dim = _get_softmax_dim(name, input.dim(), stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
-    axis = normalize_dim(dim, input.ndim)
-    _floating(input, kernel_name)
-    return _half_safe(fn, input, (axis,))
+    return _softmax_op(input, dim, dtype, log=log)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     r"""Softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``dim``: outputs in [0, 1] summing to 1.
     Computed as exp(x - max) so large inputs cannot overflow."""
-    return _softmax(Softmax, "softmax", "softmax_lastdim_kernel_impl", input, dim,
-                    _stacklevel + 1, dtype)
+    return _softmax("softmax", input, dim, _stacklevel + 1, dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     r"""LogSoftmax(x)_i = x_i - log sum_j exp(x_j) along ``dim``, without forming exp(x)."""
-    return _softmax(LogSoftmax, "log_softmax", "log_softmax_lastdim_kernel_impl", input, dim,
-                    _stacklevel + 1, dtype)
+    return _softmax("log_softmax", input, dim, _stacklevel + 1, dtype, log=True)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
