@@ -34,31 +34,154 @@ def _latin1_encode(obj, encoding="latin1"):
     return codecs.encode(obj, encoding)
 
 
-def _allowed_globals() -> dict:
-    """The only globals a CIFAR pickle may name: NumPy's array and scalar reconstructors, by
-    their NumPy 1 (``numpy.core``) and NumPy 2 (``numpy._core``) module names."""
+class RefusedGlobal(pickle.UnpicklingError):
+    """A pickle named a global outside the allowed set, or called an allowed one in a way that
+    would allocate memory from numbers in the file rather than from the bytes it holds."""
+
+
+# -- arrays, rebuilt only from the bytes in the file ----------------------------------------------
+#
+# NumPy pickles an array either as ``_reconstruct(ndarray, (0,), b'b')`` followed by a BUILD whose
+# state ``(version, shape, dtype, is_fortran, raw)`` carries the data (protocols 0-4), or as
+# ``_frombuffer(bytes, dtype, shape, order)`` (protocol 5), and a scalar as ``scalar(dtype, raw)``.
+# Called with other arguments those functions (and ``ndarray(shape, dtype)`` itself) allocate as
+# much memory as the file asks for - 985 MiB from a 33-byte file - or, for object arrays built
+# from a short list, crash the interpreter. So every array here is checked to be exactly the
+# bytes present in the file (``prod(shape) * itemsize == len(raw)``) before NumPy sees it.
+
+def _refuse(what: str):
+    raise RefusedGlobal(f"refusing {what}: a dataset pickle may hold only arrays rebuilt from "
+                        "the bytes it contains (no allocation sized by numbers in the file, no "
+                        "object arrays)")
+
+
+def _raw_bytes(raw):
+    if isinstance(raw, str):  # a Python 2 str read with encoding="latin1"
+        return raw.encode("latin1")
+    if isinstance(raw, (bytes, bytearray, pickle.PickleBuffer)):
+        return raw
+    return None
+
+
+def _checked_layout(shape, dtype, raw, what: str):
+    """``raw`` as bytes, once ``shape`` and ``dtype`` are seen to describe exactly its length."""
+    data = _raw_bytes(raw)
+    if not (isinstance(dtype, np.dtype) and not dtype.hasobject and data is not None
+            and isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+        _refuse(f"{what} with shape {shape!r}, dtype {dtype!r} and {type(raw).__name__} data")
+    count = 1
+    for n in shape:  # Python ints: no overflow
+        count *= n
+    nbytes = memoryview(data).nbytes
+    if count * dtype.itemsize != nbytes:
+        _refuse(f"{what} of shape {shape} and dtype {dtype} ({count * dtype.itemsize} bytes) "
+                f"from {nbytes} bytes of data")
+    return data
+
+
+class _NdarrayName:
+    """Stands for ``numpy.ndarray`` in a pickle, where it is only the first argument of
+    ``_reconstruct``; called itself (``ndarray(shape, dtype)``) it would allocate unchecked."""
+
+    def __call__(self, *args, **kwargs):
+        _refuse("numpy.ndarray(...)")
+
+
+_NDARRAY = _NdarrayName()
+
+
+class _ArrayState:
+    """What ``_reconstruct`` returns while unpickling: a placeholder that becomes an array when
+    the BUILD opcode hands it the array's state, after :func:`_checked_layout`. ``load_pickle``
+    swaps the placeholders for their arrays once the whole pickle is read."""
+
+    __slots__ = ("array",)
+    __hash__ = None  # like an ndarray: not a dict key
+
+    def __setstate__(self, state) -> None:
+        if not (isinstance(state, tuple) and len(state) in (4, 5)):
+            _refuse(f"an array state of type {type(state).__name__}")
+        shape, dtype, fortran, raw = state[-4:]
+        data = _checked_layout(shape, dtype, raw, "an array")
+        array = np.ndarray((0,), np.int8)  # constant size: numpy's own placeholder
+        array.__setstate__((1, shape, dtype, bool(fortran), bytes(data)))
+        self.array = array
+
+
+def _reconstruct(subtype, shape, typecode):
+    if not (subtype is _NDARRAY and shape == (0,) and _raw_bytes(typecode) == b"b"):
+        _refuse(f"_reconstruct({type(subtype).__name__}, {shape!r}, {typecode!r})")
+    return _ArrayState()
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    data = _checked_layout(shape, dtype, buffer, "_frombuffer")
+    if order not in ("C", "F", "A", "K"):
+        _refuse(f"_frombuffer with order {order!r}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+
+
+def _scalar(dtype, raw=None):
+    data = _checked_layout((), dtype, raw, "scalar")
+    return _multiarray().scalar(dtype, bytes(data))
+
+
+def _empty_bytes(*args):
+    # protocols < 3 write b"" as bytes(); bytes(n) would allocate n bytes from the file's number
+    if args:
+        _refuse(f"bytes{args!r}")
+    return b""
+
+
+def _multiarray():
     try:
-        from numpy._core import multiarray, numeric
+        from numpy._core import multiarray
     except ImportError:  # NumPy 1.x
-        from numpy.core import multiarray, numeric
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-               ("_codecs", "encode"): _latin1_encode}
+        from numpy.core import multiarray
+    return multiarray
+
+
+def _allowed_globals() -> dict:
+    """The only globals a CIFAR pickle may name: NumPy's array and scalar reconstructors (the
+    checked versions above), by their NumPy 1 (``numpy.core``) and NumPy 2 (``numpy._core``)
+    module names."""
+    allowed = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): np.dtype,
+               ("_codecs", "encode"): _latin1_encode,
+               ("builtins", "bytes"): _empty_bytes, ("__builtin__", "bytes"): _empty_bytes}
     for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
+        allowed[(f"{package}.multiarray", "_reconstruct")] = _reconstruct
+        allowed[(f"{package}.multiarray", "scalar")] = _scalar
+        allowed[(f"{package}.numeric", "_frombuffer")] = _frombuffer
     return allowed
 
 
-class RefusedGlobal(pickle.UnpicklingError):
-    """A pickle named a global outside the allowed set."""
+def _with_arrays(obj, seen: dict):
+    """``obj`` with every :class:`_ArrayState` replaced by its array, in dicts, lists and
+    tuples (shared and cyclic containers are visited once)."""
+    if isinstance(obj, _ArrayState):
+        if not hasattr(obj, "array"):
+            _refuse("an array without data")
+        return obj.array
+    if not isinstance(obj, (dict, list, tuple)) or id(obj) in seen:
+        return seen.get(id(obj), obj)
+    seen[id(obj)] = obj
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            obj[key] = _with_arrays(value, seen)
+    elif isinstance(obj, list):
+        obj[:] = [_with_arrays(item, seen) for item in obj]
+    else:
+        seen[id(obj)] = tuple(_with_arrays(item, seen) for item in obj)
+    return seen[id(obj)]
 
 
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that builds only builtin containers, strings, numbers and NumPy arrays.
 
     Any other global (``os.system``, ``builtins.eval``, a class) raises
-    :class:`RefusedGlobal` (a ``pickle.UnpicklingError``) instead of being imported, so a crafted batch file cannot run code.
+    :class:`RefusedGlobal` (a ``pickle.UnpicklingError``) instead of being imported, so a crafted
+    batch file cannot run code; NumPy's reconstructors are replaced by checked versions, so it
+    cannot make the reader allocate more than the file holds either.
     """
 
     _allowed = None
@@ -72,6 +195,9 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise RefusedGlobal(
                 f"refusing to load global '{module}.{name}': a dataset pickle may contain only "
                 "dicts, lists, strings, numbers and NumPy arrays") from None
+
+    def load(self):
+        return _with_arrays(super().load(), {})
 
 
 def load_pickle(path: str):
