@@ -1061,7 +1061,7 @@ class Tensor:
         When autograd records, the op is applied to a copy of the old value (which the new graph
         node may save) and this tensor takes over the node as its grad_fn, as torch rebases it.
         """
-        grad_on = grad_mode._enabled
+        grad_on = grad_mode.modes.grad_enabled
         if grad_on and self._requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         record = grad_on and (self._requires_grad or builtins.any(
@@ -1147,13 +1147,13 @@ class Tensor:
 
     def copy_(self, src, non_blocking=False):
         src = src if isinstance(src, Tensor) else _to_tensor(src)
-        if grad_mode._enabled and src._requires_grad:
+        if grad_mode.modes.grad_enabled and src._requires_grad:
             return self._inplace(_Overwrite.apply, src)
         return self._fill_raw(src._data)
 
     def _fill_raw(self, values):
         """Write values without autograd (fill_, zero_, copy_ of data, random init)."""
-        if grad_mode._enabled and self._requires_grad:
+        if grad_mode.modes.grad_enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             return self._inplace(_Fill.apply, values)
@@ -1201,7 +1201,7 @@ class Tensor:
         return self.transpose_(0, 1)
 
     def transpose_(self, dim0, dim1):
-        if self.grad_fn is not None or self._requires_grad and grad_mode._enabled:
+        if self.grad_fn is not None or self._requires_grad and grad_mode.modes.grad_enabled:
             raise RuntimeError("ember supports transpose_ only on tensors that don't require grad")
         self._data = np.swapaxes(self._data, normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim))
         return self

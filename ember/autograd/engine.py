@@ -59,8 +59,9 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
 
     deps = _dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
-    prev_mode = grad_mode._enabled
-    grad_mode._enabled = False  # backward itself is never recorded (first-order autograd)
+    modes = grad_mode.modes  # this thread's modes: other threads keep recording meanwhile
+    prev_mode = modes.grad_enabled
+    modes.grad_enabled = False  # backward itself is never recorded (first-order autograd)
     try:
         while ready:
             node = ready.pop()
@@ -81,7 +82,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
             if not retain_graph:
                 node._release()
     finally:
-        grad_mode._enabled = prev_mode
+        modes.grad_enabled = prev_mode
 
 
 def _skip(node, deps, ready):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import grad_mode
+from .grad_mode import modes as _modes  # this thread's grad mode, read once per op
 
 
 class Node:
@@ -123,7 +123,7 @@ class Function(metaclass=_FunctionMeta):
         out = cls.forward(ctx, *arrays)
         multi = type(out) is tuple
         outs = out if multi else (out,)
-        record = requires and grad_mode._enabled
+        record = requires and _modes.grad_enabled
         non_diff = ctx._non_diff
         results = []
         for i, o in enumerate(outs):

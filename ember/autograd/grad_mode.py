@@ -1,18 +1,31 @@
-"""Grad mode: whether operations record the graph. Usable as context managers and decorators."""
+"""Grad mode: whether operations record the graph. Usable as context managers and decorators.
+
+The mode is per thread, as torch's: ``no_grad()`` in an evaluation thread must not stop a
+training loop in another thread from recording, and every new thread starts with grad enabled.
+"""
 from __future__ import annotations
 
 import functools
+import threading
 
-_enabled = True
+
+class _ThreadModes(threading.local):
+    """Each thread's modes. Class attributes are the values a thread starts with (threading.local
+    gives every thread its own instance dict, which falls back to the class)."""
+
+    grad_enabled = True
+
+
+#: Read on the hot path as ``modes.grad_enabled`` (one thread-local attribute read, ~40 ns).
+modes = _ThreadModes()
 
 
 def is_grad_enabled() -> bool:
-    return _enabled
+    return modes.grad_enabled
 
 
 def _set(mode: bool) -> None:
-    global _enabled
-    _enabled = bool(mode)
+    modes.grad_enabled = bool(mode)
 
 
 class _GradModeContext:
@@ -22,7 +35,7 @@ class _GradModeContext:
     _mode: bool
 
     def __enter__(self):
-        self._prev = _enabled
+        self._prev = modes.grad_enabled
         _set(self._mode)
         return self
 
@@ -35,7 +48,7 @@ class _GradModeContext:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = _enabled
+            prev = modes.grad_enabled
             _set(mode)
             try:
                 return fn(*args, **kwargs)
@@ -56,7 +69,7 @@ class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` takes effect immediately (as in torch) and also works in ``with``."""
 
     def __init__(self, mode: bool):
-        self._prev = _enabled
+        self._prev = modes.grad_enabled
         self._mode = bool(mode)
         _set(self._mode)
 
