@@ -134,26 +134,13 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_spatial=None, engi
     output size (used by transposed convolution's backward, where output_padding makes the
     input one element larger than the size formula gives back).
     """
-    nd = x.ndim - 2
     if out_spatial is None:
         out_spatial = conv_output_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    x3, w3 = _to_3d(np.ascontiguousarray(x), nd), _to_3d(np.ascontiguousarray(w), nd)
     out = np.empty((x.shape[0], w.shape[0]) + tuple(out_spatial), dtype=x.dtype)
-    geo = _geometry(nd, stride, padding, dilation)
     if out.size == 0:
         return out
-    if engine is None:
-        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1])
-    if engine == "direct":
-        _direct_forward(x3, w3, _to_3d(out, nd), groups, *geo)
-    elif _batch_last_pays(nd, out.shape):
-        out_t = _scratch("y_t", _batch_last_shape(out.shape), out.dtype)
-        _gemm_forward(_batch_last(x, "x_t"), _batch_last_weight(w), out_t, groups,
-                      _batch_last_geometry(nd, stride, padding, dilation))
-        out[...] = _batch_first(out_t, out.shape)
-    else:
-        _gemm_forward(x3, w3, _to_3d(out, nd), groups, geo)
-    return out
+    return _fill_face(out, x, w, out.shape, stride, padding, dilation, groups, engine,
+                      _direct_forward, _gemm_forward)
 
 
 def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups, engine=None):
@@ -162,49 +149,67 @@ def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups,
 
     ``input_shape`` is the full (N, C, *S) shape of x, which the output sizes cannot recover.
     """
-    nd = grad_out.ndim - 2
-    gout3, w3 = _to_3d(np.ascontiguousarray(grad_out), nd), _to_3d(np.ascontiguousarray(w), nd)
     gx = np.empty(tuple(input_shape), dtype=grad_out.dtype)
-    geo = _geometry(nd, stride, padding, dilation)
     if gx.size == 0:
         return gx
     if grad_out.size == 0:
         gx.fill(0)
         return gx
-    if engine is None:
-        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1])
-    if engine == "direct":
-        _direct_input_grad(gout3, w3, _to_3d(gx, nd), groups, *geo)
-    elif _batch_last_pays(nd, grad_out.shape):
-        gx_t = _scratch("y_t", _batch_last_shape(gx.shape), gx.dtype)
-        _gemm_input_grad(_batch_last(grad_out, "x_t"), _batch_last_weight(w), gx_t, groups,
-                         _batch_last_geometry(nd, stride, padding, dilation))
-        gx[...] = _batch_first(gx_t, gx.shape)
-    else:
-        _gemm_input_grad(gout3, w3, _to_3d(gx, nd), groups, geo)
-    return gx
+    return _fill_face(gx, grad_out, w, grad_out.shape, stride, padding, dilation, groups, engine,
+                      _direct_input_grad, _gemm_input_grad)
 
 
 def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, groups, engine=None):
     """Adjoint of ``conv_forward`` in w:
-    ``gw[o, c, k] = sum_{n, q} gout[n, o, q] * x[n, c, q*stride - lo + k*dilation]``."""
-    nd = x.ndim - 2
-    x3, gout3 = _to_3d(np.ascontiguousarray(x), nd), _to_3d(np.ascontiguousarray(grad_out), nd)
-    wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
-    geo = _geometry(nd, stride, padding, dilation)
+    ``gw[o, c, k] = sum_{n, q} gout[n, o, q] * x[n, c, q*stride - lo + k*dilation]``.
+
+    Its dispatch differs from the other two faces' (``_fill_face``): the result has no batch
+    dim, so the batch-last layout transposes both operands and nothing back, and the kernels
+    return the gradient (a reduction over partial sums) instead of filling an array."""
     if x.size == 0 or grad_out.size == 0:
         return np.zeros(tuple(weight_shape), dtype=x.dtype)
+    nd = x.ndim - 2
     if engine is None:
         engine = choose_engine(weight_shape[1], weight_shape[0] // groups, stride[-1])
+    wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
+    geo = _geometry(nd, stride, padding, dilation)
     if engine == "direct":
-        gw = _direct_weight_grad(x3, gout3, wshape3, groups, geo)
+        gw = _direct_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, groups, geo)
     elif _batch_last_pays(nd, grad_out.shape):
         gw = _gemm_weight_grad(_batch_last(x, "x_t"), _batch_last(grad_out, "y_t"),
                                _batch_last_wshape(tuple(weight_shape)), groups,
                                _batch_last_geometry(nd, stride, padding, dilation))
     else:
-        gw = _gemm_weight_grad(x3, gout3, wshape3, groups, geo)
+        gw = _gemm_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, groups, geo)
     return gw.reshape(tuple(weight_shape))
+
+
+def _as_3d(a):
+    """A contiguous (N, C, 1.., *S) view of ``a`` with three spatial dims."""
+    return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
+
+
+def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups, engine,
+               direct, gemm):
+    """Fill ``result`` (the output, or the input gradient) from ``src`` (the input, or the
+    output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm``: the
+    dispatch conv_forward and conv_input_grad share. ``conv_out_shape`` is the shape of the
+    convolution's output (``result`` for the forward, ``src`` for the input gradient), which
+    decides whether the batch-last layout pays."""
+    nd = result.ndim - 2
+    if engine is None:
+        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1])
+    geo = _geometry(nd, stride, padding, dilation)
+    if engine == "direct":
+        direct(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups, *geo)
+    elif _batch_last_pays(nd, conv_out_shape):
+        result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
+        gemm(_batch_last(src, "x_t"), _batch_last_weight(w), result_t, groups,
+             _batch_last_geometry(nd, stride, padding, dilation))
+        result[...] = _batch_first(result_t, result.shape)
+    else:
+        gemm(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups, geo)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
