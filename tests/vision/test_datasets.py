@@ -2,6 +2,7 @@
 unpickler, and downloads end to end against an HTTP server on 127.0.0.1 (never the network)."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -12,6 +13,7 @@ import socket
 import struct
 import tarfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -36,8 +38,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         body, behaviour = route
         self.send_response(200)
+        if behaviour == "endless":  # no length announced: the body runs until we hang up
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                while True:
+                    self.wfile.write(body)
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if behaviour == "drip":  # the whole file, one byte every 50 ms
+            with contextlib.suppress(OSError):
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            return
         if behaviour == "cut":  # announce the whole file, send half, drop the connection
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -52,7 +69,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(monkeypatch):
-    """Serves ``server.routes[path] = (bytes, "ok" | "cut")`` on 127.0.0.1 only."""
+    """Serves ``server.routes[path] = (bytes, "ok" | "cut" | "drip" | "endless")`` on
+    127.0.0.1 only."""
     monkeypatch.setattr(dutils, "DEFAULT_TIMEOUT", 5.0)  # a stuck request fails fast
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
@@ -81,6 +99,7 @@ def point_cifar_at(monkeypatch, server, archive, md5s, behaviour="ok"):
     server.routes["/cifar-10-python.tar.gz"] = (archive, behaviour)
     monkeypatch.setattr(datasets.CIFAR10, "url", server.base + "/cifar-10-python.tar.gz")
     monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", md5(archive))
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_size", len(archive))
     monkeypatch.setattr(datasets.CIFAR10, "train_list", [[f"data_batch_{i}", md5s[f"data_batch_{i}"]] for i in range(1, 6)])
     monkeypatch.setattr(datasets.CIFAR10, "test_list", [["test_batch", md5s["test_batch"]]])
     monkeypatch.setattr(datasets.CIFAR10, "meta", {"filename": "batches.meta", "key": "label_names",
@@ -128,6 +147,48 @@ def test_cifar10_connection_cut_then_retry(tmp_path, monkeypatch, server, cifar_
     assert len(datasets.CIFAR10(tmp_path, train=False, download=True)) == 12
 
 
+def test_download_slow_drip_hits_the_deadline(tmp_path, server):
+    server.routes["/drip.bin"] = (b"x" * 1000, "drip")  # 50 s at the server's pace
+    start = time.monotonic()
+    with pytest.raises(dutils.DownloadError, match=r"drip\.bin did not finish within its deadline: got \d+ of 1000 bytes"):
+        dutils.download_url(server.base + "/drip.bin", str(tmp_path), deadline=1.0)
+    assert time.monotonic() - start < 2.0
+    assert leftovers(tmp_path) == []
+
+
+def test_download_endless_body_is_cut_at_the_expected_size(tmp_path, server):
+    server.routes["/endless.bin"] = (b"y" * 4096, "endless")
+    with pytest.raises(dutils.DownloadError, match=r"endless\.bin sent more than the expected 10000 bytes"):
+        dutils.download_url(server.base + "/endless.bin", str(tmp_path), size=10_000)
+    assert leftovers(tmp_path) == []
+
+
+def test_download_without_any_length_is_capped(tmp_path, server, monkeypatch):
+    monkeypatch.setattr(dutils, "MAX_UNSIZED_BYTES", 50_000)
+    server.routes["/endless.bin"] = (b"y" * 4096, "endless")
+    with pytest.raises(dutils.DownloadError, match=r"sent more than the expected 50000 bytes"):
+        dutils.download_url(server.base + "/endless.bin", str(tmp_path))
+    assert leftovers(tmp_path) == []
+
+
+def test_download_oversize_announcement_is_refused(tmp_path, server):
+    server.routes["/big.bin"] = (b"z" * 5000, "ok")
+    with pytest.raises(dutils.DownloadError, match=r"The server announces 5000 bytes for .*big\.bin, expected 100"):
+        dutils.download_url(server.base + "/big.bin", str(tmp_path), size=100)
+    assert leftovers(tmp_path) == []
+
+
+def test_download_without_checksum_checks_the_length(tmp_path, server):
+    server.routes["/short.bin"] = (b"s" * 500, "ok")  # an honest Content-Length, but too short
+    with pytest.raises(dutils.DownloadError, match=r"announces 500 bytes .*expected 1000"):
+        dutils.download_url(server.base + "/short.bin", str(tmp_path), size=1000)
+    assert leftovers(tmp_path) == []
+    (tmp_path / "short.bin").write_bytes(b"s" * 500)  # a short file already there is not kept
+    server.routes["/short.bin"] = (b"s" * 1000, "ok")
+    path = dutils.download_url(server.base + "/short.bin", str(tmp_path), size=1000)
+    assert os.path.getsize(path) == 1000 and len(server.requests) == 2
+
+
 def test_download_replaces_a_corrupt_folder(tmp_path, monkeypatch, server, cifar_archive):
     archive, md5s = cifar_archive
     point_cifar_at(monkeypatch, server, archive, md5s)
@@ -163,6 +224,7 @@ def test_official_constants():
     assert datasets.CIFAR10.url == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     assert datasets.CIFAR10.tgz_md5 == "c58f30108f718f92721af3b95e74349a"
     assert datasets.CIFAR100.tgz_md5 == "eb9058c3a382ffc7106e4002c42a8d85"
+    assert (datasets.CIFAR10.tgz_size, datasets.CIFAR100.tgz_size) == (170498071, 169001437)
     assert datasets.MNIST.resources[0] == ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873")
 
 

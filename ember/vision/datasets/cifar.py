@@ -235,6 +235,7 @@ class CIFAR10(VisionDataset):
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     filename = "cifar-10-python.tar.gz"
     tgz_md5 = "c58f30108f718f92721af3b95e74349a"
+    tgz_size = 170498071  # bytes: caps the download before its MD5 can be checked
     train_list = [
         ["data_batch_1", "c99cafc152244af753f735de768cd75f"],
         ["data_batch_2", "d4bba439e000b95fd0a9bffe97cbabec"],
@@ -350,7 +351,8 @@ class CIFAR10(VisionDataset):
         if self.check_integrity():
             print("Files already downloaded and verified")
             return
-        download_and_extract_archive(self.url, self.root, filename=self.filename, md5=self.tgz_md5)
+        download_and_extract_archive(self.url, self.root, filename=self.filename, md5=self.tgz_md5,
+                                     size=self.tgz_size)
 
     def extra_repr(self) -> str:
         return f"Split: {'Train' if self.train is True else 'Test'}"
@@ -364,6 +366,7 @@ class CIFAR100(CIFAR10):
     url = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
     filename = "cifar-100-python.tar.gz"
     tgz_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
+    tgz_size = 169001437
     train_list = [
         ["train", "16019d7e3df5f24257cddd939b257f8d"],
     ]

@@ -18,6 +18,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -28,6 +29,10 @@ __all__ = ["DownloadError", "calculate_md5", "check_md5", "check_integrity", "do
 USER_AGENT = "ember/vision"
 # seconds without progress before a download is abandoned
 DEFAULT_TIMEOUT = 60.0
+# seconds a whole download may take: a server that drips bytes never trips the per-read timeout
+DEFAULT_DEADLINE = 3600.0
+# bytes accepted when neither the caller nor the server says how long the file is
+MAX_UNSIZED_BYTES = 4 << 30
 _CHUNK = 1024 * 1024
 
 
@@ -62,50 +67,110 @@ def _remove_stale_parts(root: str, filename: str) -> None:
             pass
 
 
-def _stream_to(response, fileobj, url: str):
-    """Copy the body to ``fileobj``; return its MD5. Raises if the body is cut short."""
-    expected = response.headers.get("Content-Length")
+def _announced_length(response):
+    text = response.headers.get("Content-Length")
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
+
+
+def _expected_length(response, url: str, size: int | None):
+    """The length to insist on: ``size`` if the caller knows it (the server must agree), else
+    the server's Content-Length, else None (then only :data:`MAX_UNSIZED_BYTES` bounds it)."""
+    announced = _announced_length(response)
+    if size is not None and announced is not None and announced != size:
+        raise DownloadError(f"The server announces {announced} bytes for {url}, expected "
+                            f"{size}: refusing the download")
+    return size if size is not None else announced
+
+
+def _set_read_timeout(response, seconds: float) -> None:
+    # http.client gives no public handle on the socket; without it the per-read timeout given
+    # to urlopen still bounds how far a read can overrun the deadline
+    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _stream_to(response, fileobj, url: str, expected: int | None, deadline: float,
+               timeout: float) -> str:
+    """Copy the body to ``fileobj``; return its MD5. Raises :class:`DownloadError` if the body
+    is longer or shorter than ``expected`` bytes, or still coming at ``deadline`` (a
+    ``time.monotonic()`` value). ``read1`` returns what has arrived, so a server that drips
+    one byte at a time cannot hold a read open past the deadline."""
+    cap = MAX_UNSIZED_BYTES if expected is None else expected
     md5 = hashlib.md5(usedforsecurity=False)
     received = 0
     while True:
-        chunk = response.read(_CHUNK)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _past_deadline(url, received, expected)
+        _set_read_timeout(response, min(timeout, left))
+        try:
+            chunk = response.read1(min(_CHUNK, cap + 1 - received))  # one past the cap tells
+        except TimeoutError:
+            if left < timeout:  # the read was cut short by the deadline, not by a stall
+                raise _past_deadline(url, received, expected) from None
+            raise
         if not chunk:
             break
+        received += len(chunk)
+        if received > cap:
+            raise DownloadError(f"Download of {url} sent more than the expected {cap} bytes: "
+                                "refusing the rest")
         fileobj.write(chunk)
         md5.update(chunk)
-        received += len(chunk)
-    if expected is not None and received != int(expected):
+    if expected is not None and received != expected:
         raise DownloadError(f"Download of {url} was cut short: got {received} of {expected} bytes")
     return md5.hexdigest()
 
 
+def _past_deadline(url: str, received: int, expected: int | None) -> DownloadError:
+    of = "" if expected is None else f" of {expected}"
+    return DownloadError(f"Download of {url} did not finish within its deadline: got "
+                         f"{received}{of} bytes")
+
+
+def _has_size(fpath: str, size: int | None) -> bool:
+    return size is None or os.path.getsize(fpath) == size
+
+
 def download_url(url: str, root: str, filename: str | None = None, md5: str | None = None,
-                 max_redirect_hops: int = 3, timeout: float | None = None) -> str:
+                 max_redirect_hops: int = 3, timeout: float | None = None, *,
+                 size: int | None = None, deadline: float | None = None) -> str:
     """Download ``url`` to ``root/filename`` (default: the URL's last part) unless a file with
-    the right MD5 is already there; return the file's path.
+    the right MD5 (and ``size``) is already there; return the file's path.
 
     The body goes to a temporary ``.part`` file first; the file appears under its name only if
-    it arrived whole and (when ``md5`` is given) with that checksum. Failures raise
-    :class:`DownloadError` naming the URL and the file it was to become. Redirects are
-    followed by urllib (``max_redirect_hops`` is accepted for torchvision compatibility).
+    it arrived whole - exactly ``size`` bytes when given, else the server's Content-Length -
+    and (when ``md5`` is given) with that checksum. ``timeout`` bounds each read (default
+    :data:`DEFAULT_TIMEOUT`), ``deadline`` the whole download in seconds (default
+    :data:`DEFAULT_DEADLINE`); a body longer than expected is cut off (without any announced
+    length, at :data:`MAX_UNSIZED_BYTES`). Failures raise :class:`DownloadError` naming the
+    URL and the file it was to become, and leave nothing behind. Redirects are followed by
+    urllib (``max_redirect_hops`` is accepted for torchvision compatibility).
     """
     root = os.path.expanduser(root)
     filename = filename or os.path.basename(url)
     fpath = os.path.join(root, filename)
     os.makedirs(root, exist_ok=True)
-    if check_integrity(fpath, md5):
+    if check_integrity(fpath, md5) and _has_size(fpath, size):
         print("Using downloaded and verified file: " + fpath)
         return fpath
 
     _remove_stale_parts(root, filename)
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + (DEFAULT_DEADLINE if deadline is None else deadline)
     print(f"Downloading {url} to {fpath}")
     fd, part = tempfile.mkstemp(dir=root, prefix=f".{filename}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
             request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                actual_md5 = _stream_to(response, f, url)
+            connect_timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
+            with urllib.request.urlopen(request, timeout=connect_timeout) as response:
+                expected = _expected_length(response, url, size)
+                actual_md5 = _stream_to(response, f, url, expected, deadline, timeout)
         if md5 is not None and actual_md5 != md5:
             raise DownloadError(f"The MD5 of the file downloaded from {url} is {actual_md5}, "
                                 f"expected {md5}: the download is corrupt or the file changed. "
@@ -221,10 +286,10 @@ def extract_archive(from_path: str, to_path: str | None = None, remove_finished:
 
 def download_and_extract_archive(url: str, download_root: str, extract_root: str | None = None,
                                  filename: str | None = None, md5: str | None = None,
-                                 remove_finished: bool = False) -> None:
+                                 remove_finished: bool = False, *, size: int | None = None) -> None:
     download_root = os.path.expanduser(download_root)
     extract_root = download_root if extract_root is None else extract_root
     filename = filename or os.path.basename(url)
-    archive = download_url(url, download_root, filename, md5)
+    archive = download_url(url, download_root, filename, md5, size=size)
     print(f"Extracting {archive} to {extract_root}")
     extract_archive(archive, extract_root, remove_finished)
