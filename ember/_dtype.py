@@ -47,6 +47,22 @@ _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": i
 _default_float = float32
 
 
+# torch's C++ ScalarType names, which its error messages print ("expected scalar type Float"):
+# the one table of them; bfloat16 and the complex types are here for messages about NumPy arrays
+# of those types, which ember tensors cannot hold.
+SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long", "float16": "Half", "bfloat16": "BFloat16",
+                     "float32": "Float", "float64": "Double", "complex64": "ComplexFloat",
+                     "complex128": "ComplexDouble"}
+
+
+def scalar_type_name(d) -> str:
+    """torch's ScalarType name (``Float``, ``Long`` ...) of an ember dtype, a NumPy dtype or a
+    dtype's name; a type torch has no name for is printed as it is."""
+    key = d.name if isinstance(d, (dtype, np.dtype)) else str(d)
+    return SCALAR_TYPE_NAMES.get(key, str(d))
+
+
 def from_name(name: str) -> dtype:
     return _BY_NAME[name]
 

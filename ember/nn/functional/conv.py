@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ..._kernels import conv as _k
 from ...autograd.function import Function
 from .. import _shapes
@@ -133,24 +134,14 @@ def _compute_dtype(dtype):
 # argument handling shared by the six convolutions
 # ---------------------------------------------------------------------------------------------
 
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                 "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                 "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                 "complex128": "ComplexDouble"}
-
-
-def _scalar_name(dtype) -> str:
-    return _SCALAR_NAMES.get(str(dtype.np if hasattr(dtype, "np") else dtype), str(dtype))
-
-
 def _check_dtypes(input, weight, bias):
     """ATen's checks: the weight must have the input's scalar type, and so must the bias."""
     if weight.dtype != input.dtype:
-        raise RuntimeError(f"expected scalar type {_scalar_name(input.dtype)} but found "
-                           f"{_scalar_name(weight.dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(input.dtype)} but found "
+                           f"{scalar_type_name(weight.dtype)}")
     if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_scalar_name(input.dtype).lower()}) and bias type "
-                           f"({_scalar_name(bias.dtype).lower()}) should be the same")
+        raise RuntimeError(f"Input type ({scalar_type_name(input.dtype).lower()}) and bias type "
+                           f"({scalar_type_name(bias.dtype).lower()}) should be the same")
 
 
 def _convolution(name, n, input, weight, bias, stride, padding, dilation, groups,
