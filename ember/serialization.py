@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
+import stat
 import struct
-import tempfile
 from collections import Counter, OrderedDict
 
 import numpy as np
@@ -36,6 +37,10 @@ __all__ = ["save", "load"]
 
 _FORMAT = "ember"
 _FORMAT_VERSION = 1
+# the NumPy scalars a checkpoint holds, as dtype strings: bool, ints, floats of at most 8 bytes
+_SCALAR_DTYPES = frozenset(np.dtype(t).newbyteorder("<").str for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64))
 
 
 def _safetensors_numpy():
@@ -68,7 +73,8 @@ class _Encoder:
     def _array(self, obj, array: np.ndarray, path, tag: dict) -> dict:
         if id(obj) in self._names_by_id:  # the same tensor twice (tied weights): stored once
             return {**tag, "name": self._names_by_id[id(obj)]}
-        if array.dtype.kind not in "biuf" or array.dtype.byteorder == ">":
+        if (array.dtype.kind not in "biuf" or array.dtype.itemsize > 8
+                or array.dtype.byteorder == ">"):  # what load reads back: see _TENSOR_DTYPES
             raise TypeError(f"cannot save an array of dtype {array.dtype} (at {'.'.join(path)})")
         name = self._name_for(path)
         # (not np.ascontiguousarray: it turns 0-d arrays into 1-d ones)
@@ -92,8 +98,10 @@ class _Encoder:
             return self._array(obj, obj._data, path, tag)
         if isinstance(obj, np.ndarray):
             return self._array(obj, obj, path, {"__ndarray__": True})
-        if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
-            return {"__npscalar__": obj.dtype.str, "value": self.encode(obj.item(), path)}
+        if isinstance(obj, np.generic) and obj.dtype.newbyteorder("<").str in _SCALAR_DTYPES:
+            # (the value goes through item(): the byte order of the spelling is immaterial)
+            return {"__npscalar__": obj.dtype.newbyteorder("<").str,
+                    "value": self.encode(obj.item(), path)}
         if isinstance(obj, tuple):
             return {"__tuple__": [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]}
         if isinstance(obj, list):
@@ -124,49 +132,126 @@ class _Encoder:
                         f"{'.'.join(path) or 'the top level'})")
 
 
+class _BadStructure(Exception):
+    """What is wrong with a checkpoint's structure; load() adds the file's name."""
+
+
+_MAPPINGS = {"dict": dict, "OrderedDict": OrderedDict, "Counter": Counter}
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
 def _decode(node, arrays: dict, made: dict):
-    """The inverse of _Encoder.encode; ``made`` keeps one Tensor per stored name (ties)."""
+    """The inverse of _Encoder.encode; ``made`` keeps one Tensor per stored name (ties). The
+    structure comes from the file: every field is checked before it is used, and nesting was
+    bounded (_MAX_DEPTH) before this recursion starts."""
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     if isinstance(node, list):
         return [_decode(v, arrays, made) for v in node]
-    if not isinstance(node, dict):
-        raise _corrupt(f"unexpected JSON value {node!r}")
     if "__tensor__" in node or "__ndarray__" in node:
-        name = node.get("name")
-        if name not in arrays:
-            raise _corrupt(f"the structure names a tensor {name!r} that the file does not hold")
-        key = (name, "__ndarray__" in node)
-        if key not in made:
-            made[key] = _make_tensor(node, arrays[name])
-        return made[key]
+        return _decode_tensor(node, arrays, made)
     if "__float__" in node:
-        return float(node["__float__"])
+        if not isinstance(node["__float__"], str) or node["__float__"] not in _NONFINITE:
+            # (save writes only inf, -inf and nan this way; a list would not even hash)
+            raise _BadStructure(f"unexpected __float__ value {node['__float__']!r}")
+        return _NONFINITE[node["__float__"]]
     if "__npscalar__" in node:
-        return np.dtype(node["__npscalar__"]).type(_decode(node["value"], arrays, made))
+        return _decode_npscalar(node)
     if "__tuple__" in node:
-        return tuple(_decode(v, arrays, made) for v in node["__tuple__"])
+        return tuple(_decode(v, arrays, made) for v in _field(node, "__tuple__", list))
     if "__dict__" in node:
-        cls = {"dict": dict, "OrderedDict": OrderedDict, "Counter": Counter}.get(node["__dict__"])
-        if cls is None:
-            raise _corrupt(f"unknown mapping type {node['__dict__']!r}")
-        out = cls()  # filled key by key: Counter(pairs) would count the pairs
-        for k, v in node["items"]:
-            out[_decode(k, arrays, made)] = _decode(v, arrays, made)
-        if "_metadata" in node:
-            out._metadata = _decode(node["_metadata"], arrays, made)
-        return out
-    raise _corrupt(f"unexpected JSON object with keys {sorted(node)}")
+        return _decode_mapping(node, arrays, made)
+    raise _BadStructure(f"unexpected JSON object with keys {sorted(node)}")
 
 
-def _make_tensor(node: dict, array: np.ndarray):
+def _field(node: dict, key: str, kind: type):
+    value = node.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _BadStructure(f"expected a {kind.__name__} as {key!r} of {_short(node)}, got "
+                            f"{_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _decode_tensor(node: dict, arrays: dict, made: dict):
+    name = node.get("name")
+    if not isinstance(name, str) or name not in arrays:
+        raise _BadStructure(f"the structure names a tensor {_short(name)} that the file does "
+                            "not hold")
+    kind = node.get("__tensor__")
+    if "__ndarray__" not in node and kind not in ("Tensor", "Parameter"):
+        raise _BadStructure(f"unknown tensor type {_short(kind)} (expected 'Tensor' or "
+                            "'Parameter')")
+    requires_grad = node.get("requires_grad", False)
+    if not isinstance(requires_grad, bool):
+        raise _BadStructure(f"requires_grad of tensor {name!r} is {_short(requires_grad)}, "
+                            "not a bool")
+    if requires_grad and arrays[name].dtype.kind != "f":
+        raise _BadStructure(f"tensor {name!r} of dtype {arrays[name].dtype} cannot require "
+                            "gradients (only floating point tensors can)")
+    key = (name, "__ndarray__" in node)
+    if key not in made:
+        made[key] = _make_tensor(node, arrays[name], requires_grad)
+    return made[key]
+
+
+def _decode_npscalar(node: dict):
+    dtype = node.get("__npscalar__")
+    value = node.get("value")
+    # a whitelist: np.dtype("V1").type(10**9) would allocate 1 GB
+    if not isinstance(dtype, str) or dtype not in _SCALAR_DTYPES:
+        raise _BadStructure(f"unexpected NumPy scalar dtype {_short(dtype)} (expected one of "
+                            f"{sorted(_SCALAR_DTYPES)})")
+    if isinstance(value, dict):
+        value = _decode(value, {}, {})  # a non-finite float
+    if not isinstance(value, (bool, int, float)):
+        raise _BadStructure(f"a NumPy {dtype} scalar holds {_short(value)}, not a number")
+    try:
+        return np.dtype(dtype).type(value)
+    except (OverflowError, ValueError, TypeError) as e:
+        raise _BadStructure(f"{_short(value)} is not a NumPy {dtype} scalar ({e})") from None
+
+
+def _decode_mapping(node: dict, arrays: dict, made: dict):
+    cls = _MAPPINGS.get(node["__dict__"]) if isinstance(node["__dict__"], str) else None
+    if cls is None:
+        raise _BadStructure(f"unknown mapping type {_short(node['__dict__'])}")
+    out = cls()  # filled key by key: Counter(pairs) would count the pairs
+    for item in _field(node, "items", list):
+        if not isinstance(item, list) or len(item) != 2:
+            raise _BadStructure(f"a mapping item is {_short(item)}, not a [key, value] pair")
+        key = _decode(item[0], arrays, made)
+        if not _is_key(key):
+            raise _BadStructure(f"a mapping key is {_short(key)}, not a saveable key")
+        out[key] = _decode(item[1], arrays, made)
+    if "_metadata" in node:
+        metadata = _decode(node["_metadata"], arrays, made)
+        try:
+            out._metadata = metadata
+        except AttributeError:  # only OrderedDict and Counter take attributes
+            raise _BadStructure(f"a {node['__dict__']} cannot carry _metadata") from None
+    return out
+
+
+def _is_key(key) -> bool:
+    """The dict keys that _Encoder._encode_key writes: hashable by construction."""
+    if key is None or isinstance(key, (bool, int, float, str)):
+        return True
+    return isinstance(key, tuple) and all(_is_key(k) for k in key)
+
+
+def _make_tensor(node: dict, array: np.ndarray, requires_grad: bool):
     if "__ndarray__" in node:
         return array
     t = Tensor._wrap(array)
     if node["__tensor__"] == "Parameter":
         from .nn.parameter import Parameter
-        return Parameter(t, requires_grad=node.get("requires_grad", False))
-    if node.get("requires_grad"):
+        return Parameter(t, requires_grad=requires_grad)
+    if requires_grad:
         t.requires_grad = True
     return t
 
@@ -191,18 +276,85 @@ def _write_all(fileobj, data: bytes) -> None:
         view = view[written:]
 
 
+# A temporary file is named for its destination, its host and its process, so that the next save
+# to the same destination can tell a leftover of a killed save from a save still under way.
+_TMP_SUFFIX = ".ember-tmp"
+
+
+def _temporary_prefix(name: str) -> str:
+    return f".{name[:100]}."  # (a long name must leave room for the rest within NAME_MAX)
+
+
+def _temporary_name(name: str) -> str:
+    return (f"{_temporary_prefix(name)}{socket.gethostname()}.{os.getpid()}."
+            f"{os.urandom(4).hex()}{_TMP_SUFFIX}")
+
+
+def _is_stale_temporary(entry: str, prefix: str) -> bool:
+    """A temporary of a save on this host whose process is gone. Saves of other hosts (a shared
+    filesystem) and of live processes - this one included - are left alone."""
+    if not (entry.startswith(prefix) and entry.endswith(_TMP_SUFFIX)):
+        return False
+    owner = entry[len(prefix):-len(_TMP_SUFFIX)].rsplit(".", 2)
+    if len(owner) != 3 or owner[0] != socket.gethostname() or not owner[1].isdecimal():
+        return False
+    return not _process_alive(int(owner[1]))
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix" or pid <= 0:  # (os.kill(pid, 0) terminates processes on Windows)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    prefix = _temporary_prefix(name)
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if _is_stale_temporary(entry, prefix):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:  # gone already, or not ours to remove: the save goes on
+                pass
+
+
+def _existing_mode(path: str):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
 def _atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory: fsync, then
-    ``os.replace``. On any error the temporary file is removed and ``path`` is untouched."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    ``os.replace``. On any error the temporary file is removed and ``path`` is untouched.
+
+    Like ``open(path, "wb")``: a symlink is written through (its target is replaced), an
+    existing file keeps its permission bits, and a new file gets 0o666 less the umask."""
+    target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    _remove_stale_temporaries(directory, name)
+    mode = _existing_mode(target)
+    tmp = os.path.join(directory, _temporary_name(name))
+    # 0o666: the kernel applies the umask, as open() does (mkstemp would give 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.chmod(tmp, mode)
             _write_all(f, data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -234,6 +386,10 @@ def save(obj, f) -> None:
     st = _safetensors_numpy()
     encoder = _Encoder()
     structure = encoder.encode(obj, [])
+    depth = _json_depth(structure, _MAX_DEPTH)
+    if depth > _MAX_DEPTH:  # load would refuse it: never write a checkpoint that cannot load
+        raise ValueError(f"cannot save an object nested more than {_MAX_DEPTH} levels deep "
+                         "(as JSON); ember.load refuses deeper structures")
     metadata = {"format": _FORMAT, "ember_format_version": str(_FORMAT_VERSION),
                 "ember": json.dumps(structure, allow_nan=False, separators=(",", ":"))}
     data = st.save(encoder.arrays, metadata=metadata)
@@ -243,35 +399,166 @@ def save(obj, f) -> None:
         _write_all(f, data)
 
 
-def _read_header(data: bytes, source: str) -> dict:
+# ---------------------------------------------------------------------------------------------
+# reading: every number in the file is checked against the file before it is used
+# ---------------------------------------------------------------------------------------------
+
+_MAX_DEPTH = 200  # JSON nesting: _decode recurses about twice per level, within Python's 1000
+_MAX_DIMS = 64  # NumPy's limit
+# what ember writes and reads: the numeric dtypes (bfloat16, float8 and complex have no place)
+_TENSOR_DTYPES = {"BOOL": np.dtype(bool), "U8": np.dtype(np.uint8), "I8": np.dtype(np.int8),
+                  "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "F16": np.dtype("<f2"),
+                  "U32": np.dtype("<u4"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
+                  "U64": np.dtype("<u8"), "I64": np.dtype("<i8"), "F64": np.dtype("<f8")}
+
+
+def _safetensors_header_length(data: bytes):
+    """The header length if ``data`` is laid out as a safetensors file - a little-endian u64
+    that fits inside the file, then the JSON header's '{' - else None. (Sniffing magic bytes
+    instead would misread headers whose length starts with 0x80 or 'PK'.)"""
+    if len(data) < 10:
+        return None
+    (n,) = struct.unpack_from("<Q", data)
+    if n < 2 or n > len(data) - 8 or data[8:9] != b"{":
+        return None
+    return n
+
+
+def _not_safetensors(data: bytes, source: str) -> _CorruptCheckpoint:
+    """Why ``data``, which is not laid out as a safetensors file, cannot be loaded."""
     if data[:2] == b"PK":
-        raise _corrupt(f"{source} is a zip archive (a torch.save checkpoint?); ember never "
-                       "unpickles - save the state dict from torch with safetensors instead "
-                       "(safetensors.torch.save_file)")
+        return _corrupt(f"{source} is a zip archive (a torch.save checkpoint?); ember never "
+                        "unpickles - save the state dict from torch with safetensors instead "
+                        "(safetensors.torch.save_file)")
     if data[:1] == b"\x80":
-        raise _corrupt(f"{source} is a Python pickle; ember never unpickles (pickles can run "
-                       "arbitrary code)")
-    if len(data) < 8:
-        raise _corrupt(f"{source} is {len(data)} bytes long, too short for a safetensors header")
-    (n,) = struct.unpack("<Q", data[:8])
+        return _corrupt(f"{source} is a Python pickle; ember never unpickles (pickles can run "
+                        "arbitrary code)")
+    if len(data) < 10:
+        return _corrupt(f"{source} is {len(data)} bytes long, too short for a safetensors file")
+    (n,) = struct.unpack_from("<Q", data)
     if n > len(data) - 8:
-        raise _corrupt(f"{source} is truncated or not a safetensors file (its header claims "
-                       f"{n} bytes, the file has {len(data) - 8} after the length)")
+        return _corrupt(f"{source} is truncated or not a safetensors file (its header claims "
+                        f"{n} bytes, the file has {len(data) - 8} after the length)")
+    return _corrupt(f"{source} is not a safetensors file (expected a JSON header of {n} bytes "
+                    f"starting with '{{' after the 8-byte length, got {data[8:16]!r}...)")
+
+
+def _json_depth(value, limit: int) -> int:
+    """How deeply ``value`` nests lists and dicts, counting no further than limit + 1 (without
+    recursion, so any depth can be measured)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+            stack.extend((child, depth + 1) for child in
+                         (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _parse_json(text: str, what: str, source: str):
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _corrupt(f"{source} has no valid safetensors header ({e})") from None
+        value = json.loads(text)
+    except RecursionError:
+        raise _corrupt(f"{source}: its {what} nests too deeply") from None
+    except ValueError as e:  # JSONDecodeError, or an integer of over 4300 digits
+        raise _corrupt(f"{source}: its {what} is not valid JSON ({e})") from None
+    if _json_depth(value, _MAX_DEPTH) > _MAX_DEPTH:
+        raise _corrupt(f"{source}: its {what} nests more than {_MAX_DEPTH} levels deep")
+    return value
+
+
+def _read_header(data: bytes, source: str):
+    """Check the safetensors header of ``data`` completely: ``(metadata, {name: (dtype,
+    shape, begin, end)})``, offsets relative to the tensor data, which they tile exactly."""
+    n = _safetensors_header_length(data)
+    if n is None:
+        raise _not_safetensors(data, source)
+    try:
+        text = data[8:8 + n].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _corrupt(f"{source}: its safetensors header is not UTF-8 ({e})") from None
+    header = _parse_json(text, "safetensors header", source)
     if not isinstance(header, dict):
-        raise _corrupt(f"{source} has no valid safetensors header")
+        raise _corrupt(f"{source}: its safetensors header is a {type(header).__name__}, "
+                       "not a JSON object")
+    metadata = _check_metadata(header.get("__metadata__", {}), source)
+    body = len(data) - 8 - n
+    tensors = {name: _check_tensor_entry(name, entry, body, source)
+               for name, entry in header.items() if name != "__metadata__"}
+    _check_layout(tensors, body, source)
+    return metadata, tensors
+
+
+def _check_metadata(metadata, source: str) -> dict:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _corrupt(f"{source}: its __metadata__ is {_short(metadata)}, not a mapping of "
+                       "strings to strings")
+    return metadata
+
+
+def _check_tensor_entry(name: str, entry, body: int, source: str):
+    """(dtype, shape, begin, end) of one tensor; its byte span is what its shape needs and lies
+    inside the file's ``body`` bytes of tensor data."""
+    def bad(what):
+        return _corrupt(f"{source}: tensor {name!r} {what}")
+
+    if not isinstance(entry, dict):
+        raise bad(f"is described by {_short(entry)}, not a JSON object")
+    dtype = _TENSOR_DTYPES.get(entry.get("dtype")) if isinstance(entry.get("dtype"), str) else None
+    if dtype is None:
+        raise bad(f"has dtype {_short(entry.get('dtype'))}; ember reads {', '.join(_TENSOR_DTYPES)}")
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    if (not isinstance(shape, list) or len(shape) > _MAX_DIMS
+            or not all(_is_int(d) and 0 <= d < 2**63 for d in shape)):
+        raise bad(f"has shape {_short(shape)}; expected at most {_MAX_DIMS} sizes in "
+                  "[0, 2**63)")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_int, offsets))
+            or not 0 <= offsets[0] <= offsets[1]):
+        raise bad(f"has data_offsets {_short(offsets)}; expected [begin, end] with "
+                  "0 <= begin <= end")
+    begin, end = offsets
+    if end > body:
+        raise bad(f"lies at bytes [{begin}, {end}) of the tensor data, but the file holds only "
+                  f"{body} bytes of it (truncated?)")
+    if math.prod(shape) * dtype.itemsize != end - begin:  # both bounded: no huge number
+        raise bad(f"of shape {shape} and dtype {entry['dtype']} needs "
+                  f"{math.prod(shape) * dtype.itemsize} bytes, its offsets span {end - begin}")
+    return dtype, tuple(shape), begin, end
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_layout(tensors: dict, body: int, source: str) -> None:
+    """The tensors tile the data section exactly, in order (as the safetensors spec asks):
+    no overlap, no gap, no trailing bytes."""
+    position = 0
+    for name, (_, _, begin, end) in sorted(tensors.items(), key=lambda kv: kv[1][2:]):
+        if begin != position:
+            raise _corrupt(f"{source}: tensor {name!r} starts at byte {begin} of the tensor data, "
+                           f"expected {position} ({'overlap' if begin < position else 'gap'})")
+        position = end
+    if position != body:
+        raise _corrupt(f"{source}: its tensors end at byte {position} of the tensor data, the "
+                       f"file holds {body} bytes of it")
+
+
+def _read_arrays(st, data: bytes, tensors: dict, source: str) -> dict:
     try:
-        end = 8 + n + max((int(v["data_offsets"][1]) for k, v in header.items()
-                           if k != "__metadata__"), default=0)
-    except (TypeError, KeyError, IndexError, ValueError):
-        raise _corrupt(f"{source} has a malformed safetensors header") from None
-    if end > len(data):
-        raise _corrupt(f"{source} is truncated: the header describes {end} bytes, the file has "
-                       f"{len(data)}")
-    return header
+        arrays = st.load(data)
+    except Exception as e:  # safetensors' SafetensorError: its own check disagrees with ours
+        raise _corrupt(f"{source}: {e}") from None
+    for name, (dtype, shape, _, _) in tensors.items():
+        array = arrays.get(name)
+        if array is None or array.dtype != dtype or array.shape != shape:
+            raise _corrupt(f"{source}: tensor {name!r} reads back differently from its header")
+    return arrays
 
 
 def load(f, map_location=None, weights_only=True, *, mmap=None):
@@ -280,7 +567,8 @@ def load(f, map_location=None, weights_only=True, *, mmap=None):
     A plain safetensors file (written by another tool) loads as an ``OrderedDict`` of its
     tensors. ``map_location``, ``weights_only`` and ``mmap`` are accepted for compatibility with
     ``torch.load``: ember tensors live on the CPU, and loading never unpickles anything whatever
-    ``weights_only`` says. A truncated, corrupt or foreign file raises RuntimeError saying so.
+    ``weights_only`` says. A truncated, corrupt or foreign file raises RuntimeError saying so
+    ("not a valid ember checkpoint: <file> ...").
     """
     st = _safetensors_numpy()
     if isinstance(f, (str, os.PathLike)):
@@ -292,20 +580,15 @@ def load(f, map_location=None, weights_only=True, *, mmap=None):
         data = f.read()
         if isinstance(data, str):
             raise TypeError("ember.load needs a binary file object (open it with 'rb')")
-    header = _read_header(data, repr(source) if isinstance(source, str) else str(source))
-    try:
-        arrays = st.load(data)
-    except Exception as e:  # safetensors' SafetensorError: layout, dtype or offsets invalid
-        raise _corrupt(f"{source!r}: {e}") from None
-    metadata = header.get("__metadata__") or {}
+    source = repr(source) if isinstance(source, (str, bytes)) else str(source)
+    metadata, tensors = _read_header(data, source)
+    arrays = _read_arrays(st, data, tensors, source)
     if metadata.get("format") != _FORMAT or "ember" not in metadata:
         # a safetensors file from elsewhere: its tensors, in file order
-        names = sorted((k for k in header if k != "__metadata__"),
-                       key=lambda k: header[k]["data_offsets"][0])
-        return OrderedDict((k, Tensor._wrap(arrays[k])) for k in names)
+        names = sorted(tensors, key=lambda name: tensors[name][2:])
+        return OrderedDict((name, Tensor._wrap(arrays[name])) for name in names)
+    structure = _parse_json(metadata["ember"], "structure", source)
     try:
-        structure = json.loads(metadata["ember"])
-    except json.JSONDecodeError as e:
-        raise _corrupt(f"{source!r}: its structure is not valid JSON ({e})") from None
-    return _decode(structure, arrays, {})
-
+        return _decode(structure, arrays, {})
+    except _BadStructure as e:
+        raise _corrupt(f"{source}: {e}") from None

@@ -3,9 +3,11 @@ and optimisers exactly, survive interrupted saves, never unpickle, and reject ba
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import pickle
+import struct
 import sys
 from collections import Counter, OrderedDict
 
@@ -273,3 +275,256 @@ def test_missing_safetensors_says_how_to_install_it(tmp_path, monkeypatch):
         ember.save({}, tmp_path / "x.safetensors")
     with pytest.raises(ImportError, match=r"pip install safetensors"):
         ember.load(tmp_path / "x.safetensors")
+
+
+# ------------------------------------------------------------------ issue 14: file-type sniffing
+
+def _safetensors_bytes(header, body=b"", header_length=None) -> bytes:
+    """A safetensors file made by hand: the JSON header padded with spaces to header_length."""
+    text = (header if isinstance(header, str) else json.dumps(header)).encode()
+    text += b" " * ((header_length or len(text)) - len(text))
+    return struct.pack("<Q", len(text)) + text + body
+
+
+def _ember_header(structure: str, tensors=None) -> dict:
+    tensors = {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}} if tensors is None \
+        else tensors
+    return {"__metadata__": {"format": "ember", "ember_format_version": "1", "ember": structure},
+            **tensors}
+
+
+def test_header_length_that_starts_like_a_pickle_or_zip_loads(tmp_path):
+    """Issue 14.1: a header length of 128 mod 256 begins with 0x80, 19280 with 'PK'."""
+    path = tmp_path / "c.safetensors"
+    obj = {"layer" + "x" * 39 + ".weight": ember.ones(3), "epoch": 1}
+    ember.save(obj, path)
+    assert path.read_bytes()[:1] == b"\x80"
+    back = ember.load(path)
+    assert back["epoch"] == 1 and back["layer" + "x" * 39 + ".weight"].tolist() == [1.0] * 3
+    seen = set()
+    for key_length in range(1, 300):  # the header grows one byte a character: every residue
+        buffer = io.BytesIO()
+        ember.save({"k" * key_length: ember.ones(1), "n": key_length}, buffer)
+        seen.add(struct.unpack("<Q", buffer.getvalue()[:8])[0] % 256)
+        buffer.seek(0)
+        assert ember.load(buffer)["n"] == key_length
+    assert seen == set(range(0, 256, 8))  # safetensors pads headers to multiples of 8
+    for key_length in range(6_300, 6_420):  # a header of 19280 bytes starts with 'PK'
+        buffer = io.BytesIO()  # (the key is in the header 3 times: tensor, dict key, name)
+        ember.save({"k" * key_length: ember.ones(1)}, buffer)
+        if buffer.getvalue()[:2] == b"PK":
+            break
+    else:
+        raise AssertionError("no key length gave a 19280-byte header")
+    ember.save({"k" * key_length: ember.ones(1)}, path)
+    assert list(ember.load(path)) == ["k" * key_length]
+
+
+def test_header_of_every_length_loads(tmp_path):
+    """Header lengths across all residues mod 256, and 19280 ('PK'), written by hand."""
+    path = tmp_path / "c.safetensors"
+    header = _ember_header('{"__tensor__":"Tensor","name":"a"}')
+    body = np.float32(2.5).tobytes()
+    base = len(json.dumps(header))
+    for length in [base + r for r in range(256)] + [19280]:
+        data = _safetensors_bytes(header, body, header_length=length)
+        path.write_bytes(data)
+        assert ember.load(path).tolist() == [2.5], length
+    assert data[:2] == b"PK"
+
+
+# ------------------------------------------------------------------ issue 14: hostile headers
+
+_TENSOR_A = {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+_HOSTILE_STRUCTURES = [
+    '{"__npscalar__": "V1", "value": 1000000000}',  # np.void(10**9): a 1 GB allocation
+    '{"__npscalar__": "V20000000000", "value": 1}',
+    '{"__npscalar__": "<f16", "value": 1}', '{"__npscalar__": ">i4", "value": 1}',
+    '{"__npscalar__": "O", "value": 1}', '{"__npscalar__": "<U9", "value": 1}',
+    '{"__npscalar__": 5, "value": 1}', '{"__npscalar__": "<i4"}',
+    '{"__npscalar__": "<i4", "value": "x"}', '{"__npscalar__": "|u1", "value": -1}',
+    '{"__npscalar__": "<i4", "value": [1]}', '{"__npscalar__": "|i1", "value": 1000}',
+    '{"__float__": null}', '{"__float__": "x"}', '{"__float__": "1e5"}', '{"__float__": [1]}',
+    '{"__npscalar__": [1], "value": 1}', '{"__npscalar__": {}, "value": 1}',
+    '{"__tuple__": 5}', '{"__tuple__": {"a": 1}}',
+    '{"__dict__": "dict"}', '{"__dict__": "dict", "items": 5}',
+    '{"__dict__": "dict", "items": [[1]]}', '{"__dict__": "dict", "items": [5]}',
+    '{"__dict__": "dict", "items": [[[1], 2]]}', '{"__dict__": ["x"], "items": []}',
+    '{"__dict__": "set", "items": []}', '{"__dict__": "dict", "items": [], "_metadata": 1}',
+    '{"__tensor__": "Tensor", "name": ["a"]}', '{"__tensor__": "Tensor"}',
+    '{"__tensor__": "Bogus", "name": "a"}',
+    '{"__tensor__": "Tensor", "name": "a", "requires_grad": "yes"}',
+    '{"__unknown__": 1}', '"' + "x" * 10 + '"]',
+    "[" * 100_000 + "]" * 100_000, "[" * 600 + "]" * 600, "1" * 5000,
+]
+
+
+@pytest.mark.parametrize("structure", _HOSTILE_STRUCTURES, ids=lambda s: s[:40])
+def test_hostile_structure_raises_runtime_error(tmp_path, structure):
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(_safetensors_bytes(_ember_header(structure), b"\0" * 4))
+    with pytest.raises(RuntimeError, match=r"not a valid ember checkpoint: .*hostile\.safetensors"):
+        ember.load(path)
+
+
+def test_integer_tensor_that_requires_grad_raises_runtime_error(tmp_path):
+    path = tmp_path / "hostile.safetensors"
+    tensors = {"a": {"dtype": "I32", "shape": [1], "data_offsets": [0, 4]}}
+    path.write_bytes(_safetensors_bytes(_ember_header(
+        '{"__tensor__": "Parameter", "name": "a", "requires_grad": true}', tensors), b"\0" * 4))
+    with pytest.raises(RuntimeError, match="not a valid ember checkpoint: .*require"):
+        ember.load(path)
+
+
+_HOSTILE_HEADERS = [
+    "[]", '{"a": 5}', '{"__metadata__": 5}', '{"__metadata__": ["x"]}',
+    '{"__metadata__": {"format": "ember", "ember": 5}}', '{"__metadata__": {"format": 1}}',
+    '{"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "C64", "shape": [], "data_offsets": [0, 8]}}',
+    '{"a": {"dtype": 5, "shape": [1], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [1000000000000000000000000000000], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [true], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": 1, "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 100000000000000000000]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": "x"}}',
+    '{"a": {"dtype": "F32", "shape": [1]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},'
+    ' "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}',  # overlapping
+    '{"a": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}',  # 4 stray bytes
+    '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"x": ' + "1" * 5000 + "}",
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "__metadata__":'
+    ' {"format": "ember", "ember": "{\\"__tensor__\\": \\"Tensor\\", \\"name\\": \\"b\\"}"}}',
+    '{"\\ud800": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}',
+]
+
+
+@pytest.mark.parametrize("header", _HOSTILE_HEADERS, ids=lambda s: s[:50])
+def test_hostile_header_raises_runtime_error(tmp_path, header):
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(_safetensors_bytes(header, b"\0" * 4))
+    with pytest.raises(RuntimeError, match=r"not a valid ember checkpoint: .*hostile\.safetensors"):
+        ember.load(path)
+
+
+def test_tiny_file_cannot_ask_for_a_big_allocation(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.safetensors"
+    path.write_bytes(_safetensors_bytes(_ember_header(
+        '{"__npscalar__": "V1", "value": 1000000000}'), b"\0" * 4))
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError):
+            ember.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak
+
+
+def test_saving_what_load_would_refuse_raises(tmp_path):
+    path = tmp_path / "c.safetensors"
+    ember.save({"ok": 1}, path)
+    with pytest.raises(TypeError, match="cannot save"):
+        ember.save({"x": np.longdouble(1.5)}, path)  # 16-byte scalars are not read back
+    with pytest.raises(TypeError, match="cannot save an array of dtype float128"):
+        ember.save({"x": np.zeros(2, np.longdouble)}, path)
+    deep = 0
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested"):
+        ember.save(deep, path)
+    assert ember.load(path) == {"ok": 1}
+
+
+# ------------------------------------------------------------------ issue 14: the saved file
+
+def test_save_keeps_the_mode_of_an_existing_file(tmp_path):
+    path = tmp_path / "c.safetensors"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o644)
+    ember.save({"x": 1}, path)
+    assert os.stat(path).st_mode & 0o7777 == 0o644
+    os.chmod(path, 0o640)
+    ember.save({"x": 2}, path)
+    assert os.stat(path).st_mode & 0o7777 == 0o640
+
+
+def test_save_of_a_new_file_honours_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        ember.save({"x": 1}, tmp_path / "new.safetensors")
+        with open(tmp_path / "plain", "wb"):
+            pass
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "new.safetensors").st_mode & 0o7777 == 0o640
+    assert os.stat(tmp_path / "plain").st_mode & 0o7777 == 0o640  # as open() does
+
+
+def test_save_writes_through_a_symlink(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "epoch3.safetensors"
+    ember.save({"epoch": 3}, target)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    ember.save({"epoch": 4}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert ember.load(target) == {"epoch": 4}
+    assert sorted(os.listdir(tmp_path / "runs")) == ["epoch3.safetensors"]
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_next_save_removes_temporary_files_of_dead_saves(tmp_path):
+    import socket
+
+    path = tmp_path / "c.safetensors"
+    host = socket.gethostname()
+    stale = tmp_path / f".c.safetensors.{host}.{_dead_pid()}.0a1b2c3d.ember-tmp"
+    live = tmp_path / f".c.safetensors.{host}.{os.getppid()}.0a1b2c3d.ember-tmp"
+    other_host = tmp_path / f".c.safetensors.not-{host}.{_dead_pid()}.0a1b2c3d.ember-tmp"
+    for p in (stale, live, other_host):
+        p.write_bytes(b"half a checkpoint")
+    ember.save({"x": 1}, path)
+    assert not stale.exists()
+    assert live.exists() and other_host.exists()  # possibly still being written
+
+
+def test_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    path = tmp_path / "c.safetensors"
+    ember.save({"step": 1}, path)
+    script = (
+        "import sys, time, ember, ember.serialization as s\n"
+        "def slow(f, data):\n"
+        "    f.write(data[:10]); f.flush(); print('writing', flush=True); time.sleep(60)\n"
+        "s._write_all = slow\n"
+        "ember.save({'step': 2, 'w': ember.ones(100)}, sys.argv[1])\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout.readline() == "writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    left = [p for p in os.listdir(tmp_path) if p != "c.safetensors"]
+    assert len(left) == 1 and left[0].endswith(".ember-tmp")
+    assert ember.load(path) == {"step": 1}  # the kill left the checkpoint intact
+    ember.save({"step": 3}, path)
+    assert os.listdir(tmp_path) == ["c.safetensors"]
+    assert ember.load(path) == {"step": 3}
