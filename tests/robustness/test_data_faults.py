@@ -110,3 +110,111 @@ def test_cifar_pickle_genuine_arrays_still_load(protocol):
     assert loaded["scalars"] == entry["scalars"] and type(loaded["scalars"][0]) is np.int64
     assert type(loaded["pair"]) is tuple and type(loaded["pair"][0]) is np.ndarray
     assert loaded["labels"] == [1, 2, 3]
+
+
+# -- DataLoader workers: timeouts, deaths, shared memory ---------------------------------------
+
+import gc  # noqa: E402
+import glob  # noqa: E402
+import mmap  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from ember.utils.data import DataLoader  # noqa: E402
+
+needs_shm = pytest.mark.skipif(not os.access("/dev/shm", os.W_OK), reason="no writable /dev/shm")
+
+
+class _StuckDataset:
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        time.sleep(30)
+        return index
+
+
+class _SelfKillingDataset:
+    """Items are 2 MiB arrays (they travel through shared memory); item ``kill_at`` SIGKILLs the
+    worker that loads it."""
+
+    def __init__(self, kill_at=None, n=8):
+        self.kill_at, self.n = kill_at, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, index):
+        if index == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return np.full(512 * 1024, index, dtype=np.float32)
+
+
+def _shm_dirs():
+    return glob.glob(f"/dev/shm/ember-dataloader-{os.getpid()}-*")
+
+
+def _backed_by_mmap(array) -> bool:
+    base = array
+    while getattr(base, "base", None) is not None:
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+
+
+def test_dataloader_timeout_raises_promptly_and_ends_the_stuck_worker():
+    it = iter(DataLoader(_StuckDataset(), num_workers=1, timeout=1))
+    workers = list(it._workers)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"^DataLoader timed out after 1 seconds$"):
+        next(it)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.5, f"timeout=1 raised after {elapsed:.2f} s"
+    assert not any(w.is_alive() for w in workers)
+
+
+def test_dataloader_killed_worker_is_reported_within_a_second():
+    it = iter(DataLoader(_SelfKillingDataset(kill_at=0), num_workers=1))
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly "
+                                           r"\(exit code\(s\) -9\)"):
+        next(it)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.0, f"a SIGKILLed worker was noticed after {elapsed:.2f} s"
+
+
+@needs_shm
+def test_dataloader_large_batches_come_through_shared_memory():
+    before = _shm_dirs()
+    batches = list(DataLoader(_SelfKillingDataset(n=6), batch_size=2, num_workers=2))
+    assert len(batches) == 3
+    for i, batch in enumerate(batches):
+        array = batch.numpy()
+        assert _backed_by_mmap(array), "a 4 MiB batch should be a view of the shared file"
+        np.testing.assert_array_equal(array[:, 0], [2 * i, 2 * i + 1])
+        array[0, 0] = -1  # writable, as torch's batches
+    assert _shm_dirs() == before  # the folder went with the iterator
+
+
+@needs_shm
+def test_dataloader_abandoned_iterator_leaves_nothing_in_dev_shm():
+    before = _shm_dirs()
+    it = iter(DataLoader(_SelfKillingDataset(n=8), batch_size=1, num_workers=2, prefetch_factor=4))
+    first = next(it)
+    time.sleep(0.3)  # let the workers write the batches in flight
+    assert len(_shm_dirs()) == len(before) + 1
+    del it
+    gc.collect()
+    assert _shm_dirs() == before
+    assert float(first[0, 0]) == 0.0  # a batch already handed out survives its file's removal
+
+
+@needs_shm
+def test_dataloader_dead_worker_leaves_nothing_in_dev_shm():
+    before = _shm_dirs()
+    loader = DataLoader(_SelfKillingDataset(kill_at=5, n=8), batch_size=1, num_workers=2,
+                        prefetch_factor=4)
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):
+        for _ in loader:
+            time.sleep(0.05)
+    assert _shm_dirs() == before

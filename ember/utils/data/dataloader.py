@@ -12,18 +12,26 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import pickle
 import queue
+import time
 import warnings
+import weakref
 
 from . import _utils
 from ._utils import collate as _collate
+from ._utils import shared_memory as _shared
 from ._utils import worker as _worker
 from ._utils.fetch import create_fetcher
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
+
+# seconds between checks that the workers are alive while the main process waits for a batch:
+# a worker killed by a signal is reported within about this long (torch: ~0.1 s)
+_LIVENESS_POLL_INTERVAL = 0.1
+# seconds, for all workers together, that an orderly shutdown waits before terminating them
+_SHUTDOWN_GRACE = 1.0
 
 default_collate = _collate.default_collate
 default_convert = _collate.default_convert
@@ -315,7 +323,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     one to return; ``_task_info[i]`` is ``(worker_id,)`` while task ``i`` is outstanding and
     ``(worker_id, data)`` once it arrived early. At most ``prefetch_factor * num_workers``
     tasks are in flight. While waiting, worker liveness is checked every
-    ``MP_STATUS_CHECK_INTERVAL`` seconds so a dead worker raises instead of hanging.
+    ``_LIVENESS_POLL_INTERVAL`` seconds so a dead worker raises at once instead of hanging, and
+    ``timeout`` raises when it expires, whatever the workers are doing. Large batch buffers
+    come through a /dev/shm folder this iterator owns and removes (see ``_utils.shared_memory``).
     """
 
     def __init__(self, loader) -> None:
@@ -332,6 +342,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._index_queues = []
         self._workers = []
         self._workers_status = [True] * self._num_workers
+        self._batch_dir = _shared.make_batch_dir()
+        # removes the folder even if this iterator is never shut down (collected, or at exit)
+        self._batch_dir_finalizer = weakref.finalize(self, _shared.remove_batch_dir, self._batch_dir)
         for i in range(self._num_workers):
             index_queue = context.Queue()
             index_queue.cancel_join_thread()  # never block exit on undelivered indices
@@ -340,7 +353,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 args=(self._is_iterable, self._dataset, index_queue, self._worker_result_queue,
                       self._workers_done_event, self._auto_collation, self._collate_fn,
                       self._drop_last, self._base_seed, self._worker_init_fn, i,
-                      self._num_workers),
+                      self._num_workers, self._batch_dir),
                 daemon=True)  # workers die with the main process
             w.start()
             self._index_queues.append(index_queue)
@@ -370,7 +383,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._try_put_index()
 
     def _try_get_data(self, timeout: float | None = None):
-        timeout = _worker.MP_STATUS_CHECK_INTERVAL if timeout is None else timeout
+        timeout = _LIVENESS_POLL_INTERVAL if timeout is None else timeout
         try:
             return True, self._data_queue.get(timeout=timeout)
         except Exception as e:
@@ -380,27 +393,31 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 for i, w in enumerate(self._workers):
                     if w in failed:
                         self._mark_worker_as_unavailable(i)
-                self._shutdown_workers()
+                self._shutdown_workers(grace=0)
                 raise RuntimeError(_worker_death_message(failed)) from e
             if isinstance(e, queue.Empty):
                 return False, None
             raise
 
     def _get_data(self):
-        """The next ``(task_idx, data)`` from any worker, deserialized."""
-        if self._timeout > 0:
-            success, item = self._try_get_data(self._timeout)
-            if not success:
-                self._shutdown_workers()
-                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
-        else:
-            success, item = False, None
-            while not success:
-                success, item = self._try_get_data()
+        """The next ``(task_idx, data)`` from any worker, deserialized. Waits in short polls,
+        checking the workers' liveness between them, until ``timeout`` (if any) expires."""
+        deadline = time.monotonic() + self._timeout if self._timeout > 0 else None
+        while True:
+            wait = _LIVENESS_POLL_INTERVAL
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    # a stuck worker will not stop by itself: terminate, do not wait for it
+                    self._shutdown_workers(grace=0)
+                    raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+            success, item = self._try_get_data(wait)
+            if success:
+                break
         idx, payload = item
         if isinstance(idx, _worker._ResumeIteration):
             return idx, None
-        return idx, pickle.loads(payload)
+        return idx, _shared.loads(*payload)
 
     def _next_data(self):
         while True:
@@ -472,9 +489,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._index_queues[worker_id].put(None)
         self._workers_status[worker_id] = False
 
-    def _shutdown_workers(self) -> None:
+    def _shutdown_workers(self, grace: float = _SHUTDOWN_GRACE) -> None:
+        """Ask the workers to exit, give them ``grace`` seconds in all, terminate the rest, and
+        remove the shared-memory folder (with any batch never read)."""
         if _utils.python_exit_status is True or _utils.python_exit_status is None:
-            return  # interpreter shutdown: daemon workers are killed with us
+            return  # interpreter shutdown: daemon workers are killed with us, the finalizer runs
         if self._shutdown:
             return
         self._shutdown = True
@@ -483,8 +502,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             for worker_id in range(len(self._workers)):
                 if self._persistent_workers or self._workers_status[worker_id]:
                     self._mark_worker_as_unavailable(worker_id, shutdown=True)
+            deadline = time.monotonic() + grace
             for w in self._workers:
-                w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
+                w.join(timeout=max(deadline - time.monotonic(), 0))
             for q in self._index_queues:
                 q.cancel_join_thread()
                 q.close()
@@ -494,7 +514,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             for w in self._workers:
                 if w.is_alive():
                     w.terminate()
-                    w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
+            for w in self._workers:
+                w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
+            self._batch_dir_finalizer()  # after the workers: none can write a file any more
 
     def __del__(self) -> None:
         if getattr(self, "_workers", None) is not None:

@@ -1,8 +1,9 @@
 """The DataLoader's worker processes (torch.utils.data._utils.worker).
 
 Each worker owns a copy of the dataset, reads ``(task_idx, batch_indices)`` from its own index
-queue, and puts ``(task_idx, data)`` on the shared result queue, where ``data`` is the collated
-batch or an :class:`ExceptionWrapper` carrying the worker's traceback to the main process.
+queue, and puts ``(task_idx, (pickle, shared))`` on the shared result queue, where the pickle
+holds the collated batch (its large buffers in shared memory, see :mod:`.shared_memory`) or an
+:class:`ExceptionWrapper` carrying the worker's traceback to the main process.
 ``None`` on the index queue means "exit"; a :class:`_ResumeIteration` restarts the fetcher for a
 new epoch (persistent workers).
 """
@@ -157,20 +158,25 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def _serialize(data, worker_id: int) -> bytes:
-    """Pickle the batch here rather than in the queue's feeder thread: there a pickling error
-    would only be printed and the batch lost, leaving the main process waiting for it."""
+def _serialize(data, worker_id: int, batch_dir: str | None = None, name: str = ""):
+    """``(pickle, shared)`` for the main process (see :mod:`.shared_memory`). Pickled here
+    rather than in the queue's feeder thread: there a pickling error would only be printed and
+    the batch lost, leaving the main process waiting for it."""
+    from .shared_memory import dumps
+
     try:
-        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        return dumps(data, batch_dir, name)
     except Exception:
         wrapped = ExceptionWrapper(where=f"in DataLoader worker process {worker_id} "
                                          "(pickling the batch for the main process)")
-        return pickle.dumps(wrapped, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(wrapped, protocol=pickle.HIGHEST_PROTOCOL), None
 
 
 def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto_collation,
-                 collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers) -> None:
-    """The body of a worker process; see the module docstring for the protocol."""
+                 collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
+                 batch_dir=None) -> None:
+    """The body of a worker process; see the module docstring for the protocol. Large batch
+    buffers go through files in ``batch_dir``, a /dev/shm folder the main process owns."""
     from .fetch import create_fetcher
 
     global _worker_info
@@ -192,6 +198,7 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
             init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
 
         iteration_end = False
+        batches_sent = 0  # names this worker's files in batch_dir
         watchdog = ManagerWatchdog()
         while watchdog.is_alive():
             try:
@@ -219,7 +226,9 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
                         iteration_end = True
                     else:
                         data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-            data_queue.put((idx, _serialize(data, worker_id)))
+            batches_sent += 1
+            data_queue.put((idx, _serialize(data, worker_id, batch_dir,
+                                            f"{worker_id}-{batches_sent}")))
             del data, idx, index, r  # do not hold the last batch while waiting
     except KeyboardInterrupt:
         pass  # the main process handles Ctrl-C
