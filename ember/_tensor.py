@@ -415,19 +415,40 @@ class Tensor:
         return Tensor._wrap(np.invert(self._data))
 
     def __and__(self, other):
-        return self._nograd_binary(np.bitwise_and, other)
+        return self._bitwise(np.bitwise_and, "bitwise_and_cpu", other)
 
     __rand__ = __and__
 
     def __or__(self, other):
-        return self._nograd_binary(np.bitwise_or, other)
+        return self._bitwise(np.bitwise_or, "bitwise_or_cpu", other)
 
     __ror__ = __or__
 
     def __xor__(self, other):
-        return self._nograd_binary(np.bitwise_xor, other)
+        return self._bitwise(np.bitwise_xor, "bitwise_xor_cpu", other)
 
     __rxor__ = __xor__
+
+    def __lshift__(self, other):
+        return self._bitwise(np.left_shift, "lshift_cpu", other)
+
+    def __rlshift__(self, other):
+        return self._bitwise(np.left_shift, "lshift_cpu", other, reverse=True)
+
+    def __rshift__(self, other):
+        return self._bitwise(np.right_shift, "rshift_cpu", other)
+
+    def __rrshift__(self, other):
+        return self._bitwise(np.right_shift, "rshift_cpu", other, reverse=True)
+
+    def _bitwise(self, ufunc, kernel, other, reverse=False):
+        """Bitwise ops and shifts: integer and bool operands only, torch's message otherwise."""
+        for x in (self, other):
+            kind = x._data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
+            if kind not in "iub":
+                raise NotImplementedError(f'"{kernel}" not implemented for '
+                                          f"'{_torch_name(result_type(self, other))}'")
+        return self._nograd_binary(ufunc, other, reverse)
 
     def _float_operands(self, other):
         """True division of integers gives the default float dtype, as in torch."""
@@ -1059,25 +1080,34 @@ class Tensor:
         """Run ``fn(self, *args)`` out of place, then write the result into this tensor's memory.
 
         When autograd records, the op is applied to a copy of the old value (which the new graph
-        node may save) and this tensor takes over the node as its grad_fn, as torch rebases it.
+        node may save) and this tensor takes over the node as its grad_fn, as torch rebases it;
+        on a view, the base's graph is rebased instead (see ``_rebase_view``).
         """
         grad_on = grad_mode.modes.grad_enabled
-        if grad_on and self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if grad_on and self._requires_grad:
+            _check_inplace_on_leaf(self)
         record = grad_on and (self._requires_grad or builtins.any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if record:
-            if self._base is not None:
-                raise RuntimeError("ember does not support in-place operations on a view (a slice, "
-                                   "reshape or transpose) while autograd records them; clone() the "
-                                   "view first, or assign through indexing on the base tensor")
+            geometry = None if self._base is None else _view_geometry(self._base._data, self._data)
             old = Tensor._wrap(self._data.copy(), self._requires_grad)
             old.grad_fn, old._out_idx, old._accumulator = self.grad_fn, self._out_idx, self._accumulator
             out = fn(old, *args)
         else:
             with grad_mode.no_grad():
                 out = fn(self, *args)
-        res = out._data
+        self._write_result(out._data)
+        if record and out.grad_fn is None:  # an op without a derivative (//, %, bitwise)
+            self.grad_fn, self._requires_grad = None, False
+        elif record and self._base is None:
+            self.grad_fn, self._out_idx, self._requires_grad = out.grad_fn, out._out_idx, True
+        elif record:
+            self._rebase_view(out, geometry)
+        self._vbox[0] += 1
+        return self
+
+    def _write_result(self, res):
+        """Copy an in-place op's result into this tensor's memory, with torch's casting rule."""
         if res.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
                                f"broadcast shape {list(res.shape)}")
@@ -1087,10 +1117,57 @@ class Tensor:
                 raise RuntimeError(f"result type {_torch_name(from_numpy_dtype(res.dtype))} can't be "
                                    f"cast to the desired output type {_torch_name(self.dtype)}")
         np.copyto(self._data, res, casting="unsafe")
-        if record:
-            self.grad_fn, self._out_idx, self._requires_grad = out.grad_fn, out._out_idx, True
-        self._vbox[0] += 1
-        return self
+
+    def _rebase_view(self, out, geometry):
+        """After an in-place op on a view, as torch: the base's grad_fn becomes CopySlices (the
+        view's region takes its gradient from ``out``, the rest passes to the old base), and the
+        view's grad_fn becomes AsStridedBackward0 of the new base."""
+        base = self._base
+        old_base = Tensor._wrap(base._data, base._requires_grad)
+        old_base.grad_fn, old_base._out_idx = base.grad_fn, base._out_idx
+        old_base._accumulator = base._accumulator
+        new_base = _CopySlices.apply(old_base, out, geometry)
+        base.grad_fn, base._out_idx, base._requires_grad = new_base.grad_fn, 0, True
+        view = _AsStrided.apply(base, geometry)
+        self.grad_fn, self._out_idx, self._requires_grad = view.grad_fn, 0, True
+
+    # ``x += y`` and friends write into x, as torch's (one path: the out-of-place operator, then
+    # ``_inplace``). torch has no ``__imatmul__``: ``x @= y`` rebinds x to a new tensor there too.
+    def __iadd__(self, other):
+        return self._inplace(Tensor.__add__, other)
+
+    def __isub__(self, other):
+        return self._inplace(Tensor.__sub__, other)
+
+    def __imul__(self, other):
+        return self._inplace(Tensor.__mul__, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(Tensor.__truediv__, other)
+
+    def __ifloordiv__(self, other):
+        return self._inplace(Tensor.__floordiv__, other)
+
+    def __imod__(self, other):
+        return self._inplace(Tensor.__mod__, other)
+
+    def __ipow__(self, other):
+        return self._inplace(Tensor.__pow__, other)
+
+    def __iand__(self, other):
+        return self._inplace(Tensor.__and__, other)
+
+    def __ior__(self, other):
+        return self._inplace(Tensor.__or__, other)
+
+    def __ixor__(self, other):
+        return self._inplace(Tensor.__xor__, other)
+
+    def __ilshift__(self, other):
+        return self._inplace(Tensor.__lshift__, other)
+
+    def __irshift__(self, other):
+        return self._inplace(Tensor.__rshift__, other)
 
     def add_(self, other, *, alpha=1):
         return self._inplace(lambda s, o: s.add(o, alpha=alpha), other)
@@ -1465,6 +1542,78 @@ class _Overwrite(_Function):
 
 class _Fill(_Overwrite):
     name = "FillBackward2"
+
+
+def _check_inplace_on_leaf(t):
+    """torch refuses to overwrite a leaf that requires grad, or a view of one, while recording."""
+    if t.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    base = t._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def _view_geometry(base, view):
+    """Where ``view`` lies in ``base``'s memory: (offset, strides) in elements, for a C-contiguous
+    base. This is what CopySlices and AsStridedBackward need to route a gradient."""
+    itemsize = base.itemsize
+    offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if not base.flags.c_contiguous or view.dtype != base.dtype or offset % itemsize \
+            or builtins.any(st % itemsize for st in view.strides) or not np.shares_memory(base, view):
+        raise RuntimeError("ember supports in-place operations on a view while autograd records "
+                           "only when the view's base is contiguous; clone() the view first, or "
+                           "make the base contiguous")
+    strides = tuple(st // itemsize for st in view.strides)
+    if view.size > 1 and builtins.any(st == 0 and n > 1 for st, n in zip(strides, view.shape)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location. Please clone() the tensor before "
+                           "performing the operation.")
+    return base.shape, view.shape, offset // itemsize, strides
+
+
+def _region(flat_array, geometry):
+    """The view's elements inside an array laid out like its base (C order), as a writable view."""
+    _, shape, offset, strides = geometry
+    item = flat_array.itemsize
+    return np.lib.stride_tricks.as_strided(flat_array[offset:], shape, tuple(st * item for st in strides))
+
+
+class _CopySlices(_Function):
+    """The base's new value after an in-place op on its view: the old base with the view's region
+    replaced by the op's result. Gradient: the region goes to the result, the rest to the base."""
+
+    name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base, result, geometry):
+        ctx.geometry = geometry
+        return base  # the result is already written into the base's memory
+
+    @staticmethod
+    def backward(ctx, g):
+        g = np.array(g, order="C").reshape(-1)  # a copy: the region is cleared below
+        region = _region(g, ctx.geometry)
+        g_result = region.copy()
+        region[...] = 0
+        return g.reshape(ctx.geometry[0]), g_result, None
+
+
+class _AsStrided(_Function):
+    """A view, as a function of its (rebased) base: backward scatters into zeros of the base."""
+
+    name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, base, geometry):
+        ctx.geometry = geometry
+        return _region(np.ascontiguousarray(base).reshape(-1), geometry)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.zeros(int(np.prod(ctx.geometry[0])), g.dtype)
+        _region(out, ctx.geometry)[...] = g
+        return out.reshape(ctx.geometry[0]), None
 
 
 class _CumSum(_Function):
