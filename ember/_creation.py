@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype
-from ._tensor import Tensor, _as_shape, _check_device
+from ._tensor import Tensor, _as_shape, _check_device, _torch_name
 from .random import numpy_generator
 
 
@@ -74,35 +74,62 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return Tensor._wrap(a)
 
 
-def _factory(fill):
-    def make(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-             pin_memory=False, memory_format=None):
-        _check_device(device)
-        shape = _as_shape(size)
-        if any(s < 0 for s in shape):
-            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-        np_dt = as_dtype(dtype).np if dtype is not None else _dtype.get_default_dtype().np
-        t = Tensor._wrap(fill(shape, np_dt))
-        if requires_grad:
-            t.requires_grad = True
-        return t
-    return make
+def _shape_of(name, size_args, size):
+    """The shape given as varargs ``f(2, 3)``, one sequence ``f((2, 3))`` / ``f(Size)``, or the
+    keyword ``f(size=(2, 3))`` - not both, as torch."""
+    if size is not None:
+        if size_args:
+            raise TypeError(f"{name}() received an invalid combination of arguments - got both "
+                            f"positional sizes {size_args} and size={size!r}")
+        size_args = (size,)
+    shape = _as_shape(size_args)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return shape
 
 
-zeros = _factory(np.zeros)
-ones = _factory(np.ones)
-empty = _factory(np.zeros)  # torch leaves memory uninitialised; zeros are the honest equivalent
-
-
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
-    if dtype is None:
-        dtype = (_dtype.bool_ if isinstance(fill_value, bool) else
-                 _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
-    t = Tensor._wrap(np.full(_as_shape((size,)), fill_value, dtype=as_dtype(dtype).np))
+def _finish(name, t, out, requires_grad):
+    """requires_grad, or write into ``out`` (resized to the result's shape, as torch)."""
+    if out is not None:
+        if requires_grad or out.requires_grad:
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires grad.")
+        if out.shape != t.shape:
+            out._data = np.empty(t.shape, out._data.dtype)
+        out.copy_(t)
+        return out
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _factory(fill, name):
+    def make(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False, memory_format=None):
+        _check_device(device)
+        shape = _shape_of(name, size_args, size)
+        np_dt = as_dtype(dtype).np if dtype is not None else \
+            out._data.dtype if out is not None else _dtype.get_default_dtype().np
+        return _finish(name, Tensor._wrap(fill(shape, np_dt)), out, requires_grad)
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+zeros = _factory(np.zeros, "zeros")
+ones = _factory(np.ones, "ones")
+empty = _factory(np.zeros, "empty")  # torch leaves memory uninitialised; zeros are the honest equivalent
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    _check_device(device)
+    if dtype is None and out is not None:
+        dtype = out.dtype
+    if dtype is None:
+        dtype = (_dtype.bool_ if isinstance(fill_value, bool) else
+                 _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
+    t = Tensor._wrap(np.full(_shape_of("full", (), size), fill_value, dtype=as_dtype(dtype).np))
+    return _finish("full", t, out, requires_grad)
 
 
 def _like(maker):
@@ -164,16 +191,18 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return t.requires_grad_() if requires_grad else t
 
 
-def _random_factory(draw):
-    def make(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+def _random_factory(draw, name, kernel):
+    def make(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
         _check_device(device)
-        dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+        dt = as_dtype(dtype) if dtype is not None else \
+            out.dtype if out is not None else _dtype.get_default_dtype()
         if not dt.is_floating_point:
-            raise RuntimeError(f"\"{draw.__name__}\" not implemented for '{dt.name}'")
-        shape = _as_shape(size)
-        gen = numpy_generator(generator)
-        t = Tensor._wrap(draw(gen, shape, dt.np))
-        return t.requires_grad_() if requires_grad else t
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_name(dt)}'")
+        shape = _shape_of(name, size_args, size)
+        t = Tensor._wrap(draw(numpy_generator(generator), shape, dt.np))
+        return _finish(name, t, out, requires_grad)
+    make.__name__ = make.__qualname__ = name
     return make
 
 
@@ -186,25 +215,26 @@ def _normal(gen, shape, np_dt):
         gen.standard_normal(shape).astype(np_dt)
 
 
-rand = _random_factory(_uniform)
-randn = _random_factory(_normal)
+rand = _random_factory(_uniform, "rand", "check_uniform_bounds")
+randn = _random_factory(_normal, "randn", "normal_kernel_cpu")
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
-    """randint(high, size) or randint(low, high, size), as torch."""
-    if size is None:
-        low, high, size = 0, low, high
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False, pin_memory=False):
+    """randint(high, size) or randint(low, high, size), positional or by keyword, as torch."""
+    if size is None and high is not None and not isinstance(high, (int, np.integer)):
+        low, high, size = 0, low, high  # randint(high, size)
     elif high is None:
-        low, high = 0, low
+        low, high = 0, low  # randint(size=..., high=...) spelled randint(5, size=...)
     if high is None or size is None:
         raise TypeError("randint() missing required arguments: expected randint(high, size) or "
                         "randint(low, high, size)")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    dt = as_dtype(dtype) if dtype is not None else _dtype.int64
-    arr = numpy_generator(generator).integers(low, high, _as_shape((size,)))
-    return Tensor._wrap(arr.astype(dt.np))
+    _check_device(device)
+    dt = as_dtype(dtype) if dtype is not None else out.dtype if out is not None else _dtype.int64
+    arr = numpy_generator(generator).integers(low, high, _shape_of("randint", (), size))
+    return _finish("randint", Tensor._wrap(arr.astype(dt.np)), out, requires_grad)
 
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kw):
@@ -251,9 +281,19 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return Tensor._wrap(res.reshape(probs.shape[:-1] + (num_samples,)))
 
 
-def normal(mean, std, size=None, *, generator=None):
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, requires_grad=False, pin_memory=False):
+    """normal(mean, std) with a tensor among them (shape broadcast from both), or
+    normal(mean, std, size) with two numbers, as torch."""
+    _check_device(device)
     m, s = getattr(mean, "_data", mean), getattr(std, "_data", std)
-    shape = _as_shape((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    dt = mean.dtype if isinstance(mean, Tensor) else std.dtype if isinstance(std, Tensor) \
-        else _dtype.get_default_dtype()
-    return Tensor._wrap(numpy_generator(generator).normal(m, s, shape).astype(dt.np))
+    numbers = not isinstance(mean, Tensor) and not isinstance(std, Tensor)
+    if numbers == (size is None):
+        raise TypeError("normal() received an invalid combination of arguments: expected "
+                        "normal(Tensor mean, Tensor std) / normal(Tensor mean, float std) / "
+                        "normal(float mean, Tensor std) or normal(float mean, float std, tuple size)")
+    shape = _shape_of("normal", (), size) if numbers else np.broadcast_shapes(np.shape(m), np.shape(s))
+    dt = as_dtype(dtype) if dtype is not None else mean.dtype if isinstance(mean, Tensor) else \
+        std.dtype if isinstance(std, Tensor) else _dtype.get_default_dtype()
+    t = Tensor._wrap(numpy_generator(generator).normal(m, s, shape).astype(dt.np))
+    return _finish("normal", t, out, requires_grad)

@@ -1,4 +1,8 @@
-"""ember.Size: the shape of a tensor, a tuple that prints like torch.Size."""
+"""ember.Size: the shape of a tensor, a tuple that prints like torch.Size.
+
+As torch.Size, every tuple operation that makes a new sequence of sizes (concatenation on either
+side, repetition, slicing) returns a Size again, and concatenation accepts tuples only.
+"""
 
 
 class Size(tuple):
@@ -18,4 +22,21 @@ class Size(tuple):
         return Size(r) if isinstance(item, slice) else r
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        # tuple + Size: Python asks the subclass's reflected method first
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        r = tuple.__mul__(self, n)
+        return NotImplemented if r is NotImplemented else Size(r)
+
+    __rmul__ = __mul__
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
