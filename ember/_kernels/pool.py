@@ -38,6 +38,7 @@ from ._jit import parallel_kernel
 
 __all__ = ["max_pool", "avg_pool", "avg_pool_backward", "adaptive_max_pool", "adaptive_avg_pool",
            "adaptive_avg_pool_backward", "fractional_max_pool", "fractional_intervals",
+           "fractional_starts",
            "max_pool_backward", "max_unpool", "max_unpool_backward"]
 
 
@@ -334,14 +335,31 @@ def adaptive_max_pool(x, out_spatial):
     return _run_max(x, axes, (1,) * len(axes), out_spatial)
 
 
+def _as_c_int(v):
+    """C's ``static_cast<int>(v)`` as x86 computes it: truncation toward zero, and INT_MIN for
+    NaN or anything outside int32 (cvttsd2si's "integer indefinite"); torch's interval formula
+    goes through it, so hostile samples give torch's starts, not NumPy's int64 ones."""
+    with np.errstate(invalid="ignore"):
+        inside = (v >= -2.0 ** 31) & (v < 2.0 ** 31)  # False for NaN
+        return np.where(inside, np.trunc(np.where(inside, v, 0)), -2.0 ** 31).astype(np.int64)
+
+
+def _int32_wrap(v):
+    """int32 subtraction's wrap-around (what torch's ``int - int`` does on overflow)."""
+    return (v + 2 ** 31) % 2 ** 32 - 2 ** 31
+
+
 def fractional_intervals(samples, in_size, out_size, pool_size):
     """Window starts of fractional max pooling along one axis, for every plane (Graham 2014).
 
-    torch's generate_intervals (ATen FractionalMaxPool2d.cpp), computed in the samples' dtype
+    torch's generate_intervals (ATen FractionalMaxPooling.h), computed in the samples' dtype
     as torch does, so that float32 rounding picks the same starts::
 
         alpha = (in - pool) / (out - 1)
         start[i] = int((i + u) * alpha) - int(u * alpha)  for i < out - 1;  start[-1] = in - pool
+
+    ``u`` outside [0, 1) can give starts outside ``[0, in - pool]``: the caller
+    (``nn.functional``) checks them before any kernel reads the input at them.
     """
     samples = np.asarray(samples).reshape(-1, 1)
     dtype = samples.dtype.type
@@ -349,28 +367,37 @@ def fractional_intervals(samples, in_size, out_size, pool_size):
     if out_size > 1:
         alpha = dtype(in_size - pool_size) / dtype(out_size - 1)
         i = np.arange(out_size - 1, dtype=samples.dtype)
-        starts[:, :-1] = (((i + samples) * alpha).astype(np.int64)
-                          - (samples * alpha).astype(np.int64))
+        with np.errstate(over="ignore", invalid="ignore"):
+            starts[:, :-1] = _int32_wrap(_as_c_int((i + samples) * alpha)
+                                         - _as_c_int(samples * alpha))
     if out_size > 0:
         starts[:, -1] = in_size - pool_size
     return starts
 
 
-def fractional_max_pool(x, kernel_size, out_spatial, samples):
-    """Fractional max pooling of ``x`` (planes, *spatial); ``samples`` (planes, ndim) in [0, 1).
+def fractional_starts(samples, in_spatial, out_spatial, kernel_size):
+    """Per-axis window starts, each ``(planes, out)``, from ``samples`` (planes, ndim).
 
     ``samples[:, j]`` drives spatial axis j, except in 2-d where torch draws (W, H) in that
     order: ``samples[:, 0]`` is for W and ``samples[:, 1]`` for H (FractionalMaxPool2d.cpp).
-    Every plane has its own windows, so the tables have a row per plane.
     """
     nd = len(out_spatial)
     order = [1, 0] if nd == 2 else list(range(nd))
-    axes = []
-    for axis in range(nd):
-        first = fractional_intervals(samples[:, order[axis]], x.shape[1 + axis],
-                                     out_spatial[axis], kernel_size[axis])
-        axes.append((first, np.full(first.shape, kernel_size[axis], np.int64)))
-    return _run_max(x, axes, (1,) * nd, out_spatial)
+    return [fractional_intervals(samples[:, order[axis]], in_spatial[axis], out_spatial[axis],
+                                 kernel_size[axis]) for axis in range(nd)]
+
+
+def fractional_max_pool(x, kernel_size, out_spatial, samples=None, starts=None):
+    """Fractional max pooling of ``x`` (planes, *spatial); ``samples`` (planes, ndim) in [0, 1),
+    or the window ``starts`` already made from them (``fractional_starts``), which must lie in
+    ``[0, in - kernel]``: the loop reads ``x`` there unchecked.
+
+    Every plane has its own windows, so the tables have a row per plane.
+    """
+    if starts is None:
+        starts = fractional_starts(samples, x.shape[1:], out_spatial, kernel_size)
+    axes = [(first, np.full(first.shape, k, np.int64)) for first, k in zip(starts, kernel_size)]
+    return _run_max(x, axes, (1,) * len(out_spatial), out_spatial)
 
 
 def max_pool_backward(grad_out, index, in_spatial):

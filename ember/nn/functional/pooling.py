@@ -460,8 +460,23 @@ def _fractional_max_pool(n, input, kernel_size, output_size, output_ratio, sampl
         samples = rand(batch, channels, n, dtype=input.dtype)
     _check_samples(samples, input, batch, channels, n)
     u = np.ascontiguousarray(samples._data[:batch]).reshape(batch * channels, n)
+    starts = K.fractional_starts(u, input.shape[-n:], out_spatial, kernel)
+    _check_window_starts(name, starts, input.shape[-n:], kernel)
     return _FRACTIONAL_MAX_POOL[n].apply(
-        input, n, lambda x: K.fractional_max_pool(x, kernel, out_spatial, u))
+        input, n, lambda x: K.fractional_max_pool(x, kernel, out_spatial, starts=starts))
+
+
+def _check_window_starts(name, starts, in_spatial, kernel):
+    """Samples outside [0, 1) (or NaN) can move a window off the input; torch accepts them and
+    fails its in-kernel assert only when that happens, so ember raises then too (RuntimeError),
+    before the kernel would read, and the backward write, outside the plane."""
+    for axis, (first, size, k) in enumerate(zip(starts, in_spatial, kernel)):
+        bad = (first < 0) | (first > size - k)
+        if bad.any():
+            raise RuntimeError(
+                f"{name}(): _random_samples put a pooling window outside the input: start "
+                f"{int(first[bad][0])} along spatial dim {axis} (expected 0 <= start <= "
+                f"{size - k}); _random_samples are expected in [0, 1)")
 
 
 def _check_samples(samples, input, batch, channels, n):
