@@ -60,7 +60,11 @@ int8 = _dtype.int8
 uint8 = _dtype.uint8
 bool = _dtype.bool_
 
-FloatTensor = DoubleTensor = LongTensor = Tensor  # for isinstance checks in ported scripts
+# torch's legacy tensor types: FloatTensor([1, 2]), FloatTensor(2, 3), isinstance(x, LongTensor)
+from ._tensor import LEGACY_TYPES as _LEGACY_TYPES  # noqa: E402
+
+(BoolTensor, ByteTensor, CharTensor, ShortTensor, IntTensor, LongTensor, HalfTensor, FloatTensor,
+ DoubleTensor) = (_LEGACY_TYPES[_d] for _d in _dtype.ALL)
 
 
 def result_type(tensor1, tensor2):

@@ -63,6 +63,21 @@ def scalar_type_name(d) -> str:
     return SCALAR_TYPE_NAMES.get(key, str(d))
 
 
+def legacy_type_name(d) -> str:
+    """torch's legacy tensor-type name of a dtype (``FloatTensor``, ``LongTensor`` ...)."""
+    return scalar_type_name(d) + "Tensor"
+
+
+def from_legacy_type_name(name: str) -> dtype:
+    """The dtype of ``'torch.FloatTensor'`` or ``'ember.FloatTensor'`` (the module is required,
+    as torch's)."""
+    module, _, short = name.partition(".")
+    for d in ALL:
+        if module in ("torch", "ember") and legacy_type_name(d) == short:
+            return d
+    raise ValueError(f"invalid type: {name!r}")
+
+
 def from_name(name: str) -> dtype:
     return _BY_NAME[name]
 

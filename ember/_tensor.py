@@ -295,9 +295,15 @@ class Tensor:
             return self.clone() if copy else self
         return E.Cast.apply(self, as_dtype(dtype).np)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """No argument: the legacy type name (``'ember.FloatTensor'``); otherwise a cast to a
+        dtype, a legacy type (``ember.LongTensor``) or its name (``'torch.LongTensor'``)."""
         if dtype is None:
-            return f"ember.{_TYPE_NAMES.get(self.dtype.name, 'Tensor')}"
+            return f"ember.{_dtype.legacy_type_name(self.dtype)}"
+        if isinstance(dtype, _LegacyTensorType):
+            dtype = dtype.dtype
+        elif isinstance(dtype, str):
+            dtype = _dtype.from_legacy_type_name(dtype)
         return self.to(dtype)
 
     def type_as(self, other):
@@ -1374,9 +1380,34 @@ def _rebuild_tensor(data, requires_grad):
     return Tensor._wrap(data, requires_grad)
 
 
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+class _LegacyTensorType(type):
+    """torch's legacy tensor types (``FloatTensor`` ...): calling one makes a tensor of its dtype
+    (from data, or uninitialised - here zero - from sizes); ``isinstance`` checks the dtype."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
+
+    def __call__(cls, *args, device=None):
+        _check_device(device)
+        if not args:
+            return Tensor._wrap(np.zeros((0,), cls.dtype.np))
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].dtype is not cls.dtype:
+                raise TypeError(f"expected {cls.dtype} (got {args[0].dtype})")
+            return args[0].detach()
+        if builtins.all(isinstance(a, (int, np.integer)) for a in args) or \
+                len(args) == 1 and isinstance(args[0], Size):
+            return Tensor._wrap(np.zeros(_as_shape(args), cls.dtype.np))
+        if len(args) > 1:
+            raise TypeError(f"{cls.__name__}(): expected sizes (ints) or one sequence of data, "
+                            f"got {args!r}")
+        return Tensor._wrap(np.array(_unwrap(args[0]), dtype=cls.dtype.np, ndmin=0))
+
+    def __repr__(cls):
+        return f"<class 'ember.{cls.__name__}'>"
+
+
+LEGACY_TYPES = {d: _LegacyTensorType(_dtype.legacy_type_name(d), (), {"dtype": d}) for d in _dtype.ALL}
 
 
 def _torch_name(dt) -> str:
