@@ -32,3 +32,30 @@ def dataloader_epoch(lib):
         for _ in loader:
             pass
     return epoch
+
+
+class _ReadyBatches:
+    """A dataset of ``n`` ready-made batches (``batch_size=None``): the workers do no work but
+    hand the batch over, so what is timed is the crossing from worker to main process."""
+
+    def __init__(self, batch: np.ndarray, n: int) -> None:
+        self.batch, self.n = batch, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.batch
+
+
+@case("dataloader_2workers_24x38MB_batches", target=1.3)
+def dataloader_large_batches_across_processes(lib):
+    """24 batches of 38 MB (256 float32 3x112x112 images) from 2 persistent workers."""
+    batch = np.random.default_rng(0).random((256, 3, 112, 112), dtype=np.float32)
+    loader = lib.utils.data.DataLoader(_ReadyBatches(batch, 24), batch_size=None, num_workers=2,
+                                       persistent_workers=True)
+
+    def epoch():
+        for _ in loader:
+            pass
+    return epoch
