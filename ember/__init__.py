@@ -6,6 +6,7 @@ load on first use, so that starting ember stays fast.
 """
 from __future__ import annotations
 
+import builtins as _builtins
 import os as _os
 
 __version__ = "0.1.0"
@@ -128,6 +129,26 @@ def broadcast_tensors(*tensors):
     return tuple(t.expand(shape) for t in tensors)
 
 
+def set_num_threads(num_threads: int) -> None:
+    """torch.set_num_threads: the threads ember's parallel kernels use; 1 runs them serially
+    (the switch and its documentation live in ember._kernels._jit)."""
+    # (``int`` and ``bool`` are dtypes in this module, as torch.int and torch.bool)
+    if isinstance(num_threads, _builtins.bool) or not isinstance(num_threads, _builtins.int) \
+            or num_threads <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    import numba
+    from ._kernels import _jit
+    _jit.set_parallel(num_threads > 1)
+    numba.set_num_threads(_builtins.min(num_threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def get_num_threads() -> int:
+    """torch.get_num_threads: how many threads ember's parallel kernels use."""
+    import numba
+    from ._kernels import _jit
+    return numba.get_num_threads() if _jit.parallel_enabled() else 1
+
+
 def save(obj, f, **kwargs):
     from .serialization import save as _save
     return _save(obj, f, **kwargs)
@@ -138,7 +159,8 @@ def load(f, map_location=None, weights_only=True, **kwargs):
     return _load(f, map_location=map_location, weights_only=weights_only, **kwargs)
 
 
-_LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli")
+_LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli", "cuda", "accelerator",
+         "backends", "mps")
 
 
 def __getattr__(name):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
+import operator
+import warnings
 
 import numpy as np
 
@@ -31,37 +34,74 @@ _ReturnSort = collections.namedtuple("sort", ["values", "indices"])
 _ReturnTopk = collections.namedtuple("topk", ["values", "indices"])
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "meta")
+
+
 class device:
-    """Only the CPU exists in ember; ``device('cpu')`` and ``'cpu'`` are accepted everywhere."""
+    """A device, as torch.device: ``device('cuda')`` can be named (so that
+    ``device('cuda' if cuda.is_available() else 'cpu')`` works), but only the CPU computes:
+    putting a tensor anywhere else raises torch's error for a build without that device."""
+
+    __slots__ = ("type", "index")
 
     def __init__(self, type="cpu", index=None):
         if isinstance(type, device):
-            type = type.type
-        name = str(type).split(":")[0]
-        if name != "cpu":
-            raise RuntimeError(f"ember runs on the CPU only; device {type!r} is not available")
-        self.type = "cpu"
-        self.index = index
+            type, index = type.type, type.index if index is None else index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type  # torch.device(0) is the first GPU
+        name, _, number = str(type).partition(":")
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
+                               f"device string: {type}")
+        if number:
+            if index is not None or not number.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(number)
+        self.type, self.index = name, index
 
     def __repr__(self):
-        return "device(type='cpu')"
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return "cpu"
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
-        return hash("cpu")
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
 
 
 _CPU = device("cpu")
 
 
+class NoCudaError(AssertionError, RuntimeError):
+    """What torch built without CUDA raises (an AssertionError) when a GPU is asked for; also a
+    RuntimeError, the type ember's other device errors have."""
+
+
+NO_CUDA_MESSAGE = "Torch not compiled with CUDA enabled (ember runs on the CPU only)"
+
+
 def _check_device(dev):
-    if dev is not None:
-        device(dev)
+    """Raise, as torch built without that device does, unless ``dev`` (a device, its name or
+    index, or None) is the CPU."""
+    if dev is None:
+        return
+    kind = device(dev).type
+    if kind == "cuda":
+        raise NoCudaError(NO_CUDA_MESSAGE)
+    if kind == "mps":
+        raise RuntimeError("PyTorch is not linked with support for mps devices (ember runs on the "
+                           "CPU only)")
+    if kind != "cpu":
+        raise RuntimeError(f"ember runs on the CPU only; device {str(dev)!r} is not available")
 
 
 def _unwrap(x):
@@ -333,7 +373,12 @@ class Tensor:
     def byte(self):
         return self.to(_dtype.uint8)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        _check_device("cuda" if device is None else device if not isinstance(device, int) else
+                      f"cuda:{device}")
         return self
 
     def _cast(self, dt):
@@ -393,6 +438,18 @@ class Tensor:
 
     def __mod__(self, other):
         return self._nograd_binary(np.remainder, other)
+
+    def __rmod__(self, other):
+        return self._nograd_binary(np.remainder, other, reverse=True)
+
+    floor_divide = __floordiv__
+    remainder = __mod__
+
+    def floor_divide_(self, other):
+        return self._inplace(lambda s, o: s // o, other)
+
+    def remainder_(self, other):
+        return self._inplace(lambda s, o: s % o, other)
 
     def __pow__(self, other):
         return self._binary(E.Pow, other)
@@ -468,7 +525,12 @@ class Tensor:
         a = self._data.astype(dt.np, copy=False)
         b = _unwrap(other)
         b = b.astype(dt.np, copy=False) if isinstance(b, np.ndarray) else b
-        return Tensor._wrap(np.asarray(ufunc(b, a) if reverse else ufunc(a, b)))
+        if reverse:
+            a, b = np.asarray(b, dt.np), a
+        if dt.np.kind in "iu" and ufunc in _INTEGER_DIVISIONS:
+            _check_integer_divisor(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, as torch
+            return Tensor._wrap(np.asarray(ufunc(a, b)))
 
     def add(self, other, *, alpha=1):
         if alpha == 1:
@@ -493,7 +555,7 @@ class Tensor:
         if rounding_mode == "floor":
             return self // other
         if rounding_mode == "trunc":
-            return self._nograd_binary(lambda a, b: np.trunc(np.true_divide(a, b)).astype(a.dtype), other)
+            return self._nograd_binary(_trunc_divide, other)
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
 
@@ -728,7 +790,7 @@ class Tensor:
         if np.ndim(value) != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {np.ndim(value)} dimension(s).")
-        np.broadcast_shapes(np.shape(mask), self._data.shape)
+        _check_broadcast(np.shape(mask), self._data.shape)
         return I.MaskedFill.apply(self, mask, value)
 
     # ------------------------------------------------------------------ reductions
@@ -998,13 +1060,35 @@ class Tensor:
         return tuple(p.squeeze(axis) for p in self.split(1, axis))
 
     def narrow(self, dim, start, length):
+        # torch's checks, in torch's order: a slice would silently clip what torch rejects
+        if self.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        if isinstance(start, Tensor):
+            if start.ndim or start._data.dtype.kind not in "iu":
+                raise RuntimeError("start must be an 0-dim integral Tensor.")
+            start = int(start.item())
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
         axis = normalize_dim(dim, self.ndim)
+        n = self._data.shape[axis]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], "
+                             f"but got {start})")
+        start = start + n if start < 0 else start
+        if start > n - length:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
         idx = [slice(None)] * self.ndim
         idx[axis] = slice(start, start + length)
         return self[tuple(idx)]
 
     def select(self, dim, index):
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
         axis = normalize_dim(dim, self.ndim)
+        index = operator.index(index)
+        if not -self._data.shape[axis] <= index < self._data.shape[axis]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size "
+                             f"{list(self._data.shape)} at dimension {axis}")
         idx = [slice(None)] * self.ndim
         idx[axis] = index
         return self[tuple(idx)]
@@ -1026,6 +1110,7 @@ class Tensor:
             raise IndexError(str(e)) from None
 
     def __setitem__(self, idx, value):
+        _refuse_byte_mask_fill(self._data.shape, idx, value)
         idx = _convert_index(idx)
         value = _unwrap(value) if not isinstance(value, Tensor) else value
         if isinstance(value, Tensor):
@@ -1036,44 +1121,116 @@ class Tensor:
         self._inplace(lambda s, v: I.IndexPut.apply(s, idx, v), value)
 
     def gather(self, dim, index):
-        axis = normalize_dim(dim, self.ndim)
         idx = _index_array(index, "gather")
+        if self.ndim == 0 or idx.ndim == 0:  # torch treats a 0-d tensor as 1-d here
+            if builtins.max(self.ndim, idx.ndim) > 1:
+                raise RuntimeError("Index tensor must have the same number of dimensions as "
+                                   "input tensor")
+            normalize_dim(dim, 1)
+            return self.reshape(-1).gather(0, idx.reshape(-1)).reshape(idx.shape)
+        axis = normalize_dim(dim, self.ndim)
+        if idx.size == 0:  # torch checks no shape for an empty index
+            return self.reshape(-1)[:0].reshape(idx.shape)
         if idx.ndim != self.ndim:
             raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-        _check_index_range(idx, self.shape[axis] if self.ndim else 1, "gather")
+        for d in range(self.ndim):
+            if d != axis and idx.shape[d] > self._data.shape[d]:
+                raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                                   f"{list(idx.shape)} to be no larger than self "
+                                   f"{list(self._data.shape)} apart from dimension {axis}")
+        _check_index_range(idx, self._data.shape[axis], axis)
         return I.Gather.apply(self, axis, idx)
 
-    def take_along_dim(self, indices, dim):
-        return self.gather(dim, indices)
+    def take_along_dim(self, indices, dim=None):
+        """torch's take_along_dim: int64 indices, negative ones wrap, broadcasting apart from
+        ``dim``; ``dim=None`` reads the flattened tensor."""
+        idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+        if idx.dtype != np.int64:
+            raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                               f"{_torch_name(from_numpy_dtype(idx.dtype))}")
+        if dim is None:  # torch gathers from the flat tensor: no wrapping of negative indices
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        axis = normalize_dim(dim, self.ndim)
+        if idx.ndim != self.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                               f"number of dimensions, but got {self.ndim} dimensions for input, "
+                               f"and {idx.ndim} dimensions for indices")
+        n = self._data.shape[axis]
+        _check_index_range(idx, n, axis, lowest=-n)
+        idx = np.where(idx < 0, idx + n, idx)
+        shape_self, shape_idx = list(self._data.shape), list(idx.shape)
+        shape_self[axis] = shape_idx[axis] = 1
+        _check_broadcast(shape_self, shape_idx)
+        common = list(np.broadcast_shapes(tuple(shape_self), tuple(shape_idx)))
+        common[axis] = self._data.shape[axis]
+        src = self.expand(*common)
+        common[axis] = idx.shape[axis]
+        return src.gather(axis, np.broadcast_to(idx, common))
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         if src is None:
             src = value
-        axis = normalize_dim(dim, self.ndim)
         idx = _index_array(index, "scatter")
-        _check_index_range(idx, self.shape[axis], "scatter")
+        if isinstance(src, Tensor) and src.dtype is not self.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         if reduce not in (None, "add", "sum"):
             raise NotImplementedError(f"scatter reduce={reduce!r} is not supported by ember")
-        src_t = src if isinstance(src, Tensor) else src
-        if isinstance(src_t, Tensor) and src_t.dtype is not self.dtype:
-            raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype")
-        return I.Scatter.apply(self, axis, idx, src_t, reduce is not None)
+        if self.ndim == 0 or idx.ndim == 0:  # torch treats a 0-d tensor as 1-d here
+            if builtins.max(self.ndim, idx.ndim) > 1:
+                raise RuntimeError("Index tensor must have the same number of dimensions as self "
+                                   "tensor")
+            normalize_dim(dim, 1)
+            src1 = src.reshape(-1) if isinstance(src, Tensor) else src
+            return self.reshape(-1).scatter(0, idx.reshape(-1), src1, reduce=reduce) \
+                .reshape(self.shape)
+        axis = normalize_dim(dim, self.ndim)
+        if idx.size == 0:  # torch checks nothing and writes nothing
+            return self.clone()
+        if isinstance(src, Tensor) and src.ndim == 0 and idx.ndim > 1:
+            raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+        _check_scatter_shapes(self._data.shape, axis, idx.shape,
+                              src._data.shape if isinstance(src, Tensor) else None)
+        _check_index_range(idx, self._data.shape[axis], axis)
+        return I.Scatter.apply(self, axis, idx, src, reduce is not None)
 
     def scatter_add(self, dim, index, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not "
+                            f"{type(src).__name__}")
         return self.scatter(dim, index, src, reduce="add")
 
     def index_select(self, dim, index):
-        axis = normalize_dim(dim, self.ndim)
-        idx = _index_array(index, "index_select")
+        idx = _index_array(index, "index_select", "int32 or int64")
         if idx.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
+        if self.ndim == 0:
+            normalize_dim(dim, 1)
+            if idx.size and (idx.min() < 0 or idx.max() >= 1):
+                raise IndexError("index out of range in self")
+            return self.reshape(-1)[idx.reshape(-1)].reshape(()) if idx.size else \
+                self.reshape(-1)[idx.reshape(-1)]
+        axis = normalize_dim(dim, self.ndim)
+        n = self._data.shape[axis]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            # torch's two kernels word it differently: dim 1 goes through the one that names
+            # the element, every other dim through the one that does not
+            if axis == 1:
+                raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
+            raise IndexError("index out of range in self")
         full = [slice(None)] * self.ndim
-        full[axis] = idx
+        full[axis] = idx.reshape(-1)
         return self[tuple(full)]
 
     def masked_select(self, mask):
-        return self[_unwrap(mask)] if np.shape(_unwrap(mask)) == self._data.shape else \
-            self.expand(np.broadcast_shapes(self._data.shape, np.shape(_unwrap(mask))))[_unwrap(mask)]
+        m = np.asarray(_unwrap(mask))
+        if m.dtype != np.bool_:
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        if m.shape == self._data.shape:
+            return self[m]
+        _check_broadcast(m.shape, self._data.shape)  # torch names the mask 'tensor a'
+        shape = np.broadcast_shapes(self._data.shape, m.shape)
+        return self.expand(*shape)[np.broadcast_to(m, shape)]
 
     def nonzero(self, *, as_tuple=False):
         nz = np.nonzero(self._data)
@@ -1426,6 +1583,25 @@ def _check_broadcast(sa, sb):
                                f"at non-singleton dimension {max(len(sa), len(sb)) - i}")
 
 
+def _check_integer_divisor(a, b):
+    """Integer //, % and div(rounding_mode=...) by zero raise as in torch (whose message is just
+    'ZeroDivisionError'); NumPy would give 0 and a warning. An empty result divides nothing."""
+    if math.prod(np.broadcast_shapes(np.shape(a), np.shape(b))) and np.any(np.asarray(b) == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _trunc_divide(a, b):
+    """Division rounded toward zero; exact for integers (no trip through float64)."""
+    if np.asarray(a).dtype.kind not in "iu":
+        return np.trunc(np.true_divide(a, b))
+    q = np.floor_divide(a, b)
+    # floor and trunc differ where the division is inexact and the signs differ
+    return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
+
+
+_INTEGER_DIVISIONS = (np.floor_divide, np.remainder, _trunc_divide)
+
+
 def _correction(unbiased, correction):
     if correction is not None and unbiased is not None:
         raise RuntimeError("var(): can't specify both unbiased and correction")
@@ -1488,8 +1664,15 @@ def _convert_index(idx):
 def _convert_index_item(i):
     if isinstance(i, Tensor):
         a = i._data
-        if a.dtype.kind == "f":
+        # torch takes int64/int32 indices, bool masks and, deprecated, uint8 masks; an int8 or
+        # int16 tensor of one or more dims is refused (0-d ones are plain ints)
+        if a.dtype.kind == "f" or a.ndim and a.dtype in (np.int8, np.int16):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if a.dtype == np.uint8:
+            if a.ndim:
+                warnings.warn("indexing with dtype ember.uint8 is now deprecated, please use a "
+                              "dtype ember.bool instead.", UserWarning, stacklevel=4)
+            return a != 0
         return a if a.ndim else (a.item() if a.dtype != np.bool_ else a)
     if isinstance(i, list):
         a = np.asarray([_unwrap(x) for x in i])
@@ -1499,6 +1682,18 @@ def _convert_index_item(i):
     if isinstance(i, np.ndarray) and i.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return i
+
+
+def _refuse_byte_mask_fill(shape, idx, value):
+    """``x[uint8_mask] = one_value`` is torch's masked_fill_, which refuses uint8 masks (a mask
+    with several values goes through index_put_ and works, with the deprecation warning). A mask
+    of the wrong shape is refused as an IndexError first, by the ordinary path."""
+    only = idx[0] if isinstance(idx, tuple) and len(idx) == 1 else idx
+    if isinstance(only, Tensor) and only._data.dtype == np.uint8 and \
+            only._data.shape == shape[:only._data.ndim] and \
+            (_is_scalar(value) or isinstance(value, Tensor) and value._data.size == 1):
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "unsigned char")
 
 
 def _check_basic_index(shape, idx):
@@ -1521,17 +1716,40 @@ def _check_basic_index(shape, idx):
         dim += 1
 
 
-def _index_array(index, op):
+def _index_array(index, op, expected="int32/int64"):
     a = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if a.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    if a.dtype not in (np.int32, np.int64):
+        raise RuntimeError(f"{op}(): Expected dtype {expected} for index")
     return a.astype(np.int64, copy=False)
 
 
-def _check_index_range(idx, n, op):
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx.max() if idx.max() >= n else idx.min()
-        raise RuntimeError(f"index {bad} is out of bounds for dimension with size {n}")
+def _check_index_range(idx, n, axis, lowest=0):
+    """Every index in [lowest, n): torch's gather/scatter refuse -1 rather than wrap it."""
+    if idx.size and (idx.min() < lowest or idx.max() >= n):
+        bad = idx.min() if idx.min() < lowest else idx.max()
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {n}")
+
+
+def _check_scatter_shapes(self_shape, axis, index_shape, src_shape):
+    """torch's scatter_shape_check: the index fits in self apart from ``axis``, and in src."""
+    if len(index_shape) != len(self_shape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    wrong = any(index_shape[d] > self_shape[d] for d in range(len(self_shape)) if d != axis)
+    if src_shape is not None and not wrong:
+        for d in range(len(self_shape)):
+            if d >= max(len(src_shape), 1):
+                raise IndexError(f"Dimension out of range (expected to be in range of "
+                                 f"[{-max(len(src_shape), 1)}, {max(len(src_shape), 1) - 1}], "
+                                 f"but got {d})")
+            if index_shape[d] > (src_shape[d] if src_shape else 1):
+                wrong = True
+                break
+    if wrong:
+        msg = (f"Expected index {list(index_shape)} to be no larger than self {list(self_shape)} "
+               f"apart from dimension {axis}")
+        if src_shape is not None:
+            msg += f" and to be no larger size than src {list(src_shape)}"
+        raise RuntimeError(msg)
 
 
 def _argsort(a, axis, descending):
