@@ -78,10 +78,15 @@ class IndexPut(Function):
 
 
 class Gather(Function):
+    """``out[i][j][k] = a[i][index[i][j][k]][k]`` (axis 1): the index may be smaller than ``a``
+    apart from ``axis`` (the caller checked it is never larger), so ``a`` is cut to its shape
+    first; NumPy's take_along_axis would broadcast instead."""
+
     @staticmethod
     def forward(ctx, a, axis, index):
         ctx.meta = (a.shape, axis, index)
-        return np.take_along_axis(a, index, axis)
+        cut = tuple(slice(None) if d == axis else slice(0, s) for d, s in enumerate(index.shape))
+        return np.take_along_axis(a[cut], index, axis)
 
     @staticmethod
     def backward(ctx, g):

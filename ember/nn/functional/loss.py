@@ -318,9 +318,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_not_integer("binary_cross_entropy", x)
     if y.dtype != x.dtype:
         raise RuntimeError(f"Found dtype {_type_name(y)} but expected {_type_name(x)}")
-    if x.size and (np.any(x < 0) or np.any(x > 1)):
+    # written as "not inside" so that NaN fails the check, as torch's (x >= 0 && x <= 1) does
+    if not np.all((x >= 0) & (x <= 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    if y.size and (np.any(y < 0) or np.any(y > 1)):
+    if not np.all((y >= 0) & (y <= 1)):
         raise RuntimeError("all elements of target should be between 0 and 1")
     w = None
     if weight is not None:
