@@ -3,10 +3,14 @@
 Each node's output gradients are summed as they arrive (a tensor used twice gets both
 contributions); a node runs when every node that feeds it has run (Kahn's algorithm on the
 dependency counts). Leaves receive their gradient through their AccumulateGrad node.
+
+Ownership of gradient arrays: a leaf's ``.grad`` is later updated in place, so it must be an
+array nobody else sees. The engine knows which arrays it allocated itself (the sums of several
+contributions, recorded per node in ``summed``); a leaf adopts only those. Anything else came
+from user code (grad_tensors), a hook, or a Function's backward, which may hand its incoming
+gradient or a saved array to several inputs, and is copied.
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
@@ -33,9 +37,13 @@ def _dependencies(roots):
     return deps
 
 
-def _accumulate(slot, i, g):
+def _accumulate(slot, i, g, node, summed):
     cur = slot[i]
-    slot[i] = g if cur is None else cur + g
+    if cur is None:
+        slot[i] = g
+    else:
+        slot[i] = cur + g
+        summed.add(node)
 
 
 def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
@@ -46,6 +54,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     """
     Tensor = function._Tensor
     pending = {}  # node -> list of output gradients summed so far
+    summed = set()  # nodes whose pending gradient is a sum the engine allocated (see top)
     roots = []
     for t, g in zip(tensors, grad_tensors):
         node = t.grad_fn if t.grad_fn is not None else _leaf_node(t)
@@ -54,7 +63,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
         if slot is None:
             slot = pending[node] = [None] * len(node._out_meta)
             roots.append(node)
-        _accumulate(slot, idx, g)
+        _accumulate(slot, idx, g, node, summed)
     grad_tensors = None
 
     deps = _dependencies(roots)
@@ -72,13 +81,10 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
                 _skip(node, deps, ready)
                 continue
             if type(node) is AccumulateGrad:
-                g = grads[0]
-                grads = None  # so the leaf may adopt ``g`` when nothing else holds it
-                _finish_leaf(node, g, capture, Tensor)
-                g = None
+                _finish_leaf(node, grads[0], node in summed, capture, Tensor)
                 continue
-            _distribute(node, grads, pending, deps, ready, capture, Tensor)
-            grads = None
+            _distribute(node, grads, pending, deps, ready, summed, capture, Tensor)
+            grads = None  # freed before the next node runs (peak memory)
             if not retain_graph:
                 node._release()
     finally:
@@ -95,12 +101,8 @@ def _skip(node, deps, ready):
                 ready.append(nxt)
 
 
-def _distribute(node, grads, pending, deps, ready, capture, Tensor):
-    """Run one node's backward and add its input gradients to the nodes that produced them.
-
-    A function of its own so that no local reference outlives it: a leaf may then adopt a
-    gradient array that nothing else holds (see _finish_leaf).
-    """
+def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
+    """Run one node's backward and add its input gradients to the nodes that produced them."""
     if node.saved_tensors_ is None:
         node._check_not_released()
     for g in grads:
@@ -134,6 +136,7 @@ def _distribute(node, grads, pending, deps, ready, capture, Tensor):
                 slot[idx] = g
             else:
                 slot[idx] = slot[idx] + g
+                summed.add(nxt)
         d = deps[nxt] - 1
         deps[nxt] = d
         if d == 0:
@@ -165,9 +168,12 @@ def _run_tensor_hooks(node, grads, Tensor):
     return grads
 
 
-def _finish_leaf(node, g, capture, Tensor):
+def _finish_leaf(node, g, owned, capture, Tensor):
+    """Add ``g`` to the leaf's ``.grad``; ``owned``: the engine allocated ``g`` and nobody else
+    holds it, so the leaf may keep it instead of a copy."""
     var = node.variable
     for hook in (node._hooks or ()):
+        owned = False  # the hook saw ``g`` (and may keep it) or returned an array of its own
         res = hook(Tensor._wrap(g))
         if res is not None:
             g = res._data if isinstance(res, Tensor) else np.asarray(res)
@@ -178,15 +184,13 @@ def _finish_leaf(node, g, capture, Tensor):
         return
     if g.dtype != var._data.dtype:
         g = g.astype(var._data.dtype)
+        owned = True
     if g.shape != var._data.shape:
         raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf's shape "
                            f"{list(var._data.shape)}")
     if var.grad is None:
-        # Adopt the array only if nothing else can see it (as torch's AccumulateGrad steals a
-        # gradient whose use count is 1): a gradient passed through unchanged by an add may also
-        # be on its way to another leaf, and .grad is later updated in place.
-        # References here: the caller's local, this parameter, getrefcount's argument.
-        shared = sys.getrefcount(g) > 3 or g.base is not None or not g.flags.writeable
-        var.grad = Tensor._wrap(g.copy() if shared else g)
+        if not owned or type(g) is not np.ndarray:
+            g = np.array(g)  # a copy of its own; an ndarray even where a 0-d sum gave a scalar
+        var.grad = Tensor._wrap(g)
     else:
         var.grad._data += g
