@@ -10,7 +10,16 @@ into arrays: a checkpoint cannot run code, whatever its origin.
 
 Saving writes a temporary file in the destination's directory, fsyncs it and renames it over
 the destination (``os.replace`` is atomic), so a crash or an error mid-save leaves the previous
-checkpoint intact.
+checkpoint intact. As with ``open(path, "wb")``, a symlink is written through (its target is
+replaced), an existing file keeps its permission bits and a new one gets 0o666 less the umask.
+A temporary is named ``.<name>.<host>.<pid>.<random>.ember-tmp``: the next save to the same path
+removes those of processes on this host that no longer run (a save killed midway).
+
+Loading recognises a safetensors file by its layout (a u64 header length that fits in the file,
+then ``{``), checks every field of the header against the file before using it - dtypes, shapes,
+offsets that tile the tensor data, nesting depth, the NumPy scalar dtypes ember writes - and
+raises RuntimeError("not a valid ember checkpoint: <file>: <what is wrong>") for anything else;
+no allocation is sized by a number from the file that the file's own size does not bound.
 
 >>> ember.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3},
 ...            "ckpt.safetensors")
@@ -446,15 +455,17 @@ def _not_safetensors(data: bytes, source: str) -> _CorruptCheckpoint:
 def _json_depth(value, limit: int) -> int:
     """How deeply ``value`` nests lists and dicts, counting no further than limit + 1 (without
     recursion, so any depth can be measured)."""
+    if not isinstance(value, (list, dict)):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, (list, dict)):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                break
-            stack.extend((child, depth + 1) for child in
-                         (node.values() if isinstance(node, dict) else node))
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (list, dict)):  # (only containers: scalars cannot nest)
+                stack.append((child, depth + 1))
     return deepest
 
 

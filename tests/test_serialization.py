@@ -239,6 +239,9 @@ def test_foreign_files_raise_clearly(tmp_path):
     torch.save({"w": torch.ones(2)}, path)
     with pytest.raises(RuntimeError, match="zip archive"):
         ember.load(path)
+    torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(RuntimeError, match="is a Python pickle"):
+        ember.load(path)
 
 
 class _Exploit:
