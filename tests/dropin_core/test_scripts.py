@@ -1,0 +1,51 @@
+"""Tutorial-style torch scripts (tests/dropin_core/scripts) run unchanged on ember: each runs in
+its own process, once with torch and once with ``import torch`` answered by ember, and the
+numbers they print agree."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = sorted(f for f in os.listdir(os.path.join(HERE, "scripts")) if f.endswith(".py"))
+NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
+
+# ``import torch`` / ``import torch.nn as nn`` / ``from torch import ...`` load ember's modules
+ALIAS = """
+import importlib, importlib.abc, importlib.util, sys
+import ember
+
+class _TorchIsEmber(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            return importlib.util.spec_from_loader(name, self)
+    def create_module(self, spec):
+        return importlib.import_module("ember" + spec.name[len("torch"):])
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, _TorchIsEmber())
+sys.argv = [{path!r}]
+exec(compile(open({path!r}).read(), {path!r}, "exec"), {{"__name__": "__main__"}})
+"""
+
+
+def _run(path, as_ember):
+    code = ALIAS.format(path=path) if as_ember else f"import runpy; runpy.run_path({path!r}, run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_prints_torchs_numbers(script):
+    path = os.path.join(HERE, "scripts", script)
+    expected, got = _run(path, as_ember=False), _run(path, as_ember=True)
+    normalise = lambda s: NUMBER.sub("#", s.replace("torch", "ember"))  # noqa: E731
+    assert normalise(got) == normalise(expected), f"ember:\n{got}\ntorch:\n{expected}"
+    for g, e in zip(NUMBER.findall(got), NUMBER.findall(expected)):
+        assert abs(float(g) - float(e)) <= 1e-4 + 1e-3 * abs(float(e)), f"{g} != {e}\n{got}\n{expected}"
