@@ -2,11 +2,16 @@
 
 Each subcommand lives with its feature and registers itself through ``add_subcommand(subparsers)``;
 this file only assembles them, importing each feature lazily so ``ember --help`` stays fast.
+
+Errors follow argparse's convention for those found after parsing too: a subcommand raises
+:class:`CommandError`, and :func:`main` prints one ``error: ...`` line on stderr and exits with
+status 2 - no traceback for a bad argument, a missing file or a size too large to make.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # (module, attribute) of each subcommand's registration function.
@@ -14,6 +19,23 @@ _SUBCOMMANDS = [
     ("ember.demo", "add_subcommand"),
     ("ember.explain.cli", "add_subcommand"),
 ]
+
+
+class CommandError(Exception):
+    """A bad argument found after parsing; the message says what was expected and what was
+    given. :func:`main` prints it as ``error: <message>`` and exits with status 2."""
+
+
+def output_directory(path) -> str:
+    """Create the folder ``path`` for a command's files (and its parents) or raise a
+    :class:`CommandError` saying why it cannot be one (a file there, a read-only place)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"the output folder {path} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"cannot create the output folder {path}: {e.strerror or e}") from None
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +63,11 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
