@@ -27,10 +27,12 @@ import dataclasses
 
 import numpy as np
 
+from ember.explain.limits import MissingExtraError
 from ember.explain.sizes import explain_size, parse_op
 from ember.nn import _shapes
 
-__all__ = ["animate", "Animation", "Scene", "Step", "build_scene", "ANIMATED_OPS"]
+__all__ = ["animate", "animation_cost", "Animation", "Scene", "Step", "build_scene",
+           "ANIMATED_OPS"]
 
 ANIMATED_OPS = tuple(f"{family}{n}d" for family in
                      ("conv", "conv_transpose", "max_pool", "avg_pool", "max_unpool") for n in (1, 2))
@@ -39,6 +41,8 @@ ANIMATED_OPS = tuple(f"{family}{n}d" for family in
 INPUT, PAD, ZERO, OUTSIDE = range(4)
 
 INTRO_MS, STEP_MS, OUTRO_MS = 2200, 800, 3000
+
+_BASE_BYTES = 64 * 1024 ** 2    # fonts, palettes, Pillow's working buffers: measured ~50 MB
 
 
 @dataclasses.dataclass
@@ -81,17 +85,18 @@ class Scene:
 
 def animate(op: str, input_size, *, kernel_size, stride=None, padding=0, dilation=1,
             output_padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None,
-            output_size=None, seed=0, cell=None) -> "Animation":
+            output_size=None, seed=0, cell=None, progress=None) -> "Animation":
     """Build the animation of ``op`` (one of :data:`ANIMATED_OPS`) on a single-channel input of
     spatial size ``input_size`` ((H, W) or (L,)), with small random integers (``seed``).
 
     The GIF has one frame per output element, plus an intro frame (the input, the output
-    size formula) and an outro frame (the finished output)."""
+    size formula) and an outro frame (the finished output). ``progress(done, total)``, if
+    given, is called after each frame is drawn."""
     scene = build_scene(op, input_size, kernel_size=kernel_size, stride=stride, padding=padding,
                         dilation=dilation, output_padding=output_padding, ceil_mode=ceil_mode,
                         count_include_pad=count_include_pad, divisor_override=divisor_override,
                         output_size=output_size, seed=seed)
-    return Animation(scene, cell=cell)
+    return Animation(scene, cell=cell, progress=progress)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +106,32 @@ def build_scene(op, input_size, *, kernel_size, stride=None, padding=0, dilation
                 output_padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None,
                 output_size=None, seed=0) -> Scene:
     """Work out the geometry of ``op`` and run ember's layer to fill in the numbers."""
+    family, n, input_size, k, s, p, d, opad, report = _validated(
+        op, input_size, kernel_size, stride, padding, dilation, output_padding, ceil_mode,
+        output_size)
+    intro = [line for dim in report.dims for line in _intro_lines(dim)]
+    rng = np.random.default_rng(seed)
+    # 1-d is drawn as one row: every per-dim argument gains a neutral leading entry
+    geo = dict(k=_as2(k, 1), s=_as2(s, 1), d=_as2(d, 1), opad=_as2(opad, 0), n=n)
+    # padding as a (left, right) pair per dim ('same' may be asymmetric)
+    if isinstance(p, str):
+        geo["pads"] = _same_pads(p, geo["k"], geo["d"])
+    else:
+        geo["pads"] = [(v, v) for v in _as2(p, 0)]
+    size2 = _as2(input_size, 1)
+    builder = {"conv": _conv_scene, "conv_transpose": _conv_transpose_scene,
+               "max_pool": _pool_scene, "avg_pool": _pool_scene, "max_unpool": _unpool_scene}[family]
+    scene = builder(op, family, size2, geo, rng, report, ceil_mode=ceil_mode, padding=p,
+                    count_include_pad=count_include_pad, divisor_override=divisor_override,
+                    output_size=output_size)
+    scene.intro = intro + scene.intro   # the formulas, then anything the builder adds
+    return scene
+
+
+def _validated(op, input_size, kernel_size, stride, padding, dilation, output_padding,
+               ceil_mode, output_size):
+    """Per-dim arguments of ``op`` and its size report; every argument checked (in words)
+    before anything is drawn or allocated."""
     family, n = parse_op(op)
     if op not in ANIMATED_OPS:
         raise ValueError(f"animations are 1-d or 2-d; {op!r} is not one of {', '.join(ANIMATED_OPS)}")
@@ -120,23 +151,33 @@ def build_scene(op, input_size, *, kernel_size, stride=None, padding=0, dilation
                           output_size=output_size, bias=False)
     if 0 in report.output_shape:
         raise ValueError(f"the output {list(report.output_shape[2:])} is empty: nothing to animate")
-    intro = [line for dim in report.dims for line in _intro_lines(dim)]
-    rng = np.random.default_rng(seed)
-    # 1-d is drawn as one row: every per-dim argument gains a neutral leading entry
-    geo = dict(k=_as2(k, 1), s=_as2(s, 1), d=_as2(d, 1), opad=_as2(opad, 0), n=n)
-    # padding as a (left, right) pair per dim ('same' may be asymmetric)
-    if isinstance(p, str):
-        geo["pads"] = _same_pads(p, geo["k"], geo["d"])
-    else:
-        geo["pads"] = [(v, v) for v in _as2(p, 0)]
-    size2 = _as2(input_size, 1)
-    builder = {"conv": _conv_scene, "conv_transpose": _conv_transpose_scene,
-               "max_pool": _pool_scene, "avg_pool": _pool_scene, "max_unpool": _unpool_scene}[family]
-    scene = builder(op, family, size2, geo, rng, report, ceil_mode=ceil_mode, padding=p,
-                    count_include_pad=count_include_pad, divisor_override=divisor_override,
-                    output_size=output_size)
-    scene.intro = intro + scene.intro   # the formulas, then anything the builder adds
-    return scene
+    return family, n, input_size, k, s, p, d, opad, report
+
+
+def animation_cost(op, input_size, *, kernel_size, stride=None, padding=0, dilation=1,
+                   output_padding=0, ceil_mode=False, output_size=None, cell=None):
+    """``(frames, bytes)`` of :func:`animate` with these arguments, from the sizes alone
+    (validated like ``animate``), so that a huge request is refused before it is drawn.
+
+    The bytes bound the peak: every frame is kept (Pillow RGB, 4 bytes a pixel) and saving
+    adds 3 bytes a pixel per frame (palette indices, the changed-pixels delta, its image);
+    the picture holds the padded (or, transposed, stretched) input and the output side by
+    side; each step keeps a few hundred bytes per kernel cell (cells, weights, caption)."""
+    family, n, input_size, k, s, p, d, opad, report = _validated(
+        op, input_size, kernel_size, stride, padding, dilation, output_padding, ceil_mode,
+        output_size)
+    out = tuple(report.output_shape[2:])
+    pads = [dd * (kk - 1) for kk, dd in zip(k, d)] if isinstance(p, str) else list(p)
+    canvas = [max(i + 2 * pp + ss, (i - 1) * ss + 1 + 2 * dd * (kk - 1) + oo)
+              for i, pp, ss, dd, kk, oo in zip(input_size, pads, s, d, k, opad)]
+    canvas2, out2 = _as2(canvas, 1), _as2(out, 1)
+    steps = int(np.prod(out))
+    px = int(cell or min(46, max(18, 440 // max(canvas2 + out2))))
+    width = max(640, (canvas2[1] + out2[1]) * px + 400)
+    caption_lines = 6 + int(np.prod(k)) * 20 // width
+    height = max(canvas2[0], out2[0]) * px + 200 + 21 * caption_lines
+    frames = steps + 2
+    return frames, frames * width * height * 7 + steps * int(np.prod(k)) * 300 + _BASE_BYTES
 
 
 def _as2(t, neutral):
@@ -495,7 +536,8 @@ def _require_pillow():
     try:
         import PIL  # noqa: F401
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("ember.explain's animations need Pillow: pip install 'ember[explain]'") from e
+        raise MissingExtraError("ember.explain's animations need Pillow: pip install 'ember[explain]'",
+                                name="PIL") from e
 
 
 class Animation:
@@ -504,9 +546,10 @@ class Animation:
     ``frames[0]`` is the intro, ``frames[1 + t]`` shows ``scene.steps[t]``, ``frames[-1]`` the
     outro. :meth:`cell_box` gives the pixel box of a cell (for tests and annotations)."""
 
-    def __init__(self, scene: Scene, cell=None):
+    def __init__(self, scene: Scene, cell=None, progress=None):
         _require_pillow()
         self.scene = scene
+        self.progress = progress
         R, C = scene.kind.shape
         Ho, Wo = scene.out_values.shape
         biggest = max(R, C, Ho, Wo)
@@ -565,11 +608,19 @@ class Animation:
     # -- frames --------------------------------------------------------------------------------
     def _draw_all(self):
         sc = self.scene
+        total = len(sc.steps) + 2
         frames = [self._frame(None, done=0, caption=sc.intro)]
+        self._report(1, total)
         for t, step in enumerate(sc.steps):
             frames.append(self._frame(step, done=t, caption=self._step_caption(step)))
+            self._report(t + 2, total)
         frames.append(self._frame(None, done=len(sc.steps), caption=self.outro))
+        self._report(total, total)
         return frames
+
+    def _report(self, done, total):
+        if self.progress is not None:
+            self.progress(done, total)
 
     def _step_caption(self, step):
         return [step.caption]

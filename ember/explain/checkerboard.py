@@ -18,6 +18,8 @@ import dataclasses
 
 import numpy as np
 
+from ember.explain.limits import MissingExtraError
+
 __all__ = ["checkerboard", "Checkerboard", "checkerboard_figure"]
 
 
@@ -81,7 +83,7 @@ def checkerboard_figure(cb: Checkerboard):
     try:
         from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
+        raise MissingExtraError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
     fig = Figure(figsize=(11, 7.4), dpi=100, layout="constrained")
     axes = fig.subplots(2, 3)
     titles = ["input", "ConvTranspose2d(k=3, stride=2)", "nearest x2, then Conv2d(k=3)"]

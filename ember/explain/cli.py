@@ -14,22 +14,31 @@ default ``./ember-explain``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import math
 import os
 import sys
+
+from ember.cli import CommandError, output_directory
 
 __all__ = ["add_subcommand", "main"]
 
 _DEFAULT_OUT = "ember-explain"
+_DEFAULT_MAX_GIB = 2
+_DEFAULT_MAX_FRAMES = 500       # about a minute of drawing, 7 minutes of GIF
+_PROGRESS_FRAMES = 25           # from this many frames on, count them on stderr
+_MIN_IMAGE = 4                  # features: 3x3 conv, then 2x2 pooling
 
 
 def _ints(text):
     """'3' -> 3, '3,3' -> (3, 3) (a single number stays an int, as the layers accept)."""
+    items = str(text).replace("x", ",").split(",")
     try:
-        values = tuple(int(v) for v in str(text).replace("x", ",").split(",") if v.strip())
+        values = tuple(int(v) for v in items)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, e.g. 3 or 3,5, got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 
@@ -38,15 +47,49 @@ def _shape(text):
     return value if isinstance(value, tuple) else (value,)
 
 
+def _sizes(text):
+    """A shape of positive sizes: '1,3,32,32' -> (1, 3, 32, 32)."""
+    value = _shape(text)
+    if any(v <= 0 for v in value):
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return value
+
+
 def _padding(text):
     return text if text in ("same", "valid") else _ints(text)
 
 
-def _floats(text):
+def _positive_int(text):
     try:
-        return tuple(float(v) for v in text.split(","))
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _gib(text):
+    """--max-memory: a positive number of GiB."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of GiB, got {text!r}")
+    return value
+
+
+def _range(text):
+    """--range: two finite numbers, low then high."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers LOW,HIGH, got {text!r}") from None
+    if len(values) != 2 or not all(math.isfinite(v) for v in values) or not values[0] < values[1]:
+        raise argparse.ArgumentTypeError(
+            f"expected two finite numbers LOW,HIGH with LOW < HIGH, got {text!r}")
+    return values
 
 
 def _layer_arguments(p, *, animate=False):
@@ -93,17 +136,18 @@ def add_subcommand(subparsers) -> None:
         description="Build the unrolled matrix of a small convolution from its weight, check it "
                     "against ember's conv (and ember's conv on basis vectors), show that the "
                     "transposed convolution with the same weight is C.T, and draw C and C.T.")
-    p.add_argument("--input", "-i", type=_shape, default=(4, 4), help="spatial input size (default 4,4)")
+    p.add_argument("--input", "-i", type=_sizes, default=(4, 4), help="spatial input size (default 4,4)")
     p.add_argument("--kernel-size", "-k", type=_ints, default=3)
     p.add_argument("--stride", "-s", type=_ints, default=1)
     p.add_argument("--padding", "-p", type=_ints, default=0)
     p.add_argument("--dilation", "-d", type=_ints, default=1)
-    p.add_argument("--in-channels", type=int, default=1)
-    p.add_argument("--out-channels", type=int, default=1)
-    p.add_argument("--groups", "-g", type=int, default=1)
+    p.add_argument("--in-channels", type=_positive_int, default=1)
+    p.add_argument("--out-channels", type=_positive_int, default=1)
+    p.add_argument("--groups", "-g", type=_positive_int, default=1)
     p.add_argument("--weights", choices=("arange", "random"), default="arange",
                    help="1, 2, 3, ... (default) or random normal")
     p.add_argument("--seed", type=int, default=0)
+    _max_memory(p)
     _out(p)
     p.set_defaults(func=_cmd_matrix)
 
@@ -115,13 +159,16 @@ def add_subcommand(subparsers) -> None:
                     "convolution's inserted zeros are drawn. Numbers are small random integers "
                     "run through ember's layer.")
     p.add_argument("op", choices=ANIMATED_OPS, metavar="OP", help="one of: " + ", ".join(ANIMATED_OPS))
-    p.add_argument("--input", "-i", type=_shape, required=True,
+    p.add_argument("--input", "-i", type=_sizes, required=True,
                    help="spatial input size, e.g. 5,5 (2-d) or 7 (1-d)")
     _layer_arguments(p, animate=True)
     p.add_argument("--exclude-pad", action="store_true", help="avg_pool: count_include_pad=False")
-    p.add_argument("--divisor-override", type=int, default=None, help="avg_pool2d")
+    p.add_argument("--divisor-override", type=_positive_int, default=None, help="avg_pool2d")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cell", type=int, default=None, help="cell size in pixels")
+    p.add_argument("--cell", type=_positive_int, default=None, help="cell size in pixels")
+    p.add_argument("--max-frames", type=_positive_int, default=_DEFAULT_MAX_FRAMES,
+                   help="refuse animations of more frames (default %(default)s)")
+    _max_memory(p)
     _out(p)
     p.set_defaults(func=_cmd_animate)
 
@@ -130,7 +177,7 @@ def add_subcommand(subparsers) -> None:
                                    "autograd, with its range and the peak of f' annotated. NAME "
                                    "'all' draws every activation on one sheet.")
     p.add_argument("name", metavar="NAME", help="e.g. sigmoid, relu, gelu, or 'all'")
-    p.add_argument("--range", type=_floats, default=None,
+    p.add_argument("--range", type=_range, default=None,
                    help="x range, e.g. --range=-6,6 (with '=': it starts with a minus)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="keyword argument of the activation, e.g. negative_slope=0.2")
@@ -144,8 +191,10 @@ def add_subcommand(subparsers) -> None:
                                    "max and average pooling; save the grid.")
     p.add_argument("image", nargs="?", default=None, metavar="IMAGE")
     p.add_argument("--seeds", type=_shape, default=(0, 1, 2, 3))
-    p.add_argument("--size", type=int, default=160, help="scale the longer side to this many pixels")
+    p.add_argument("--size", type=_positive_int, default=160,
+                   help="scale the longer side to this many pixels")
     p.add_argument("--no-classic", action="store_true", help="random kernels only")
+    _max_memory(p)
     _out(p)
     p.set_defaults(func=_cmd_features)
 
@@ -164,10 +213,11 @@ def add_subcommand(subparsers) -> None:
                                    f"{', '.join(MODELS)} or 'package.module:attribute' (a "
                                    "Module, a Module class or a function returning one).")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("--input", "-i", type=_shape, default=None,
+    p.add_argument("--input", "-i", type=_sizes, default=None,
                    help="input shape (default: the named model's)")
     p.add_argument("--explain", action="store_true",
                    help="show each conv/pool layer's size formula with its numbers")
+    _max_memory(p)
     p.set_defaults(func=_cmd_summary)
 
 
@@ -194,9 +244,48 @@ def _out(p):
     p.add_argument("--out", "-o", default=_DEFAULT_OUT, help=f"output folder (default ./{_DEFAULT_OUT})")
 
 
+def _max_memory(p):
+    p.add_argument("--max-memory", type=_gib, default=_DEFAULT_MAX_GIB, metavar="GIB",
+                   help="refuse to start when the memory estimate is above this many GiB "
+                        "(default %(default)s)")
+
+
+def _max_bytes(args):
+    return int(args.max_memory * 1024 ** 3)
+
+
+def _check_memory(what, estimate, args):
+    """Refuse (before allocating) an estimate above --max-memory, showing the estimate."""
+    from ember.explain.limits import MemoryLimitError, check_memory
+    try:
+        check_memory(what, estimate, _max_bytes(args))
+    except MemoryLimitError as e:
+        raise CommandError(f"{e}; pass --max-memory to raise the limit") from None
+
+
+@contextlib.contextmanager
+def _argument_errors(*extra):
+    """Errors in words raised while checking the arguments (SizeError, ValueError from the
+    layers' own validation, a missing plotting extra) become one clean ``error:`` line."""
+    from ember.explain.limits import MissingExtraError
+    from ember.explain.sizes import SizeError
+    try:
+        yield
+    except (SizeError, ValueError, MissingExtraError, *extra) as e:
+        raise CommandError(str(e)) from None
+
+
 def _out_path(args, name):
-    os.makedirs(args.out, exist_ok=True)
-    return os.path.join(args.out, name)
+    return os.path.join(output_directory(args.out), name)
+
+
+def _save(path, write):
+    """Run ``write(path)``; a file that cannot be written is an error in words."""
+    try:
+        write(path)
+    except OSError as e:
+        raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
+    _wrote(path)
 
 
 def _wrote(*paths):
@@ -213,115 +302,226 @@ def _cmd_size(args):
                               ceil_mode=args.ceil_mode, output_padding=args.output_padding,
                               output_size=args.output_size)
     except SizeError as e:
-        if e.lines:
+        if e.lines:    # the formulas up to where it went wrong
             print("\n".join(e.lines))
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        raise CommandError(str(e)) from None
+    except ValueError as e:
+        raise CommandError(str(e)) from None
     print(report)
     return 0
 
 
 def _cmd_matrix(args):
-    from ember.explain.matrix import explain_matrix, matrix_figure
-    report = explain_matrix(args.input, args.kernel_size, args.stride, args.padding, args.dilation,
-                            args.in_channels, args.out_channels, args.groups, args.weights, args.seed)
+    from ember.explain.matrix import explain_matrix, matrix_bytes, matrix_figure
+    geometry = (args.input, args.kernel_size, args.stride, args.padding, args.dilation,
+                args.in_channels, args.out_channels, args.groups)
+    with _argument_errors():
+        _check_memory("the matrix", matrix_bytes(*geometry), args)
+        report = explain_matrix(*geometry, args.weights, args.seed)
+        path = _out_path(args, "conv_matrix.png")
+        figure = matrix_figure(report)
     print(report)
-    path = _out_path(args, "conv_matrix.png")
-    matrix_figure(report).savefig(path)
-    _wrote(path)
+    _save(path, figure.savefig)
     return 0
 
 
 def _cmd_animate(args):
-    from ember.explain.animate import animate
-    from ember.explain.sizes import SizeError
-    try:
-        anim = animate(args.op, args.input, kernel_size=args.kernel_size, stride=args.stride,
-                       padding=args.padding, dilation=args.dilation,
-                       output_padding=args.output_padding, ceil_mode=args.ceil_mode,
-                       count_include_pad=not args.exclude_pad, divisor_override=args.divisor_override,
-                       output_size=args.output_size, seed=args.seed, cell=args.cell)
-    except (SizeError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    path = _out_path(args, f"{args.op}.gif")
-    anim.save(path)
+    from ember.explain.animate import animate, animation_cost
+    options = dict(kernel_size=args.kernel_size, stride=args.stride, padding=args.padding,
+                   dilation=args.dilation, output_padding=args.output_padding,
+                   ceil_mode=args.ceil_mode, output_size=args.output_size)
+    with _argument_errors():
+        frames, estimate = animation_cost(args.op, args.input, cell=args.cell, **options)
+        if frames > args.max_frames:
+            raise CommandError(f"the animation would have {frames} frames (limit "
+                               f"{args.max_frames}); pass --max-frames to raise the limit")
+        _check_memory("the animation", estimate, args)
+        path = _out_path(args, f"{args.op}.gif")
+        counter = _FrameCounter() if frames >= _PROGRESS_FRAMES else None
+        anim = animate(args.op, args.input, count_include_pad=not args.exclude_pad,
+                       divisor_override=args.divisor_override, seed=args.seed, cell=args.cell,
+                       progress=counter, **options)
     print(f"{args.op}  {anim.scene.title}")
     print("\n".join(anim.scene.intro))
     print(f"{len(anim.frames)} frames: intro, {len(anim.scene.steps)} output elements, outro")
-    _wrote(path)
+    _save(path, anim.save)
     return 0
 
 
-def _cmd_activation(args):
-    from ember.explain.curves import plot_activation, plot_all_activations
+class _FrameCounter:
+    """``frame 120/363`` on stderr, redrawn in place; the line ends when the last frame is done."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+
+    def __call__(self, done, total):
+        self.stream.write(f"\rframe {done}/{total}" + ("\n" if done == total else ""))
+        self.stream.flush()
+
+
+def _activation_kwargs(name, params):
+    """--param KEY=VALUE items as keyword arguments of ``F.<name>``: keys it takes, each once;
+    numbers as floats, anything else (e.g. approximate=tanh) as text."""
+    import inspect
+
+    import ember.nn.functional as F
+    function = getattr(F, name, None)
+    accepted = None
+    if callable(function):
+        parameters = list(inspect.signature(function).parameters.values())[1:]
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            accepted = [p.name for p in parameters]
     kwargs = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
+    for item in params:
+        key, equals, value = item.partition("=")
+        if not equals or not key or not value:
+            raise CommandError(f"--param expects KEY=VALUE, e.g. negative_slope=0.2, got {item!r}")
+        if accepted is not None and key not in accepted:
+            raise CommandError(f"{name} has no parameter {key!r}; it takes: "
+                               f"{', '.join(accepted) or 'none'}")
+        if key in kwargs:
+            raise CommandError(f"--param {key} is given twice")
         try:
             kwargs[key] = float(value)
         except ValueError:
             kwargs[key] = value
+    return kwargs
+
+
+def _cmd_activation(args):
+    from ember.explain.curves import plot_activation, plot_all_activations
+    from ember.explain.limits import MissingExtraError
     if args.name == "all":
-        path, curves = plot_all_activations(_out_path(args, "activations.png"),
-                                            x_range=args.range or (-4.0, 4.0))
+        if args.param:
+            raise CommandError("--param needs one activation NAME, not 'all'")
+        path = _out_path(args, "activations.png")
+        with _argument_errors(OSError):
+            _, curves = plot_all_activations(path, x_range=args.range or (-4.0, 4.0))
         for curve in curves:
             print(f"{curve.name:12s} " + "; ".join(curve.annotations()[:2]))
         _wrote(path)
         return 0
+    kwargs = _activation_kwargs(args.name, args.param)
+    path = _out_path(args, f"{args.name}.png")
     try:
-        path, curve = plot_activation(args.name, _out_path(args, f"{args.name}.png"),
-                                      x_range=args.range or (-6.0, 6.0), **kwargs)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        _, curve = plot_activation(args.name, path, x_range=args.range or (-6.0, 6.0), **kwargs)
+    except (ValueError, TypeError) as e:   # TypeError: a value of the wrong kind (slope=abc)
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise CommandError(f"{args.name}({given}): {e}" if kwargs else str(e)) from None
+    except (MissingExtraError, OSError) as e:
+        raise CommandError(str(e)) from None
     print(f"{curve.name}: " + "\n  ".join(curve.annotations()))
     _wrote(path)
     return 0
 
 
+def _read_image(path, size):
+    """The photo at ``path`` as (3, H, W) (None: the bundled one); a missing, unreadable or
+    non-image file is an error in words."""
+    from ember.explain.features import load_image
+    if path is not None and not os.path.exists(path):
+        raise CommandError(f"no such image file: {path}")
+    if path is not None and os.path.isdir(path):
+        raise CommandError(f"{path} is a folder, not an image file")
+    from ember.explain.limits import MissingExtraError
+    try:
+        image = load_image(path, size)
+    except MissingExtraError as e:
+        raise CommandError(str(e)) from None
+    except (OSError, ValueError, SyntaxError, _decompression_bomb()) as e:
+        # Pillow's errors for a file that is not an image (or a truncated or huge one)
+        raise CommandError(f"cannot read the image {path}: {e}") from None
+    if min(image.shape[1:]) < _MIN_IMAGE:
+        raise CommandError(f"the image is {image.shape[2]}x{image.shape[1]} pixels at --size "
+                           f"{size}; the 3x3 convolution and 2x2 pooling need at least "
+                           f"{_MIN_IMAGE} on each side")
+    return image
+
+
+def _decompression_bomb():
+    from PIL import Image
+    return Image.DecompressionBombError
+
+
+def _features_bytes(size, n_rows):
+    """float64 maps of at most size x size: the image (3) and Pillow's copies (3), then per row
+    the conv, ReLU and the pools (3), and the figure's images of them (about 12 more)."""
+    return 8 * size * size * (6 + 15 * n_rows)
+
+
 def _cmd_features(args):
     import numpy as np
 
-    from ember.explain.features import feature_maps, features_figure
-    maps = feature_maps(args.image, seeds=args.seeds, classic=not args.no_classic, size=args.size)
+    from ember.explain.features import CLASSIC_KERNELS, feature_maps, features_figure
+    if args.size < _MIN_IMAGE:
+        raise CommandError(f"--size must be at least {_MIN_IMAGE} pixels (a 3x3 convolution, "
+                           f"then 2x2 pooling), got {args.size}")
+    rows = len(args.seeds) + (0 if args.no_classic else len(CLASSIC_KERNELS))
+    _check_memory("the feature maps", _features_bytes(args.size, rows), args)
+    image = _read_image(args.image, args.size)
+    path = _out_path(args, "features.png")
+    with _argument_errors():
+        maps = feature_maps(image, seeds=args.seeds, classic=not args.no_classic)
+        figure = features_figure(maps)
     for row in maps.rows:
         print(f"{row.label:28s} conv output {row.conv.shape[0]}x{row.conv.shape[1]} in "
               f"[{row.conv.min():+.3f}, {row.conv.max():+.3f}], {np.mean(row.relu > 0):.0%} "
               "positive after ReLU")
-    path = _out_path(args, "features.png")
-    features_figure(maps).savefig(path)
-    _wrote(path)
+    _save(path, figure.savefig)
     return 0
 
 
 def _cmd_checkerboard(args):
     from ember.explain.checkerboard import checkerboard, checkerboard_figure
-    cb = checkerboard(args.image, seed=args.seed)
-    print(cb.summary())
+    photo = _read_image(args.image, 96) if args.image is not None else None
     path = _out_path(args, "checkerboard.png")
-    checkerboard_figure(cb).savefig(path)
-    _wrote(path)
+    with _argument_errors():
+        cb = checkerboard(photo, seed=args.seed)
+        figure = checkerboard_figure(cb)
+    print(cb.summary())
+    _save(path, figure.savefig)
     return 0
 
 
+@contextlib.contextmanager
+def _current_directory_importable():
+    """Let MODEL name a module in the current directory, as ``python -m`` and ``python -c``
+    would (the ``ember`` script's own folder is sys.path[0] instead)."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    importlib.invalidate_caches()   # a module written a moment ago is found too
+    try:
+        yield
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
 def _cmd_summary(args):
+    from ember.explain.limits import MemoryLimitError
     from ember.explain.summary import load_model, summary
-    model, default_size = load_model(args.model)
+    with _current_directory_importable(), _argument_errors():
+        model, default_size = load_model(args.model)
     size = args.input or default_size
     if size is None:
-        print("error: give the input shape with --input", file=sys.stderr)
-        return 1
-    print(summary(model, size, explain=args.explain))
+        raise CommandError(f"give the input shape with --input: {args.model} has no default")
+    try:
+        result = summary(model, size, explain=args.explain, max_bytes=_max_bytes(args))
+    except MemoryLimitError as e:
+        raise CommandError(f"{e}; pass --max-memory to raise the limit") from None
+    except Exception as e:  # noqa: BLE001 - the model's own code decides what it raises
+        raise CommandError(f"the model failed on an input of shape {list(size)}: "
+                           f"{type(e).__name__}: {e}") from None
+    print(result)
     return 0
 
 
 def main(argv=None):
     """``python -m ember.explain.cli ...`` (the same as ``ember explain ...``)."""
-    parser = argparse.ArgumentParser(prog="ember")
-    add_subcommand(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args) or 0)
+    from ember.cli import main as ember_main
+    return ember_main(["explain", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import dataclasses
 
 import numpy as np
 
+from ember.explain.limits import MissingExtraError
+
 __all__ = ["ACTIVATIONS", "activation_curve", "Curve", "activation_figure", "plot_activation",
            "plot_all_activations"]
 
@@ -134,7 +136,7 @@ def _require_matplotlib():
     try:
         import matplotlib  # noqa: F401
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
+        raise MissingExtraError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
 
 
 def activation_figure(curve: Curve, ax=None):

@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from ember.explain.limits import MissingExtraError
+
 __all__ = ["BUNDLED_IMAGE", "load_image", "feature_maps", "FeatureMaps", "features_figure",
            "CLASSIC_KERNELS"]
 
@@ -31,7 +33,7 @@ def _require_pillow():
     try:
         from PIL import Image
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("ember.explain's images need Pillow: pip install 'ember[explain]'") from e
+        raise MissingExtraError("ember.explain's images need Pillow: pip install 'ember[explain]'") from e
     return Image
 
 
@@ -106,7 +108,7 @@ def features_figure(maps: FeatureMaps):
     try:
         from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
+        raise MissingExtraError("ember.explain's plots need matplotlib: pip install 'ember[explain]'") from e
     columns = ["kernel (R | G | B)", "Conv2d(3, 1, 3)", "ReLU", "MaxPool2d(2)", "AvgPool2d(2)"]
     n = len(maps.rows) + 1
     H, W = maps.image.shape[1:]

@@ -15,7 +15,8 @@ import re
 
 import numpy as np
 
-from ember.explain.sizes import explain_size
+from ember.explain.limits import check_memory
+from ember.explain.sizes import SizeError, explain_size
 
 __all__ = ["summary", "Summary", "LayerInfo", "MODELS", "load_model", "explain_module",
            "lenet", "mlp", "small_cnn", "dcgan_generator"]
@@ -52,19 +53,29 @@ class Summary:
         return _render(self)
 
 
-def summary(model, input_size, *, explain=False, dtype=None) -> Summary:
+def summary(model, input_size, *, explain=False, dtype=None, max_bytes=None) -> Summary:
     """Run ``model`` once on zeros of shape ``input_size`` (no gradients) and tabulate each
     layer: output shape, own parameters, multiply-adds (convolutions, transposed convolutions
     and linear layers; bias additions and element-wise layers are not counted, as in
-    torchinfo)."""
+    torchinfo).
+
+    ``max_bytes``: refuse (:class:`~ember.explain.limits.MemoryLimitError`) an input, or a
+    layer whose input and estimated output, above that many bytes - checked before each layer
+    runs, so a huge ``input_size`` fails at once instead of after allocating."""
     import ember
 
     input_size = tuple(int(v) for v in input_size)
+    itemsize = np.dtype(ember.zeros(1, dtype=dtype).numpy().dtype).itemsize
+    check_memory("the input", int(np.prod(input_size)) * itemsize, max_bytes)
     records, order, handles = {}, [], []
     names = {id(m): name for name, m in model.named_modules()}
 
     def pre_hook(module, args):
         key = id(module)
+        if max_bytes is not None and args and not any(True for _ in module.children()):
+            estimate = _layer_bytes(module, _shape_of(args[0]), itemsize)
+            check_memory(f"layer {names.get(key) or type(module).__name__} "
+                         f"({type(module).__name__})", estimate, max_bytes)
         if key not in records:
             order.append(key)
             records[key] = dict(module=module, input=_shape_of(args[0]) if args else None, output=None)
@@ -104,7 +115,6 @@ def summary(model, input_size, *, explain=False, dtype=None) -> Summary:
     all_params = list(model.parameters())
     total = sum(p.numel() for p in all_params)
     trainable = sum(p.numel() for p in all_params if p.requires_grad)
-    itemsize = np.dtype(ember.zeros(1, dtype=dtype).numpy().dtype).itemsize
     activation = sum(int(np.prod(info.output_shape)) for info in layers
                      if info.is_leaf and info.output_shape is not None) * itemsize
     return Summary(type(model).__name__, input_size, layers, total, trainable,
@@ -119,6 +129,27 @@ def _shape_of(x):
     if isinstance(x, (tuple, list)) and x and hasattr(x[0], "shape"):
         return tuple(int(v) for v in x[0].shape)   # e.g. (values, indices) of max pooling
     return None
+
+
+def _layer_bytes(module, input_shape, itemsize):
+    """Memory one leaf layer needs: its input and its output (convolution and pooling outputs
+    from their size formula; Linear's last dim; anything else as large as its input), twice
+    over for the kernels' working copies (batch-last layouts, bounded im2col chunks)."""
+    if input_shape is None:
+        return 0
+    n_in = int(np.prod(input_shape))
+    kind = type(module).__name__
+    n_out = n_in
+    if kind == "Linear" and input_shape:
+        n_out = n_in // max(input_shape[-1], 1) * module.out_features
+    else:
+        try:
+            report = explain_module(module, input_shape)
+        except (SizeError, ValueError, TypeError):
+            report = None       # the layer itself will say what is wrong with its input
+        if report is not None:
+            n_out = int(np.prod(report.output_shape))
+    return 2 * (n_in + n_out) * itemsize
 
 
 def _mult_adds(module, input_shape, output_shape):
@@ -275,20 +306,44 @@ MODELS = {
 
 def load_model(spec: str):
     """A named model (:data:`MODELS`) or ``package.module:attr`` (a Module, a Module class or a
-    function returning one). Returns ``(model, default_input_size or None)``."""
+    function returning one). Returns ``(model, default_input_size or None)``.
+
+    Every way this can fail is a ValueError in words (the module's own import error is named,
+    not re-raised: it is the user's code, and one line says enough)."""
     if spec in MODELS:
         factory, size = MODELS[spec]
         return factory(), size
-    if ":" not in spec:
+    module_name, colon, attr = spec.partition(":")
+    if not colon or not module_name or not attr:
         raise ValueError(f"unknown model {spec!r}: use one of {', '.join(MODELS)} or "
                          "'package.module:attribute'")
-    module_name, attr = spec.split(":", 1)
-    obj = importlib.import_module(module_name)
+    obj = _import(module_name)
     for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{spec}: {getattr(obj, '__name__', module_name)!s} has no "
+                             f"attribute {part!r}")
         obj = getattr(obj, part)
     from ember.nn import Module
     if not isinstance(obj, Module):
-        obj = obj()
+        if not callable(obj):
+            raise ValueError(f"{spec} is of type {type(obj).__name__}, not an ember.nn.Module, "
+                             "a Module class or a function returning one")
+        try:
+            obj = obj()
+        except Exception as e:  # noqa: BLE001 - the user's constructor decides what it raises
+            raise ValueError(f"{spec}() failed: {type(e).__name__}: {e}") from e
     if not isinstance(obj, Module):
-        raise TypeError(f"{spec} gave a {type(obj).__name__}, not an ember.nn.Module")
+        raise ValueError(f"{spec}() gave a {type(obj).__name__}, not an ember.nn.Module")
     return obj, getattr(obj, "example_input_size", None)
+
+
+def _import(module_name):
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            raise ValueError(f"no module named {e.name!r} (looked in the current directory and "
+                             "on sys.path)") from e
+        raise ValueError(f"importing {module_name!r} failed: ModuleNotFoundError: {e}") from e
+    except Exception as e:  # noqa: BLE001 - the user's module decides what it raises
+        raise ValueError(f"importing {module_name!r} failed: {type(e).__name__}: {e}") from e

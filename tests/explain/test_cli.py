@@ -17,6 +17,15 @@ def run(capsys, *argv):
     return rc, out, err
 
 
+def run_error(capsys, *argv):
+    """A command that fails: exit status 2 and one 'error: ...' line, as argparse's errors."""
+    with pytest.raises(SystemExit) as e:
+        main(["explain", *argv])
+    out, err = capsys.readouterr()
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return e.value.code, out, err
+
+
 def written(out):
     paths = re.findall(r"^wrote (.+)$", out, flags=re.M)
     assert paths, out
@@ -46,16 +55,16 @@ def test_size(capsys):
     assert rc == 0 and "output: [1, 2, 6, 6]" in out
     rc, out, _ = run(capsys, "size", "max_pool1d", "-i", "1,1,5", "-k", "2", "-p", "1", "--ceil-mode")
     assert rc == 0 and "dropped" in out and "output: [1, 1, 3]" in out
-    rc, out, err = run(capsys, "size", "conv2d", "-i", "1,1,5,5", "--out-channels", "1", "-k", "7")
-    assert rc == 1 and "kernel 7 is larger than the padded input 5" in err
+    rc, out, err = run_error(capsys, "size", "conv2d", "-i", "1,1,5,5", "--out-channels", "1", "-k", "7")
+    assert rc == 2 and "kernel 7 is larger than the padded input 5" in err
 
 
 def test_animate(capsys, tmp_path):
     rc, out, _ = run(capsys, "animate", "max_pool2d", "-i", "4,4", "-k", "2", "-o", str(tmp_path))
     assert rc == 0 and "6 frames: intro, 4 output elements, outro" in out
     assert written(out)[0].endswith("max_pool2d.gif")
-    rc, _, err = run(capsys, "animate", "conv2d", "-i", "3,3", "-k", "5", "-o", str(tmp_path))
-    assert rc == 1 and "larger than the padded input" in err
+    rc, _, err = run_error(capsys, "animate", "conv2d", "-i", "3,3", "-k", "5", "-o", str(tmp_path))
+    assert rc == 2 and "larger than the padded input" in err
 
 
 def test_matrix(capsys, tmp_path):
@@ -73,8 +82,8 @@ def test_activation(capsys, tmp_path):
     rc, out, _ = run(capsys, "activation", "leaky_relu", "--param", "negative_slope=0.2",
                      "--range=-2,2", "-o", str(tmp_path))
     assert rc == 0 and "f' on the plot: [0.2, 1]" in out
-    rc, _, err = run(capsys, "activation", "nope", "-o", str(tmp_path))
-    assert rc == 1 and "no activation 'nope'" in err
+    rc, _, err = run_error(capsys, "activation", "nope", "-o", str(tmp_path))
+    assert rc == 2 and "no activation 'nope'" in err
 
 
 def test_checkerboard(capsys, tmp_path):
