@@ -115,6 +115,18 @@ def _add_suffixes(text, suffixes, indent):
     return "".join(parts)
 
 
+def typename(obj) -> str:
+    """torch.typename for messages: the dotted class name (``collections.OrderedDict``, ``int``),
+    ``ember.<class>`` for a Tensor or one of its subclasses."""
+    from ._tensor import Tensor  # _tensor imports this module
+
+    if isinstance(obj, Tensor):
+        return "ember." + type(obj).__name__
+    module = getattr(type(obj), "__module__", "") or ""
+    name = type(obj).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
+
+
 def tensor_repr(t, prefix="tensor(") -> str:
     from ._dtype import bool_, get_default_dtype, int64
 

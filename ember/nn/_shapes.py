@@ -33,6 +33,19 @@ def _as_int(v, name):
     return int(v.__index__())
 
 
+def _ntuple_as_given(n: int):
+    """torch.nn.modules.utils._ntuple as it is: a sequence is kept as given (any length, any
+    values), anything else repeated n times. The layers' constructors store their options this
+    way, as torch's do; the functionals validate them when they are used."""
+
+    def parse(x):
+        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
+            return tuple(x)
+        return (x,) * n
+
+    return parse
+
+
 _single = _ntuple(1)
 _pair = _ntuple(2)
 _triple = _ntuple(3)
@@ -72,7 +85,7 @@ def product(xs) -> int:
     return out
 
 
-__all__ = ["_ntuple", "_single", "_pair", "_triple", "conv_output_size", "pool_output_size",
+__all__ = ["_ntuple", "_ntuple_as_given", "_single", "_pair", "_triple", "conv_output_size", "pool_output_size",
            "adaptive_bins", "product"]
 
 
@@ -148,10 +161,19 @@ def check_conv_shapes(input_shape, weight_shape, bias_shape, stride, padding, di
                       transposed: bool = False, output_padding=None) -> None:
     """Validate a (batched) convolution call like ATen's check_shape_forward and the backend
     shape checks; ``padding`` is one (left, right) pair per spatial dim. Raises RuntimeError with
-    torch's messages."""
-    n = len(weight_shape) - 2
-    flat_pads = [p for pair in padding for p in pair]
-    if any(p < 0 for p in flat_pads):
+    torch's messages, in torch's order: arguments, weight, then channels, bias and sizes."""
+    _check_conv_args(stride, padding, dilation, groups, output_padding)
+    _check_conv_weight(input_shape, weight_shape, groups)
+    if transposed:
+        _check_conv_transpose_operands(input_shape, weight_shape, bias_shape, stride, padding,
+                                       dilation, groups, output_padding)
+    else:
+        _check_conv_operands(input_shape, weight_shape, bias_shape, padding, dilation, groups)
+
+
+def _check_conv_args(stride, padding, dilation, groups, output_padding) -> None:
+    """Non-negative padding (and output_padding), positive stride, dilation and groups."""
+    if any(p < 0 for pair in padding for p in pair):
         raise RuntimeError("negative padding is not supported")
     if output_padding is not None and any(p < 0 for p in output_padding):
         raise RuntimeError("negative output_padding is not supported")
@@ -162,6 +184,11 @@ def check_conv_shapes(input_shape, weight_shape, bias_shape, stride, padding, di
                            f"{list(_as_2d(dilation, 1))}")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
+
+
+def _check_conv_weight(input_shape, weight_shape, groups) -> None:
+    """The weight has the input's rank, a multiple of ``groups`` in dim 0 and a non-empty
+    kernel."""
     if len(input_shape) != len(weight_shape):
         raise RuntimeError(f"Expected {len(weight_shape)}-dimensional input for "
                            f"{len(weight_shape)}-dimensional weight {_shape_str(weight_shape)}, but "
@@ -176,51 +203,61 @@ def check_conv_shapes(input_shape, weight_shape, bias_shape, stride, padding, di
                            f"instead")
     kernel = tuple(weight_shape[2:])
     if any(k <= 0 for k in kernel):
-        if n == 3:
+        if len(kernel) == 3:
             raise RuntimeError("kernel size should be greater than zero, but got: "
                                + " x ".join(str(k) for k in kernel) + " (TxHxW)")
         raise RuntimeError("kernel size should be greater than zero, but got "
                            + _named("kernel", _as_2d(kernel, 1)))
+
+
+def _check_conv_operands(input_shape, weight_shape, bias_shape, padding, dilation,
+                         groups) -> None:
+    """A convolution: input channels, bias length, and a kernel that fits the padded input."""
     channels = input_shape[1]
-    if not transposed:
-        if channels != weight_shape[1] * groups:
-            raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(weight_shape)}, "
-                               f"expected input{_shape_str(input_shape)} to have "
-                               f"{weight_shape[1] * groups} channels, but got {channels} channels "
-                               f"instead")
-        if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != weight_shape[0]):
-            raise RuntimeError(f"Given weight of size {_shape_str(weight_shape)}, expected bias to "
-                               f"be 1-dimensional with {weight_shape[0]} elements, but got bias of "
-                               f"size {_shape_str(bias_shape)} instead")
-        padded = [s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding)]
-        dilated = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-        if any(p < k for p, k in zip(padded, dilated)):
-            raise RuntimeError(f"Calculated padded input size per channel: "
-                               f"({' x '.join(map(str, padded))}). Kernel size: "
-                               f"({' x '.join(map(str, dilated))}). Kernel size can't be greater "
-                               f"than actual input size")
-    else:
-        if channels != weight_shape[0]:
-            raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
-                               f"expected input{_shape_str(input_shape)} to have {weight_shape[0]} "
-                               f"channels, but got {channels} channels instead")
-        out_channels = weight_shape[1] * groups
-        if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != out_channels):
-            raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
-                               f"expected bias to be 1-dimensional with {out_channels} elements, "
-                               f"but got bias of size {_shape_str(bias_shape)} instead")
-        if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-            raise RuntimeError("output padding must be smaller than either stride or dilation, "
-                               "but got " + _named("output_padding", _as_2d(output_padding, 0))
-                               + " " + _named("stride", _as_2d(stride, 1))
-                               + " " + _named("dilation", _as_2d(dilation, 1)))
-        out = [conv_transpose_output_size(s, k, st, lo, d, op) for s, k, st, (lo, _), d, op
-               in zip(input_shape[2:], kernel, stride, padding, dilation, output_padding)]
-        if any(o <= 0 for o in out):
-            raise RuntimeError(f"Given input size per channel: "
-                               f"({' x '.join(str(s) for s in input_shape[2:])}). Calculated output "
-                               f"size per channel: ({' x '.join(map(str, out))}). Output size is "
-                               f"too small")
+    if channels != weight_shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(weight_shape)}, "
+                           f"expected input{_shape_str(input_shape)} to have "
+                           f"{weight_shape[1] * groups} channels, but got {channels} channels "
+                           f"instead")
+    if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != weight_shape[0]):
+        raise RuntimeError(f"Given weight of size {_shape_str(weight_shape)}, expected bias to "
+                           f"be 1-dimensional with {weight_shape[0]} elements, but got bias of "
+                           f"size {_shape_str(bias_shape)} instead")
+    padded = [s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding)]
+    dilated = [d * (k - 1) + 1 for k, d in zip(weight_shape[2:], dilation)]
+    if any(p < k for p, k in zip(padded, dilated)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, dilated))}). Kernel size can't be greater "
+                           f"than actual input size")
+
+
+def _check_conv_transpose_operands(input_shape, weight_shape, bias_shape, stride, padding,
+                                   dilation, groups, output_padding) -> None:
+    """A transposed convolution: input channels, bias length, output_padding below stride or
+    dilation, and a non-empty output."""
+    channels = input_shape[1]
+    if channels != weight_shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
+                           f"expected input{_shape_str(input_shape)} to have {weight_shape[0]} "
+                           f"channels, but got {channels} channels instead")
+    out_channels = weight_shape[1] * groups
+    if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != out_channels):
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight_shape)}, "
+                           f"expected bias to be 1-dimensional with {out_channels} elements, "
+                           f"but got bias of size {_shape_str(bias_shape)} instead")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           "but got " + _named("output_padding", _as_2d(output_padding, 0))
+                           + " " + _named("stride", _as_2d(stride, 1))
+                           + " " + _named("dilation", _as_2d(dilation, 1)))
+    out = [conv_transpose_output_size(s, k, st, lo, d, op) for s, k, st, (lo, _), d, op
+           in zip(input_shape[2:], weight_shape[2:], stride, padding, dilation, output_padding)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(str(s) for s in input_shape[2:])}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, out))}). Output size is "
+                           f"too small")
 
 
 def conv_transpose_output_padding(input_shape, output_size, stride, padding, kernel_size,

@@ -362,11 +362,6 @@ class _SoftmaxBase(Module):
         super().__init__()
         self.dim = dim
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
-
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 

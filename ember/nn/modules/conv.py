@@ -8,31 +8,31 @@ classes only fix the number of spatial dims and pick the functional. The computi
 """
 from __future__ import annotations
 
-import collections.abc
 import math
 
 from ... import empty
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from .. import init
-from .._shapes import conv_transpose_output_padding
+from .._shapes import _ntuple_as_given, conv_transpose_output_padding, same_padding
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
-def _ntuple(n):
-    """torch.nn.modules.utils._ntuple: a sequence is kept as given, anything else repeated."""
-    def parse(x):
-        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
-            return tuple(x)
-        return (x,) * n
-    return parse
-
-
-def _reverse_repeat_tuple(t, n):
-    """(1, 2) -> (2, 2, 1, 1): per-dim paddings in F.pad's order (last dim first)."""
-    return tuple(x for x in reversed(t) for _ in range(n))
+def _reversed_padding(padding, kernel_size, dilation):
+    """F.pad's argument for the non-zero padding modes: (left, right) per spatial dim, last dim
+    first; 'same' puts the odd element on the right, as F.conv's 'same' does."""
+    if padding == "same":
+        # one pair per kernel dim, as torch's zip(dilation, kernel_size, ...) leaves the dims
+        # that a shorter dilation does not reach unpadded
+        pairs = same_padding(kernel_size, dilation)
+        pairs += ((0, 0),) * (len(kernel_size) - len(pairs))
+    elif padding == "valid":
+        pairs = ((0, 0),) * len(kernel_size)
+    else:
+        pairs = tuple((p, p) for p in padding)
+    return [p for pair in reversed(pairs) for p in pair]
 
 
 class _ConvNd(Module):
@@ -77,18 +77,7 @@ class _ConvNd(Module):
         self.output_padding = output_padding
         self.groups = groups
         self.padding_mode = padding_mode
-        # F.pad's argument for the non-zero padding modes (last dim first); 'same' puts the
-        # odd element on the right, as F.conv's 'same' does.
-        if isinstance(padding, str):
-            pads = [0, 0] * len(kernel_size)
-            if padding == "same":
-                for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
-                    total = d * (k - 1)
-                    pads[2 * i] = total // 2
-                    pads[2 * i + 1] = total - total // 2
-            self._reversed_padding_repeated_twice = pads
-        else:
-            self._reversed_padding_repeated_twice = list(_reverse_repeat_tuple(padding, 2))
+        self._reversed_padding_repeated_twice = _reversed_padding(padding, kernel_size, dilation)
         factory_kwargs = {"device": device, "dtype": dtype}
         if transposed:
             shape = (in_channels, out_channels // groups, *kernel_size)
@@ -125,11 +114,6 @@ class _ConvNd(Module):
             s += ", padding_mode={padding_mode}"
         return s.format(**self.__dict__)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if not hasattr(self, "padding_mode"):
-            self.padding_mode = "zeros"
-
 
 class _Conv(_ConvNd):
     """Conv1d/2d/3d: the constructor of torch's ConvNd classes, and the forward."""
@@ -138,7 +122,7 @@ class _Conv(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        ntuple = _ntuple(self._n)
+        ntuple = _ntuple_as_given(self._n)
         super().__init__(in_channels, out_channels, ntuple(kernel_size), ntuple(stride),
                          padding if isinstance(padding, str) else ntuple(padding),
                          ntuple(dilation), False, ntuple(0), groups, bias, padding_mode,
@@ -217,7 +201,7 @@ class _ConvTransposeNd(_ConvNd):
                  device=None, dtype=None):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        ntuple = _ntuple(self._n)
+        ntuple = _ntuple_as_given(self._n)
         super().__init__(in_channels, out_channels, ntuple(kernel_size), ntuple(stride),
                          ntuple(padding), ntuple(dilation), True, ntuple(output_padding), groups,
                          bias, padding_mode, device=device, dtype=dtype)
@@ -225,7 +209,7 @@ class _ConvTransposeNd(_ConvNd):
     def _output_padding(self, input, output_size, stride, padding, kernel_size,
                         num_spatial_dims, dilation=None):
         if output_size is None:
-            return _ntuple(num_spatial_dims)(self.output_padding)
+            return _ntuple_as_given(num_spatial_dims)(self.output_padding)
         return conv_transpose_output_padding(
             tuple(input.shape), output_size, stride, padding, kernel_size,
             dilation if dilation is not None else (1,) * num_spatial_dims,

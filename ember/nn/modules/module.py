@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import itertools
 import warnings
-import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -37,7 +36,9 @@ import numpy as np
 from ... import _dtype
 from ..._size import Size
 from ..._tensor import Tensor, _check_device
+from ..._tensor_str import typename
 from ...autograd.grad_mode import no_grad
+from ...utils.hooks import RemovableHandle
 
 __all__ = ["Module", "Parameter", "Buffer"]
 
@@ -125,36 +126,8 @@ class Buffer(Tensor):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hook handles and small helpers
+# Small helpers
 # ---------------------------------------------------------------------------------------------
-
-class RemovableHandle:
-    """A handle that removes a hook (torch.utils.hooks.RemovableHandle); also a context manager.
-
-    ``extra_dict``: dicts (or one) whose entry under the same id is removed with the hook."""
-
-    next_id: int = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        if isinstance(extra_dict, dict):
-            extra_dict = [extra_dict]
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in (extra_dict or ()))
-
-    def remove(self) -> None:
-        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What ``load_state_dict`` returns: the keys it missed and the ones it did not expect."""
@@ -176,15 +149,6 @@ def _addindent(s_: str, num_spaces: int) -> str:
         return s_
     first = lines.pop(0)
     return first + "\n" + "\n".join((num_spaces * " ") + line if line.strip() else "" for line in lines)
-
-
-def _typename(obj) -> str:
-    """torch.typename: the dotted class name, ``ember.Tensor`` for tensors."""
-    if isinstance(obj, Tensor):
-        return "ember." + type(obj).__name__
-    module = getattr(type(obj), "__module__", "") or ""
-    name = type(obj).__qualname__
-    return name if module in ("", "builtins") else f"{module}.{name}"
 
 
 def _is_tensor_like(x) -> bool:
@@ -257,16 +221,14 @@ class Module:
     pre-hooks, ``forward`` and the forward hooks.
     """
 
-    dump_patches: bool = False
-    _version: int = 1
+    _version: int = 1  # saved in the state_dict's metadata; layers bump it when their keys change
     training: bool
-    call_super_init: bool = False
 
     def __init__(self, *args, **kwargs) -> None:
-        if self.call_super_init is False and kwargs:
+        if kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
                             f"'{next(iter(kwargs))}'")
-        if self.call_super_init is False and args:
+        if args:
             raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
                             f"{len(args) + 1} were given")
         # object.__setattr__ skips Module.__setattr__: these are the registries themselves.
@@ -285,8 +247,6 @@ class Module:
         setattr_("_load_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_post_hooks", OrderedDict())
         setattr_("_modules", {})
-        if self.call_super_init:
-            super().__init__(*args, **kwargs)
 
     forward = _forward_unimplemented
 
@@ -299,7 +259,7 @@ class Module:
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         if not isinstance(name, str):
-            raise TypeError(f"buffer name should be a string. Got {_typename(name)}")
+            raise TypeError(f"buffer name should be a string. Got {typename(name)}")
         if "." in name:
             raise KeyError('buffer name can\'t contain "."')
         if name == "":
@@ -307,7 +267,7 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+            raise TypeError(f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                             "(ember Tensor or None required)")
         self._buffers[name] = tensor
         if persistent:
@@ -320,7 +280,7 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         if not isinstance(name, str):
-            raise TypeError(f"parameter name should be a string. Got {_typename(name)}")
+            raise TypeError(f"parameter name should be a string. Got {typename(name)}")
         if "." in name:
             raise KeyError('parameter name can\'t contain "."')
         if name == "":
@@ -330,7 +290,7 @@ class Module:
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+            raise TypeError(f"cannot assign '{typename(param)}' object to parameter '{name}' "
                             "(ember.nn.Parameter or None required)")
         elif param.grad_fn is not None:
             raise ValueError(
@@ -343,9 +303,9 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         r"""Add a child module, accessible as an attribute with the given name."""
         if not isinstance(module, Module) and module is not None:
-            raise TypeError(f"{_typename(module)} is not a Module subclass")
+            raise TypeError(f"{typename(module)} is not a Module subclass")
         if not isinstance(name, str):
-            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+            raise TypeError(f"module name should be a string. Got {typename(name)}")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         if "." in name:
@@ -447,7 +407,7 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as parameter '{name}' "
                                 "(ember.nn.Parameter or None expected)")
             self.register_parameter(name, value)
         else:
@@ -460,14 +420,14 @@ class Module:
                 modules[name] = value
             elif modules is not None and name in modules:
                 if value is not None:
-                    raise TypeError(f"cannot assign '{_typename(value)}' as child module "
+                    raise TypeError(f"cannot assign '{typename(value)}' as child module "
                                     f"'{name}' (ember.nn.Module or None expected)")
                 modules[name] = value
             else:
                 buffers = self.__dict__.get("_buffers")
                 if isinstance(value, Buffer) or (buffers is not None and name in buffers):
                     if value is not None and not isinstance(value, Tensor):
-                        raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                        raise TypeError(f"cannot assign '{typename(value)}' as buffer '{name}' "
                                         "(ember.nn.Buffer, ember.Tensor or None expected)")
                     if isinstance(value, Buffer):
                         persistent = value.persistent
@@ -492,9 +452,6 @@ class Module:
         keys = (dir(self.__class__) + list(self.__dict__) + list(self._parameters)
                 + list(self._modules) + list(self._buffers))
         return sorted(key for key in keys if not key[0].isdigit())  # not valid Python names
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
 
     # -- iteration over the tree ---------------------------------------------------------------
     def _named_members(self, get_members_fn, prefix="", recurse=True, remove_duplicate=True):
@@ -765,7 +722,6 @@ class Module:
     def register_state_dict_post_hook(self, hook):
         r"""``hook(module, state_dict, prefix, local_metadata)`` runs after ``state_dict``
         collected this module; it may change ``state_dict`` in place and must return None."""
-        hook._from_public_api = True
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
@@ -839,64 +795,85 @@ class Module:
         for hook in self._load_state_dict_pre_hooks.values():
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                  error_msgs)
-        persistent_buffers = {k: v for k, v in self._buffers.items()
-                              if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(),
-                                                        persistent_buffers.items())
-                       if v is not None}
+        local_state = self._local_state()
         assign = local_metadata.get("assign_to_params_buffers", False)
         for name, param in local_state.items():
             key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            input_param = state_dict[key]
-            if not _is_tensor_like(input_param):
-                error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor '
-                                  f"or a NumPy array from checkpoint but received {type(input_param)}")
-                continue
-            input_array = _as_array(input_param)
-            # Backward compatibility (torch 0.3 checkpoints): a 1-element 1-d value loads into a
-            # 0-d parameter.
-            if param.ndim == 0 and input_array.shape == (1,):
-                input_array = input_array.reshape(())
-            if input_array.shape != param._data.shape:
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape "
-                    f"{Size(input_array.shape)} from checkpoint, the shape in current model is "
-                    f"{Size(param._data.shape)}.")
-                continue
-            try:
-                if assign:
-                    value = input_param if isinstance(input_param, Tensor) else Tensor._wrap(input_array)
-                    if isinstance(param, Parameter):
-                        value = Parameter(value, requires_grad=param.requires_grad)
-                    setattr(self, name, value)
-                else:
-                    _copy_into(param, input_array)
-            except Exception as ex:
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", whose dimensions in the model '
-                    f"are {Size(param._data.shape)} and whose dimensions in the checkpoint are "
-                    f"{Size(input_array.shape)}, an exception occurred : {ex.args}.")
-        extra_state_key = prefix + _EXTRA_STATE_KEY_SUFFIX
-        if type(self).set_extra_state is not Module.set_extra_state:
-            if extra_state_key in state_dict:
-                self.set_extra_state(state_dict[extra_state_key])
+            if key in state_dict:
+                self._load_tensor(name, param, key, state_dict[key], assign, error_msgs)
             elif strict:
-                missing_keys.append(extra_state_key)
-        elif strict and extra_state_key in state_dict:
-            unexpected_keys.append(extra_state_key)
+                missing_keys.append(key)
+        self._load_extra_state(state_dict, prefix, strict, missing_keys, unexpected_keys)
         if strict:
-            for key in state_dict:
-                if key.startswith(prefix) and key != extra_state_key:
-                    input_name = key[len(prefix):].split(".", 1)
-                    if len(input_name) > 1:  # a dotted key must name a child module
-                        if input_name[0] not in self._modules:
-                            unexpected_keys.append(key)
-                    elif input_name[0] not in local_state:
-                        unexpected_keys.append(key)
+            unexpected_keys.extend(self._unexpected_keys(state_dict, prefix, local_state))
+
+    def _local_state(self) -> dict:
+        """This module's own parameters and persistent buffers that are not None, by name."""
+        persistent_buffers = {k: v for k, v in self._buffers.items()
+                              if k not in self._non_persistent_buffers_set}
+        return {k: v for k, v in itertools.chain(self._parameters.items(),
+                                                 persistent_buffers.items())
+                if v is not None}
+
+    def _load_tensor(self, name, param, key, value, assign, error_msgs) -> None:
+        """Load ``value`` into the parameter or buffer ``name`` (copied in place, or assigned),
+        or record in ``error_msgs`` why it cannot be."""
+        if not _is_tensor_like(value):
+            error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor '
+                              f"or a NumPy array from checkpoint but received {type(value)}")
+            return
+        array = _as_array(value)
+        if param.ndim == 0 and array.shape == (1,):
+            array = array.reshape(())  # as torch: a 1-element 1-d value loads into a 0-d tensor
+        if array.shape != param._data.shape:
+            error_msgs.append(
+                f"size mismatch for {key}: copying a param with shape {Size(array.shape)} from "
+                f"checkpoint, the shape in current model is {Size(param._data.shape)}.")
+            return
+        try:
+            if assign:
+                self._assign_loaded(name, param, value, array)
+            else:
+                _copy_into(param, array)
+        except Exception as ex:
+            error_msgs.append(
+                f'While copying the parameter named "{key}", whose dimensions in the model '
+                f"are {Size(param._data.shape)} and whose dimensions in the checkpoint are "
+                f"{Size(array.shape)}, an exception occurred : {ex.args}.")
+
+    def _assign_loaded(self, name, param, value, array) -> None:
+        """``load_state_dict(assign=True)``: the loaded tensor replaces the module's; a
+        Parameter stays a Parameter with its ``requires_grad``."""
+        value = value if isinstance(value, Tensor) else Tensor._wrap(array)
+        if isinstance(param, Parameter):
+            value = Parameter(value, requires_grad=param.requires_grad)
+        setattr(self, name, value)
+
+    def _load_extra_state(self, state_dict, prefix, strict, missing_keys, unexpected_keys):
+        """Hand the ``_extra_state`` entry to ``set_extra_state`` if the layer defines it; it is
+        missing or unexpected (when ``strict``) as the layer does or does not."""
+        key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if key in state_dict:
+                self.set_extra_state(state_dict[key])
+            elif strict:
+                missing_keys.append(key)
+        elif strict and key in state_dict:
+            unexpected_keys.append(key)
+
+    def _unexpected_keys(self, state_dict, prefix, local_state) -> list:
+        """The keys under ``prefix`` that name neither one of this module's tensors nor (for a
+        dotted key) one of its children."""
+        unexpected = []
+        for key in state_dict:
+            if key.startswith(prefix) and key != prefix + _EXTRA_STATE_KEY_SUFFIX:
+                input_name = key[len(prefix):].split(".", 1)
+                if len(input_name) > 1:  # a dotted key must name a child module
+                    if input_name[0] not in self._modules:
+                        unexpected.append(key)
+                elif input_name[0] not in local_state:
+                    unexpected.append(key)
+        return unexpected
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
         r"""Copy parameters and buffers from ``state_dict`` (values: ember Tensors or NumPy arrays)
