@@ -5,7 +5,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _plus_scaled, _scalar,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_lr,
+                        _check_non_negative, _plus_scaled, _refuse_differentiable, _scalar,
                         _step_tensor)
 
 __all__ = ["Adagrad"]
@@ -23,24 +24,17 @@ class Adagrad(Optimizer):
     The state (``step``, ``sum``) is created for every parameter in the constructor, as torch.
     """
 
+    _legacy_group_defaults = dict(foreach=None, maximize=False, differentiable=False, fused=None)
+    _tensor_step = True
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if differentiable:
-            raise NotImplementedError("ember's optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _check_lr(lr)
+        _check_non_negative("lr_decay value", lr_decay)
+        _check_non_negative("weight_decay value", weight_decay)
+        _check_non_negative("initial_accumulator_value value", initial_accumulator_value)
+        _check_non_negative("epsilon value", eps)
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
@@ -55,17 +49,6 @@ class Adagrad(Optimizer):
         state["sum"] = Tensor._wrap(
             np.full_like(p._data, self.defaults["initial_accumulator_value"]))
         return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        for s in self.state.values():
-            if "step" in s and not isinstance(s["step"], Tensor):
-                s["step"] = _step_tensor(float(s["step"]))
 
     def step(self, closure=None):
         """Perform a single optimisation step; returns ``closure()``'s loss if given."""

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _lerp_, _plus_scaled,
-                        _scalar, _step_tensor, _zeros_state)
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_lr,
+                        _check_non_negative, _lerp_, _plus_scaled, _refuse_differentiable, _scalar,
+                        _step_tensor, _zeros_state)
 
 __all__ = ["Adam"]
 
@@ -41,45 +41,27 @@ class Adam(Optimizer):
         foreach, capturable, differentiable, fused: accepted for torch compatibility.
     """
 
+    _legacy_group_defaults = dict(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                                  differentiable=False, decoupled_weight_decay=False, fused=None)
+    _tensor_step = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_lr(lr)
+        _check_non_negative("epsilon value", eps)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("ember's optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _check_non_negative("weight_decay value", weight_decay)
+        _refuse_differentiable(differentiable)
         betas = tuple(_scalar(b) for b in betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
-            for p in group["params"]:
-                p_state = self.state.get(p, {})
-                if p_state and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _step_tensor(float(p_state["step"]))
 
     def _state_of(self, p, amsgrad):
         state = self.state[p]

@@ -423,46 +423,57 @@ class OneCycleLR(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
-        if total_steps is not None:
-            if total_steps <= 0 or not isinstance(total_steps, int):
-                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
-            self.total_steps = total_steps
-        elif epochs is not None and steps_per_epoch is not None:
-            if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
-            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError("Expected positive integer steps_per_epoch, but got "
-                                 f"{steps_per_epoch}")
-            self.total_steps = epochs * steps_per_epoch
-        else:
-            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-
-        if three_phase:
-            self._schedule_phases = [
-                {"end_step": float(pct_start * self.total_steps) - 1, "start_lr": "initial_lr",
-                 "end_lr": "max_lr", "start_momentum": "max_momentum",
-                 "end_momentum": "base_momentum"},
-                {"end_step": float(2 * pct_start * self.total_steps) - 2, "start_lr": "max_lr",
-                 "end_lr": "initial_lr", "start_momentum": "base_momentum",
-                 "end_momentum": "max_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
-            ]
-        else:
-            self._schedule_phases = [
-                {"end_step": float(pct_start * self.total_steps) - 1, "start_lr": "initial_lr",
-                 "end_lr": "max_lr", "start_momentum": "max_momentum",
-                 "end_momentum": "base_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
-            ]
+        self.total_steps = self._count_steps(total_steps, epochs, steps_per_epoch)
+        self._schedule_phases = self._phases(self.total_steps, pct_start, three_phase)
         if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ["cos", "linear"]:
             raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
                              f"{anneal_strategy}")
         self._anneal_func_type = anneal_strategy
+        self._init_lrs(max_lr, div_factor, final_div_factor, last_epoch)
+        self.cycle_momentum = cycle_momentum
+        if self.cycle_momentum:
+            self._init_momentum(max_momentum, base_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
 
+    @staticmethod
+    def _count_steps(total_steps, epochs, steps_per_epoch) -> int:
+        """``total_steps``, or ``epochs * steps_per_epoch``, checked as torch does."""
+        if total_steps is not None:
+            if total_steps <= 0 or not isinstance(total_steps, int):
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            return total_steps
+        if epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError("Expected positive integer steps_per_epoch, but got "
+                                 f"{steps_per_epoch}")
+            return epochs * steps_per_epoch
+        raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+
+    @staticmethod
+    def _phases(total_steps, pct_start, three_phase) -> list:
+        """The schedule's phases: the step each ends at and the group keys of the lr and
+        momentum it anneals from and to."""
+        warmup = {"end_step": float(pct_start * total_steps) - 1, "start_lr": "initial_lr",
+                  "end_lr": "max_lr", "start_momentum": "max_momentum",
+                  "end_momentum": "base_momentum"}
+        if not three_phase:
+            return [warmup,
+                    {"end_step": total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
+                     "start_momentum": "base_momentum", "end_momentum": "max_momentum"}]
+        return [warmup,
+                {"end_step": float(2 * pct_start * total_steps) - 2, "start_lr": "max_lr",
+                 "end_lr": "initial_lr", "start_momentum": "base_momentum",
+                 "end_momentum": "max_momentum"},
+                {"end_step": total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"}]
+
+    def _init_lrs(self, max_lr, div_factor, final_div_factor, last_epoch) -> None:
+        """Each group's initial, max and min lr (a resumed schedule, last_epoch != -1, keeps
+        the ones its groups hold)."""
         max_lrs = _format_param("max_lr", self.optimizer, max_lr)
         if last_epoch == -1:
             for idx, group in enumerate(self.optimizer.param_groups):
@@ -470,24 +481,24 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = max_lrs[idx]
                 group["min_lr"] = group["initial_lr"] / final_div_factor
 
-        self.cycle_momentum = cycle_momentum
-        if self.cycle_momentum:
-            if "momentum" not in self.optimizer.defaults and "betas" not in self.optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            self.use_beta1 = "betas" in self.optimizer.defaults
-            max_momentums = _format_param("max_momentum", optimizer, max_momentum)
-            base_momentums = _format_param("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums,
-                                                         optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m_momentum, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m_momentum
-                    group["max_momentum"] = m_momentum
-                    group["base_momentum"] = b_momentum
-        super().__init__(optimizer, last_epoch)
+    def _init_momentum(self, max_momentum, base_momentum, last_epoch) -> None:
+        """Each group's momentum range; the cycle drives ``momentum``, or Adam's beta1."""
+        optimizer = self.optimizer
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+        max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+        base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+        if last_epoch == -1:
+            for m_momentum, b_momentum, group in zip(max_momentums, base_momentums,
+                                                     optimizer.param_groups):
+                if self.use_beta1:
+                    group["betas"] = (m_momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = m_momentum
+                group["max_momentum"] = m_momentum
+                group["base_momentum"] = b_momentum
 
     def _anneal_func(self, start, end, pct):
         if self._anneal_func_type == "cos":

@@ -39,6 +39,8 @@ from itertools import chain
 import numpy as np
 
 from .._tensor import Tensor
+from .._tensor_str import typename
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -144,7 +146,7 @@ class Optimizer:
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + _typename(params))
+                            "Tensors or dicts, but got " + typename(params))
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         param_groups = list(params)
@@ -164,11 +166,26 @@ class Optimizer:
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    #: Options that parameter groups saved by older torch versions lack, with the value such a
+    #: group meant (each optimiser's ``__setstate__`` in torch); loading fills them in.
+    _legacy_group_defaults: dict = {}
+    #: Options whose value the class fixes, whatever a loaded group says (AdamW's decay).
+    _fixed_group_options: dict = {}
+    #: Whether ``state['step']`` is a tensor (older torch saved a number; loading converts it).
+    _tensor_step: bool = False
+
     def __setstate__(self, state):
+        # load_state_dict and copy.deepcopy / pickle come through here
         self.__dict__.update(state)
         self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
         self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, value in self._legacy_group_defaults.items():
+                group.setdefault(key, value)
+            group.update(self._fixed_group_options)
+            if self._tensor_step:
+                _steps_as_tensors(self.state, group["params"])
 
     def __repr__(self) -> str:
         format_string = self.__class__.__name__ + " ("
@@ -214,7 +231,7 @@ class Optimizer:
         for param in param_group["params"]:
             if not isinstance(param, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + _typename(param))
+                                + typename(param))
             if param.grad_fn is not None:
                 raise ValueError("can't optimize a non-leaf Tensor")
 
@@ -350,6 +367,32 @@ class Optimizer:
                 yield p, g._data
 
 
+def _steps_as_tensors(state, params) -> None:
+    """Turn a number saved as a parameter's ``state['step']`` into torch's 0-d float32 tensor."""
+    for p in params:
+        p_state = state.get(p, {})
+        if "step" in p_state and not isinstance(p_state["step"], Tensor):
+            p_state["step"] = _step_tensor(float(p_state["step"]))
+
+
+def _check_lr(lr) -> None:
+    """torch's checks of a learning rate: a 1-element Tensor or a number, not negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    _check_non_negative("learning rate", lr)
+
+
+def _check_non_negative(what: str, value) -> None:
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def _refuse_differentiable(differentiable) -> None:
+    if differentiable:
+        raise NotImplementedError("ember's optimizers are not differentiable "
+                                  "(differentiable=True is not supported)")
+
+
 def _as_index(k):
     """State keys come back from a checkpoint as ints or as their decimal strings."""
     if isinstance(k, str) and k.lstrip("-").isdigit():
@@ -357,33 +400,8 @@ def _as_index(k):
     return k
 
 
-def _typename(obj) -> str:
-    if isinstance(obj, Tensor):
-        return "ember." + type(obj).__name__
-    module = type(obj).__module__
-    return (module + "." if module not in ("builtins", None) else "") + type(obj).__qualname__
-
-
-class _RemovableHandle:
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict):
-        self._hooks = hooks
-        self.id = _RemovableHandle._next_id
-        _RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
 def _add_hook(hooks: OrderedDict, hook):
-    handle = _RemovableHandle(hooks)
+    handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
     return handle
 
@@ -403,5 +421,4 @@ def _with_step_hooks(step):
             post_hook(self, args, kwargs)
         return out
 
-    wrapper._with_hooks = True
     return wrapper

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
-from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _lerp_,
-                        _plus_scaled, _scalar, _step_tensor, _zeros_state)
+from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _check_lr,
+                        _check_non_negative, _lerp_, _plus_scaled, _refuse_differentiable, _scalar,
+                        _step_tensor, _zeros_state)
 
 __all__ = ["RMSprop"]
 
@@ -32,42 +32,23 @@ class RMSprop(Optimizer):
     and ``grad_avg``.
     """
 
+    _legacy_group_defaults = dict(momentum=0, centered=False, foreach=None, maximize=False,
+                                  differentiable=False, capturable=False)
+    _tensor_step = True
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
-        if differentiable:
-            raise NotImplementedError("ember's optimizers are not differentiable "
-                                      "(differentiable=True is not supported)")
+        _check_lr(lr)
+        _check_non_negative("epsilon value", eps)
+        _check_non_negative("momentum value", momentum)
+        _check_non_negative("weight_decay value", weight_decay)
+        _check_non_negative("alpha value", alpha)
+        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, {})
-                if p_state and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _step_tensor(float(p_state["step"]))
 
     def _state_of(self, p, group):
         state = self.state[p]
