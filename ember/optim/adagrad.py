@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import enable_grad
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_lr,
                         _check_non_negative, _plus_scaled, _refuse_differentiable, _scalar,
                         _step_tensor)
@@ -52,10 +51,7 @@ class Adagrad(Optimizer):
 
     def step(self, closure=None):
         """Perform a single optimisation step; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = _scalar(group["lr"]), group["lr_decay"], group["eps"]
             weight_decay = group["weight_decay"]

@@ -40,6 +40,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .._tensor_str import typename
+from ..autograd.grad_mode import enable_grad
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
@@ -359,6 +360,15 @@ class Optimizer:
         self.__setstate__({"state": state, "param_groups": param_groups})
 
     # -- helpers for subclasses ------------------------------------------------------------------
+    @staticmethod
+    def _closure_loss(closure):
+        """The loss ``closure()`` returns, evaluated with grad enabled (None without a closure):
+        what every ``step(closure)`` starts with."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
     def _params_with_grad(self, group):
         """The group's parameters that have a gradient, as (param, grad array) pairs."""
         for p in group["params"]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.grad_mode import enable_grad
 from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _check_lr,
                         _check_non_negative, _lerp_, _plus_scaled, _refuse_differentiable, _scalar,
                         _step_tensor, _zeros_state)
@@ -63,10 +62,7 @@ class RMSprop(Optimizer):
 
     def step(self, closure=None):
         """Perform a single optimisation step; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps = _scalar(group["lr"]), group["alpha"], group["eps"]
             weight_decay, momentum = group["weight_decay"], group["momentum"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import enable_grad
 from .optimizer import (Optimizer, _add_, _bump_version, _plus_scaled, _refuse_differentiable,
                         _scalar)
 
@@ -66,10 +65,7 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         """Perform a single optimisation step; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr = _scalar(group["lr"])
             momentum, dampening = group["momentum"], group["dampening"]
