@@ -10,26 +10,50 @@ its parent did ("fork() called from a process already using GNU OpenMP").
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
+import sys
 import threading
 import types
 
 import numba
 import numpy as np
 
-# The threading layer. numba's default (GNU OpenMP) keeps its threads spinning after each
-# parallel loop while OpenBLAS's threads spin after each GEMM; with as many threads as cores,
-# every hand-over between a numba kernel (im2col) and a GEMM then waits for a scheduler tick
-# (measured here: ResNet-block conv 1.6-5 s instead of 0.2 s on 2 threads). The workqueue
-# layer's threads sleep when idle. Only when the user has not chosen a layer, and effective
-# only if numba has not started its threads yet (ember's import comes before any kernel).
-if numba.config.THREADING_LAYER == "default" and "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+# The threading layer. ember leaves numba's choice alone (its default tries tbb, then GNU OpenMP,
+# then workqueue; an explicit NUMBA_THREADING_LAYER or numba.config setting always wins) and only
+# makes the `tbb` package, one of ember's dependencies, loadable: pip puts libtbb in
+# <prefix>/lib, which the dynamic loader does not search, so numba would report tbb missing.
+# Why tbb (docs/threading_design.md has the figures): it is thread- and fork-safe and its idle
+# workers sleep. workqueue (ember's earlier forced choice) aborts the whole process when the
+# user's own parallel numba code runs in another thread at the same time; GNU OpenMP's threads
+# spin after a parallel loop while OpenBLAS's spin after a GEMM, which made the ResNet-block conv
+# ~11x slower on 2 cores.
+_TBB_LIBRARY = {"linux": ("lib", "libtbb.so.12"), "darwin": ("lib", "libtbb.12.dylib"),
+                "win32": ("Library/bin", "tbb12.dll")}
+
+
+def _make_tbb_loadable() -> None:
+    """Load the tbb package's library by its path, so that numba finds it already loaded."""
+    if numba.config.THREADING_LAYER != "default" or "NUMBA_THREADING_LAYER" in os.environ:
+        return  # the user chose a layer
+    folder, name = _TBB_LIBRARY.get(sys.platform, (None, None))
+    if name is None:
+        return
+    path = os.path.join(sys.prefix, folder, name)
+    if os.path.exists(path):
+        try:
+            ctypes.CDLL(path, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+        except OSError:
+            pass  # numba then falls back to its next layer, as without ember
+
+
+_make_tbb_loadable()
 
 _parallel = True
-# workqueue allows one parallel region at a time in a process; a second Python thread calling a
-# kernel meanwhile runs the serial twin instead of aborting the process.
+# One ember parallel region at a time: with 2 threads the pool is full anyway, and where the
+# layer is workqueue (the user's choice, or numba's last fallback) a second concurrent region
+# would abort the process; a second Python thread calling a kernel meanwhile runs the serial twin.
 _pool_lock = threading.Lock()
 
 #: Below this many elements in the largest array argument a kernel runs serially: waking the

@@ -7,6 +7,7 @@ import textwrap
 import threading
 
 import numpy as np
+import pytest
 
 import ember
 from ember.autograd import Function
@@ -135,3 +136,109 @@ def test_training_beside_an_evaluation_thread():
         stop.set()
         t.join(_TIMEOUT)
     assert lost == 0
+
+
+_USER_NUMBA_BESIDE_EMBER = textwrap.dedent("""
+    import threading, time
+    import numpy as np
+    import numba
+
+    @numba.njit(parallel=True)
+    def user_kernel(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += np.sqrt(a[i])
+        return s
+
+    import ember
+    import ember.nn.functional as F
+
+    a = np.random.rand(1 << 20)
+    user_kernel(a)
+    x = ember.randn(8, 16, 64, 64, requires_grad=True)
+    w = ember.randn(16, 16, 3, 3, requires_grad=True)
+
+    def ember_step():
+        y = F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
+        y.sum().backward()
+
+    ember_step()  # compiled (or loaded from numba's cache) before the threads race
+    stop = time.monotonic() + {seconds}
+    calls = {{"user": 0, "ember": 0}}
+
+    def user_loop():
+        while time.monotonic() < stop:
+            user_kernel(a)
+            calls["user"] += 1
+
+    t = threading.Thread(target=user_loop)
+    t.start()
+    while time.monotonic() < stop:
+        ember_step()
+        calls["ember"] += 1
+    t.join()
+    print(numba.threading_layer(), calls)
+""")
+
+
+def test_user_parallel_numba_beside_ember_kernels_in_another_thread():
+    """Importing ember must not make the user's own parallel numba code abort the process."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    proc = subprocess.run([sys.executable, "-c", _USER_NUMBA_BESIDE_EMBER.format(seconds=3)],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "'user': 0" not in proc.stdout and "'ember': 0" not in proc.stdout, proc.stdout
+
+
+_LAYER_AFTER_A_KERNEL = textwrap.dedent("""
+    import numba
+    {before}
+    import ember
+    ember.relu(ember.randn(1 << 19))  # big enough for the parallel kernel
+    print(numba.threading_layer())
+""")
+
+
+def _layer_in_fresh_process(before="", **env):
+    env = {**{k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}, **env}
+    proc = subprocess.run([sys.executable, "-c", _LAYER_AFTER_A_KERNEL.format(before=before)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.split()[-1]
+
+
+def test_default_layer_is_tbb_when_the_tbb_package_is_installed():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        version("tbb")
+    except PackageNotFoundError:
+        pytest.skip("the tbb package is not installed")
+    assert _layer_in_fresh_process() == "tbb"
+
+
+def test_the_users_threading_layer_wins():
+    assert _layer_in_fresh_process(NUMBA_THREADING_LAYER="workqueue") == "workqueue"
+    assert _layer_in_fresh_process(before="numba.config.THREADING_LAYER = 'workqueue'") == "workqueue"
+
+
+_FORKED_WORKERS = textwrap.dedent("""
+    import ember
+    from ember.utils.data import DataLoader, Dataset
+
+    class Relu(Dataset):
+        def __len__(self):
+            return 4
+        def __getitem__(self, i):
+            return ember.relu(ember.randn(1 << 19)).sum()
+
+    ember.relu(ember.randn(1 << 19))  # the parent ran a parallel region before forking
+    loader = DataLoader(Relu(), batch_size=2, num_workers=2, multiprocessing_context="fork")
+    print(sum(b.shape[0] for b in loader))
+""")
+
+
+def test_dataloader_fork_workers_after_a_parallel_kernel():
+    proc = subprocess.run([sys.executable, "-c", _FORKED_WORKERS], capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "4"
