@@ -45,7 +45,8 @@ from ._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, fr
                         zeros_like)
 from ._dtype import get_default_dtype, promote_types, result_type as _result_type, set_default_dtype  # noqa: E402
 from ._size import Size  # noqa: E402
-from ._tensor import Tensor, device, where  # noqa: E402
+from ._device import device  # noqa: E402
+from ._tensor import Tensor, where  # noqa: E402
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: E402
                                  set_grad_enabled)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
@@ -130,23 +131,29 @@ def broadcast_tensors(*tensors):
 
 
 def set_num_threads(num_threads: int) -> None:
-    """torch.set_num_threads: the threads ember's parallel kernels use; 1 runs them serially
-    (the switch and its documentation live in ember._kernels._jit)."""
+    """torch.set_num_threads: the threads ember's parallel kernels use; 1 runs them serially.
+
+    The switch is process-wide (ember/_state.py). The thread count above 1 is numba's, which
+    numba keeps per calling thread; 1 starts no thread pool at all (what a forked DataLoader
+    worker needs)."""
     # (``int`` and ``bool`` are dtypes in this module, as torch.int and torch.bool)
     if isinstance(num_threads, _builtins.bool) or not isinstance(num_threads, _builtins.int) \
             or num_threads <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
-    import numba
-    from ._kernels import _jit
-    _jit.set_parallel(num_threads > 1)
-    numba.set_num_threads(_builtins.min(num_threads, numba.config.NUMBA_NUM_THREADS))
+    from . import _state
+    _state.set_parallel(num_threads > 1)
+    if num_threads > 1:
+        import numba
+        numba.set_num_threads(_builtins.min(num_threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_threads() -> int:
     """torch.get_num_threads: how many threads ember's parallel kernels use."""
+    from . import _state
+    if not _state.parallel_enabled():
+        return 1
     import numba
-    from ._kernels import _jit
-    return numba.get_num_threads() if _jit.parallel_enabled() else 1
+    return numba.get_num_threads()
 
 
 def save(obj, f, **kwargs):

@@ -40,6 +40,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
+from ._parameter import Parameter
 from ._tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -99,7 +100,6 @@ class _Encoder:
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else {"__float__": repr(obj)}  # inf, -inf, nan
         if isinstance(obj, Tensor):
-            from .nn.parameter import Parameter
 
             tag = {"__tensor__": "Parameter" if isinstance(obj, Parameter) else "Tensor"}
             if obj.requires_grad:
@@ -258,7 +258,6 @@ def _make_tensor(node: dict, array: np.ndarray, requires_grad: bool):
         return array
     t = Tensor._wrap(array)
     if node["__tensor__"] == "Parameter":
-        from .nn.parameter import Parameter
         return Parameter(t, requires_grad=requires_grad)
     if requires_grad:
         t.requires_grad = True

@@ -41,12 +41,11 @@ pytorch#56328).
 """
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 from numba import prange
 
+from .. import _state
 from ._jit import parallel_kernel
 
 __all__ = ["conv_forward", "conv_input_grad", "conv_weight_grad", "conv_output_shape", "unfold",
@@ -57,21 +56,8 @@ __all__ = ["conv_forward", "conv_input_grad", "conv_weight_grad", "conv_output_s
 #: matrix in memory); it also bounds the engine's extra memory whatever the batch or image size.
 COLS_CHUNK_BYTES = 4 * 2 ** 20
 
-_SCRATCH = threading.local()
-
-
-def _scratch(slot, shape, dtype):
-    """A work array of ``shape`` in memory kept from call to call (per thread and slot).
-
-    A fresh multi-megabyte array costs a page fault per 4 KiB page on first touch, on every
-    call (measured: 3.6 ms of LeNet's 4.3 ms im2col); the chunks' temporaries reuse memory."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    bufs = _SCRATCH.__dict__.setdefault("bufs", {})
-    buf = bufs.get(slot)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[slot] = np.empty(max(nbytes, 64), dtype=np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
+# The chunks' temporaries reuse per-thread memory, bounded and releasable (ember/_state.py).
+_scratch = _state.scratch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     ``capture`` maps (node, output index) to a list that receives the gradient instead of
     accumulating into ``.grad`` (autograd.grad); ``None`` accumulates into the leaves' ``.grad``.
     """
-    Tensor = function._Tensor
+    Tensor = function.tensor_class()
     pending = {}  # node -> list of output gradients summed so far
     summed = set()  # nodes whose pending gradient is a sum the engine allocated (see top)
     roots = []

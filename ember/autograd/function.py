@@ -195,7 +195,32 @@ def _versions_of(saved, args, results):
     return versions
 
 
-_Tensor = None  # set by ember._tensor once Tensor exists (autograd sits below Tensor)
+class _Unregistered:
+    """Stands for the Tensor class until ``register_tensor_class`` runs: a Function applied
+    before that sees no Tensor among its arguments and cannot wrap its outputs, so it says why."""
+
+    @staticmethod
+    def _wrap(array):
+        raise RuntimeError("ember.autograd has no Tensor class: ember._tensor registers it with "
+                           "autograd.function.register_tensor_class when it is imported")
+
+
+# The graph layer sits below Tensor (docs/internals.md), so it cannot import the class; Tensor
+# hands itself down once, in ember/_tensor.py, right after it is defined.
+_Tensor = _Unregistered
+
+
+def register_tensor_class(cls) -> None:
+    """Tell the graph layer which class wraps its arrays (``ember._tensor`` calls this once)."""
+    global _Tensor
+    if _Tensor is not _Unregistered and _Tensor is not cls:
+        raise RuntimeError(f"autograd already has the Tensor class {_Tensor!r}, not {cls!r}")
+    _Tensor = cls
+
+
+def tensor_class():
+    """The registered Tensor class (for the engine, which wraps gradients for hooks)."""
+    return _Tensor
 
 
 class once_differentiable:  # noqa: N801  (torch's decorator name; ember's backward is always first order)

@@ -6,18 +6,8 @@ training loop in another thread from recording, and every new thread starts with
 from __future__ import annotations
 
 import functools
-import threading
 
-
-class _ThreadModes(threading.local):
-    """Each thread's modes. Class attributes are the values a thread starts with (threading.local
-    gives every thread its own instance dict, which falls back to the class)."""
-
-    grad_enabled = True
-
-
-#: Read on the hot path as ``modes.grad_enabled`` (one thread-local attribute read, ~40 ns).
-modes = _ThreadModes()
+from .._state import modes  # per thread; ember/_state.py lists all of ember's state
 
 
 def is_grad_enabled() -> bool:

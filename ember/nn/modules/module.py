@@ -1,4 +1,4 @@
-"""Module and Parameter: the registries every layer is built on, with torch.nn.Module's semantics.
+"""Module: the registries every layer is built on, with torch.nn.Module's semantics.
 
 A Module keeps three ordered registries that ``__setattr__`` fills as torch does
 (torch/nn/modules/module.py):
@@ -35,7 +35,9 @@ import numpy as np
 
 from ... import _dtype
 from ..._size import Size
-from ..._tensor import Tensor, _check_device
+from ..._parameter import Buffer, Parameter
+from ..._device import _check_device
+from ..._tensor import Tensor
 from ..._tensor_str import typename
 from ...autograd.grad_mode import no_grad
 from ...utils.hooks import RemovableHandle
@@ -43,86 +45,6 @@ from ...utils.hooks import RemovableHandle
 __all__ = ["Module", "Parameter", "Buffer"]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
-
-
-# ---------------------------------------------------------------------------------------------
-# Parameter
-# ---------------------------------------------------------------------------------------------
-
-def _alias(cls, data: Tensor, requires_grad: bool) -> Tensor:
-    """A new leaf of type ``cls`` over ``data``'s array and version counter (torch's
-    ``Tensor._make_subclass``): writes through either one are seen by the other, and an in-place
-    change of ``data`` still invalidates graphs that saved the alias."""
-    out = cls._wrap(data._data)
-    out._vbox = data._vbox
-    if requires_grad:
-        out.requires_grad = True  # the core's setter allows floating-point dtypes only
-    return out
-
-
-def _empty() -> Tensor:
-    return Tensor._wrap(np.empty(0, dtype=_dtype.get_default_dtype().np))
-
-
-class Parameter(Tensor):
-    r"""A Tensor that a :class:`Module` registers as a parameter when it is assigned as an attribute.
-
-    ``Parameter(data=None, requires_grad=True)``: ``data`` is shared, not copied (as
-    ``torch.Tensor._make_subclass``); the Parameter is always a leaf, whatever ``data``'s graph and
-    even under ``no_grad``. ``data=None`` gives an empty float tensor.
-
-    >>> Parameter(ember.zeros(2))
-    Parameter containing:
-    tensor([0., 0.], requires_grad=True)
-    """
-
-    def __new__(cls, data=None, requires_grad=True):
-        if data is None:
-            data = _empty()
-        elif not isinstance(data, Tensor):
-            raise TypeError(f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
-        return _alias(cls, data, requires_grad)
-
-    def __init__(self, data=None, requires_grad=True):
-        pass  # built in __new__; Tensor.__init__ would rebuild the data from the arguments
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
-
-    def __deepcopy__(self, memo):
-        if id(self) in memo:
-            return memo[id(self)]
-        result = type(self)(Tensor._wrap(self._data.copy()), self.requires_grad)
-        memo[id(self)] = result
-        return result
-
-    def __reduce_ex__(self, proto):
-        return (_rebuild_parameter, (self._data, self.requires_grad))
-
-
-def _rebuild_parameter(array, requires_grad):
-    return Parameter(Tensor._wrap(array), requires_grad)
-
-
-class Buffer(Tensor):
-    r"""A Tensor that a :class:`Module` registers as a buffer when it is assigned as an attribute
-    (torch.nn.Buffer): ``Buffer(data=None, *, persistent=True)``, sharing ``data``'s array.
-
-    >>> m = Module()
-    >>> m.steps = Buffer(ember.zeros(()), persistent=False)   # same as m.register_buffer(...)
-    >>> list(m._buffers), list(m.state_dict())
-    (['steps'], [])
-    """
-
-    def __new__(cls, data=None, *, persistent=True):
-        if data is None:
-            data = _empty()
-        t = _alias(cls, data, data.requires_grad)
-        t.persistent = persistent
-        return t
-
-    def __init__(self, data=None, *, persistent=True):
-        pass  # built in __new__, as Parameter
 
 
 # ---------------------------------------------------------------------------------------------

@@ -181,10 +181,10 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
 
     global _worker_info
     try:
-        # one thread per worker, as torch does (set_num_threads(1)): the workers already share
-        # the cores, and a forked child must not start numba's OpenMP pool (see _kernels/_jit.py)
-        from ...._kernels._jit import set_parallel
-        set_parallel(False)
+        # one thread per worker, as torch does: the workers already share the cores, and a
+        # forked child must not start numba's OpenMP pool where the user chose that layer
+        import ember
+        ember.set_num_threads(1)
         seed = _seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
 

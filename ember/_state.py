@@ -1,0 +1,142 @@
+"""Every piece of state that outlives a call, in one place, with its thread semantics.
+
+ember keeps very little state; all of it is listed here (and nowhere else holds any):
+
+=====================  ==============  =======================================================
+state                  scope           what sets it
+=====================  ==============  =======================================================
+grad mode              per thread      ``no_grad``/``enable_grad``/``set_grad_enabled``/
+                                       ``inference_mode`` (ember/autograd/grad_mode.py); a new
+                                       thread starts with grad enabled, as in torch
+parallel kernels       process         ``ember.set_num_threads`` (1 = serial); DataLoader
+                                       workers switch it off, as torch sets 1 thread per worker
+threading layer        process         numba's own setting; ember never chooses it, it only
+                                       makes the ``tbb`` package's library loadable so that
+                                       numba's default can pick it (``make_tbb_loadable``)
+scratch memory         per thread      kernels' reusable work arrays (``scratch``), at most
+                                       ``SCRATCH_LIMIT_BYTES`` kept per thread; freed with the
+                                       thread or by ``release_scratch()``
+default generator      process         ``ember.manual_seed``/``ember.random.default_generator``
+                                       (ember/random.py: a Generator is a Tensor-level object);
+                                       shared by all threads, as torch's default CPU generator
+=====================  ==============  =======================================================
+
+This module sits at the bottom of the layering (it imports nothing from ember), so kernels,
+the autograd graph and everything above can read it.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------
+# grad mode: per thread
+# ---------------------------------------------------------------------------------------------
+
+class _ThreadModes(threading.local):
+    """Each thread's modes. Class attributes are the values a thread starts with (threading.local
+    gives every thread its own instance dict, which falls back to the class)."""
+
+    grad_enabled = True
+
+
+#: Read on the hot path as ``modes.grad_enabled`` (one thread-local attribute read, ~40 ns).
+modes = _ThreadModes()
+
+
+# ---------------------------------------------------------------------------------------------
+# parallel kernels: one process-wide switch
+# ---------------------------------------------------------------------------------------------
+
+class _Parallel:
+    enabled = True
+
+
+parallel = _Parallel()
+
+
+def set_parallel(enabled: bool) -> None:
+    """Run ember's parallel kernels on all cores (True) or on the calling thread only (False)."""
+    parallel.enabled = bool(enabled)
+
+
+def parallel_enabled() -> bool:
+    return parallel.enabled
+
+
+# ---------------------------------------------------------------------------------------------
+# the threading layer: numba's, never chosen by ember
+# ---------------------------------------------------------------------------------------------
+# numba's default tries tbb, then GNU OpenMP, then workqueue; an explicit NUMBA_THREADING_LAYER or
+# numba.config setting always wins. Why ember wants tbb found (docs/benchmarks.md has the
+# figures): it is thread- and fork-safe and its idle workers sleep. workqueue aborts the whole
+# process when the user's own parallel numba code runs in another thread at the same time; GNU
+# OpenMP's threads spin after a parallel loop while OpenBLAS's spin after a GEMM, which made the
+# ResNet-block conv ~11x slower on 2 cores. pip puts libtbb in <prefix>/lib, which the dynamic
+# loader does not search, so without help numba would report tbb missing.
+_TBB_LIBRARY = {"linux": ("lib", "libtbb.so.12"), "darwin": ("lib", "libtbb.12.dylib"),
+                "win32": ("Library/bin", "tbb12.dll")}
+
+
+def make_tbb_loadable(numba_config) -> None:
+    """Load the tbb package's library by its path, so that numba finds it already loaded;
+    nothing when the user chose a layer."""
+    if numba_config.THREADING_LAYER != "default" or "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    folder, name = _TBB_LIBRARY.get(sys.platform, (None, None))
+    if name is None:
+        return
+    path = os.path.join(sys.prefix, folder, name)
+    if os.path.exists(path):
+        try:
+            ctypes.CDLL(path, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+        except OSError:
+            pass  # numba then falls back to its next layer, as without ember
+
+
+# ---------------------------------------------------------------------------------------------
+# scratch memory: per thread, bounded
+# ---------------------------------------------------------------------------------------------
+
+#: Work arrays up to this size in all are kept per thread between calls; a request that would
+#: take the thread's kept total past it gets fresh memory that is not kept. (The convolution
+#: engine's chunks are 4 MiB; its batch-last output copies grow with the layer, and keeping a
+#: huge one forever is what this bound prevents.)
+SCRATCH_LIMIT_BYTES = 64 * 2 ** 20
+
+_scratch_local = threading.local()
+
+
+def scratch(slot: str, shape, dtype) -> np.ndarray:
+    """A work array of ``shape`` in memory kept from call to call (per thread and slot).
+
+    A fresh multi-megabyte array costs a page fault per 4 KiB page on first touch, on every
+    call (measured: 3.6 ms of LeNet's 4.3 ms im2col); reused memory does not. The contents are
+    whatever the last user of the slot left."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    bufs = _scratch_local.__dict__.setdefault("bufs", {})
+    buf = bufs.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        kept = sum(b.nbytes for name, b in bufs.items() if name != slot)
+        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        if kept + buf.nbytes <= SCRATCH_LIMIT_BYTES:
+            bufs[slot] = buf
+        else:
+            bufs.pop(slot, None)  # too big to keep: this call's alone
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def scratch_bytes() -> int:
+    """Bytes of scratch memory the calling thread keeps."""
+    return sum(b.nbytes for b in getattr(_scratch_local, "bufs", {}).values())
+
+
+def release_scratch() -> None:
+    """Free the calling thread's scratch memory (it is reallocated on the next use)."""
+    _scratch_local.__dict__.pop("bufs", None)
