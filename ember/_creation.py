@@ -5,7 +5,8 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype
-from ._tensor import Tensor, _as_shape, _check_device, _torch_name
+from ._device import _check_device
+from ._tensor import Tensor, _as_shape
 from .random import numpy_generator
 
 
@@ -198,7 +199,7 @@ def _random_factory(draw, name, kernel):
         dt = as_dtype(dtype) if dtype is not None else \
             out.dtype if out is not None else _dtype.get_default_dtype()
         if not dt.is_floating_point:
-            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_name(dt)}'")
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_dtype.scalar_type_name(dt)}'")
         shape = _shape_of(name, size_args, size)
         t = Tensor._wrap(draw(numpy_generator(generator), shape, dt.np))
         return _finish(name, t, out, requires_grad)

@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import builtins
 import collections
-import math
 import operator
-import warnings
 
 import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, from_numpy_dtype, result_type
+from ._ops import activation as A
 from ._ops import elementwise as E
+from ._ops import inplace as V
 from ._ops import index as I
 from ._ops import linalg as L
 from ._ops import reduce as R
 from ._ops import shape as S
-from ._ops.util import normalize_dim, normalize_dims, unbroadcast
+from ._ops.util import normalize_dim, normalize_dims
+from ._device import _CPU, _check_device, device as _Device
+from ._indexing import (_check_basic_index, _check_index_range, _check_scatter_shapes, _convert_index,
+                        _index_array, _refuse_byte_mask_fill, is_scalar as _is_scalar)
 from ._size import Size
 from .autograd import grad_mode
 from .autograd import function as _function
 from .autograd.engine import run_backward
-from .autograd.function import Function as _Function
 
 _ReturnMax = collections.namedtuple("max", ["values", "indices"])
 _ReturnMin = collections.namedtuple("min", ["values", "indices"])
@@ -34,82 +36,8 @@ _ReturnSort = collections.namedtuple("sort", ["values", "indices"])
 _ReturnTopk = collections.namedtuple("topk", ["values", "indices"])
 
 
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "meta")
-
-
-class device:
-    """A device, as torch.device: ``device('cuda')`` can be named (so that
-    ``device('cuda' if cuda.is_available() else 'cpu')`` works), but only the CPU computes:
-    putting a tensor anywhere else raises torch's error for a build without that device."""
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, type="cpu", index=None):
-        if isinstance(type, device):
-            type, index = type.type, type.index if index is None else index
-        elif isinstance(type, int) and not isinstance(type, bool):
-            type, index = "cuda", type  # torch.device(0) is the first GPU
-        name, _, number = str(type).partition(":")
-        if name not in _DEVICE_TYPES:
-            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
-                               f"device string: {type}")
-        if number:
-            if index is not None or not number.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type}'")
-            index = int(number)
-        self.type, self.index = name, index
-
-    def __repr__(self):
-        return f"device(type='{self.type}')" if self.index is None else \
-            f"device(type='{self.type}', index={self.index})"
-
-    def __str__(self):
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-    def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self):
-        return hash((self.type, self.index))
-
-    def __reduce__(self):
-        return (device, (self.type, self.index))
-
-
-_CPU = device("cpu")
-
-
-class NoCudaError(AssertionError, RuntimeError):
-    """What torch built without CUDA raises (an AssertionError) when a GPU is asked for; also a
-    RuntimeError, the type ember's other device errors have."""
-
-
-NO_CUDA_MESSAGE = "Torch not compiled with CUDA enabled (ember runs on the CPU only)"
-
-
-def _check_device(dev):
-    """Raise, as torch built without that device does, unless ``dev`` (a device, its name or
-    index, or None) is the CPU."""
-    if dev is None:
-        return
-    kind = device(dev).type
-    if kind == "cuda":
-        raise NoCudaError(NO_CUDA_MESSAGE)
-    if kind == "mps":
-        raise RuntimeError("PyTorch is not linked with support for mps devices (ember runs on the "
-                           "CPU only)")
-    if kind != "cpu":
-        raise RuntimeError(f"ember runs on the CPU only; device {str(dev)!r} is not available")
-
-
 def _unwrap(x):
     return x._data if isinstance(x, Tensor) else x
-
-
-def _is_scalar(x):
-    return isinstance(x, (bool, int, float)) or isinstance(x, np.generic) and x.ndim == 0
 
 
 class Tensor:
@@ -326,7 +254,7 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, (str, globals()["device"])):
+            elif isinstance(a, (str, _Device)):
                 _check_device(a)
             elif a is not None:
                 dtype = a
@@ -510,7 +438,7 @@ class Tensor:
             kind = x._data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
             if kind not in "iub":
                 raise NotImplementedError(f'"{kernel}" not implemented for '
-                                          f"'{_torch_name(result_type(self, other))}'")
+                                          f"'{_dtype.scalar_type_name(result_type(self, other))}'")
         return self._nograd_binary(ufunc, other, reverse)
 
     def _float_operands(self, other):
@@ -527,8 +455,8 @@ class Tensor:
         b = b.astype(dt.np, copy=False) if isinstance(b, np.ndarray) else b
         if reverse:
             a, b = np.asarray(b, dt.np), a
-        if dt.np.kind in "iu" and ufunc in _INTEGER_DIVISIONS:
-            _check_integer_divisor(a, b)
+        if dt.np.kind in "iu" and ufunc in E.INTEGER_DIVISIONS:
+            E.check_integer_divisor(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, as torch
             return Tensor._wrap(np.asarray(ufunc(a, b)))
 
@@ -555,7 +483,7 @@ class Tensor:
         if rounding_mode == "floor":
             return self // other
         if rounding_mode == "trunc":
-            return self._nograd_binary(_trunc_divide, other)
+            return self._nograd_binary(E.trunc_divide, other)
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
 
@@ -579,7 +507,7 @@ class Tensor:
         a, b = self, other
         if a.dtype is not b.dtype:
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{_torch_name(a.dtype)} != {_torch_name(b.dtype)}")
+                               f"{_dtype.scalar_type_name(a.dtype)} != {_dtype.scalar_type_name(b.dtype)}")
         ka = a.shape[-1]
         kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
         if ka != kb:
@@ -590,18 +518,18 @@ class Tensor:
 
     def mm(self, mat2):
         if self.ndim != 2 or mat2.ndim != 2:
-            raise RuntimeError(f"self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
+            raise RuntimeError("self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
         return self.matmul(mat2)
 
     def bmm(self, mat2):
         if self.ndim != 3 or mat2.ndim != 3:
-            raise RuntimeError(f"batch1 must be a 3D tensor" if self.ndim != 3 else "batch2 must be a 3D tensor")
+            raise RuntimeError("batch1 must be a 3D tensor" if self.ndim != 3 else "batch2 must be a 3D tensor")
         if self.shape[0] != mat2.shape[0]:
             raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
                                f"{self.shape[0]} and {mat2.shape[0]}")
         if self.dtype is not mat2.dtype:
-            raise RuntimeError(f"expected scalar type {_torch_name(self.dtype)} but found "
-                               f"{_torch_name(mat2.dtype)}")
+            raise RuntimeError(f"expected scalar type {_dtype.scalar_type_name(self.dtype)} but found "
+                               f"{_dtype.scalar_type_name(mat2.dtype)}")
         if self.shape[2] != mat2.shape[1]:
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{self.shape[0]}, {self.shape[2]}] but got: "
@@ -767,16 +695,13 @@ class Tensor:
         return self.clamp(max=max)
 
     def relu(self):
-        from .nn.functional import relu
-        return relu(self)
+        return A.relu(self)
 
     def softmax(self, dim, dtype=None):
-        from .nn.functional import softmax
-        return softmax(self, dim, dtype=dtype)
+        return A.softmax(self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
-        from .nn.functional import log_softmax
-        return log_softmax(self, dim, dtype=dtype)
+        return A.softmax(self, dim, dtype, log=True)
 
     def where(self, condition, other):
         return where(condition, self, other)
@@ -804,7 +729,7 @@ class Tensor:
         x = self.to(dtype) if dtype is not None else self
         if x._data.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                               f"floating point or complex dtype. Got: {_torch_name(x.dtype)}")
+                               f"floating point or complex dtype. Got: {_dtype.scalar_type_name(x.dtype)}")
         return R.Mean.apply(x, normalize_dims(dim, x.ndim), keepdim)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
@@ -869,7 +794,7 @@ class Tensor:
         x = self.to(dtype) if dtype is not None else self
         if x._data.dtype.kind != "f":
             raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
-                               f"input. Got {_torch_name(x.dtype)}")
+                               f"input. Got {_dtype.scalar_type_name(x.dtype)}")
         if p in ("fro", None):
             p = 2
         elif p == "nuc":
@@ -888,7 +813,7 @@ class Tensor:
         return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dim), dtype=np.int64))
 
     def cumsum(self, dim, *, dtype=None):
-        return _CumSum.apply(self.to(dtype) if dtype is not None else self, normalize_dim(dim, self.ndim))
+        return R.CumSum.apply(self.to(dtype) if dtype is not None else self, normalize_dim(dim, self.ndim))
 
     # ------------------------------------------------------------------ sorting
     def sort(self, dim=-1, descending=False, stable=False):
@@ -1147,7 +1072,7 @@ class Tensor:
         idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
         if idx.dtype != np.int64:
             raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                               f"{_torch_name(from_numpy_dtype(idx.dtype))}")
+                               f"{_dtype.scalar_type_name(from_numpy_dtype(idx.dtype))}")
         if dim is None:  # torch gathers from the flat tensor: no wrapping of negative indices
             return self.reshape(-1).gather(0, idx.reshape(-1))
         axis = normalize_dim(dim, self.ndim)
@@ -1252,7 +1177,7 @@ class Tensor:
         record = grad_on and (self._requires_grad or builtins.any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if record:
-            geometry = None if self._base is None else _view_geometry(self._base._data, self._data)
+            geometry = None if self._base is None else V.view_geometry(self._base._data, self._data)
             old = Tensor._wrap(self._data.copy(), self._requires_grad)
             old.grad_fn, old._out_idx, old._accumulator = self.grad_fn, self._out_idx, self._accumulator
             out = fn(old, *args)
@@ -1277,8 +1202,8 @@ class Tensor:
         if res.dtype != self._data.dtype:
             if not np.can_cast(res.dtype, self._data.dtype, "same_kind") or \
                     (res.dtype.kind == "f" and self._data.dtype.kind in "iub"):
-                raise RuntimeError(f"result type {_torch_name(from_numpy_dtype(res.dtype))} can't be "
-                                   f"cast to the desired output type {_torch_name(self.dtype)}")
+                raise RuntimeError(f"result type {_dtype.scalar_type_name(from_numpy_dtype(res.dtype))} can't be "
+                                   f"cast to the desired output type {_dtype.scalar_type_name(self.dtype)}")
         np.copyto(self._data, res, casting="unsafe")
 
     def _rebase_view(self, out, geometry):
@@ -1289,9 +1214,9 @@ class Tensor:
         old_base = Tensor._wrap(base._data, base._requires_grad)
         old_base.grad_fn, old_base._out_idx = base.grad_fn, base._out_idx
         old_base._accumulator = base._accumulator
-        new_base = _CopySlices.apply(old_base, out, geometry)
+        new_base = V.CopySlices.apply(old_base, out, geometry)
         base.grad_fn, base._out_idx, base._requires_grad = new_base.grad_fn, 0, True
-        view = _AsStrided.apply(base, geometry)
+        view = V.AsStrided.apply(base, geometry)
         self.grad_fn, self._out_idx, self._requires_grad = view.grad_fn, 0, True
 
     # ``x += y`` and friends write into x, as torch's (one path: the out-of-place operator, then
@@ -1388,7 +1313,7 @@ class Tensor:
     def copy_(self, src, non_blocking=False):
         src = src if isinstance(src, Tensor) else _to_tensor(src)
         if grad_mode.modes.grad_enabled and src._requires_grad:
-            return self._inplace(_Overwrite.apply, src)
+            return self._inplace(V.Overwrite.apply, src)
         return self._fill_raw(src._data)
 
     def _fill_raw(self, values):
@@ -1396,7 +1321,7 @@ class Tensor:
         if grad_mode.modes.grad_enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return self._inplace(_Fill.apply, values)
+            return self._inplace(V.Fill.apply, values)
         np.copyto(self._data, np.broadcast_to(values, self._data.shape), casting="unsafe")
         self._vbox[0] += 1
         return self
@@ -1491,7 +1416,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
             from .autograd.function import _edge
-            node, slot = _edge(self)[0], None
+            node = _edge(self)[0]
             hooks = node._hooks if node._hooks is not None else []
             hooks.append(hook)
             node._hooks = hooks
@@ -1567,13 +1492,6 @@ class _LegacyTensorType(type):
 LEGACY_TYPES = {d: _LegacyTensorType(_dtype.legacy_type_name(d), (), {"dtype": d}) for d in _dtype.ALL}
 
 
-def _torch_name(dt) -> str:
-    """The C++ scalar-type name torch's messages use (Float, Double, Long ...)."""
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}[dt.name]
-
-
 def _check_broadcast(sa, sb):
     """torch's message for shapes that do not broadcast (checked before NumPy sees them)."""
     for i in range(1, min(len(sa), len(sb)) + 1):
@@ -1581,25 +1499,6 @@ def _check_broadcast(sa, sb):
         if x != y and x != 1 and y != 1:
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
                                f"at non-singleton dimension {max(len(sa), len(sb)) - i}")
-
-
-def _check_integer_divisor(a, b):
-    """Integer //, % and div(rounding_mode=...) by zero raise as in torch (whose message is just
-    'ZeroDivisionError'); NumPy would give 0 and a warning. An empty result divides nothing."""
-    if math.prod(np.broadcast_shapes(np.shape(a), np.shape(b))) and np.any(np.asarray(b) == 0):
-        raise RuntimeError("ZeroDivisionError")
-
-
-def _trunc_divide(a, b):
-    """Division rounded toward zero; exact for integers (no trip through float64)."""
-    if np.asarray(a).dtype.kind not in "iu":
-        return np.trunc(np.true_divide(a, b))
-    q = np.floor_divide(a, b)
-    # floor and trunc differ where the division is inexact and the signs differ
-    return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
-
-
-_INTEGER_DIVISIONS = (np.floor_divide, np.remainder, _trunc_divide)
 
 
 def _correction(unbiased, correction):
@@ -1654,104 +1553,6 @@ def _can_view(a, shape):
         return False
 
 
-def _convert_index(idx):
-    """Tensors inside an index become arrays; lists become integer/boolean arrays as in torch."""
-    if isinstance(idx, tuple):
-        return tuple(_convert_index_item(i) for i in idx)
-    return _convert_index_item(idx)
-
-
-def _convert_index_item(i):
-    if isinstance(i, Tensor):
-        a = i._data
-        # torch takes int64/int32 indices, bool masks and, deprecated, uint8 masks; an int8 or
-        # int16 tensor of one or more dims is refused (0-d ones are plain ints)
-        if a.dtype.kind == "f" or a.ndim and a.dtype in (np.int8, np.int16):
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        if a.dtype == np.uint8:
-            if a.ndim:
-                warnings.warn("indexing with dtype ember.uint8 is now deprecated, please use a "
-                              "dtype ember.bool instead.", UserWarning, stacklevel=4)
-            return a != 0
-        return a if a.ndim else (a.item() if a.dtype != np.bool_ else a)
-    if isinstance(i, list):
-        a = np.asarray([_unwrap(x) for x in i])
-        if a.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return a
-    if isinstance(i, np.ndarray) and i.dtype.kind == "f":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    return i
-
-
-def _refuse_byte_mask_fill(shape, idx, value):
-    """``x[uint8_mask] = one_value`` is torch's masked_fill_, which refuses uint8 masks (a mask
-    with several values goes through index_put_ and works, with the deprecation warning). A mask
-    of the wrong shape is refused as an IndexError first, by the ordinary path."""
-    only = idx[0] if isinstance(idx, tuple) and len(idx) == 1 else idx
-    if isinstance(only, Tensor) and only._data.dtype == np.uint8 and \
-            only._data.shape == shape[:only._data.ndim] and \
-            (_is_scalar(value) or isinstance(value, Tensor) and value._data.size == 1):
-        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           "unsigned char")
-
-
-def _check_basic_index(shape, idx):
-    dim = 0
-    items = idx if isinstance(idx, tuple) else (idx,)
-    n_real = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
-    if n_real and not shape:
-        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
-    if n_real > len(shape):
-        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    for i in items:
-        if i is Ellipsis:
-            dim += len(shape) - n_real
-            continue
-        if i is None:
-            continue
-        if isinstance(i, (int, np.integer)) and not -shape[dim] <= i < shape[dim]:
-            raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
-        dim += 1
-
-
-def _index_array(index, op, expected="int32/int64"):
-    a = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if a.dtype not in (np.int32, np.int64):
-        raise RuntimeError(f"{op}(): Expected dtype {expected} for index")
-    return a.astype(np.int64, copy=False)
-
-
-def _check_index_range(idx, n, axis, lowest=0):
-    """Every index in [lowest, n): torch's gather/scatter refuse -1 rather than wrap it."""
-    if idx.size and (idx.min() < lowest or idx.max() >= n):
-        bad = idx.min() if idx.min() < lowest else idx.max()
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {n}")
-
-
-def _check_scatter_shapes(self_shape, axis, index_shape, src_shape):
-    """torch's scatter_shape_check: the index fits in self apart from ``axis``, and in src."""
-    if len(index_shape) != len(self_shape):
-        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-    wrong = any(index_shape[d] > self_shape[d] for d in range(len(self_shape)) if d != axis)
-    if src_shape is not None and not wrong:
-        for d in range(len(self_shape)):
-            if d >= max(len(src_shape), 1):
-                raise IndexError(f"Dimension out of range (expected to be in range of "
-                                 f"[{-max(len(src_shape), 1)}, {max(len(src_shape), 1) - 1}], "
-                                 f"but got {d})")
-            if index_shape[d] > (src_shape[d] if src_shape else 1):
-                wrong = True
-                break
-    if wrong:
-        msg = (f"Expected index {list(index_shape)} to be no larger than self {list(self_shape)} "
-               f"apart from dimension {axis}")
-        if src_shape is not None:
-            msg += f" and to be no larger size than src {list(src_shape)}"
-        raise RuntimeError(msg)
-
-
 def _argsort(a, axis, descending):
     if not descending:
         return np.argsort(a, axis=axis, kind="stable").astype(np.int64)
@@ -1771,28 +1572,6 @@ def _new(fn, shape, dtype, requires_grad):
     return Tensor._wrap(fn(shape, dtype=as_dtype(dtype).np), requires_grad)
 
 
-class _Overwrite(_Function):
-    """The value of ``a.copy_(src)`` while autograd records: ``src`` broadcast to ``a``'s shape and
-    dtype. The overwritten value gets no gradient; ``src`` gets the gradient summed back."""
-
-    name = "CopyBackwards"
-
-    @staticmethod
-    def forward(ctx, a, src):
-        src = np.asarray(src)
-        ctx.src = (src.shape, src.dtype)
-        return np.broadcast_to(src, a.shape).astype(a.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        shape, dtype = ctx.src
-        return None, unbroadcast(g, shape).astype(dtype, copy=False) if ctx.needs_input_grad[1] else None
-
-
-class _Fill(_Overwrite):
-    name = "FillBackward2"
-
-
 def _check_inplace_on_leaf(t):
     """torch refuses to overwrite a leaf that requires grad, or a view of one, while recording."""
     if t.grad_fn is None:
@@ -1801,79 +1580,6 @@ def _check_inplace_on_leaf(t):
     if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-
-
-def _view_geometry(base, view):
-    """Where ``view`` lies in ``base``'s memory: (offset, strides) in elements, for a C-contiguous
-    base. This is what CopySlices and AsStridedBackward need to route a gradient."""
-    itemsize = base.itemsize
-    offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if not base.flags.c_contiguous or view.dtype != base.dtype or offset % itemsize \
-            or builtins.any(st % itemsize for st in view.strides) or not np.shares_memory(base, view):
-        raise RuntimeError("ember supports in-place operations on a view while autograd records "
-                           "only when the view's base is contiguous; clone() the view first, or "
-                           "make the base contiguous")
-    strides = tuple(st // itemsize for st in view.strides)
-    if view.size > 1 and builtins.any(st == 0 and n > 1 for st, n in zip(strides, view.shape)):
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
-                           "refers to a single memory location. Please clone() the tensor before "
-                           "performing the operation.")
-    return base.shape, view.shape, offset // itemsize, strides
-
-
-def _region(flat_array, geometry):
-    """The view's elements inside an array laid out like its base (C order), as a writable view."""
-    _, shape, offset, strides = geometry
-    item = flat_array.itemsize
-    return np.lib.stride_tricks.as_strided(flat_array[offset:], shape, tuple(st * item for st in strides))
-
-
-class _CopySlices(_Function):
-    """The base's new value after an in-place op on its view: the old base with the view's region
-    replaced by the op's result. Gradient: the region goes to the result, the rest to the base."""
-
-    name = "CopySlices"
-
-    @staticmethod
-    def forward(ctx, base, result, geometry):
-        ctx.geometry = geometry
-        return base  # the result is already written into the base's memory
-
-    @staticmethod
-    def backward(ctx, g):
-        g = np.array(g, order="C").reshape(-1)  # a copy: the region is cleared below
-        region = _region(g, ctx.geometry)
-        g_result = region.copy()
-        region[...] = 0
-        return g.reshape(ctx.geometry[0]), g_result, None
-
-
-class _AsStrided(_Function):
-    """A view, as a function of its (rebased) base: backward scatters into zeros of the base."""
-
-    name = "AsStridedBackward0"
-
-    @staticmethod
-    def forward(ctx, base, geometry):
-        ctx.geometry = geometry
-        return _region(np.ascontiguousarray(base).reshape(-1), geometry)
-
-    @staticmethod
-    def backward(ctx, g):
-        out = np.zeros(int(np.prod(ctx.geometry[0])), g.dtype)
-        _region(out, ctx.geometry)[...] = g
-        return out.reshape(ctx.geometry[0]), None
-
-
-class _CumSum(_Function):
-    @staticmethod
-    def forward(ctx, a, axis):
-        ctx.axis = axis
-        return np.cumsum(a, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis), None
 
 
 def where(condition, input=None, other=None):
@@ -1891,4 +1597,4 @@ def where(condition, input=None, other=None):
     return E.Where.apply(cond, a, b)
 
 
-_function._Tensor = Tensor
+_function.register_tensor_class(Tensor)

@@ -6,7 +6,7 @@ nothing (as torch's do without a GPU), and what would need a GPU raises torch's
 """
 from __future__ import annotations
 
-from ._tensor import NO_CUDA_MESSAGE, NoCudaError
+from ._device import NO_CUDA_MESSAGE, NoCudaError
 
 
 def _no_cuda(*args, **kwargs):

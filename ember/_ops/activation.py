@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._dtype import get_default_dtype
+from .._dtype import get_default_dtype, scalar_type_name
 from .._kernels import activation as K
 from ..autograd.function import Function
 from ..random import numpy_generator
@@ -223,12 +223,8 @@ class LogSoftmax(Function):
 
 
 # =========================================================================== on tensors
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
 def type_name(t) -> str:
-    return _TORCH_TYPE.get(t._data.dtype.name, t._data.dtype.name)
+    return scalar_type_name(t._data.dtype)
 
 
 def floating_only(input, kernel_name: str) -> None:

@@ -3,6 +3,8 @@ each input's shape (``unbroadcast``). Operands arrive already promoted to a comm
 ``Tensor._binary``); Python numbers pass through as scalars and get no gradient."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _kernels
@@ -361,3 +363,23 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
+
+
+# integer division: torch raises on a zero divisor and truncates exactly
+def check_integer_divisor(a, b):
+    """Integer //, % and div(rounding_mode=...) by zero raise as in torch (whose message is just
+    'ZeroDivisionError'); NumPy would give 0 and a warning. An empty result divides nothing."""
+    if math.prod(np.broadcast_shapes(np.shape(a), np.shape(b))) and np.any(np.asarray(b) == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def trunc_divide(a, b):
+    """Division rounded toward zero; exact for integers (no trip through float64)."""
+    if np.asarray(a).dtype.kind not in "iu":
+        return np.trunc(np.true_divide(a, b))
+    q = np.floor_divide(a, b)
+    # floor and trunc differ where the division is inexact and the signs differ
+    return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
+
+
+INTEGER_DIVISIONS = (np.floor_divide, np.remainder, trunc_divide)

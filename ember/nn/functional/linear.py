@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ..._ops.util import unbroadcast
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
 __all__ = ["linear", "bilinear"]
 
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 class Linear(Function):
@@ -95,13 +94,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"and {w.shape[1]}x{w.shape[0]})")
     if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{_TORCH_TYPE.get(x.dtype.name)} and {_TORCH_TYPE.get(w.dtype.name)}")
+                           f"{scalar_type_name(x.dtype)} and {scalar_type_name(w.dtype)}")
     if bias is not None:
         b = bias._data
         if b.dtype != x.dtype:
             raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                               f"{_TORCH_TYPE.get(b.dtype.name)} and "
-                               f"{_TORCH_TYPE.get(x.dtype.name)}")
+                               f"{scalar_type_name(b.dtype)} and "
+                               f"{scalar_type_name(x.dtype)}")
         if b.ndim > 2 or (b.ndim >= 1 and b.shape[-1] not in (1, w.shape[0])):
             rows = x.size // max(x.shape[-1], 1) if x.ndim > 1 else 1
             raise RuntimeError(f"The expanded size of the tensor ({w.shape[0]}) must match the "

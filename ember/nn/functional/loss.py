@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ..._tensor import Tensor
 from ..._ops.util import unbroadcast
 from ...autograd.function import Function
@@ -24,14 +25,9 @@ from ...autograd.function import Function
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
 
-# torch's ScalarType names, which its error messages use.
-_TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
-
-
 def _type_name(array: np.ndarray) -> str:
-    return _TORCH_TYPE_NAMES.get(array.dtype.name, array.dtype.name)
+    """torch's ScalarType name, which its error messages use."""
+    return scalar_type_name(array.dtype)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ... import _dtype
 from ..._kernels import pool as K
 from ..._tensor import Tensor
@@ -147,9 +148,6 @@ _MAX_UNPOOL = _named(_MaxUnpool, "MaxUnpool{}DBackward0")
 
 # -- argument checks ------------------------------------------------------------------------------
 
-_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
-                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
 
 
 def _check_input(name: str, input, n: int) -> None:
@@ -158,7 +156,7 @@ def _check_input(name: str, input, n: int) -> None:
                         f"not {type(input).__name__}")
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f'"{name}" not implemented for '
-                                  f"'{_TORCH_TYPE_NAMES[input.dtype.name]}'")
+                                  f"'{scalar_type_name(input.dtype)}'")
     S.check_pool_input(name, input.shape, n)
 
 
@@ -411,7 +409,7 @@ def _max_unpool(n, input, indices, kernel_size, stride, padding, output_size):
                             f"not {type(arg).__name__}")
     if indices.dtype != _dtype.int64:
         raise RuntimeError("elements in indices should be type int64 but got: "
-                           f"{_TORCH_TYPE_NAMES[indices.dtype.name]}")
+                           f"{scalar_type_name(indices.dtype)}")
     if input.dim() not in (n + 1, n + 2):
         raise RuntimeError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, "
                            f"but got a tensor with {input.dim()} dimensions.")
@@ -421,7 +419,7 @@ def _max_unpool(n, input, indices, kernel_size, stride, padding, output_size):
                            f"{list(indices.shape)}")
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f'"max_unpooling{n}d" not implemented for '
-                                  f"'{_TORCH_TYPE_NAMES[input.dtype.name]}'")
+                                  f"'{scalar_type_name(input.dtype)}'")
     out_spatial = S.unpool_output_shape(input.shape, kernel, stride, padding, output_size)
     return _MAX_UNPOOL[n].apply(input, indices, n, out_spatial)
 
