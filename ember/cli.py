@@ -3,9 +3,10 @@
 Each subcommand lives with its feature and registers itself through ``add_subcommand(subparsers)``;
 this file only assembles them, importing each feature lazily so ``ember --help`` stays fast.
 
-Errors follow argparse's convention for those found after parsing too: a subcommand raises
-:class:`CommandError`, and :func:`main` prints one ``error: ...`` line on stderr and exits with
-status 2 - no traceback for a bad argument, a missing file or a size too large to make.
+Every error is one ``error: ...`` line on stderr and exit status 2 - no traceback for a bad
+argument, a missing file or a size too large to make. argparse's own errors (unknown option, a
+value of the wrong type) take that form through :class:`_Parser`; errors found after parsing are
+raised by a subcommand as :class:`CommandError` and printed by :func:`main`.
 """
 from __future__ import annotations
 
@@ -38,10 +39,19 @@ def output_directory(path) -> str:
     return path
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line that names the command (``error: ember explain
+    matrix: argument --input: ...``) instead of a usage block; ``--help`` shows the usage.
+    Subcommand parsers are of the same class (argparse makes them with ``type(parent)``)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ember import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ember",
         description="ember: a PyTorch-compatible neural-network library on NumPy and numba.")
     parser.add_argument("--version", action="version", version=f"ember {__version__}")
