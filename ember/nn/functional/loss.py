@@ -34,16 +34,23 @@ def _type_name(array: np.ndarray) -> str:
 # reduction: the forward and its adjoint
 # ---------------------------------------------------------------------------------------------
 
-def _get_reduction(size_average, reduce, reduction: str) -> str:
-    """The reduction string, from the deprecated pair when either is given
-    (torch/nn/_reduction.py)."""
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction string, from the deprecated ``size_average``/``reduce`` pair when either
+    is given, with torch's warning (torch/nn/_reduction.py legacy_get_string); the loss
+    functionals and the loss modules both map it here."""
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        # stacklevel 4: past this helper and its caller's caller, to the user's line
         warnings.warn("size_average and reduce args will be deprecated, please use "
-                      f"reduction='{reduction}' instead.", stacklevel=3)
-    return _check_reduction(reduction)
+                      f"reduction='{reduction}' instead.", stacklevel=4)
+    return reduction
+
+
+def _get_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction string, from the deprecated pair when either is given, checked."""
+    return _check_reduction(legacy_reduction(size_average, reduce, reduction))
 
 
 def _check_reduction(reduction) -> str:

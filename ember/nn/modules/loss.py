@@ -2,9 +2,8 @@
 functional in ``ember.nn.functional.loss``, where the formulas and their gradients live."""
 from __future__ import annotations
 
-import warnings
-
 from .. import functional as F
+from ..functional.loss import legacy_reduction
 from .module import Module
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss",
@@ -17,13 +16,7 @@ class _Loss(Module):
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        if size_average is not None or reduce is not None:
-            size_average = True if size_average is None else size_average
-            reduce = True if reduce is None else reduce
-            reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-            warnings.warn("size_average and reduce args will be deprecated, please use "
-                          f"reduction='{reduction}' instead.", stacklevel=3)
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):
