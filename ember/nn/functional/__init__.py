@@ -9,4 +9,5 @@ from .activation import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
 # -- functional modules above --
