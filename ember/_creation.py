@@ -38,7 +38,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         if isinstance(data, np.generic):
             _dtype.from_numpy_dtype(arr.dtype)
         else:
-            arr = arr.astype(_infer_np_dtype(arr), copy=False)
+            inferred = _infer_np_dtype(arr)  # also rejects what torch cannot hold
+            # an explicit dtype converts the Python numbers once: float64 must not pass via float32
+            arr = arr.astype(inferred if dtype is None else as_dtype(dtype).np, copy=False)
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype).np, copy=False)
     t = Tensor._wrap(arr if arr.flags.c_contiguous else arr.copy())
@@ -71,6 +73,15 @@ def from_numpy(a: np.ndarray) -> Tensor:
     """A tensor sharing memory with the NumPy array ``a``."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    # torch refuses what it cannot share memory with (issue 11, G1): other byte orders, and
+    # negative strides (ember could view them, but code written for torch must fail the same)
+    if not a.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. "
+                         "Conversion between byte orders is currently not supported.")
+    if any(s < 0 for s in a.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with "
+                         "negative strides are not currently supported. (You can probably work "
+                         "around this by making a copy of your array  with array.copy().) ")
     _dtype.from_numpy_dtype(a.dtype)
     return Tensor._wrap(a)
 
