@@ -1,13 +1,16 @@
 """Every output-size formula and shape-argument check of ember's layers, in one place.
 
 Convolution, transposed convolution, pooling (with ceil_mode), unpooling and adaptive pooling
-all compute their output sizes here, so the layers, the explain tools and the tests agree.
+all compute their output sizes here, so the layers, the explain tools and the tests agree;
+unfold/fold and F.pad check their arguments here too.
 The formulas follow PyTorch's ATen (aten/src/ATen/native/ConvUtils.h, Pool.h,
 AdaptivePooling.h); each function says which one it mirrors.
 """
 from __future__ import annotations
 
 import collections.abc
+
+import numpy as np
 
 
 def _ntuple(n: int, name: str = "argument"):
@@ -444,3 +447,125 @@ def _ratio_tuple(ratio, n: int) -> tuple:
 
 __all__ += ["check_pool_args", "check_pool_input", "pool_output_shape", "adaptive_output_shape",
             "unpool_output_shape", "fractional_output_shape"]
+
+
+# -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /
+#    Col2Im.cpp, im2col_shape_check / col2im_shape_check), 2-d only as in torch ---------------
+
+def fold_pair(value, name: str) -> tuple:
+    """An int or a 2-sequence as a pair of ints, with ATen's message for any other length."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
+        return tuple(_as_int(v, name) for v in value)
+    return (_as_int(value, name),) * 2
+
+
+def fold_args(kernel_size, dilation, padding, stride) -> tuple:
+    """The four arguments of unfold/fold as pairs, each checked as ATen's im2col/col2im do."""
+    args = tuple(fold_pair(v, name) for v, name in zip(
+        (kernel_size, dilation, padding, stride), ("kernel_size", "dilation", "padding", "stride")))
+    _check_fold_args(*args)
+    return args
+
+
+def _check_fold_args(kernel_size, dilation, padding, stride) -> None:
+    """Positive kernel, stride and dilation, non-negative padding; ATen's messages."""
+    if any(k <= 0 for k in kernel_size):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kernel_size[0]} kernel_width: {kernel_size[1]}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: "
+                           f"{stride[0]} stride_width: {stride[1]}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dilation[0]} dilation_width: {dilation[1]}")
+    if any(p < 0 for p in padding):
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {padding[0]} "
+                           f"pad_width: {padding[1]}")
+
+
+def _fold_blocks(spatial, kernel_size, dilation, padding, stride) -> tuple:
+    """How many block positions fit along each of the two spatial dims."""
+    return tuple(conv_output_size(*a) for a in zip(spatial, kernel_size, stride, padding,
+                                                   dilation))
+
+
+def check_unfold_input(shape, kernel_size, dilation, padding, stride) -> None:
+    """An unfold input: 3-d or 4-d, only the batch may be empty, at least one block fits."""
+    if len(shape) not in (3, 4) or any(s == 0 for s in shape[-3:]):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(shape)}")
+    spatial = tuple(shape[-2:])
+    blocks = _fold_blocks(spatial, kernel_size, dilation, padding, stride)
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(f"Given input with spatial size {spatial}, kernel_size={kernel_size}, "
+                           f"dilation={dilation}, padding={padding}, calculated shape of the array "
+                           f"of sliding blocks as {blocks}, but its components must be at least "
+                           f"one.")
+
+
+def check_fold_input(shape, output_size, kernel_size, dilation, padding, stride) -> None:
+    """A fold input: 2-d or 3-d, only the batch may be empty, ``C*kH*kW`` rows and one column
+    per block position of ``output_size``."""
+    if len(shape) not in (2, 3) or any(s == 0 for s in shape[-2:]):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
+                           f"size and non-zero dimensions for input, but got: {list(shape)}")
+    channels_k, length = shape[-2], shape[-1]
+    if channels_k % (kernel_size[0] * kernel_size[1]) != 0:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={channels_k} and "
+                           f"kernel_size={kernel_size}.")
+    blocks = _fold_blocks(output_size, kernel_size, dilation, padding, stride)
+    if blocks[0] * blocks[1] != length or any(b < 1 for b in blocks):
+        blocks = tuple(max(b, 0) for b in blocks)
+        raise RuntimeError(f"Given output_size={output_size}, kernel_size={kernel_size}, "
+                           f"dilation={dilation}, padding={padding}, stride={stride}, expected "
+                           f"size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, "
+                           f"but got input.size(2)={length}.")
+
+
+__all__ += ["fold_pair", "fold_args", "check_unfold_input", "check_fold_input"]
+
+
+# -- F.pad: torch's argument rules (PadNd.cpp _pad_enum); the pads against the input's sizes
+#    are checked by _kernels.pad.check_pad, which conv's padding_mode shares -----------------
+
+def pad_ints(pad) -> tuple:
+    """``pad`` as a tuple of Python ints; torch's TypeError names the first element that is
+    not an int (bool included)."""
+    pads = tuple(pad)
+    for i, p in enumerate(pads):
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found "
+                            f"element of type {type(p).__name__} at pos {i}")
+    return tuple(int(p) for p in pads)
+
+
+def non_constant_pad_dims(shape, pads, mode: str, value) -> int:
+    """How many trailing dims reflect/replicate/circular padding pads (1, 2 or 3), after
+    checking that no fill value is given and that the input has that many dims plus an
+    optional batch and channel."""
+    ndim = len(shape)
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    n = len(pads) // 2
+    if n not in (1, 2, 3) or ndim not in (n + 1, n + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pads)} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    if mode in ("reflect", "replicate"):
+        # ATen's reflection/replication kernels allow an empty batch, nothing else empty
+        rest = shape[1:] if ndim == n + 2 else shape
+        if any(s == 0 for s in rest):
+            raise RuntimeError(f"Expected {n + 1}D or {n + 2}D (batch mode) tensor with possibly 0 "
+                               "batch size and other non-zero dimensions for input, but got: "
+                               f"{list(shape)}")
+    return n
+
+
+__all__ += ["pad_ints", "non_constant_pad_dims"]

@@ -40,6 +40,8 @@ class Convolution(Function):
 
     name = "ConvolutionBackward0"
 
+    affine_in = (0, 1, 2)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups, transposed, output_padding):
         ctx.dtype = x.dtype
@@ -245,37 +247,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # unfold / fold (torch's im2col / col2im, 2-d only as in torch)
 # ---------------------------------------------------------------------------------------------
 
-def _fold_tuple(value, name):
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
-        return tuple(_shapes._as_int(v, name) for v in value)
-    return (_shapes._as_int(value, name),) * 2
-
-
-def _fold_args(kernel_size, dilation, padding, stride):
-    """The four arguments of unfold/fold as pairs, validated as ATen's im2col/col2im checks."""
-    args = tuple(_fold_tuple(v, name) for v, name in zip(
-        (kernel_size, dilation, padding, stride), ("kernel_size", "dilation", "padding", "stride")))
-    _check_fold_args(*args)
-    return args
-
-
-def _check_fold_args(kernel_size, dilation, padding, stride):
-    if any(k <= 0 for k in kernel_size):
-        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
-                           f"{kernel_size[0]} kernel_width: {kernel_size[1]}")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError(f"stride should be greater than zero, but got stride_height: "
-                           f"{stride[0]} stride_width: {stride[1]}")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
-                           f"{dilation[0]} dilation_width: {dilation[1]}")
-    if any(p < 0 for p in padding):
-        raise RuntimeError(f"padding should be non-negative, but got pad_height: {padding[0]} "
-                           f"pad_width: {padding[1]}")
-
-
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     r"""Extract sliding local blocks (im2col): (N, C, H, W) -> (N, C*kH*kW, L), L the number
     of block positions; column l is the flattened block at position l (channel-major).
@@ -284,17 +255,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     >>> F.unfold(ember.ones(2, 3, 5, 6), (2, 3)).shape
     ember.Size([2, 18, 16])
     """
-    kernel_size, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
-    if input.dim() not in (3, 4) or any(s == 0 for s in tuple(input.shape)[-3:]):
-        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
-                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
-    spatial = tuple(input.shape[-2:])
-    blocks = _k.conv_output_shape(spatial, kernel_size, stride, padding, dilation)
-    if any(b < 1 for b in blocks):
-        raise RuntimeError(f"Given input with spatial size {spatial}, kernel_size={kernel_size}, "
-                           f"dilation={dilation}, padding={padding}, calculated shape of the array "
-                           f"of sliding blocks as {blocks}, but its components must be at least "
-                           f"one.")
+    kernel_size, dilation, padding, stride = _shapes.fold_args(kernel_size, dilation, padding,
+                                                               stride)
+    _shapes.check_unfold_input(tuple(input.shape), kernel_size, dilation, padding, stride)
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
     y = Im2Col.apply(x, kernel_size, dilation, padding, stride)
@@ -306,25 +269,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     (N, C*kH*kW, L) -> (N, C, *output_size). The adjoint of :func:`unfold`; ``fold(unfold(x))``
     multiplies each element by the number of blocks that contain it.
     """
-    output_size = _fold_tuple(output_size, "output_size")
-    kernel_size, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
-    if input.dim() not in (2, 3) or any(s == 0 for s in tuple(input.shape)[-2:]):
-        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
-                           f"size and non-zero dimensions for input, but got: {list(input.shape)}")
-    k_numel = kernel_size[0] * kernel_size[1]
-    channels_k, length = input.shape[-2], input.shape[-1]
-    if channels_k % k_numel != 0:
-        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
-                           f"of kernel_size, but got input.size(1)={channels_k} and "
-                           f"kernel_size={kernel_size}.")
-    blocks = _k.conv_output_shape(output_size, kernel_size, stride, padding, dilation)
-    if blocks[0] * blocks[1] != length or any(b < 1 for b in blocks):
-        blocks = tuple(max(b, 0) for b in blocks)
-        raise RuntimeError(f"Given output_size={output_size}, kernel_size={kernel_size}, "
-                           f"dilation={dilation}, padding={padding}, stride={stride}, expected "
-                           f"size of input's dimension 2 to match the calculated number of "
-                           f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, "
-                           f"but got input.size(2)={length}.")
+    output_size = _shapes.fold_pair(output_size, "output_size")
+    kernel_size, dilation, padding, stride = _shapes.fold_args(kernel_size, dilation, padding,
+                                                               stride)
+    _shapes.check_fold_input(tuple(input.shape), output_size, kernel_size, dilation, padding,
+                             stride)
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(0)
     y = Col2Im.apply(x, output_size, kernel_size, dilation, padding, stride)
