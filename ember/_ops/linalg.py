@@ -11,6 +11,8 @@ from .util import unbroadcast
 class MatMul(Function):
     name = "MmBackward0"
 
+    affine_in = (0, 1)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -58,3 +60,235 @@ def matmul_function(ndim_a: int, ndim_b: int):
     if ndim_a == 2 and ndim_b == 2:
         return MatMul
     return BatchedMatMul
+
+
+# ------------------------------------------------------------------ decompositions (issue 11)
+# Forward through NumPy's LAPACK; backward as torch's formulas (real inputs).
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _eye_like(n, dtype):
+    return np.eye(n, dtype=dtype)
+
+
+class Det(Function):
+    name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        d = np.linalg.det(a).astype(a.dtype)
+        ctx.save_for_backward(a, d)
+        return np.asarray(d)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, d = ctx.saved_tensors
+        # d det / dA = det * A^{-T}; solve rather than invert (torch does the same via LU)
+        ginv = _mT(np.linalg.solve(a, np.broadcast_to(_eye_like(a.shape[-1], a.dtype), a.shape)))
+        return (g * d)[..., None, None] * ginv
+
+
+class Slogdet(Function):
+    name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = np.linalg.slogdet(a)
+        sign, logabs = np.asarray(sign.astype(a.dtype)), np.asarray(logabs.astype(a.dtype))
+        ctx.save_for_backward(a)
+        return sign, logabs  # (torch records sign too; its gradient is zero)
+
+    @staticmethod
+    def backward(ctx, g_sign, g_logabs):
+        a, = ctx.saved_tensors
+        return g_logabs[..., None, None] * _mT(np.linalg.inv(a))
+
+
+class Inv(Function):
+    name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.linalg.inv(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inv, = ctx.saved_tensors
+        return -_mT(inv) @ g @ _mT(inv)
+
+
+class Solve(Function):
+    """A X = B for matrices B (the vector case is a column matrix, reshaped by the caller)."""
+    name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        x = np.linalg.solve(np.broadcast_to(a, shape + a.shape[-2:]), np.broadcast_to(b, shape + b.shape[-2:]))
+        ctx.save_for_backward(a, b, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, x = ctx.saved_tensors
+        shape = g.shape[:-2]
+        gb = np.linalg.solve(np.broadcast_to(_mT(a), shape + a.shape[-2:]), g)
+        ga = -gb @ _mT(x) if ctx.needs_input_grad[0] else None
+        return (unbroadcast(ga, a.shape) if ga is not None else None,
+                unbroadcast(gb, b.shape) if ctx.needs_input_grad[1] else None)
+
+
+class Cholesky(Function):
+    name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, upper):
+        low = np.linalg.cholesky(a)
+        ctx.save_for_backward(low)
+        ctx.upper = upper
+        return np.ascontiguousarray(_mT(low)) if upper else low
+
+    @staticmethod
+    def backward(ctx, g):
+        low, = ctx.saved_tensors
+        gl = _mT(g) if ctx.upper else g
+        # gA = L^{-T} phi(L^T gL) L^{-1}, phi = lower triangle with the diagonal halved; symmetrised
+        phi = np.tril(_mT(low) @ gl)
+        phi = phi - 0.5 * np.tril(np.triu(phi))
+        linv = np.linalg.inv(low)
+        ga = _mT(linv) @ phi @ linv
+        return 0.5 * (ga + _mT(ga)), None
+
+
+class Eigh(Function):
+    name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = np.linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gw, gv):
+        w, v = ctx.saved_tensors
+        vtgv = _mT(v) @ gv
+        inner = 0.5 * (vtgv - _mT(vtgv))  # the skew part: eigenvectors are unit and orthogonal
+        gap = w[..., None, :] - w[..., :, None]
+        idx = np.arange(w.shape[-1])
+        gap[..., idx, idx] = 1.0
+        inner = inner / gap
+        inner[..., idx, idx] = gw
+        return v @ inner @ _mT(v), None
+
+
+class Svd(Function):
+    name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gu, gs, gvh):
+        u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        # full_matrices: only the first k columns of U (rows of Vh) enter the gradient, as torch
+        u, vh, gu, gvh = u[..., :k], vh[..., :k, :], gu[..., :k], gvh[..., :k, :]
+        v, gv = _mT(vh), _mT(gvh)
+        s2 = s * s
+        f = s2[..., None, :] - s2[..., :, None]
+        idx = np.arange(k)
+        f[..., idx, idx] = np.inf
+        f = 1.0 / f
+        utgu, vtgv = _mT(u) @ gu, _mT(v) @ gv
+        inner = (f * (utgu - _mT(utgu))) * s[..., None, :] + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+        inner[..., idx, idx] += gs
+        ga = u @ inner @ vh
+        sinv = 1.0 / s
+        m, n = u.shape[-2], v.shape[-2]
+        if m > k:
+            ga = ga + ((gu - u @ utgu) * sinv[..., None, :]) @ vh
+        if n > k:
+            ga = ga + u @ (sinv[..., :, None] * _mT(gv - v @ vtgv))
+        return ga, None
+
+
+class Qr(Function):
+    name = "LinalgQrBackward0"
+
+    @staticmethod
+    def forward(ctx, a, mode):
+        q, r = np.linalg.qr(a, mode=mode)
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, gq, gr):
+        q, r = ctx.saved_tensors
+        m, n = q.shape[-2], r.shape[-1]
+        if m >= n:
+            return _qr_backward_tall(q[..., :n], r[..., :n, :], gq[..., :n], gr[..., :n, :]), None
+        # wide: A = [X | Y] with X = Q U square and V = Q^T Y, so Q also receives Y gV^T
+        u, v = r[..., :m], r[..., m:]
+        gu, gv = gr[..., :m], gr[..., m:]
+        gx = _qr_backward_tall(q, u, gq + (q @ v) @ _mT(gv), gu)
+        return np.concatenate([gx, q @ gv], axis=-1), None
+
+
+def _qr_backward_tall(q, r, gq, gr):
+    """gA = (gQ + Q copyltu(M)) R^{-T}, M = R gR^T - gQ^T Q (m >= n, reduced)."""
+    mm = r @ _mT(gr) - _mT(gq) @ q
+    copyltu = np.tril(mm) + _mT(np.tril(mm, -1))
+    b = gq + q @ copyltu
+    return _mT(np.linalg.solve(r, _mT(b)))
+
+
+class VectorNorm(Function):
+    name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, ord, axes, keepdim):
+        ax = np.abs(x)
+        if ord == np.inf:
+            n = ax.max(axis=axes, keepdims=True)
+        elif ord == -np.inf:
+            n = ax.min(axis=axes, keepdims=True)
+        elif ord == 0:
+            n = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif ord == 1:
+            n = ax.sum(axis=axes, keepdims=True)
+        elif ord == 2:
+            n = np.sqrt((ax * ax).sum(axis=axes, keepdims=True))
+        else:
+            n = (ax ** ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)
+        n = n.astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, n)
+        ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
+        return n if keepdim else np.squeeze(n, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, n = ctx.saved_tensors
+        ord, axes = ctx.ord, ctx.axes
+        if not ctx.keepdim:
+            g = np.expand_dims(g, axes)
+        if ord == 0:
+            return np.zeros_like(x), None, None, None
+        if ord in (np.inf, -np.inf):
+            hit = (np.abs(x) == n)
+            count = hit.sum(axis=axes, keepdims=True)
+            return np.sign(x) * hit * (g / count), None, None, None
+        if ord == 1:
+            return np.sign(x) * g, None, None, None
+        safe = np.where(n == 0, 1, n)
+        if ord == 2:
+            return np.where(n == 0, 0, x * (g / safe)), None, None, None
+        ax = np.abs(x)
+        grad = np.sign(x) * ax ** (ord - 1) * (g / safe ** (ord - 1))
+        return np.where(n == 0, 0, grad).astype(x.dtype, copy=False), None, None, None

@@ -1,0 +1,208 @@
+"""ember.linalg (issue 11, group G2): values, gradients and errors against torch.linalg."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import gradcheck
+from tests.helpers import check_against_torch
+
+rng = np.random.default_rng(1)
+
+
+def r(*shape):
+    return rng.standard_normal(shape)
+
+
+def well_conditioned(*shape):
+    n = shape[-1]
+    return r(*shape) + n * np.eye(n)
+
+
+def spd(*shape):
+    a = r(*shape)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def sym(*shape):
+    a = r(*shape)
+    return a + np.swapaxes(a, -1, -2)
+
+
+DTYPES = ["float64", "float32"]
+F32 = dict(rtol=1e-3, atol=1e-4)  # float32 decompositions differ in LAPACK's rounding
+
+
+def tol(dtype):
+    return F32 if dtype == "float32" else {}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_det_slogdet_inv(shape, dtype):
+    a = well_conditioned(*shape)
+    check_against_torch(lambda lib, x: lib.linalg.det(x), [a], dtype, **tol(dtype))
+    check_against_torch(lambda lib, x: tuple(lib.linalg.slogdet(x)), [a], dtype, **tol(dtype))
+    check_against_torch(lambda lib, x: lib.linalg.inv(x), [a], dtype, **tol(dtype))
+    check_against_torch(lambda lib, x: x.det(), [a], dtype, **tol(dtype))
+    check_against_torch(lambda lib, x: x.inverse(), [a], dtype, **tol(dtype))
+    check_against_torch(lambda lib, x: lib.logdet(x @ x.mT), [a], dtype, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bshape", [(3,), (3, 2), (2, 3), (2, 3, 2)])
+def test_solve(bshape, dtype):
+    a = well_conditioned(2, 3, 3)
+    b = r(*bshape)
+    check_against_torch(lambda lib, x, y: lib.linalg.solve(x, y), [a, b], dtype, **tol(dtype))
+
+
+def test_solve_right():
+    check_against_torch(lambda lib, x, y: lib.linalg.solve(x, y, left=False),
+                        [well_conditioned(3, 3), r(2, 3)])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky(upper):
+    check_against_torch(lambda lib, x: lib.linalg.cholesky(x, upper=upper), [spd(2, 4, 4)])
+    a = ember.tensor(spd(3, 3), requires_grad=True)
+    assert gradcheck(lambda x: ember.linalg.cholesky((x + x.mT) / 2, upper=upper), (a,))
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh(uplo):
+    a = sym(2, 4, 4)
+    # eigenvectors are unique up to sign: compare a sign-independent function of them
+    check_against_torch(lambda lib, x: lib.linalg.eigh(x, uplo)[0], [a])
+    check_against_torch(lambda lib, x: (lambda w, v: (w, v * v[..., :1, :].sign()))(*lib.linalg.eigh(x, uplo)),
+                        [a])
+    check_against_torch(lambda lib, x: lib.linalg.eigvalsh(x), [a])
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 3, 3)])
+@pytest.mark.parametrize("full", [False, True])
+def test_svd(shape, full):
+    a = r(*shape)
+
+    def signfree(lib, x):
+        u, s, vh = lib.linalg.svd(x, full_matrices=full)
+        k = s.shape[-1]
+        sign = u[..., :1, :k].sign()
+        return s, u[..., :k] * sign, vh[..., :k, :] * sign.mT
+
+    check_against_torch(signfree, [a])
+    check_against_torch(lambda lib, x: lib.linalg.svdvals(x), [a])
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 4, 2)])
+@pytest.mark.parametrize("mode", ["reduced", "complete"])
+def test_qr(shape, mode):
+    if mode == "complete" and shape[-2] > shape[-1]:
+        pytest.skip("torch: the derivative of complete QR is defined only for m <= n")
+    check_against_torch(lambda lib, x: tuple(lib.linalg.qr(x, mode)), [r(*shape)])
+
+
+@pytest.mark.parametrize("ord", [2, 1, 3, 0.5, float("inf"), float("-inf"), 0])
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, True), ((0, 2), False)])
+def test_vector_norm(ord, dim, keepdim):
+    check_against_torch(lambda lib, x: lib.linalg.vector_norm(x, ord, dim, keepdim), [r(2, 3, 4)])
+
+
+def test_vector_norm_of_zeros_has_zero_gradient_like_torch():
+    check_against_torch(lambda lib, x: lib.linalg.vector_norm(x), [np.zeros((3,))])
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf")])
+@pytest.mark.parametrize("dim,keepdim", [((-2, -1), False), ((0, 2), True)])
+def test_matrix_norm(ord, dim, keepdim):
+    check_against_torch(lambda lib, x: lib.linalg.matrix_norm(x, ord, dim, keepdim), [r(3, 4, 5)])
+
+
+@pytest.mark.parametrize("args", [dict(), dict(ord=1), dict(dim=1), dict(ord="nuc", dim=(0, 1)),
+                                  dict(ord=float("inf"))])
+def test_norm(args):
+    check_against_torch(lambda lib, x: lib.linalg.norm(x, **args), [r(3, 4)])
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 3, 3)])
+def test_pinv_and_rank(shape):
+    check_against_torch(lambda lib, x: lib.linalg.pinv(x), [r(*shape)])
+    low_rank = r(5, 2) @ r(2, 4)
+    assert np.array_equal(ember.linalg.matrix_rank(ember.tensor(low_rank)).numpy(),
+                          torch.linalg.matrix_rank(torch.tensor(low_rank)).numpy())
+    check_against_torch(lambda lib, x: lib.linalg.pinv(x, hermitian=True), [spd(3, 3)])
+    check_against_torch(lambda lib, x: lib.linalg.pinv(x), [low_rank], grad=False)
+
+
+@pytest.mark.parametrize("driver", [None, "gelsd"])
+@pytest.mark.parametrize("bshape", [(5, 2), (5,)])
+def test_lstsq(driver, bshape):
+    def fn(lib, a, b):
+        res = lib.linalg.lstsq(a, b, driver=driver)
+        return res.solution, res.residuals, res.rank, res.singular_values
+    check_against_torch(fn, [r(5, 3), r(*bshape)])
+
+
+def test_multi_dot_and_cross():
+    check_against_torch(lambda lib, *xs: lib.linalg.multi_dot(xs), [r(3), r(3, 4), r(4, 2), r(2)])
+    check_against_torch(lambda lib, *xs: lib.linalg.multi_dot(xs), [r(2, 3), r(3, 4), r(4, 2)])
+    check_against_torch(lambda lib, x, y: lib.linalg.cross(x, y), [r(4, 3), r(1, 3)])
+
+
+def test_legacy_svd_and_qr():
+    def fn(lib, x):
+        u, s, v = lib.svd(x)
+        sign = u[..., :1, :].sign()
+        return u * sign, s, v * sign
+    check_against_torch(fn, [r(4, 3)])
+    check_against_torch(lambda lib, x: tuple(lib.linalg.qr(x)), [r(4, 3)])
+    q, rr = ember.qr(ember.tensor(r(4, 3)), some=False)
+    assert q.shape == (4, 4) and rr.shape == (4, 3)
+
+
+def test_gradcheck_decompositions():
+    a = ember.tensor(well_conditioned(3, 3), requires_grad=True)
+    assert gradcheck(lambda x: ember.linalg.det(x), (a,))
+    assert gradcheck(lambda x: ember.linalg.inv(x), (a,))
+    assert gradcheck(lambda x: ember.linalg.qr(x)[0], (a,))
+    assert gradcheck(lambda x: ember.linalg.svd(x, full_matrices=False)[1], (a,))
+
+
+def _same_error(fn):
+    with pytest.raises(RuntimeError) as t_err:
+        fn(torch)
+    with pytest.raises(RuntimeError) as e_err:
+        fn(ember)
+    assert str(e_err.value) == str(t_err.value)
+    return e_err.value
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.linalg.inv(lib.ones(2, 3)),
+    lambda lib: lib.linalg.det(lib.ones(3)),
+    lambda lib: lib.linalg.inv(lib.eye(2).long()),
+    lambda lib: lib.linalg.vector_norm(lib.ones(2).long()),
+    lambda lib: lib.linalg.solve(lib.eye(2), lib.ones(3)),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2)]),
+    lambda lib: lib.linalg.eigh(lib.ones(2, 3)),
+    lambda lib: lib.linalg.matrix_power(lib.ones(2, 3), 2),
+])
+def test_errors_match_torch(fn):
+    _same_error(fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.linalg.inv(lib.ones(2, 2)),
+    lambda lib: lib.linalg.inv(lib.tensor([[1., 2, 3], [2, 4, 6], [1, 1, 1]])),
+    lambda lib: lib.linalg.inv(lib.ones(3, 2, 2)),
+    lambda lib: lib.linalg.solve(lib.ones(2, 2), lib.ones(2)),
+    lambda lib: lib.linalg.solve(lib.ones(3, 2, 2), lib.ones(3, 2)),
+    lambda lib: lib.linalg.cholesky(-lib.eye(3)),
+    lambda lib: lib.linalg.cholesky(lib.diag(lib.tensor([1., -1, 1]))),
+    lambda lib: lib.linalg.cholesky(-lib.eye(3).expand(2, 3, 3)),
+])
+def test_singular_errors_are_linalg_errors(fn):
+    err = _same_error(fn)
+    assert isinstance(err, ember.linalg.LinAlgError) and isinstance(err, RuntimeError)
