@@ -52,6 +52,42 @@ def _worker_death_message(failed) -> str:
     return msg
 
 
+def _worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+    """Check the worker options as torch does; the prefetch factor, 2 by default with workers."""
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; "
+                         "use num_workers=0 to disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing."
+                         "let num_workers > 0 to enable multiprocessing, otherwise set "
+                         "prefetch_factor to None.")
+    if num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    elif prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
+
+
+def _batching_options(batch_size, shuffle, sampler, batch_sampler, drop_last):
+    """Check that sampler, batch_sampler, batch_size and drop_last go together, as torch does;
+    ``(batch_size, drop_last)``, both off when a batch_sampler makes the batches."""
+    if sampler is not None and shuffle:
+        raise ValueError("sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                             "shuffle, sampler, and drop_last")
+        return None, False
+    if batch_size is None and drop_last:
+        raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                         "exclusive with drop_last")
+    return batch_size, drop_last
+
+
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an IterableDataset: ``None`` forever (the dataset decides when to stop)."""
 
@@ -93,22 +129,8 @@ class DataLoader:
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor: int | None = None, persistent_workers: bool = False,
                  pin_memory_device: str = "", in_order: bool = True) -> None:
-        if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; "
-                             "use num_workers=0 to disable multiprocessing.")
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in multiprocessing."
-                             "let num_workers > 0 to enable multiprocessing, otherwise set "
-                             "prefetch_factor to None.")
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-
+        prefetch_factor = _worker_options(num_workers, timeout, prefetch_factor,
+                                          persistent_workers)
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
@@ -116,42 +138,15 @@ class DataLoader:
         self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
+        self.multiprocessing_context = multiprocessing_context  # checked against num_workers
         self.in_order = in_order
 
         self._is_iterable = isinstance(dataset, IterableDataset)
-        if self._is_iterable:
-            if shuffle not in {False, None}:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
-            if sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
-            if batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
-        else:
-            shuffle = bool(shuffle)
-
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
-            batch_size = None
-            drop_last = False
-        elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
-
+        shuffle = self._shuffle_option(shuffle, sampler, batch_sampler)
+        batch_size, drop_last = _batching_options(batch_size, shuffle, sampler, batch_sampler,
+                                                  drop_last)
         if sampler is None:
-            if self._is_iterable:
-                sampler = _InfiniteConstantSampler()
-            elif shuffle:
-                sampler = RandomSampler(dataset, generator=generator)
-            else:
-                sampler = SequentialSampler(dataset)
+            sampler = self._default_sampler(shuffle, generator)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
@@ -168,6 +163,31 @@ class DataLoader:
         self._IterableDataset_len_called = None
         self._initialized = True
         self.check_worker_number_rationality()
+
+    def _shuffle_option(self, shuffle, sampler, batch_sampler) -> bool | None:
+        """``shuffle`` as a bool for a map-style dataset; an IterableDataset takes no shuffle,
+        sampler or batch_sampler (its stream decides the order)."""
+        if not self._is_iterable:
+            return bool(shuffle)
+        if shuffle not in {False, None}:
+            raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
+                             f"option, but got shuffle={shuffle}")
+        if sampler is not None:
+            raise ValueError("DataLoader with IterableDataset: expected unspecified sampler "
+                             f"option, but got sampler={sampler}")
+        if batch_sampler is not None:
+            raise ValueError("DataLoader with IterableDataset: expected unspecified "
+                             f"batch_sampler option, but got batch_sampler={batch_sampler}")
+        return shuffle
+
+    def _default_sampler(self, shuffle: bool, generator) -> Sampler:
+        """The sampler when none is given: None forever for an IterableDataset, else a random
+        or a sequential order over the dataset."""
+        if self._is_iterable:
+            return _InfiniteConstantSampler()
+        if shuffle:
+            return RandomSampler(self.dataset, generator=generator)
+        return SequentialSampler(self.dataset)
 
     def check_worker_number_rationality(self) -> None:
         """Warn when more workers are asked for than CPUs are available (as torch)."""
@@ -366,9 +386,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._send_idx = 0
         self._rcvd_idx = 0
         self._task_info = {}
-        self._tasks_outstanding = 0
         self._workers_status = [True] * self._num_workers
-        self._workers_num_tasks = [0] * self._num_workers
         self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:
             # persistent workers: restart every worker's fetcher, then wait for each to confirm
@@ -436,12 +454,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 raise StopIteration
 
             if len(self._task_info[self._rcvd_idx]) == 2:  # arrived earlier, out of order
-                worker_id, data = self._task_info.pop(self._rcvd_idx)
+                _, data = self._task_info.pop(self._rcvd_idx)
                 self._rcvd_idx += 1
-                return self._process_data(data, worker_id)
+                return self._process_data(data)
 
             idx, data = self._get_data()
-            self._tasks_outstanding -= 1
             if self._is_iterable and isinstance(data, _worker._IterableDatasetStopIteration):
                 if self._persistent_workers:
                     self._workers_status[data.worker_id] = False
@@ -451,13 +468,13 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 continue
             if idx != self._rcvd_idx:
                 if not self._in_order:
-                    worker_id = self._task_info.pop(idx)[0]
-                    return self._process_data(data, worker_id)
+                    del self._task_info[idx]
+                    return self._process_data(data)
                 self._task_info[idx] += (data,)  # keep it until its turn
             else:
-                worker_id = self._task_info.pop(idx)[0]
+                del self._task_info[idx]
                 self._rcvd_idx += 1
-                return self._process_data(data, worker_id)
+                return self._process_data(data)
 
     def _try_put_index(self) -> None:
         try:
@@ -472,19 +489,18 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             return  # no active worker left
         self._index_queues[worker_queue_idx].put((self._send_idx, index))
         self._task_info[self._send_idx] = (worker_queue_idx,)
-        self._workers_num_tasks[worker_queue_idx] += 1
-        self._tasks_outstanding += 1
         self._send_idx += 1
 
-    def _process_data(self, data, worker_idx):
-        self._workers_num_tasks[worker_idx] -= 1
+    def _process_data(self, data):
+        """Send the next task in the returned one's place, then return its batch (or raise
+        what the worker raised)."""
         self._try_put_index()
         if isinstance(data, _worker.ExceptionWrapper):
             self._shutdown_workers()
             data.reraise()
         return data
 
-    def _mark_worker_as_unavailable(self, worker_id: int, shutdown: bool = False) -> None:
+    def _mark_worker_as_unavailable(self, worker_id: int) -> None:
         # None tells the worker to exit once it has drained its queue
         self._index_queues[worker_id].put(None)
         self._workers_status[worker_id] = False
@@ -501,7 +517,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._workers_done_event.set()
             for worker_id in range(len(self._workers)):
                 if self._persistent_workers or self._workers_status[worker_id]:
-                    self._mark_worker_as_unavailable(worker_id, shutdown=True)
+                    self._mark_worker_as_unavailable(worker_id)
             deadline = time.monotonic() + grace
             for w in self._workers:
                 w.join(timeout=max(deadline - time.monotonic(), 0))

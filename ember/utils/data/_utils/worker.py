@@ -172,6 +172,35 @@ def _serialize(data, worker_id: int, batch_dir: str | None = None, name: str = "
         return pickle.dumps(wrapped, protocol=pickle.HIGHEST_PROTOCOL), None
 
 
+def _start_worker(dataset, base_seed, init_fn, worker_id, num_workers, make_fetcher):
+    """Set this worker process up (one thread, seeds, get_worker_info, worker_init_fn, the
+    fetcher): ``(fetcher, init_exception)``, the error, if any, to send with the first task."""
+    global _worker_info
+    # one thread per worker, as torch does: the workers already share the cores, and a
+    # forked child must not start numba's OpenMP pool where the user chose that layer
+    import ember
+    ember.set_num_threads(1)
+    seed = _seed_worker(base_seed, worker_id)
+    _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
+    # an error in worker_init_fn or in iter(dataset) is reported with the first task
+    try:
+        if init_fn is not None:
+            init_fn(worker_id)
+        return make_fetcher(), None
+    except Exception:
+        return None, ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+
+
+def _fetch(fetcher, index, is_iterable: bool, worker_id: int):
+    """One task's result: the batch, the end of an iterable stream, or the error, wrapped."""
+    try:
+        return fetcher.fetch(index)
+    except Exception as e:
+        if isinstance(e, StopIteration) and is_iterable:
+            return _IterableDatasetStopIteration(worker_id)
+        return ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+
+
 def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto_collation,
                  collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
                  batch_dir=None) -> None:
@@ -179,24 +208,12 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
     buffers go through files in ``batch_dir``, a /dev/shm folder the main process owns."""
     from .fetch import create_fetcher
 
-    global _worker_info
+    def make_fetcher():
+        return create_fetcher(is_iterable, dataset, auto_collation, collate_fn, drop_last)
+
     try:
-        # one thread per worker, as torch does: the workers already share the cores, and a
-        # forked child must not start numba's OpenMP pool where the user chose that layer
-        import ember
-        ember.set_num_threads(1)
-        seed = _seed_worker(base_seed, worker_id)
-        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
-
-        # an error in worker_init_fn or in iter(dataset) is reported with the first task
-        init_exception = None
-        try:
-            if init_fn is not None:
-                init_fn(worker_id)
-            fetcher = create_fetcher(is_iterable, dataset, auto_collation, collate_fn, drop_last)
-        except Exception:
-            init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-
+        fetcher, init_exception = _start_worker(dataset, base_seed, init_fn, worker_id,
+                                                num_workers, make_fetcher)
         iteration_end = False
         batches_sent = 0  # names this worker's files in batch_dir
         watchdog = ManagerWatchdog()
@@ -207,8 +224,7 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
                 continue
             if isinstance(r, _ResumeIteration):
                 data_queue.put((r, None))
-                iteration_end = False
-                fetcher = create_fetcher(is_iterable, dataset, auto_collation, collate_fn, drop_last)
+                iteration_end, fetcher = False, make_fetcher()
                 continue
             if r is None:
                 break  # the main process asked us to exit
@@ -218,14 +234,8 @@ def _worker_loop(is_iterable, dataset, index_queue, data_queue, done_event, auto
             if init_exception is not None:
                 data, init_exception = init_exception, None
             else:
-                try:
-                    data = fetcher.fetch(index)
-                except Exception as e:
-                    if isinstance(e, StopIteration) and is_iterable:
-                        data = _IterableDatasetStopIteration(worker_id)
-                        iteration_end = True
-                    else:
-                        data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+                data = _fetch(fetcher, index, is_iterable, worker_id)
+                iteration_end = isinstance(data, _IterableDatasetStopIteration)
             batches_sent += 1
             data_queue.put((idx, _serialize(data, worker_id, batch_dir,
                                             f"{worker_id}-{batches_sent}")))
