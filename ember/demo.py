@@ -17,6 +17,7 @@ import gzip
 import os
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -142,15 +143,19 @@ def train(epochs: int = 10, batch_size: int = 32, lr: float | None = None,
         return _train(epochs, batch_size, lr, optimizer, output_dir, seed, limit, stream)
 
 
-def _train(epochs, batch_size, lr, optimizer, output_dir, seed, limit, stream) -> dict:
-    import ember
-    from ember import nn
-    from ember.utils.data import DataLoader, TensorDataset
+class _DigitsData(NamedTuple):
+    loader: object          # shuffled training batches
+    test_x: object          # test images, a Tensor
+    test_y: np.ndarray      # test labels
+    mean: float             # the training images' statistics, used to standardise all images
+    std: float
+    n_train: int
 
-    out = stream if stream is not None else sys.stdout
-    start = time.perf_counter()
-    lr = DEFAULT_LR[optimizer] if lr is None else lr
-    ember.manual_seed(seed)
+
+def _digits_data(seed: int, limit: int | None, batch_size: int) -> _DigitsData:
+    """The digits split by ``seed``, standardised, with a shuffled loader over the training set."""
+    import ember
+    from ember.utils.data import DataLoader, TensorDataset
 
     images, labels = load_digits()
     train_idx, test_idx = split(len(images), seed)
@@ -163,64 +168,93 @@ def _train(epochs, batch_size, lr, optimizer, output_dir, seed, limit, stream) -
                               ember.from_numpy(labels[train_idx]))
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True,
                         generator=ember.Generator().manual_seed(seed))
-    test_x, test_y = ember.from_numpy(images[test_idx]), labels[test_idx]
+    return _DigitsData(loader, ember.from_numpy(images[test_idx]), labels[test_idx], mean, std,
+                       len(train_idx))
 
+
+def _make_optimizer(name: str, params, lr: float):
+    """Adam, or SGD with Nesterov momentum 0.9."""
+    import ember
+
+    if name == "adam":
+        return ember.optim.Adam(params, lr=lr)
+    return ember.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+
+
+def _train_epoch(model, loader, loss_fn, opt, scheduler, bar, epoch: int, epochs: int) -> None:
+    """One pass over ``loader``, stepping the schedule every batch and drawing the progress."""
+    model.train()
+    epoch_start = time.perf_counter()
+    seen = correct = 0
+    loss_sum = 0.0
+    for done, (x, y) in enumerate(loader, 1):
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        scheduler.step()
+        n = len(y)
+        seen += n
+        loss_sum += loss.item() * n
+        correct += int((logits.detach().numpy().argmax(axis=1) == y.numpy()).sum())
+        bar.update(epoch, epochs, done, len(loader), loss_sum / seen, correct / seen,
+                   time.perf_counter() - epoch_start)
+    bar.finish(epoch, epochs, len(loader), len(loader), loss_sum / seen, correct / seen,
+               time.perf_counter() - epoch_start)
+
+
+def _save_checkpoint(output_dir: str, state: dict) -> str:
+    """Write ``state`` to ``output_dir``/CHECKPOINT_NAME (folder created) and return the path."""
+    import ember
+
+    os.makedirs(output_dir, exist_ok=True)
+    checkpoint = os.path.join(output_dir, CHECKPOINT_NAME)
+    ember.save(state, checkpoint)
+    return checkpoint
+
+
+def _train(epochs, batch_size, lr, optimizer, output_dir, seed, limit, stream) -> dict:
+    """The body of :func:`train`: data, model, training, test accuracy, checkpoint."""
+    import ember
+    from ember import nn
+
+    out = stream if stream is not None else sys.stdout
+    start = time.perf_counter()
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    ember.manual_seed(seed)
+    data = _digits_data(seed, limit, batch_size)
     model = build_model()
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
-    if optimizer == "adam":
-        opt = ember.optim.Adam(model.parameters(), lr=lr)
-    else:
-        opt = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
-    scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(loader))
+    opt = _make_optimizer(optimizer, model.parameters(), lr)
+    scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(data.loader))
 
     n_params = sum(p.numel() for p in model.parameters())
     out.write(f"ember demo: LeNet-style CNN ({n_params:,} parameters) on 8x8 handwritten digits: "
-              f"{len(train_idx)} training / {len(test_idx)} test images, {optimizer} lr={lr:g}, "
-              f"batch {batch_size}, {epochs} epochs, seed {seed}\n")
+              f"{data.n_train} training / {len(data.test_y)} test images, {optimizer} "
+              f"lr={lr:g}, batch {batch_size}, {epochs} epochs, seed {seed}\n")
     out.flush()
-
     bar = ProgressBar(out)
     for epoch in range(1, epochs + 1):
-        model.train()
-        epoch_start = time.perf_counter()
-        seen = correct = 0
-        loss_sum = 0.0
-        for done, (x, y) in enumerate(loader, 1):
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            scheduler.step()
-            n = len(y)
-            seen += n
-            loss_sum += loss.item() * n
-            correct += int((logits.detach().numpy().argmax(axis=1) == y.numpy()).sum())
-            bar.update(epoch, epochs, done, len(loader), loss_sum / seen, correct / seen,
-                       time.perf_counter() - epoch_start)
-        bar.finish(epoch, epochs, len(loader), len(loader), loss_sum / seen, correct / seen,
-                   time.perf_counter() - epoch_start)
+        _train_epoch(model, data.loader, loss_fn, opt, scheduler, bar, epoch, epochs)
 
-    accuracy = evaluate(model, test_x, test_y)
+    accuracy = evaluate(model, data.test_x, data.test_y)
     seconds = time.perf_counter() - start
-    out.write(f"test accuracy: {100 * accuracy:.2f}% ({int(round(accuracy * len(test_y)))}/"
-              f"{len(test_y)} test images), trained in {seconds:.1f}s\n")
-
+    out.write(f"test accuracy: {100 * accuracy:.2f}% ({int(round(accuracy * len(data.test_y)))}/"
+              f"{len(data.test_y)} test images), trained in {seconds:.1f}s\n")
     checkpoint = None
     if output_dir is not None:
-        os.makedirs(output_dir, exist_ok=True)
-        checkpoint = os.path.join(output_dir, CHECKPOINT_NAME)
-        ember.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epochs,
-                    "test_accuracy": accuracy, "normalization": {"mean": mean, "std": std},
-                    "config": {"epochs": epochs, "batch_size": batch_size, "lr": lr,
-                               "optimizer": optimizer, "seed": seed, "limit": limit}},
-                   checkpoint)
+        checkpoint = _save_checkpoint(output_dir, {
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epochs, "test_accuracy": accuracy,
+            "normalization": {"mean": data.mean, "std": data.std},
+            "config": {"epochs": epochs, "batch_size": batch_size, "lr": lr,
+                       "optimizer": optimizer, "seed": seed, "limit": limit}})
         out.write(f"checkpoint saved to {checkpoint}  (reload: ckpt = ember.load(path); "
                   f"model.load_state_dict(ckpt['model']))\n")
     out.flush()
     return {"test_accuracy": accuracy, "checkpoint": checkpoint, "seconds": seconds,
-            "model": model, "normalization": (mean, std)}
+            "model": model, "normalization": (data.mean, data.std)}
 
 
 def evaluate(model, x, labels: np.ndarray) -> float:
