@@ -81,7 +81,8 @@ class MaxMinDim(Function):
     @staticmethod
     def forward(ctx, a, axis, keepdim, is_max):
         if a.shape and a.shape[axis] == 0:
-            raise IndexError("max(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {axis} to have "
+                             f"non-zero size.")
         arg = _nan_aware_arg(a, axis, is_max)
         vals = np.take_along_axis(a, np.expand_dims(arg, axis), axis)
         if not keepdim:
@@ -123,10 +124,10 @@ class AmaxAmin(Function):
     name = "AmaxBackward0"
 
     @staticmethod
-    def forward(ctx, a, axes, keepdim, is_max):
+    def forward(ctx, a, axes, keepdim, is_max, op=None):
+        op = op or ("max" if is_max else "min")
         if a.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0. "
-                               "Specify the reduction dim with the 'dim' argument.")
+            _check_nonempty_reduction(a.shape, axes, op)
         out = (np.max if is_max else np.min)(a, axis=axes, keepdims=keepdim)
         ctx.save_for_backward(a, out)
         ctx.meta = (axes, keepdim)
@@ -140,7 +141,17 @@ class AmaxAmin(Function):
             out, g = np.expand_dims(out, axes), np.expand_dims(g, axes)
         mask = (a == out) | (np.isnan(a) & np.isnan(out))
         count = mask.sum(axis=axes, keepdims=True)
-        return (mask * (g / count)).astype(g.dtype, copy=False), None, None, None
+        return (mask * (g / count)).astype(g.dtype, copy=False), None, None, None, None
+
+
+def _check_nonempty_reduction(shape, axes, op):
+    """torch's errors for max/min/amax/amin of an empty tensor; empty outputs are fine."""
+    if len(axes) == len(shape):
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           f"Specify the reduction dim with the 'dim' argument.")
+    for ax in axes:
+        if shape[ax] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {ax} to have non-zero size.")
 
 
 class Var(Function):
