@@ -346,10 +346,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """torch 2.13's formula: each input divided by its norm clamped to ``eps`` (the clamp made
     without autograd, so the gradient flows through the unclamped norm), then the dot product."""
     from .._dtype import result_type
-    if result_type(x1, x2).np.kind != "f":
+    common = result_type(x1, x2)
+    if common.np.kind != "f":
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
-                           f"{_scalar_name(result_type(x1, x2))}")
-    x1, x2 = _broadcast_pair(x1, x2)
+                           f"{_scalar_name(common)}")
+    x1, x2 = _broadcast_pair(x1._cast(common), x2._cast(common))
     n1, n2 = (_clamped_norm(x, dim, eps) for x in (x1, x2))
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 

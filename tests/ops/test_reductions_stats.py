@@ -228,6 +228,17 @@ ERRORS = [
     lambda L: L.var_mean(L.tensor([1, 2])),
     lambda L: L.cosine_similarity(L.tensor([1, 2]), L.tensor([1, 2]), 0),
     lambda L: L.cummax(L.ones(2), 1),
+    # regressions: these raised another error, or none, before
+    lambda L: L.var(L.tensor([1, 2, 3])),
+    lambda L: L.tensor([1, 2, 3]).std(),
+    lambda L: L.count_nonzero(L.ones(2, 3), (0, -2)),
+    lambda L: L.count_nonzero(L.ones(2, 3), 3),
+    lambda L: L.amax(L.zeros(0, 3), 0),
+    lambda L: L.amin(L.zeros(0, 3)),
+    lambda L: L.max(L.zeros(0, 3), 0),
+    lambda L: L.min(L.zeros(0, 3), 0),
+    lambda L: L.renorm(L.tensor([3.0, 4.0]), 2, 0, 1),
+    lambda L: L.histc(L.tensor([1.0, float("inf")]), bins=2),
 ]
 
 
@@ -245,3 +256,19 @@ def test_tensor_with_float64_dtype_keeps_python_float_precision():
     # which made quantile(x, tensor(q, dtype=float64)) differ from torch by 1e-7
     assert ember.tensor([0.9], dtype=ember.float64).numpy()[0] == torch.tensor([0.9], dtype=torch.float64).item()
     assert ember.tensor(0.1, dtype=ember.float64).item() == 0.1
+
+
+def test_zero_dim_and_empty_results_match_torch():
+    # regressions: cumsum of a 0-d tensor was 1-d, quantile of a 0-d tensor along dim 0 was 1-d,
+    # topk of a 0-d tensor raised, amax over a non-empty dim of an empty tensor raised
+    check_against_torch(lambda L, x: L.cumsum(x.sum(), 0), [X])
+    check_against_torch(lambda L, x: L.quantile(x.sum(), 0.5, dim=0, keepdim=True), [X])
+    check_against_torch(lambda L, x: L.topk(x.sum(), 1), [X])
+    check_against_torch(lambda L, x: L.topk(x.sum(), 0), [X])  # torch returns the element
+    check_against_torch(lambda L, x: L.amax(x, 1), [np.zeros((0, 3))])
+
+
+def test_unique_keeps_nan_apart_and_cosine_similarity_promotes_integers():
+    a = np.array([NAN, 1.0, NAN])
+    check_against_torch(lambda L, x: L.unique(x, return_inverse=True, return_counts=True), [a], grad=False)
+    check_against_torch(lambda L, x, y: L.cosine_similarity(x, y), [np.array([[1, 2]]), np.array([[1.0, 3.0]])])
