@@ -196,7 +196,18 @@ def _index_put_key(shape, indices):
                              f"{len(indices)})")
         key.append(a)
         dim += dims
+    _check_index_shapes(key)
     return tuple(key)
+
+
+def _check_index_shapes(key):
+    """The integer index tensors broadcast together (a mask counts as its nonzero()s)."""
+    shapes = [(int(k.sum()),) if k.dtype == np.bool_ else k.shape for k in key]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with "
+                         "shapes " + ", ".join(str(list(s)) for s in shapes)) from None
 
 
 def index_put(self, indices, values, accumulate=False):
@@ -262,6 +273,8 @@ def _flat_index(index, numel, op):
 
 
 def take(self, index):
+    if self.numel() == 0 and np.size(_long_index(index, "take")):
+        raise IndexError("take(): tried to take from an empty tensor")
     return G.Take.apply(self, _flat_index(index, self.numel(), "take"))
 
 
