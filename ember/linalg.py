@@ -117,7 +117,6 @@ def _singular_error(a, template):
 
 def solve(A, B, *, left=True, out=None):
     _check_square(A, "linalg.solve")
-    _check_float(B, "linalg.solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {_dtype.scalar_type_name(A.dtype)} and B of type "

@@ -85,8 +85,25 @@ class Det(Function):
     def backward(ctx, g):
         a, d = ctx.saved_tensors
         # d det / dA = det * A^{-T}; solve rather than invert (torch does the same via LU)
-        ginv = _mT(np.linalg.solve(a, np.broadcast_to(_eye_like(a.shape[-1], a.dtype), a.shape)))
+        eye = np.broadcast_to(_eye_like(a.shape[-1], a.dtype), a.shape)
+        try:
+            ginv = _mT(np.linalg.solve(a, eye))
+        except np.linalg.LinAlgError:
+            ginv = _mT(_solve_or_zeros(a, eye))
         return (g * d)[..., None, None] * ginv
+
+
+def _solve_or_zeros(a, b):
+    """Batched solve where exactly singular matrices give zeros: their determinant is 0, so
+    torch's gradient det * A^{-T} is 0 there (it does not raise)."""
+    flat_a, flat_b = a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:])
+    res = np.zeros(flat_b.shape, dtype=a.dtype)
+    for i in range(flat_a.shape[0]):  # only after LAPACK reported a singular matrix
+        try:
+            res[i] = np.linalg.solve(flat_a[i], flat_b[i])
+        except np.linalg.LinAlgError:
+            pass
+    return res.reshape(b.shape)
 
 
 class Slogdet(Function):

@@ -272,8 +272,8 @@ def _sublist_equation(args):
 
 def einsum(*args):
     """torch.einsum(equation, *operands) or the sublist form einsum(op0, [0, 1], op1, [1, 2])."""
-    if not args:
-        raise TypeError("einsum(): must specify the equation string and at least one operand, "
+    if not args or (isinstance(args[0], str) and len(args) == 1):
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
                         "or at least one operand and its subscripts list")
     if isinstance(args[0], str):
         equation, operands = args[0], list(args[1:])
@@ -308,10 +308,12 @@ def _tensordot_dims(dims, na, nb):
 
 def tensordot(a, b, dims=2, out=None):
     da, db = _tensordot_dims(dims, a.ndim, b.ndim)
-    for x, y in zip(da, db):
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    for (x, y), (ux, uy) in zip(zip(da, db), _user_dims(dims)):
         if a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim {y}")
+                               f"{a.shape[x]} in dim {ux} and second has size {b.shape[y]} in dim {uy}")
     sa = _LETTERS[:a.ndim]
     sb = list(_LETTERS[a.ndim:a.ndim + b.ndim])
     for x, y in zip(da, db):
@@ -319,8 +321,18 @@ def tensordot(a, b, dims=2, out=None):
     sb = "".join(sb)
     free = "".join(c for i, c in enumerate(sa) if i not in da) + \
         "".join(c for i, c in enumerate(sb) if i not in db)
-    _check_same_dtype([a, b])
     return _finish_out(einsum(f"{sa},{sb}->{free}", a, b), out)
+
+
+def _user_dims(dims):
+    """The contracted dims as the caller wrote them (torch's messages quote them): an int n
+    means a's last n dims (-n..-1) against b's first n."""
+    if isinstance(dims, _tensor()):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        return list(zip(range(-dims, 0), range(dims)))
+    da, db = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
+    return list(zip(da, db))
 
 
 def _finish_out(res, out):
@@ -340,7 +352,9 @@ def outer(a, b):
     for name, t in (("self", a), ("vec2", b)):
         if t.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
-    return einsum("i,j->ij", a, b)
+    from .._dtype import result_type
+    dt = result_type(a, b)  # torch's outer is a broadcast multiply: it promotes
+    return einsum("i,j->ij", a._cast(dt), b._cast(dt))
 
 
 def inner(a, b):

@@ -206,3 +206,14 @@ def test_errors_match_torch(fn):
 def test_singular_errors_are_linalg_errors(fn):
     err = _same_error(fn)
     assert isinstance(err, ember.linalg.LinAlgError) and isinstance(err, RuntimeError)
+
+
+def test_det_backward_of_a_singular_matrix_regression():
+    # regression: the backward solved A X = I and raised LinAlgError; torch gives det * A^-T = 0
+    check_against_torch(lambda lib, x: lib.linalg.det(x), [np.array([[1.0, 2.0], [2.0, 4.0]])])
+    batch = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), well_conditioned(2, 2)])
+    check_against_torch(lambda lib, x: lib.linalg.det(x), [batch])
+
+
+def test_solve_dtype_error_matches_torch():
+    _same_error(lambda lib: lib.linalg.solve(lib.eye(2), lib.ones(2, dtype=lib.int64)))

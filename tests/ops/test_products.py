@@ -187,3 +187,52 @@ def test_triangle_indices(row, col, offset):
         e, t = getattr(ember, name)(row, col, offset), getattr(torch, name)(row, col, offset)
         assert e.dtype is ember.int64
         assert np.array_equal(e.numpy(), t.numpy())
+
+
+def _same_error(fn):
+    with pytest.raises(RuntimeError) as t_err:
+        fn(torch)
+    with pytest.raises(RuntimeError) as e_err:
+        fn(ember)
+    assert str(e_err.value) == str(t_err.value)
+
+
+def test_mv_rejects_a_matrix_vector_regression():
+    # regression: mv went through matmul and silently returned a matrix product for a 2-D vec
+    _same_error(lambda lib: lib.mv(lib.ones(2, 3), lib.ones(3, 1)))
+    _same_error(lambda lib: lib.mv(lib.ones(3), lib.ones(3)))
+
+
+def test_addmm_input_does_not_grow_the_result_regression():
+    # regression: beta * input + product broadcast both ways, so a batched input silently
+    # turned addmm into a batched result; torch only expands the input
+    with pytest.raises(RuntimeError, match="number of sizes provided"):
+        torch.addmm(torch.ones(2, 3, 5), torch.ones(3, 4), torch.ones(4, 5))
+    with pytest.raises(RuntimeError, match="number of sizes provided"):
+        ember.addmm(ember.ones(2, 3, 5), ember.ones(3, 4), ember.ones(4, 5))
+    _same_error(lambda lib: lib.addbmm(lib.ones(3, 3), lib.ones(2, 2, 4), lib.ones(2, 4, 3)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.dot(lib.ones(3), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.vdot(lib.ones(3), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.dot(lib.ones(3), lib.ones(2)),
+    lambda lib: lib.inner(lib.ones(3), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(2, 3), 1),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(2, 3), ([1], [0])),
+    lambda lib: lib.addmm(lib.ones(2, 2, dtype=lib.float64), lib.ones(2, 2), lib.ones(2, 2)),
+    lambda lib: lib.addmv(lib.ones(2, dtype=lib.float64), lib.ones(2, 2), lib.ones(2)),
+    lambda lib: lib.addmv(lib.ones(2, 2), lib.ones(2, 2), lib.ones(2)),
+    lambda lib: lib.baddbmm(lib.ones(2, dtype=lib.float64), lib.ones(1, 2, 2), lib.ones(1, 2, 2)),
+    lambda lib: lib.tensordot(lib.ones(2), lib.ones(2), -1),
+    lambda lib: lib.cross(lib.ones(2, 4), lib.ones(2, 4), dim=1),
+])
+def test_product_errors_match_torch(fn):
+    _same_error(fn)
+
+
+def test_outer_promotes_like_torch():
+    assert ember.outer(ember.ones(3), ember.arange(2)).dtype is ember.float32
+    assert ember.outer(ember.ones(3), ember.ones(2, dtype=ember.float64)).dtype is ember.float64
+    with pytest.raises(ValueError):
+        ember.einsum("ij,jk")
