@@ -7,10 +7,42 @@ import math
 
 import numpy as np
 
-PRECISION = 4
-THRESHOLD = 1000
-EDGEITEMS = 3
-LINEWIDTH = 80
+
+
+class _PrinterOptions:
+    """torch's PRINT_OPTS: read at every repr, set by set_printoptions (process-wide, as in torch)."""
+    precision = 4
+    threshold = 1000
+    edgeitems = 3
+    linewidth = 80
+    sci_mode = None  # None: chosen per tensor from its range; True/False: forced
+
+
+PRINT_OPTS = _PrinterOptions()
+
+_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+             "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+             "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """torch.set_printoptions: a profile first ('default', 'short', 'full'), then each option
+    given; ``sci_mode`` is always set (None: automatic)."""
+    if profile is not None:
+        for name, value in _PROFILES.get(profile, {}).items():  # torch ignores unknown profiles
+            setattr(PRINT_OPTS, name, value)
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            setattr(PRINT_OPTS, name, value)
+    PRINT_OPTS.sci_mode = sci_mode
+
+
+def get_printoptions() -> dict:
+    """torch._tensor_str.get_printoptions: the current options, as keyword arguments."""
+    return {name: getattr(PRINT_OPTS, name)
+            for name in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")}
 
 
 class _Formatter:
@@ -31,26 +63,28 @@ class _Formatter:
         absv = np.abs(finite)
         lo, hi = absv.min(), absv.max()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        self.sci_mode = (hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+                         if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode)
+        precision = PRINT_OPTS.precision
         for v in finite.tolist():
             if self.sci_mode:
-                w = len(f"{v:.{PRECISION}e}")
+                w = len(f"{v:.{precision}e}")
             elif self.int_mode:
                 w = len(f"{v:.0f}") + 1
             else:
-                w = len(f"{v:.{PRECISION}f}")
+                w = len(f"{v:.{precision}f}")
             self.max_width = max(self.max_width, w)
 
     def format(self, v) -> str:
         if self.floating:
             if self.sci_mode:
-                s = f"{v:{self.max_width}.{PRECISION}e}"
+                s = f"{v:{self.max_width}.{PRINT_OPTS.precision}e}"
             elif self.int_mode:
                 s = f"{v:.0f}"
                 if not (math.isinf(v) or math.isnan(v)):
                     s += "."
             else:
-                s = f"{v:.{PRECISION}f}"
+                s = f"{v:.{PRINT_OPTS.precision}f}"
         else:
             s = str(v)
         return " " * (self.max_width - len(s)) + s
@@ -59,18 +93,18 @@ class _Formatter:
 def _summarized(a: np.ndarray) -> np.ndarray:
     if a.ndim == 0:
         return a
-    if a.shape[0] > 2 * EDGEITEMS:
-        a = np.concatenate([a[:EDGEITEMS], a[-EDGEITEMS:]])
+    if a.shape[0] > 2 * PRINT_OPTS.edgeitems:
+        a = np.concatenate([a[:PRINT_OPTS.edgeitems], a[-PRINT_OPTS.edgeitems:]])
     if a.ndim == 1:
         return a
     return np.stack([_summarized(x) for x in a])
 
 
 def _vector(a, indent, summarize, fmt):
-    per_line = max(1, math.floor((LINEWIDTH - indent) / (fmt.max_width + 2)))
-    if summarize and a.shape[0] > 2 * EDGEITEMS:
-        data = ([fmt.format(v) for v in a[:EDGEITEMS].tolist()] + [" ..."]
-                + [fmt.format(v) for v in a[-EDGEITEMS:].tolist()])
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.max_width + 2)))
+    if summarize and a.shape[0] > 2 * PRINT_OPTS.edgeitems:
+        data = ([fmt.format(v) for v in a[:PRINT_OPTS.edgeitems].tolist()] + [" ..."]
+                + [fmt.format(v) for v in a[-PRINT_OPTS.edgeitems:].tolist()])
     else:
         data = [fmt.format(v) for v in a.tolist()]
     lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
@@ -82,10 +116,10 @@ def _nested(a, indent, summarize, fmt):
         return fmt.format(a.item())
     if a.ndim == 1:
         return _vector(a, indent, summarize, fmt)
-    n = a.shape[0]
-    if summarize and n > 2 * EDGEITEMS:
-        rows = ([_nested(a[i], indent + 1, summarize, fmt) for i in range(EDGEITEMS)] + ["..."]
-                + [_nested(a[i], indent + 1, summarize, fmt) for i in range(n - EDGEITEMS, n)])
+    n, edge = a.shape[0], PRINT_OPTS.edgeitems
+    if summarize and n > 2 * edge:
+        rows = ([_nested(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."]
+                + [_nested(a[i], indent + 1, summarize, fmt) for i in range(n - edge, n)])
     else:
         rows = [_nested(a[i], indent + 1, summarize, fmt) for i in range(n)]
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
@@ -96,7 +130,7 @@ def array_str(a: np.ndarray, indent: int) -> str:
         return "[]"
     if a.dtype == np.float16:
         a = a.astype(np.float32)
-    summarize = a.size > THRESHOLD
+    summarize = a.size > PRINT_OPTS.threshold
     fmt = _Formatter(_summarized(a) if summarize else a)
     return _nested(a, indent, summarize, fmt)
 
@@ -105,7 +139,7 @@ def _add_suffixes(text, suffixes, indent):
     parts = [text]
     last = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last + len(suffix) + 2 > LINEWIDTH:
+        if last + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last = indent + len(suffix)
         else:
