@@ -119,18 +119,32 @@ def add_subcommand(subparsers) -> None:
         epilog=_EPILOG)
     explain.set_defaults(func=lambda args: explain.print_help() or 0)
     sub = explain.add_subparsers(dest="explain_command", metavar="SUBCOMMAND")
+    for add_parser in (_add_size, _add_matrix, _add_animate, _add_activation, _add_features,
+                       _add_checkerboard, _add_summary):
+        add_parser(sub)
 
+
+def _op_argument(p, ops):
+    """The positional OP, one of ``ops``."""
+    p.add_argument("op", choices=ops, metavar="OP", help="one of: " + ", ".join(ops))
+
+
+def _add_size(sub):
+    """``explain size OP --input SHAPE ...``."""
     from ember.explain.sizes import OPS
     p = sub.add_parser(
         "size", help="output shape of a conv / pooling / unpooling layer, formula written out",
         description="Work out the output shape, showing each formula with the numbers filled "
                     "in; ceil_mode's last-window rule and impossible configurations explained "
                     "in words.")
-    p.add_argument("op", choices=OPS, metavar="OP", help="one of: " + ", ".join(OPS))
+    _op_argument(p, OPS)
     p.add_argument("--input", "-i", type=_shape, required=True, help="input shape, e.g. 1,3,512,512")
     _layer_arguments(p)
     p.set_defaults(func=_cmd_size)
 
+
+def _add_matrix(sub):
+    """``explain matrix``: a small convolution's geometry and weights."""
     p = sub.add_parser(
         "matrix", help="convolution as a matrix C: conv(x) == C @ x, conv_transpose(y) == C.T @ y",
         description="Build the unrolled matrix of a small convolution from its weight, check it "
@@ -151,6 +165,9 @@ def add_subcommand(subparsers) -> None:
     _out(p)
     p.set_defaults(func=_cmd_matrix)
 
+
+def _add_animate(sub):
+    """``explain animate OP --input SIZE ...``, with its frame and memory limits."""
     from ember.explain.animate import ANIMATED_OPS
     p = sub.add_parser(
         "animate", help="GIF of the window sliding over the input, output built element by element",
@@ -158,7 +175,7 @@ def add_subcommand(subparsers) -> None:
                     "outro); padding, stride, dilation, ceil_mode overhang and transposed "
                     "convolution's inserted zeros are drawn. Numbers are small random integers "
                     "run through ember's layer.")
-    p.add_argument("op", choices=ANIMATED_OPS, metavar="OP", help="one of: " + ", ".join(ANIMATED_OPS))
+    _op_argument(p, ANIMATED_OPS)
     p.add_argument("--input", "-i", type=_sizes, required=True,
                    help="spatial input size, e.g. 5,5 (2-d) or 7 (1-d)")
     _layer_arguments(p, animate=True)
@@ -172,6 +189,9 @@ def add_subcommand(subparsers) -> None:
     _out(p)
     p.set_defaults(func=_cmd_animate)
 
+
+def _add_activation(sub):
+    """``explain activation NAME|all [--range] [--param KEY=VALUE]``."""
     p = sub.add_parser("activation", help="f(x) and f'(x) (by ember's autograd) of an activation",
                        description="Plot an activation and its derivative, computed by ember's "
                                    "autograd, with its range and the peak of f' annotated. NAME "
@@ -184,6 +204,9 @@ def add_subcommand(subparsers) -> None:
     _out(p)
     p.set_defaults(func=_cmd_activation)
 
+
+def _add_features(sub):
+    """``explain features [IMAGE]``."""
     p = sub.add_parser("features", help="feature maps of a photo through random Conv2d(3, 1, 3)",
                        description="Run a photo (the bundled public-domain one if IMAGE is not "
                                    "given) through Conv2d(3, 1, 3) with ember's random init under "
@@ -198,6 +221,9 @@ def add_subcommand(subparsers) -> None:
     _out(p)
     p.set_defaults(func=_cmd_features)
 
+
+def _add_checkerboard(sub):
+    """``explain checkerboard [--image]``."""
     p = sub.add_parser("checkerboard", help="ConvTranspose2d(k=3, s=2) vs resize-then-convolve",
                        description="Show the checkerboard artefact of a stride-2 transposed "
                                    "convolution and how resizing, then convolving, avoids it.")
@@ -206,6 +232,9 @@ def add_subcommand(subparsers) -> None:
     _out(p)
     p.set_defaults(func=_cmd_checkerboard)
 
+
+def _add_summary(sub):
+    """``explain summary MODEL [--input] [--explain]``."""
     from ember.explain.summary import MODELS
     p = sub.add_parser("summary", help="layer-by-layer summary of a model (like torchinfo)",
                        description="Output shape, parameters and multiply-adds of every layer, "
@@ -260,7 +289,12 @@ def _check_memory(what, estimate, args):
     try:
         check_memory(what, estimate, _max_bytes(args))
     except MemoryLimitError as e:
-        raise CommandError(f"{e}; pass --max-memory to raise the limit") from None
+        raise _memory_limit_error(e) from None
+
+
+def _memory_limit_error(e):
+    """The refusal of an estimate above --max-memory, as an error line naming the way out."""
+    return CommandError(f"{e}; pass --max-memory to raise the limit")
 
 
 @contextlib.contextmanager
@@ -510,7 +544,7 @@ def _cmd_summary(args):
     try:
         result = summary(model, size, explain=args.explain, max_bytes=_max_bytes(args))
     except MemoryLimitError as e:
-        raise CommandError(f"{e}; pass --max-memory to raise the limit") from None
+        raise _memory_limit_error(e) from None
     except Exception as e:  # noqa: BLE001 - the model's own code decides what it raises
         raise CommandError(f"the model failed on an input of shape {list(size)}: "
                            f"{type(e).__name__}: {e}") from None
