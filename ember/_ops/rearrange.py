@@ -156,31 +156,32 @@ def _stack_inputs(tensors, op):
     return tensors
 
 
-def hstack(tensors):
+def _cat_out(tensors, dim, out):
     from .joins import cat
+    from .products import _finish_out
+    return _finish_out(cat(tensors, dim), out)
+
+
+def hstack(tensors, *, out=None):
     tensors = [_at_least(t, 1) for t in _stack_inputs(tensors, "hstack")]
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+    return _cat_out(tensors, 0 if tensors[0].ndim == 1 else 1, out)
 
 
-def vstack(tensors):
-    from .joins import cat
-    return cat([_at_least(t, 2) for t in _stack_inputs(tensors, "vstack")], 0)
+def vstack(tensors, *, out=None):
+    return _cat_out([_at_least(t, 2) for t in _stack_inputs(tensors, "vstack")], 0, out)
 
 
-def row_stack(tensors):
-    from .joins import cat
-    return cat([_at_least(t, 2) for t in _stack_inputs(tensors, "row_stack")], 0)
+def row_stack(tensors, *, out=None):
+    return _cat_out([_at_least(t, 2) for t in _stack_inputs(tensors, "row_stack")], 0, out)
 
 
-def dstack(tensors):
-    from .joins import cat
-    return cat([_at_least(t, 3) for t in _stack_inputs(tensors, "dstack")], 2)
+def dstack(tensors, *, out=None):
+    return _cat_out([_at_least(t, 3) for t in _stack_inputs(tensors, "dstack")], 2, out)
 
 
-def column_stack(tensors):
-    from .joins import cat
+def column_stack(tensors, *, out=None):
     tensors = _stack_inputs(tensors, "column_stack")
-    return cat([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors], 1)
+    return _cat_out([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors], 1, out)
 
 
 def meshgrid(*tensors, indexing=None):

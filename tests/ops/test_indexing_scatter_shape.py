@@ -379,3 +379,24 @@ def test_flip_and_tile_take_dims_by_keyword():
     x = np.arange(6.).reshape(2, 3)
     check_against_torch(lambda L, x: [L.flip(x, dims=[0, 1]), x.flip(dims=(1,)), L.tile(x, dims=(2,))],
                         [x])
+
+
+def test_out_arguments():
+    x = np.arange(6.).reshape(2, 3)
+    for name, call in [
+        ("hstack", lambda L, x, out: L.hstack([x, x], out=out)),
+        ("vstack", lambda L, x, out: L.vstack([x, x], out=out)),
+        ("dstack", lambda L, x, out: L.dstack([x, x], out=out)),
+        ("column_stack", lambda L, x, out: L.column_stack([x, x], out=out)),
+        ("index_add", lambda L, x, out: L.index_add(x, 0, L.tensor([1]), x[:1], alpha=2, out=out)),
+        ("index_copy", lambda L, x, out: L.index_copy(x, 1, L.tensor([2, 0]), x[:, :2], out=out)),
+        ("gather", lambda L, x, out: L.gather(x, 1, L.tensor([[2, 0]]), out=out)),
+        ("take_along_dim", lambda L, x, out: L.take_along_dim(x, L.tensor([[2], [0]]), 1, out=out)),
+    ]:
+        results = []
+        for lib in (ember, torch):
+            out = lib.empty(0, dtype=lib.float64)  # (resizing a non-empty out warns in torch)
+            res = call(lib, lib.tensor(x), out)
+            assert res is out, name
+            results.append(out)
+        assert_close(*results, what=name)
