@@ -67,50 +67,15 @@ def summary(model, input_size, *, explain=False, dtype=None, max_bytes=None) -> 
     input_size = tuple(int(v) for v in input_size)
     itemsize = np.dtype(ember.zeros(1, dtype=dtype).numpy().dtype).itemsize
     check_memory("the input", int(np.prod(input_size)) * itemsize, max_bytes)
-    records, order, handles = {}, [], []
     names = {id(m): name for name, m in model.named_modules()}
-
-    def pre_hook(module, args):
-        key = id(module)
-        if max_bytes is not None and args and not any(True for _ in module.children()):
-            estimate = _layer_bytes(module, _shape_of(args[0]), itemsize)
-            check_memory(f"layer {names.get(key) or type(module).__name__} "
-                         f"({type(module).__name__})", estimate, max_bytes)
-        if key not in records:
-            order.append(key)
-            records[key] = dict(module=module, input=_shape_of(args[0]) if args else None, output=None)
-
-    def hook(module, args, output):
-        records[id(module)]["output"] = _shape_of(output)
-
-    try:
-        for _, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(pre_hook))
-            handles.append(module.register_forward_hook(hook))
-        x = ember.zeros(input_size, dtype=dtype)
-        with ember.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-
+    records = _record_forward(model, ember.zeros(input_size, dtype=dtype), names, itemsize,
+                              max_bytes)
     layers, per_depth = [], {}
-    for key in order:
-        rec = records[key]
-        module = rec["module"]
+    for key, rec in records.items():
         name = names.get(key, "")
         depth = 0 if name == "" else name.count(".") + 1
         per_depth[depth] = per_depth.get(depth, 0) + 1
-        own = list(module.parameters(recurse=False))
-        params = sum(p.numel() for p in own)
-        trainable = sum(p.numel() for p in own if p.requires_grad)
-        is_leaf = not any(True for _ in module.children())
-        info = LayerInfo(name, type(module).__name__, depth, per_depth[depth], rec["input"],
-                         rec["output"], params, trainable, _mult_adds(module, rec["input"], rec["output"]),
-                         is_leaf)
-        if explain and rec["input"] is not None:
-            info.formula = _formula_lines(module, rec["input"], rec["output"])
-        layers.append(info)
+        layers.append(_layer_info(rec, name, depth, per_depth[depth], explain))
 
     all_params = list(model.parameters())
     total = sum(p.numel() for p in all_params)
@@ -121,6 +86,51 @@ def summary(model, input_size, *, explain=False, dtype=None, max_bytes=None) -> 
                    sum(info.mult_adds for info in layers),
                    int(np.prod(input_size)) * itemsize, activation,
                    sum(p.numel() * p.element_size() for p in all_params))
+
+
+def _record_forward(model, x, names, itemsize: int, max_bytes) -> dict:
+    """Run ``model(x)`` without gradients under hooks: ``{id(module): {module, input, output}}``
+    in the order the modules first ran, each leaf's memory checked before it runs."""
+    import ember
+
+    records, handles = {}, []
+
+    def pre_hook(module, args):
+        key = id(module)
+        if max_bytes is not None and args and not any(True for _ in module.children()):
+            estimate = _layer_bytes(module, _shape_of(args[0]), itemsize)
+            check_memory(f"layer {names.get(key) or type(module).__name__} "
+                         f"({type(module).__name__})", estimate, max_bytes)
+        if key not in records:
+            records[key] = dict(module=module, input=_shape_of(args[0]) if args else None, output=None)
+
+    def hook(module, args, output):
+        records[id(module)]["output"] = _shape_of(output)
+
+    try:
+        for _, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(hook))
+        with ember.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return records
+
+
+def _layer_info(rec, name: str, depth: int, index: int, explain: bool) -> LayerInfo:
+    """One row of the summary from a module's recorded input and output shapes."""
+    module = rec["module"]
+    own = list(module.parameters(recurse=False))
+    params = sum(p.numel() for p in own)
+    trainable = sum(p.numel() for p in own if p.requires_grad)
+    is_leaf = not any(True for _ in module.children())
+    info = LayerInfo(name, type(module).__name__, depth, index, rec["input"], rec["output"],
+                     params, trainable, _mult_adds(module, rec["input"], rec["output"]), is_leaf)
+    if explain and rec["input"] is not None:
+        info.formula = _formula_lines(module, rec["input"], rec["output"])
+    return info
 
 
 def _shape_of(x):
