@@ -153,9 +153,15 @@ def median_index(a, axis, ignore_nan):
 
 
 def kth_index(a, axis, k):
-    """Index (keepdim shape) of the k-th smallest (1-based) along ``axis``."""
-    order = sorted_index(a, axis)
-    return np.take(order, [k - 1], axis=axis)
+    """Index (keepdim shape) of the k-th smallest (1-based) along ``axis``, equal values
+    resolved as torch's quickselect does."""
+    from .._kernels.select import kth_smallest_index
+    rows = np.ascontiguousarray(np.moveaxis(a, axis, -1)).reshape(-1, a.shape[axis])
+    if a.dtype.kind != "f":  # the kernel compares floats (NaN aware); int64 keeps order exactly
+        rows = rows.astype(np.float64) if a.dtype.itemsize < 8 else rows
+    idx = kth_smallest_index(rows, k - 1)
+    shape = np.moveaxis(a, axis, -1).shape[:-1] + (1,)
+    return np.moveaxis(idx.reshape(shape), -1, axis)
 
 
 def mode_index(a, axis):
@@ -166,8 +172,7 @@ def mode_index(a, axis):
     order = np.argsort(moved, axis=-1, kind="stable")
     s = np.take_along_axis(moved, order, -1)
     new_run = np.ones(s.shape, bool)
-    new_run[..., 1:] = (s[..., 1:] != s[..., :-1]) & ~(_isnan(s[..., 1:]) & _isnan(s[..., :-1]))
-    run_id = np.cumsum(new_run, axis=-1) - 1
+    new_run[..., 1:] = s[..., 1:] != s[..., :-1]  # NaN != NaN: each NaN is a run of its own
     pos = np.arange(n)
     run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=-1)
     length = pos - run_start + 1  # length of the run so far; runs end at their maximum
@@ -175,7 +180,6 @@ def mode_index(a, axis):
     last_of_run[..., :-1] = new_run[..., 1:]
     score = np.where(last_of_run, length, 0)
     best = np.argmax(score, axis=-1)[..., None]  # first maximum: the smallest value
-    del run_id
     chosen = np.take_along_axis(order, best, -1)  # stable sort: the run's last is the last occurrence
     return np.moveaxis(chosen, -1, axis).astype(np.int64)
 

@@ -272,3 +272,16 @@ def test_unique_keeps_nan_apart_and_cosine_similarity_promotes_integers():
     a = np.array([NAN, 1.0, NAN])
     check_against_torch(lambda L, x: L.unique(x, return_inverse=True, return_counts=True), [a], grad=False)
     check_against_torch(lambda L, x, y: L.cosine_similarity(x, y), [np.array([[1, 2]]), np.array([[1.0, 3.0]])])
+
+
+def test_kthvalue_and_median_ties_pick_torchs_index():
+    # regression: kthvalue took the k-th of a stable sort; torch runs a quickselect whose swaps
+    # decide which of equal values is returned (e.g. kthvalue([5, 5, 5, 5], 2) is index 0)
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 4, 7, 16, 33):
+        a = rng.integers(0, 3, size=(4, n)).astype(np.float32)
+        a[rng.random(a.shape) < 0.15] = NAN
+        for k in {1, (n + 1) // 2, n}:
+            check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [a], dtype="float32")
+            check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [rng.integers(0, 3, size=(4, n))], grad=False)
+        check_against_torch(lambda L, x: (L.median(x, 1), L.nanmedian(x, 0)), [a], dtype="float32")
