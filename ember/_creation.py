@@ -194,13 +194,16 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     return t.requires_grad_() if requires_grad else t
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+        requires_grad=False):
     _check_device(device)
-    if n < 0 or (m is not None and m < 0):
-        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    dt = as_dtype(dtype) if dtype is not None else \
+        out.dtype if out is not None else _dtype.get_default_dtype()
     t = Tensor._wrap(np.eye(n, m, dtype=dt.np))
-    return t.requires_grad_() if requires_grad else t
+    return _finish("aten::eye", t, out, requires_grad)
 
 
 def _random_factory(draw, name, kernel):

@@ -81,6 +81,11 @@ def parse_einsum(equation: str, shapes):
 def _letter_sizes(subs, shapes):
     sizes = {}
     for i, (s, shape) in enumerate(zip(subs, shapes)):
+        first = {}
+        for c, n in zip(s, shape):  # a letter repeated within one operand takes one size
+            if first.setdefault(c, n) != n:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the "
+                                   f"sizes don't match, {n} != {first[c]}")
         for c, n in zip(s, shape):
             seen = sizes.get(c)
             if seen is None or seen == 1:

@@ -236,3 +236,52 @@ def test_outer_promotes_like_torch():
     assert ember.outer(ember.ones(3), ember.ones(2, dtype=ember.float64)).dtype is ember.float64
     with pytest.raises(ValueError):
         ember.einsum("ij,jk")
+
+
+def test_einsum_repeated_subscript_sizes_must_match_regression():
+    # regression: 'ii' over a (3, 1) operand broadcast the 1 silently; torch raises
+    _same_error(lambda lib: lib.einsum("cEE", lib.ones(3, 1, 2)))
+    _same_error(lambda lib: lib.einsum("bcb,EE", lib.ones(1, 3, 3), lib.ones(3, 3)))
+
+
+def _random_equation(gen):
+    """A random einsum over letters 'abcdE': 1-3 operands, repeated letters, size-1
+    broadcasting, ellipses, implicit or explicit output."""
+    size = {c: int(gen.integers(1, 4)) for c in "abcdE"}
+    ell_shape = tuple(int(x) for x in gen.integers(1, 3, size=gen.integers(0, 3)))
+    use_ell = gen.random() < 0.3
+    terms, shapes = [], []
+    for _ in range(int(gen.integers(1, 4))):
+        t = "".join(gen.choice(list("abcdE"), size=int(gen.integers(0, 4))))
+        shape = [size[c] for c in t]
+        if use_ell and gen.random() < 0.7:
+            pos, n = int(gen.integers(0, len(t) + 1)), int(gen.integers(0, len(ell_shape) + 1))
+            t, shape = t[:pos] + "..." + t[pos:], shape[:pos] + list(ell_shape[len(ell_shape) - n:]) + shape[pos:]
+        terms.append(t)
+        shapes.append(tuple(shape))
+    eq = ",".join(terms)
+    if gen.random() < 0.5:
+        used = sorted(set("".join(terms).replace(".", "")))
+        out = "".join(gen.permutation(used)[: gen.integers(0, len(used) + 1)])
+        eq += "->" + ("..." if "..." in eq and gen.random() < 0.7 else "") + out
+    return eq, shapes
+
+
+def test_einsum_random_equations_match_torch():
+    gen = np.random.default_rng(2026)
+    for _ in range(60):
+        eq, shapes = _random_equation(gen)
+        arrays = [gen.standard_normal(s) for s in shapes]
+        check_against_torch(lambda lib, *xs: lib.einsum(eq, *xs), arrays)
+
+
+def test_eye_forms():
+    for args, kw in (((3,), {}), ((2, 4), {}), ((3,), dict(dtype=ember.int64)), ((0, 2), {})):
+        tkw = {k: getattr(torch, v.name) for k, v in kw.items()}
+        e, t = ember.eye(*args, **kw), torch.eye(*args, **tkw)
+        assert np.array_equal(e.numpy(), t.numpy()) and e.numpy().dtype == t.numpy().dtype
+    out = ember.zeros(1, dtype=ember.int64)
+    assert ember.eye(2, 3, out=out) is out
+    assert out.dtype is ember.int64 and np.array_equal(out.numpy(), np.eye(2, 3))
+    _same_error(lambda lib: lib.eye(2, -1))
+    _same_error(lambda lib: lib.eye(2, out=lib.zeros(1, requires_grad=True)))
