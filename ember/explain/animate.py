@@ -310,14 +310,14 @@ def _conv_transpose_scene(op, family, size, geo, rng, report, *, padding, **_):
 
 def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_pad,
                 divisor_override, **_):
+    """A max or average pooling scene: the padded canvas and one step per output element."""
     n, k, s, d, pads = geo["n"], geo["k"], geo["s"], geo["d"], geo["pads"]
     x = rng.integers(0, 10, size=size).astype(np.float64)
     is_max = family == "max_pool"
     if n == 1 and divisor_override is not None:
         raise ValueError("avg_pool1d has no divisor_override (torch's neither); use avg_pool2d")
     ks, ss, ps, ds = _spatial_args(n, k, s, [pp for pp, _ in pads], d)
-    out_spatial = report.output_shape[2:]
-    out2 = _as2(out_spatial, 1)
+    out2 = _as2(report.output_shape[2:], 1)
     # the canvas: padded input, plus the ceil_mode overhang past the right padding
     need = [(o - 1) * ss_ + dd * (kk - 1) + 1 for o, ss_, dd, kk in zip(out2, s, d, k)]
     kind, values = _padded_canvas(x, pads, pad_value=np.nan, min_shape=need)
@@ -335,28 +335,48 @@ def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_
     steps = []
     for i, j in np.ndindex(*y.shape):
         cells = [(i * s[0] + a * d[0], j * s[1] + b * d[1]) for a in range(k[0]) for b in range(k[1])]
-        inside = [c for c in cells if kind[c] == INPUT]
         if is_max:
             focus = (int(indices[i, j]) // size[1] + pads[0][0], int(indices[i, j]) % size[1] + pads[1][0])
-            kinds = {int(kind[c]) for c in cells}
-            why = ", ".join(text for k_, text in ((PAD, "padding never wins"),
-                                                  (OUTSIDE, "cells past the end are ignored"))
-                            if k_ in kinds)
-            caption = (f"y{_idx(i, j, n)} = max({', '.join(_fmt(values[c]) for c in inside)}) = "
-                       f"{_fmt(y[i, j])}" + (f"   ({why})" if why else ""))
+            steps.append(_max_pool_step((i, j), n, cells, focus, kind, values, y[i, j]))
         else:
-            focus = None
-            counted = [c for c in cells if kind[c] == INPUT or (count_include_pad and kind[c] == PAD)]
-            if divisor_override is not None:
-                divisor, why = divisor_override, "divisor_override"
-            elif count_include_pad:
-                divisor, why = len(counted), "cells in the padded input"
-            else:
-                divisor, why = len(inside), "input cells"
-            caption = (f"y{_idx(i, j, n)} = ({' + '.join(_fmt(values[c]) for c in counted)}) / "
-                       f"{divisor} = {_fmt(y[i, j])}   (divisor: {why})")
-        steps.append(Step((i, j), cells, [None] * len(cells), focus, [], y[i, j], caption,
-                          inside if is_max else counted, None if is_max else divisor))
+            steps.append(_avg_pool_step((i, j), n, cells, kind, values, y[i, j],
+                                        count_include_pad, divisor_override))
+    title = _pool_title(is_max, ks, ss, ps, ds, ceil_mode, count_include_pad, divisor_override)
+    return Scene(op, title, f"input {_shape_txt(size, n)}" + _pad_label(pads[2 - n:]),
+                 f"output {_shape_txt(y.shape, n)}", kind, values, y, steps, [],
+                 legend=_pool_legend(kind, is_max, count_include_pad))
+
+
+def _max_pool_step(ij, n, cells, focus, kind, values, out) -> Step:
+    """One max-pooling output element: the window, the winning cell, and why padding and the
+    ceil_mode overhang never win."""
+    inside = [c for c in cells if kind[c] == INPUT]
+    kinds = {int(kind[c]) for c in cells}
+    why = ", ".join(text for k_, text in ((PAD, "padding never wins"),
+                                          (OUTSIDE, "cells past the end are ignored"))
+                    if k_ in kinds)
+    caption = (f"y{_idx(*ij, n)} = max({', '.join(_fmt(values[c]) for c in inside)}) = "
+               f"{_fmt(out)}" + (f"   ({why})" if why else ""))
+    return Step(ij, cells, [None] * len(cells), focus, [], out, caption, inside, None)
+
+
+def _avg_pool_step(ij, n, cells, kind, values, out, count_include_pad, divisor_override) -> Step:
+    """One average-pooling output element: the cells summed and the divisor, with its reason."""
+    inside = [c for c in cells if kind[c] == INPUT]
+    counted = [c for c in cells if kind[c] == INPUT or (count_include_pad and kind[c] == PAD)]
+    if divisor_override is not None:
+        divisor, why = divisor_override, "divisor_override"
+    elif count_include_pad:
+        divisor, why = len(counted), "cells in the padded input"
+    else:
+        divisor, why = len(inside), "input cells"
+    caption = (f"y{_idx(*ij, n)} = ({' + '.join(_fmt(values[c]) for c in counted)}) / "
+               f"{divisor} = {_fmt(out)}   (divisor: {why})")
+    return Step(ij, cells, [None] * len(cells), None, [], out, caption, counted, divisor)
+
+
+def _pool_title(is_max, ks, ss, ps, ds, ceil_mode, count_include_pad, divisor_override) -> str:
+    """The pooling layer's options as its title; the defaults left out."""
     options = dict(kernel_size=ks, stride=ss, padding=ps)
     if is_max:
         options["dilation"] = ds
@@ -366,12 +386,16 @@ def _pool_scene(op, family, size, geo, rng, report, *, ceil_mode, count_include_
         options["count_include_pad"] = False
     if not is_max and divisor_override is not None:
         options["divisor_override"] = divisor_override
+    return _options_text(**options)
+
+
+def _pool_legend(kind, is_max, count_include_pad) -> list:
+    """What the canvas's colours mean: input, padding (counted or ignored), the overhang."""
     legend = [(INPUT, "input"), (PAD, "padding" + (" (zeros, counted)" if not is_max and count_include_pad
                                                    else " (ignored)"))]
     if (kind == OUTSIDE).any():
         legend.append((OUTSIDE, "ceil_mode overhang (ignored)"))
-    return Scene(op, _options_text(**options), f"input {_shape_txt(size, n)}" + _pad_label(pads[2 - n:]),
-                 f"output {_shape_txt(y.shape, n)}", kind, values, y, steps, [], legend=legend)
+    return legend
 
 
 def _unpool_scene(op, family, size, geo, rng, report, *, output_size, **_):
