@@ -316,11 +316,7 @@ class CIFAR10(VisionDataset):
     def __getitem__(self, index: int):
         img, target = self.data[index], self.targets[index]
         img = Image.fromarray(img)  # a PIL image, as every torchvision dataset returns
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._apply_transforms(img, target)
 
     def __len__(self) -> int:
         return len(self.data)

@@ -140,11 +140,7 @@ class MNIST(VisionDataset):
     def __getitem__(self, index: int):
         img, target = self.data._data[index], int(self.targets._data[index])
         img = Image.fromarray(img, mode="L")
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._apply_transforms(img, target)
 
     def __len__(self) -> int:
         return len(self.data)

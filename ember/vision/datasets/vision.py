@@ -60,6 +60,12 @@ class VisionDataset(Dataset):
     def __getitem__(self, index: int):
         raise NotImplementedError
 
+    def _apply_transforms(self, sample, target):
+        """``transform`` on the sample and ``target_transform`` on the target, read at each call:
+        users set them after construction too (``dataset.transform = ...``), as torchvision's
+        datasets allow."""
+        return StandardTransform(self.transform, self.target_transform)(sample, target)
+
     def __len__(self) -> int:
         raise NotImplementedError
 
