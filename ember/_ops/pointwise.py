@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from .._dtype import get_default_dtype, scalar_type_name
+from .._dtype import get_default_dtype, int64, scalar_type_name
 from .._kernels import special as K
 from ..autograd.function import Function
-from .elementwise import check_integer_divisor, trunc_divide
+from .elementwise import ZeroGrad, check_integer_divisor, trunc_divide
 from .util import unbroadcast
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -335,6 +335,18 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return NanToNum.apply(input, nan, posinf, neginf)
 
 
+def sign(input):
+    if input._data.dtype == np.bool_:
+        return input.clone()  # the sign of True is True, as torch (NumPy has no bool loop)
+    return ZeroGrad.apply(input, np.sign)
+
+
+def square(input):
+    # torch: the square of a bool tensor is int64 (True * True would stay bool)
+    x = input._cast(int64) if input._data.dtype == np.bool_ else input
+    return x * x
+
+
 def round_(input, decimals=0):
     """round half to even, to ``decimals`` places; integers are already whole (a copy, with their
     dtype, as torch), but round with decimals refuses them, as torch."""
@@ -516,7 +528,8 @@ def gcd_lcm(name, input, other):
     return _wrap_like(input, np.asarray(out, dtype=dt))
 
 
-def check_same_dtype(input, other):
+def check_same_dtype(input, other, fn_name="isclose"):
     """isclose / allclose compare tensors of one dtype only, as torch."""
-    if hasattr(other, "_data") and input._data.dtype != other._data.dtype:
+    require_tensor(fn_name, "other", 2, other)
+    if input._data.dtype != other._data.dtype:
         raise RuntimeError(f"{type_name(input)} did not match {type_name(other)}")

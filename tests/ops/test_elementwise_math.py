@@ -157,7 +157,7 @@ def test_binary_gradcheck(name):
     "lib.allclose(x, x + 1e-3)", "lib.equal(i, x)", "lib.clamp(i, lib.tensor([1.5]), lib.tensor([2]))",
     "lib.clamp(x, lib.tensor([0.0]))", "lib.clamp(x, None, lib.tensor([[0.5], [1.0]]))",
     "lib.clip(x, lib.tensor(-0.5), 0.5)", "lib.lerp(x, x * 2, 0.3)", "lib.lerp(x, x * 2, x)",
-    "lib.sinc(z)", "lib.deg2rad(i)", "lib.frac(z)",
+    "lib.sinc(z)", "lib.deg2rad(i)", "lib.frac(z)", "lib.sign(i > 0)", "lib.square(i > 0)",
 ])
 def test_against_torch_dtypes_and_values(expr):
     def run(lib):
@@ -182,7 +182,8 @@ def test_against_torch_dtypes_and_values(expr):
     "lib.round(i, decimals=1)", "lib.fmod(i, 0)", "lib.remainder(i, 0)", "i % 0", "lib.lerp(i, i, 0.5)",
     "lib.lerp(x, x.double(), 0.5)", "lib.lerp(x, x, x.double())", "lib.isclose(i, x)",
     "lib.allclose(i, x.double())", "lib.positive(i > 0)", "lib.polygamma(-1, x)",
-    "lib.clamp(x, lib.tensor([1.0, 2.0]))", "lib.clamp(x, None, None)",
+    "lib.clamp(x, lib.tensor([1.0, 2.0]))", "lib.clamp(x, None, None)", "lib.isclose(x, 1.0)",
+    "lib.allclose(x, 1.0)",
 ])
 def test_errors_as_torch(expr):
     def run(lib):
@@ -243,6 +244,12 @@ def test_remainder_is_differentiable():
     check_against_torch(lambda lib, a: lib.remainder(a, 1.5), [np.array([5.5, -7.25, 3.0])])
 
 
+def test_sign_and_square_of_bool_tensors():
+    # regression: sign(bool) raised NumPy's UFuncTypeError, square(bool) stayed bool (torch: int64)
+    assert_close(ember.sign(ember.tensor([True, False])), torch.sign(torch.tensor([True, False])))
+    assert_close(ember.square(ember.tensor([True, False])), torch.square(torch.tensor([True, False])))
+
+
 def test_isclose_refuses_mixed_dtypes():
     # regression: isclose/allclose compared an int and a float tensor; torch raises
     same_error(lambda lib: lib.isclose(lib.tensor([1, 2]), lib.tensor([1.0, 2.0])), match="Long did not match Float")
@@ -250,7 +257,8 @@ def test_isclose_refuses_mixed_dtypes():
 
 INPLACE = ["tan_", "asin_", "atan_", "sinh_", "exp2_", "expm1_", "erf_", "erfc_", "erfinv_", "lgamma_",
            "digamma_", "i0_", "sinc_", "deg2rad_", "rad2deg_", "frac_", "trunc_", "fix_", "floor_", "ceil_",
-           "sign_", "sgn_", "square_", "rsqrt_", "nan_to_num_", "arcsin_", "arctanh_"]
+           "sign_", "sgn_", "square_", "rsqrt_", "nan_to_num_", "arcsin_", "arctanh_", "sin_", "cos_", "log1p_",
+           "log2_", "log10_", "reciprocal_", "negative_", "absolute_"]
 
 
 @pytest.mark.parametrize("name", INPLACE)
