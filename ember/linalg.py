@@ -16,9 +16,10 @@ from ._ops import linalg as _L
 from ._ops import products as _P
 from ._tensor import Tensor, where
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "lstsq",
-           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
+           "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+           "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot",
+           "vector_norm"]
 
 
 class LinAlgError(RuntimeError):
@@ -381,12 +382,46 @@ _QrLegacy = collections.namedtuple("qr", ["Q", "R"])
 
 
 def _svd_legacy(input, some=True, compute_uv=True):
-    """torch.svd: V (not Vh), reduced by default."""
-    u, s, vh = svd(input, full_matrices=not some)
+    """torch.svd: V (not Vh), reduced by default; without compute_uv, U and V are zero
+    matrices of the full shapes."""
     if not compute_uv:
-        return _SvdLegacy(u.detach() * 0, s, vh.mT.detach() * 0)
+        m, n = input.shape[-2:]
+        zeros = lambda k: Tensor._wrap(np.zeros(input.shape[:-2] + (k, k), input._data.dtype))  # noqa: E731
+        return _SvdLegacy(zeros(m), svdvals(input), zeros(n))
+    u, s, vh = svd(input, full_matrices=not some)
     return _SvdLegacy(u, s, vh.mT)
 
 
 def _qr_legacy(input, some=True):
     return _QrLegacy(*qr(input, "reduced" if some else "complete"))
+
+
+# ------------------------------------------------------------------ small aliases and compositions
+def matmul(input, other, *, out=None):
+    return _P._finish_out(input.matmul(other), out)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return A.diagonal(offset, dim1, dim2)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
+                           f"x of type {_dtype.scalar_type_name(x.dtype)} and y of type "
+                           f"{_dtype.scalar_type_name(y.dtype)} instead.")
+    return _P._finish_out((x * y).sum(dim), out)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """Composition: the triangle of A (unit diagonal if asked), then solve; the gradient
+    reaches only that triangle, as torch's."""
+    for t, name in ((A, "A"), (B, "B")):
+        if t.ndim < 2:
+            raise RuntimeError(f"linalg.solve_triangular: The input tensor {name} must have at "
+                               f"least 2 dimensions.")
+    tri = A.triu(1 if unitriangular else 0) if upper else A.tril(-1 if unitriangular else 0)
+    if unitriangular:
+        eye = Tensor._wrap(np.eye(A.shape[-1], dtype=A._data.dtype))
+        tri = tri + eye
+    return _P._finish_out(solve(tri, B, left=left), out)

@@ -217,3 +217,28 @@ def test_det_backward_of_a_singular_matrix_regression():
 
 def test_solve_dtype_error_matches_torch():
     _same_error(lambda lib: lib.linalg.solve(lib.eye(2), lib.ones(2, dtype=lib.int64)))
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular(upper, left, unit):
+    a = well_conditioned(2, 3, 3)
+    b = r(2, 3, 4) if left else r(2, 4, 3)
+    check_against_torch(lambda lib, x, y: lib.linalg.solve_triangular(
+        x, y, upper=upper, left=left, unitriangular=unit), [a, b])
+
+
+def test_vecdot_diagonal_matmul():
+    check_against_torch(lambda lib, x, y: lib.linalg.vecdot(x, y, dim=0), [r(3, 4), r(3, 4)])
+    check_against_torch(lambda lib, x: lib.linalg.diagonal(x, offset=1), [r(2, 3, 4)])
+    check_against_torch(lambda lib, x, y: lib.linalg.matmul(x, y), [r(2, 3, 4), r(4, 2)])
+
+
+@pytest.mark.filterwarnings("ignore:torch.qr is deprecated")
+def test_legacy_svd_without_uv():
+    e = ember.svd(ember.tensor(r(3, 2)), compute_uv=False)
+    t = torch.svd(torch.tensor(r(3, 2)), compute_uv=False)
+    assert [tuple(x.shape) for x in e] == [tuple(x.shape) for x in t]
+    check_against_torch(lambda lib, x: x.svd()[1], [r(3, 2)])
+    check_against_torch(lambda lib, x: tuple(x.qr()), [r(3, 2)])
