@@ -400,3 +400,11 @@ def test_out_arguments():
             assert res is out, name
             results.append(out)
         assert_close(*results, what=name)
+
+
+def test_gather_takes_sparse_grad_keyword():
+    """regression: gather(..., sparse_grad=False), torch's full signature, was a TypeError."""
+    x = np.arange(6.).reshape(2, 3)
+    check_against_torch(lambda L, x: L.gather(x, 1, L.tensor([[2, 0]]), sparse_grad=False), [x])
+    with pytest.raises(NotImplementedError, match="sparse"):
+        ember.tensor(x).gather(1, ember.tensor([[0]]), sparse_grad=True)
