@@ -86,76 +86,135 @@ def install_numpy_aliases(namespace, aliases, names=None):
 
 
 def install_on_class(cls):
-    """The Tensor methods: wrap each one torch would parse with NumPy aliases, and add/sub
-    (in place too) with their deprecated ``(Number alpha, Tensor other)`` overload."""
+    """The Tensor methods: wrap each one torch would parse with NumPy aliases, and the ops
+    with a deprecated Number-first overload (add, addcmul, addmm ...) with it."""
     namespace = dict(vars(cls))
     install_numpy_aliases(namespace, METHOD_ALIASES)
-    for name in LEGACY_ALPHA_OPS:
-        if name in namespace:
-            namespace[name] = with_legacy_alpha(namespace[name], name, function=False)
+    install_legacy_overloads(namespace, function=False)
     for attr, value in namespace.items():
         if value is not vars(cls).get(attr):
             setattr(cls, attr, value)
     return cls
 
 
-# ---------------------------------------------------------------- add(Number alpha, Tensor other)
-# torch still parses x.add(alpha, other) / torch.add(input, alpha, other) (and sub, add_, sub_;
-# not subtract), warning once per process that the overload is deprecated.
-LEGACY_ALPHA_OPS = ("add", "sub", "add_", "sub_")
-_warned = set()
+# ---------------------------------------------------------------- deprecated Number-first overloads
+# torch still parses x.add(alpha, other), x.addcmul(value, t1, t2), x.addmm(beta, [alpha,] m1, m2)
+# and their torch.<op> forms (torch/csrc/utils/python_arg_parser.cpp, deprecated.yaml), warning
+# once per process - one warning for all of them - that the overload is deprecated.
+# op -> (the leading numbers, as the keywords they become; the tensors that follow)
+LEGACY_OVERLOADS = {
+    "add": (("alpha",), ("other",)), "sub": (("alpha",), ("other",)),
+    "addcmul": (("value",), ("tensor1", "tensor2")), "addcdiv": (("value",), ("tensor1", "tensor2")),
+    "addmm": (("beta", "alpha"), ("mat1", "mat2")), "addmv": (("beta", "alpha"), ("mat", "vec")),
+    "addr": (("beta", "alpha"), ("vec1", "vec2")),
+    "addbmm": (("beta", "alpha"), ("batch1", "batch2")),
+    "baddbmm": (("beta", "alpha"), ("batch1", "batch2")),
+}
+LEGACY_OVERLOADS.update({name + "_": spec for name, spec in list(LEGACY_OVERLOADS.items())})
+# torch.addmm's message lists a second current signature
+_EXTRA_SIGNATURES = {"addmm": "\n\taddmm(Tensor input, Tensor mat1, Tensor mat2, torch.dtype out_dtype, "
+                              "*, Number beta = 1, Number alpha = 1, Tensor out = None)"}
+_warned = []
 
 
-def _deprecation_message(name, function):
+def _deprecation_message(name, numbers, tensors, function):
+    old = [f"Number {n}" for n in numbers] + [f"Tensor {t}" for t in tensors]
+    new = [f"Tensor {t}" for t in tensors]
+    keywords = [f"Number {n} = 1" for n in LEGACY_OVERLOADS[name][0]]
     if function:
-        old = f"{name}(Tensor input, Number alpha, Tensor other, *, Tensor out = None)"
-        new = f"{name}(Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None)"
-    else:
-        old, new = f"{name}(Number alpha, Tensor other)", f"{name}(Tensor other, *, Number alpha = 1)"
-    return (f"This overload of {name} is deprecated:\n\t{old}\n"
-            f"Consider using one of the following signatures instead:\n\t{new}")
+        where = 1 if numbers[0] == "beta" else 0  # addmm(beta, input, ...), add(input, alpha, ...)
+        old.insert(where, "Tensor input")
+        new.insert(0, "Tensor input")
+        old, keywords = old + ["*", "Tensor out = None"], keywords + ["Tensor out = None"]
+    message = (f"This overload of {name} is deprecated:\n\t{name}({', '.join(old)})\nConsider "
+               f"using one of the following signatures instead:\n\t"
+               f"{name}({', '.join(new + ['*'] + keywords)})")
+    return message + (_EXTRA_SIGNATURES.get(name, "") if function else "")
 
 
 def _warn_once(message):
-    if message not in _warned:  # TORCH_WARN_ONCE
-        _warned.add(message)
+    if not _warned:  # TORCH_WARN_ONCE: the first deprecated call in the process warns, no other
+        _warned.append(message)
         import warnings
         warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _is_number(x):
-    # a Python or NumPy number, or a one-element 0-d tensor: what torch's "Number" accepts
-    if isinstance(x, (bool, int, float, complex)) or type(x).__module__ == "numpy" and hasattr(x, "item"):
-        return getattr(x, "ndim", 0) == 0
+    # what torch's "Number" accepts: a Python or NumPy number, or a 0-d tensor
+    if isinstance(x, (bool, int, float, complex)):
+        return True
     return getattr(x, "ndim", None) == 0 and hasattr(x, "item")
 
 
-def with_legacy_alpha(fn, name, function):
-    """``fn(input, other, *, alpha)`` also called as ``fn(input, alpha, other)``."""
-    if getattr(fn, "_legacy_alpha", False):
+def _as_number(x):
+    return x.item() if hasattr(x, "item") else x
+
+
+def _leading_numbers(args, most):
+    count = 0
+    while count < min(most, len(args)) and _is_number(args[count]):
+        count += 1
+    return count
+
+
+def _split_legacy(name, args, kwargs):
+    """(numbers as keywords, tensors) when ``args``/``kwargs`` are the deprecated overload of
+    ``name`` (the arguments after the input tensor); None when they are not."""
+    number_names, tensor_names = LEGACY_OVERLOADS[name]
+    count = _leading_numbers(args, len(number_names))
+    tensors = list(args[count:])
+    named = [t for t in tensor_names[len(tensors):] if t in kwargs]
+    if count == 0 or len(tensors) + len(named) != len(tensor_names):
+        return None
+    extra = [k for k in kwargs if k not in named]
+    if extra:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"unrecognized keyword arguments: {', '.join(extra)}")
+    numbers = {n: _as_number(v) for n, v in zip(number_names, args[:count])}
+    return numbers, tensors + [kwargs[t] for t in named]
+
+
+def with_legacy_overload(fn, name, function):
+    """``fn(input, *tensors, **numbers)`` also called with the numbers first, as torch allows."""
+    if getattr(fn, "_legacy_overload", False):
         return fn
-    expected = "(Tensor other, *, Number alpha = 1)"
+    beta_first = function and LEGACY_OVERLOADS[name][0][0] == "beta"
 
     @functools.wraps(fn)
-    def wrapper(input, *args, **kwargs):
-        if len(args) < 2 and "other" not in kwargs or not args:
-            return fn(input, *args, **kwargs)
-        if not _is_number(args[0]):
-            taken = 2 if function else 1
-            raise TypeError(f"{name}() takes {taken} positional argument{'s' * (taken > 1)} "
-                            f"but {len(args) + function} were given")
-        if len(args) > 2 or (len(args) == 2 and "other" in kwargs):
-            raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                            f"{len(args) + function} positional arguments, but expected {expected}")
-        alpha, other = args[0], (args[1] if len(args) == 2 else kwargs.pop("other"))
-        if kwargs:
-            raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                            f"unrecognized keyword arguments: {', '.join(kwargs)}")
-        _warn_once(_deprecation_message(name, function))
-        return fn(input, other, alpha=alpha.item() if hasattr(alpha, "item") else alpha)
+    def wrapper(*args, **kwargs):
+        if beta_first and len(args) > 1 and _is_number(args[0]) and not _is_number(args[1]):
+            # torch.addmm(beta, input, [alpha,] mat1, mat2)
+            rest, input = (args[0],) + args[2:], args[1]
+        elif args:
+            rest, input = args[1:], args[0]
+        else:
+            return fn(*args, **kwargs)
+        legacy = _split_legacy(name, rest, kwargs)
+        if legacy is None:
+            _refuse_extra_positional(name, rest, function)
+            return fn(*args, **kwargs)
+        numbers, tensors = legacy
+        number_names = [n for n in LEGACY_OVERLOADS[name][0] if n in numbers]
+        _warn_once(_deprecation_message(name, number_names, LEGACY_OVERLOADS[name][1], function))
+        return fn(input, *tensors, **numbers)
 
-    wrapper._legacy_alpha = True
+    wrapper._legacy_overload = True
     return wrapper
+
+
+def _refuse_extra_positional(name, rest, function):
+    # x.add(y, 2): torch's parser counts positionals against add(Tensor other, *, alpha)
+    expected = len(LEGACY_OVERLOADS[name][1])
+    if len(rest) > expected and not _is_number(rest[0]):
+        taken = expected + function
+        raise TypeError(f"{name}() takes {taken} positional argument{'s' * (taken > 1)} "
+                        f"but {len(rest) + function} were given")
+
+
+def install_legacy_overloads(namespace, function):
+    for name in LEGACY_OVERLOADS:
+        if inspect.isfunction(namespace.get(name)) and not (function and name.endswith("_")):
+            namespace[name] = with_legacy_overload(namespace[name], name, function)
 
 
 def check_tensor_argument(fn_name, value, param="input", position=1):
