@@ -40,43 +40,26 @@ def erfc(x):
 
 @numba.vectorize(cache=True)
 def erfinv(y):
-    # outside [-1, 1] there is no value; at +-1 the poles
-    if not -1.0 <= y <= 1.0:
+    # torch's calc_erfinv starts from this rational approximation (central region and tails) and
+    # takes two Newton steps on erf(x) = y; Halley steps on an erfc residual near +-1 converge in
+    # as few, and to full float64 accuracy in the far tail too
+    ay = abs(y)
+    if ay > 1.0 or math.isnan(y):
         return math.nan
-    if y == 1.0:
-        return math.inf
-    if y == -1.0:
-        return -math.inf
-    if y == 0.0:
-        return y
-    # Giles' single-precision approximation as the start, then Newton steps on erf(x) = y
-    w = -math.log((1.0 - y) * (1.0 + y))
-    if w < 5.0:
-        w -= 2.5
-        p = 2.81022636e-08
-        p = 3.43273939e-07 + p * w
-        p = -3.5233877e-06 + p * w
-        p = -4.39150654e-06 + p * w
-        p = 0.00021858087 + p * w
-        p = -0.00125372503 + p * w
-        p = -0.00417768164 + p * w
-        p = 0.246640727 + p * w
-        p = 1.50140941 + p * w
+    if ay == 1.0:
+        return math.copysign(math.inf, y)
+    if ay <= 0.7:
+        z = y * y
+        num = ((-0.140543331 * z + 0.914624893) * z + -1.645349621) * z + 0.886226899
+        dem = (((0.012229801 * z + -0.329097515) * z + 1.442710462) * z + -2.118377725) * z + 1.0
+        x = y * num / dem
     else:
-        w = math.sqrt(w) - 3.0
-        p = -0.000200214257
-        p = 0.000100950558 + p * w
-        p = 0.00134934322 + p * w
-        p = -0.00367342844 + p * w
-        p = 0.00573950773 + p * w
-        p = -0.0076224613 + p * w
-        p = 0.00943887047 + p * w
-        p = 1.00167406 + p * w
-        p = 2.83297682 + p * w
-    x = p * y
-    # Halley steps (cubic convergence): the start is only float32-accurate, and poor in the far tail
-    for _ in range(8):
-        # near |y| = 1 use erfc for the residual: erf(x) - y loses every digit there
+        z = math.sqrt(-math.log((1.0 - ay) / 2.0))
+        num = ((1.641345311 * z + 3.429567803) * z + -1.624906493) * z + -1.970840454
+        dem = (1.637067800 * z + 3.543889200) * z + 1.0
+        x = math.copysign(num, y) / dem
+    for _ in range(6):
+        # near |y| = 1 the residual comes from erfc: erf(x) - y loses every digit there
         if y > 0.5:
             r = (1.0 - y) - math.erfc(x)
         elif y < -0.5:
@@ -87,9 +70,9 @@ def erfinv(y):
         if d == 0.0:
             break
         step = r / d
-        step /= 1.0 + x * step  # f'' / f' = -2x for f = erf
+        step /= 1.0 + x * step  # Halley's correction (f''/f' = -2x for f = erf): cubic convergence
         x -= step
-        if abs(step) <= 1e-17 * abs(x):
+        if abs(step) <= 1e-15 * abs(x):  # the next step would be below rounding
             break
     return x
 

@@ -309,3 +309,15 @@ def test_math_functions_are_exported():
                  "bitwise_left_shift", "logical_xor", "float_power", "frac", "fix", "isposinf", "isreal"]:
         assert callable(getattr(ember, name)), name
     assert math.isclose(float(ember.lgamma(ember.tensor(0.5))), math.lgamma(0.5), rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("expr", ["lib.erf(x, out=o)", "lib.atan2(x, x, out=o)", "lib.lerp(x, x * 2, 0.5, out=o)",
+                                  "lib.nan_to_num(x, out=o)", "lib.hypot(x, x, out=o)"])
+def test_out_argument(expr):
+    results = []
+    for lib in (ember, torch):
+        x, o = lib.tensor([0.25, -1.5, 2.0]), lib.empty(3)
+        out = eval(expr)
+        assert out is o
+        results.append(o)
+    assert_close(*results, "float32")
