@@ -30,6 +30,25 @@ _REDUCE_AT = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.max
               "amin": np.minimum}
 
 
+def _flat_positions(full, shape):
+    """The flat (C-order) output position of every index element."""
+    return np.ravel_multi_index(np.broadcast_arrays(*full), shape).reshape(-1)
+
+
+def _full_shape(full):
+    return np.broadcast_shapes(*(np.shape(i) for i in full))
+
+
+def _at(ufunc, out, full, vals):
+    """``ufunc.at(out, full, vals)`` through flat positions: ~9x faster than ufunc.at with a
+    tuple of index arrays (NumPy 2.4), same order of accumulation."""
+    if not out.flags.c_contiguous:
+        ufunc.at(out, full, vals)
+        return
+    vals = np.broadcast_to(np.asarray(vals, out.dtype), _full_shape(full)).reshape(-1)
+    ufunc.at(out.reshape(-1), _flat_positions(full, out.shape), vals)
+
+
 def _reduce_identity(reduce, dtype):
     if reduce in ("sum", "mean"):
         return 0
@@ -45,7 +64,7 @@ def _scatter_counts(shape, full, include_self, dtype):
     count = np.ones(shape, dtype) if include_self else np.zeros(shape, dtype)
     if not include_self:
         count[full] = 0
-    np.add.at(count, full, 1)
+    _at(np.add, count, full, 1)
     count[count == 0] = 1
     return count
 
@@ -62,7 +81,7 @@ class ScatterReduce(Function):
         out = a.copy()
         if not include_self:
             out[full] = _reduce_identity(reduce, a.dtype)
-        _REDUCE_AT[reduce].at(out, full, vals)
+        _at(_REDUCE_AT[reduce], out, full, vals)
         if reduce == "mean":
             count = _scatter_counts(a.shape, full, include_self, a.dtype)
             out = out / count if a.dtype.kind == "f" else np.floor_divide(out, count)
@@ -102,8 +121,8 @@ def _prod_grads(g, a, vals, out, full, include_self):
     if not include_self:
         zeros[full] = 0
         nonzero_prod[full] = 1
-    np.add.at(zeros, full, (vals == 0).astype(np.int64))
-    np.multiply.at(nonzero_prod, full, np.where(vals == 0, 1, vals))
+    _at(np.add, zeros, full, (vals == 0).astype(np.int64))
+    _at(np.multiply, nonzero_prod, full, np.where(vals == 0, 1, vals))
 
     def factor_grad(f, z, p, r):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -121,7 +140,7 @@ def _extreme_grads(g, a, vals, out, full, include_self):
     a_ties = (a == out).astype(g.dtype)
     val_ties = (vals == out[full]).astype(g.dtype)
     n = a_ties.copy()
-    np.add.at(n, full, val_ties)
+    _at(np.add, n, full, val_ties)
     shared = g / n
     return a_ties * shared, val_ties * shared[full]
 
@@ -142,7 +161,7 @@ class ScatterLegacyReduce(Function):
         full = _along_axis_index(index, axis)
         vals = np.broadcast_to(np.asarray(src, a.dtype), index.shape) if np.ndim(src) == 0 \
             else src[_cut(index.shape)]
-        (np.add if reduce == "add" else np.multiply).at(out, full, vals)
+        _at(np.add if reduce == "add" else np.multiply, out, full, vals)
         return out
 
     @staticmethod
@@ -155,13 +174,26 @@ def _axis_index(ndim, axis, index):
     return (slice(None),) * axis + (index,)
 
 
+def _index_add_into(out, axis, index, src):
+    """``out[..., index, ...] += src`` along ``axis`` with duplicates summed: the slices of each
+    index value are summed with one reduceat over the index-sorted src (ufunc.at with a slice
+    per index is ~15x slower)."""
+    if index.size == 0:
+        return
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sums = np.add.reduceat(np.take(src, order, axis=axis), starts, axis=axis)
+    np.moveaxis(out, axis, 0)[ordered[starts]] += np.moveaxis(sums, axis, 0)
+
+
 class IndexAdd(Function):
     """``out = a.clone(); out[..., index, ...] += alpha * src`` (along ``axis``)."""
 
     @staticmethod
     def forward(ctx, a, axis, index, src, alpha):
         out = a.copy()
-        np.add.at(out, _axis_index(a.ndim, axis, index), src if alpha == 1 else alpha * src)
+        _index_add_into(out, axis, index, src if alpha == 1 else alpha * src)
         ctx.meta = (axis, index, alpha)
         return out
 
