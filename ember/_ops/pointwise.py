@@ -405,6 +405,7 @@ def divmod_like(name, input, other, reverse=False):
 
 def clamp_tensor(input, min, max):
     """clamp where a bound is a tensor: all three promote to one dtype and broadcast."""
+    _check_clamp_overload(min, max)
     operands = [v for v in (input, min, max) if v is not None]
     from .._dtype import result_type
     dt = result_type(*operands)
@@ -415,6 +416,24 @@ def clamp_tensor(input, min, max):
     lo = _bound(min, dt, input)
     hi = _bound(max, dt, input)
     return ClampTensor.apply(x, lo, hi)
+
+
+def _check_clamp_overload(min, max):
+    # torch's overloads: both bounds tensors, or both numbers (a 0-d tensor passes as a number)
+    def kind(v):
+        if v is None:
+            return None
+        if hasattr(v, "_data"):
+            return "Tensor" if v._data.ndim else "Number"
+        return "Number"
+    kinds = {kind(min), kind(max)} - {None}
+    if kinds == {"Tensor", "Number"}:
+        given = ", ".join(["Tensor"] + [type(v).__name__ if not hasattr(v, "_data") else "Tensor"
+                                        for v in (min, max) if v is not None])
+        raise TypeError(f"clamp() received an invalid combination of arguments - got ({given}), but "
+                        f"expected one of:\n * (Tensor input, Tensor min = None, Tensor max = None, *, "
+                        f"Tensor out = None)\n * (Tensor input, Number min = None, Number max = None, "
+                        f"*, Tensor out = None)")
 
 
 def _bound(value, dt, like):
@@ -467,9 +486,19 @@ def heaviside(input, values):
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     if input._data.dtype.kind == "b":
         raise NotImplementedError("\"heaviside_cpu\" not implemented for 'Bool'")
-    x, v = input._data, values._data
-    out = np.where(x == 0, v, (x > 0).astype(x.dtype))
-    return _wrap_like(input, np.asarray(out, dtype=x.dtype))
+    return Heaviside.apply(input, values)
+
+
+class Heaviside(Function):
+    """Its output follows requires_grad as torch's does, but torch has no derivative for it."""
+
+    @staticmethod
+    def forward(ctx, x, values):
+        return np.asarray(np.where(x == 0, values, (x > 0).astype(x.dtype)), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
 
 
 def signbit(input):
