@@ -106,6 +106,35 @@ def _solve_or_zeros(a, b):
     return res.reshape(b.shape)
 
 
+def _solve_unchecked(a, b):
+    """Batched solve that, like torch's LU solve, does not raise on a singular matrix: its
+    zero pivot gives inf/nan (LAPACK via NumPy raises; this is only its fallback)."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        pass
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    flat_a = np.broadcast_to(a, shape + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
+    flat_b = np.broadcast_to(b, shape + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    out = np.stack([_lu_solve_unchecked(m, r) for m, r in zip(flat_a, flat_b)])
+    return out.reshape(shape + b.shape[-2:])
+
+
+def _lu_solve_unchecked(m, r):
+    u, x = m.astype(m.dtype, copy=True), r.astype(m.dtype, copy=True)
+    n = u.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(n):  # partial pivoting, as getrf
+            p = k + int(np.argmax(np.abs(u[k:, k])))
+            u[[k, p]], x[[k, p]] = u[[p, k]], x[[p, k]]
+            f = u[k + 1:, k] / u[k, k]
+            u[k + 1:] -= np.outer(f, u[k])
+            x[k + 1:] -= np.outer(f, x[k])
+        for k in range(n - 1, -1, -1):
+            x[k] = (x[k] - u[k, k + 1:] @ x[k + 1:]) / u[k, k]
+    return x
+
+
 class Slogdet(Function):
     name = "LinalgSlogdetBackward0"
 
@@ -119,7 +148,8 @@ class Slogdet(Function):
     @staticmethod
     def backward(ctx, g_sign, g_logabs):
         a, = ctx.saved_tensors
-        return g_logabs[..., None, None] * _mT(np.linalg.inv(a))
+        eye = np.broadcast_to(_eye_like(a.shape[-1], a.dtype), a.shape)
+        return g_logabs[..., None, None] * _mT(_solve_unchecked(a, eye))
 
 
 class Inv(Function):
@@ -192,12 +222,15 @@ class Eigh(Function):
     @staticmethod
     def backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
-        vtgv = _mT(v) @ gv
-        inner = 0.5 * (vtgv - _mT(vtgv))  # the skew part: eigenvectors are unit and orthogonal
-        gap = w[..., None, :] - w[..., :, None]
         idx = np.arange(w.shape[-1])
-        gap[..., idx, idx] = 1.0
-        inner = inner / gap
+        if not gv.any():  # only the eigenvalues were used: no 1/gap term (finite for repeats)
+            inner = np.zeros(v.shape, v.dtype)
+        else:
+            vtgv = _mT(v) @ gv
+            inner = 0.5 * (vtgv - _mT(vtgv))  # the skew part: eigenvectors are orthonormal
+            gap = w[..., None, :] - w[..., :, None]
+            gap[..., idx, idx] = 1.0
+            inner = inner / gap
         inner[..., idx, idx] = gw
         return v @ inner @ _mT(v), None
 
@@ -217,6 +250,8 @@ class Svd(Function):
         k = s.shape[-1]
         # full_matrices: only the first k columns of U (rows of Vh) enter the gradient, as torch
         u, vh, gu, gvh = u[..., :k], vh[..., :k, :], gu[..., :k], gvh[..., :k, :]
+        if not gu.any() and not gvh.any():  # only S was used (svdvals, norms): U diag(gS) Vh
+            return (u * gs[..., None, :]) @ vh, None
         v, gv = _mT(vh), _mT(gvh)
         s2 = s * s
         f = s2[..., None, :] - s2[..., :, None]
@@ -263,7 +298,7 @@ def _qr_backward_tall(q, r, gq, gr):
     mm = r @ _mT(gr) - _mT(gq) @ q
     copyltu = np.tril(mm) + _mT(np.tril(mm, -1))
     b = gq + q @ copyltu
-    return _mT(np.linalg.solve(r, _mT(b)))
+    return _mT(_solve_unchecked(r, _mT(b)))
 
 
 class VectorNorm(Function):
@@ -308,4 +343,5 @@ class VectorNorm(Function):
             return np.where(n == 0, 0, x * (g / safe)), None, None, None
         ax = np.abs(x)
         grad = np.sign(x) * ax ** (ord - 1) * (g / safe ** (ord - 1))
-        return np.where(n == 0, 0, grad).astype(x.dtype, copy=False), None, None, None
+        # zero entries and zero norms get 0, as torch (|x|^(p-1) is inf there for p < 1)
+        return np.where((n == 0) | (ax == 0), 0, grad).astype(x.dtype, copy=False), None, None, None

@@ -242,3 +242,20 @@ def test_legacy_svd_without_uv():
     assert [tuple(x.shape) for x in e] == [tuple(x.shape) for x in t]
     check_against_torch(lambda lib, x: x.svd()[1], [r(3, 2)])
     check_against_torch(lambda lib, x: tuple(x.qr()), [r(3, 2)])
+
+
+@pytest.mark.parametrize("fn,a", [
+    # regression: the backward raised LinAlgError; torch's LU solve gives inf there
+    (lambda lib, x: lib.linalg.slogdet(x)[1], [[1.0, 2.0], [2.0, 4.0]]),
+    # regressions: nan gradients where torch's are finite, because the 1/gap terms of the
+    # eigenvectors / singular vectors were formed although only the values were used
+    (lambda lib, x: lib.linalg.eigh(x)[0], [[1.0, 0.0], [0.0, 1.0]]),
+    (lambda lib, x: lib.linalg.eigvalsh(x), [[2.0, 0.0], [0.0, 2.0]]),
+    (lambda lib, x: lib.linalg.svdvals(x), [[0.0, 0.0], [0.0, 0.0]]),
+    (lambda lib, x: lib.linalg.svd(x)[1], [[1.0, 0.0], [0.0, 1.0]]),
+    (lambda lib, x: lib.linalg.matrix_norm(x, 2), [[0.0, 0.0], [0.0, 0.0]]),
+    # regression: |x|^(p-1) is inf at a zero entry for p < 1; torch gives 0
+    (lambda lib, x: lib.linalg.vector_norm(x, 0.5), [0.0, 2.0]),
+])
+def test_degenerate_gradients_match_torch(fn, a):
+    check_against_torch(fn, [np.array(a)])
