@@ -314,7 +314,9 @@ def test_math_functions_are_exported():
 
 
 @pytest.mark.parametrize("expr", ["lib.erf(x, out=o)", "lib.atan2(x, x, out=o)", "lib.lerp(x, x * 2, 0.5, out=o)",
-                                  "lib.nan_to_num(x, out=o)", "lib.hypot(x, x, out=o)"])
+                                  "lib.nan_to_num(x, out=o)", "lib.hypot(x, x, out=o)", "lib.xlogy(2, x.abs(), out=o)",
+                                  "lib.remainder(x, 0.75, out=o)", "lib.polygamma(1, x.abs(), out=o)",
+                                  "lib.fmod(x, 0.75, out=o)"])
 def test_out_argument(expr):
     results = []
     for lib in (ember, torch):
@@ -323,3 +325,12 @@ def test_out_argument(expr):
         assert out is o
         results.append(o)
     assert_close(*results, "float32")
+
+
+def test_float_power_out_is_float64():
+    results = []
+    for lib in (ember, torch):
+        o = lib.empty(3, dtype=lib.float64)
+        assert lib.float_power(2, lib.tensor([0.5, 1.0, -2.0]), out=o) is o
+        results.append(o)
+    assert_close(*results)
