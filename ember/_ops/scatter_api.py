@@ -250,10 +250,8 @@ def masked_scatter(self, mask, source, inplace=False):
             raise RuntimeError(f"expand(CPUBoolType{{{list(m.shape)}}}, size={list(self.shape)}): "
                                f"the number of sizes provided ({self.ndim}) must be greater or "
                                f"equal to the number of dimensions in the tensor ({m.ndim})")
-        shape = np.broadcast_shapes(self._data.shape, m.shape)
-        if shape != self._data.shape:
-            raise RuntimeError(f"The expanded size of the tensor ({self._data.shape}) must match "
-                               f"the existing size ({m.shape})")
+        tensor_class()._wrap(m).expand(*self.shape)  # the mask must expand to self: expand's errors
+        shape = self._data.shape
     else:
         shape = np.broadcast_shapes(self._data.shape, m.shape)
         target = self.expand(*shape) if shape != self._data.shape else self

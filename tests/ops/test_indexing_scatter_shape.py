@@ -359,6 +359,8 @@ SHAPE_ERRORS = [
     lambda L, x: x.unflatten(1, (-1, -1)), lambda L, x: x.flip(),
     lambda L, x: L.take(x[:0], L.tensor([0])),
     lambda L, x: x.index_put((L.tensor([0, 1]), L.tensor([0, 1, 2])), x[0, 0]),
+    lambda L, x: L.zeros(3, 1).masked_scatter_(L.tensor([True, False, True]), L.arange(9.)),
+    lambda L, x: L.zeros(3).masked_scatter_(L.tensor([[True], [False]]), L.arange(9.)),
 ]
 
 
