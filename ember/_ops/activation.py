@@ -261,3 +261,86 @@ def softmax(input, dim: int, dtype=None, log: bool = False):
     axis = normalize_dim(dim, input.ndim)
     floating_only(input, "log_softmax_lastdim_kernel_impl" if log else "softmax_lastdim_kernel_impl")
     return half_safe(LogSoftmax if log else Softmax, input, (axis,))
+
+
+# =========================================================================== double backward (issue 11)
+# backward_graph: each backward above in Tensor ops on the saved input or output (linked to its
+# graph, ember/autograd/higher_order.py), so create_graph=True records it. Masks are constants
+# (their derivative is zero almost everywhere); a mask on the output equals the one on the input.
+def _graph(derivative):
+    """``grad * derivative(saved, *params)``, ``saved`` being what forward saved (x or y)."""
+    def backward_graph(ctx, grad):
+        from ..autograd.higher_order import saved
+        (s,) = saved(ctx)
+        return (grad * derivative(s, *ctx.params),) + (None,) * len(ctx.params)
+    return staticmethod(backward_graph)
+
+
+def _mask(cond, like):
+    from ..autograd.higher_order import constant
+    return constant(cond._data, like)
+
+
+class _GeluDerivative(Function):
+    """d gelu / dx = Φ(x) + x φ(x) (the backward kernel at grad 1); its derivative φ(x)(2 - x²)."""
+    name = "GeluBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return K.elementwise(K.gelu_backward, (np.ones_like(x), x), ())
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi) * (2 - x * x)
+
+
+def _softplus_derivative(x, beta, threshold):
+    return (x * beta).sigmoid().masked_fill(x * beta > threshold, 1)
+
+
+def _gelu_tanh_derivative(x):
+    c = float(np.sqrt(2 / np.pi))
+    t = ((x + 0.044715 * x ** 3) * c).tanh()
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+
+
+Relu.backward_graph = _graph(lambda y: _mask(y > 0, y))
+LeakyRelu.backward_graph = _graph(lambda x, slope: _mask(x > 0, x) * (1 - slope) + slope)
+Threshold.backward_graph = _graph(lambda x, threshold, value: _mask(x > threshold, x))
+Hardtanh.backward_graph = _graph(lambda y, lo, hi: _mask((y > lo) & (y < hi), y))
+Sigmoid.backward_graph = _graph(lambda y: y * (1 - y))
+Tanh.backward_graph = _graph(lambda y: 1 - y * y)
+Silu.backward_graph = _graph(lambda x: x.sigmoid() * (1 + x * (1 - x.sigmoid())))
+Softplus.backward_graph = _graph(_softplus_derivative)
+Gelu.backward_graph = _graph(lambda x: _GeluDerivative.apply(x))
+GeluTanh.backward_graph = _graph(_gelu_tanh_derivative)
+
+
+def _elu_graph(ctx, grad):
+    from ..autograd.higher_order import saved
+    (s,) = saved(ctx)
+    alpha, scale, input_scale = ctx.params
+    if ctx.from_result:  # s = y: y > 0 where x > 0, and the slope is input_scale (y + alpha scale)
+        slope = (s + alpha * scale) * input_scale
+    else:
+        slope = (s * input_scale).exp() * (scale * alpha * input_scale)
+    return grad * slope.masked_fill(s > 0, scale), None, None, None
+
+
+def _softmax_graph(ctx, grad):
+    from ..autograd.higher_order import saved
+    (y,) = saved(ctx)
+    return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
+
+
+def _log_softmax_graph(ctx, grad):
+    from ..autograd.higher_order import saved
+    (y,) = saved(ctx)
+    return grad - y.exp() * grad.sum(ctx.dim, keepdim=True), None
+
+
+Elu.backward_graph = staticmethod(_elu_graph)
+Softmax.backward_graph = staticmethod(_softmax_graph)
+LogSoftmax.backward_graph = staticmethod(_log_softmax_graph)

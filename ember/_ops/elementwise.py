@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _kernels
 from ..autograd.function import Function
+from ..autograd.higher_order import saved, sum_to
 from .util import unbroadcast
 
 
@@ -17,6 +18,8 @@ def _shape(x):
 
 
 class Add(Function):
+    affine_in = (0, 1)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.shapes = (_shape(a), _shape(b))
@@ -33,6 +36,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    affine_in = (0, 1)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.shapes = (_shape(a), _shape(b))
@@ -47,6 +52,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    affine_in = (0, 1)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -75,6 +82,13 @@ class Div(Function):
             gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, b = saved(ctx)
+        ga = sum_to(g / b, a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-g * a / (b * b), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
 
 class Pow(Function):
     @staticmethod
@@ -97,6 +111,27 @@ class Pow(Function):
                 # torch: grad * out * log(a), with the a == 0 case (and b >= 0) giving 0
                 gb = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, g * out * np.log(a))
                 gb = unbroadcast(gb.astype(g.dtype, copy=False), _shape(b))
+        return ga, gb
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # the array backward's formulas and its two zero cases, in Tensor ops
+        a, b, out = saved(ctx)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if not hasattr(b, "_data"):  # a Python number
+                ga = g * 0 if b == 0 else g * b * a ** (b - 1)
+            else:
+                ga = (g * b * a ** (b - 1)).masked_fill(b == 0, 0)
+            ga = sum_to(ga, a.shape)
+        if ctx.needs_input_grad[1]:
+            if not hasattr(a, "_data"):  # a Python number: log(a) is a constant
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gb = g * out * float(np.log(a))
+                gb = gb.masked_fill(b >= 0, 0) if a == 0 else gb
+            else:
+                gb = (g * out * a.log()).masked_fill((a == 0) & (b >= 0), 0)
+            gb = sum_to(gb, b.shape)
         return ga, gb
 
 
@@ -136,6 +171,8 @@ def _split_ties(g, a, b, wins):
 
 
 class Neg(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -156,6 +193,11 @@ class Abs(Function):
         (a,) = ctx.saved_tensors
         return g * np.sign(a)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        return g * a.sign()
+
 
 class Exp(Function):
     @staticmethod
@@ -168,6 +210,11 @@ class Exp(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return _kernels.elementwise.mul(g, out)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (out,) = saved(ctx)
+        return g * out
 
 
 class Log(Function):
@@ -183,6 +230,11 @@ class Log(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return g / a
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        return g / a
+
 
 class Log1p(Function):
     @staticmethod
@@ -196,6 +248,11 @@ class Log1p(Function):
         (a,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
             return g / (a + 1)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        return g / (a + 1)
 
 
 class Sqrt(Function):
@@ -212,6 +269,11 @@ class Sqrt(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return g / (2 * out)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (out,) = saved(ctx)
+        return g / (2 * out)
+
 
 class Rsqrt(Function):
     @staticmethod
@@ -226,6 +288,11 @@ class Rsqrt(Function):
         (out,) = ctx.saved_tensors
         return g * (-0.5) * out * out * out
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (out,) = saved(ctx)
+        return g * -0.5 * out ** 3
+
 
 class Sin(Function):
     @staticmethod
@@ -237,6 +304,11 @@ class Sin(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g * np.cos(a)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        return g * a.cos()
 
 
 class Cos(Function):
@@ -250,6 +322,11 @@ class Cos(Function):
         (a,) = ctx.saved_tensors
         return -g * np.sin(a)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        return -g * a.sin()
+
 
 class Tanh(Function):
     @staticmethod
@@ -261,6 +338,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (out,) = saved(ctx)
         return g * (1 - out * out)
 
 
@@ -280,6 +362,11 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (out,) = saved(ctx)
         return g * out * (1 - out)
 
 
@@ -324,6 +411,8 @@ class ZeroGrad(Function):
 
 
 class Where(Function):
+    affine_in = (1, 2)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -345,6 +434,8 @@ class Cast(Function):
 
     name = "ToCopyBackward0"
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, np_dtype):
         ctx.dtype = a.dtype
@@ -356,6 +447,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a):
         return a.copy()

@@ -19,6 +19,8 @@ def is_basic_index(idx) -> bool:
 class Index(Function):
     """Advanced (copying) indexing: integer arrays, boolean masks."""
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, idx):
         ctx.meta = (a.shape, a.dtype, idx)
@@ -37,6 +39,8 @@ class Select(Function):
 
     is_view = True
     name = "SliceBackward0"
+
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, idx):
@@ -81,6 +85,8 @@ class Gather(Function):
     """``out[i][j][k] = a[i][index[i][j][k]][k]`` (axis 1): the index may be smaller than ``a``
     apart from ``axis`` (the caller checked it is never larger), so ``a`` is cut to its shape
     first; NumPy's take_along_axis would broadcast instead."""
+
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, axis, index):

@@ -16,6 +16,8 @@ def _expand_back(g, shape, axes, keepdim):
 
 
 class Sum(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype=None):
         ctx.meta = (a.shape, axes, keepdim, a.dtype)
@@ -28,6 +30,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         ctx.meta = (a.shape, axes, keepdim)
@@ -238,6 +242,8 @@ class Norm(Function):
 
 
 class CumSum(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis

@@ -13,6 +13,8 @@ class View(Function):
 
     is_view = True
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
@@ -35,6 +37,8 @@ class Reshape(Function):
 
     name = "ViewBackward0"
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
@@ -53,6 +57,8 @@ class ReshapeView(Reshape):
 class Permute(Function):
     is_view = True
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axes):
         ctx.inverse = tuple(np.argsort(axes))
@@ -70,6 +76,8 @@ class Transpose(Permute):
 class Expand(Function):
     is_view = True
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
@@ -81,6 +89,8 @@ class Expand(Function):
 
 
 class Repeat(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, reps):
         ctx.meta = (a.shape, reps)
@@ -99,6 +109,8 @@ class Repeat(Function):
 
 
 class Flip(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -110,6 +122,8 @@ class Flip(Function):
 
 
 class Roll(Function):
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, shifts, axes):
         ctx.meta = (shifts, axes)
@@ -123,6 +137,8 @@ class Roll(Function):
 
 
 class Cat(Function):
+    affine_in = "all"  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
@@ -136,6 +152,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    affine_in = "all"  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
@@ -166,6 +184,8 @@ class Split(Function):
 
 class Contiguous(Function):
     name = "CloneBackward0"
+
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a):

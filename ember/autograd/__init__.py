@@ -1,4 +1,5 @@
-"""ember.autograd: reverse-mode automatic differentiation (first order), as torch.autograd."""
+"""ember.autograd: reverse-mode automatic differentiation, as torch.autograd (higher orders
+through ``create_graph=True``, see higher_order.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +8,14 @@ from . import grad_mode
 from .engine import run_backward
 from .function import Function, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import gradcheck
+from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .gradcheck import gradcheck, gradgradcheck
+from .higher_order import run_backward_graph
 
 
-def _make_grads(tensors, grads):
+def _make_grads(tensors, grads, as_tensors=False):
+    """The gradients to start from: arrays, or Tensors (kept as given, graph and all) when the
+    backward is recorded."""
     from .._tensor import Tensor
 
     out = []
@@ -23,14 +28,17 @@ def _make_grads(tensors, grads):
             if t._data.dtype.kind != "f":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs "
                                    f"but got {t.dtype}")
-            out.append(np.ones_like(t._data))
+            out.append(Tensor._wrap(np.ones_like(t._data)) if as_tensors else np.ones_like(t._data))
+        elif as_tensors and isinstance(g, Tensor) and g._data.shape == t._data.shape:
+            out.append(g if g._data.dtype == t._data.dtype else g.to(t.dtype))
         else:
             ga = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if ga.shape != t._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                    f"{tuple(ga.shape)} and output[0] has a shape of "
                                    f"{tuple(t._data.shape)}.")
-            out.append(ga.astype(t._data.dtype, copy=False))
+            ga = ga.astype(t._data.dtype, copy=False)
+            out.append(Tensor._wrap(ga) if as_tensors else ga)
     return out
 
 
@@ -40,40 +48,42 @@ def _as_tuple(x):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves."""
-    if create_graph:
-        raise NotImplementedError("ember's autograd is first order: create_graph=True (higher-order "
-                                  "gradients) is not supported")
     tensors = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(tensors)
-    arrays = _make_grads(tensors, grads)
+    if retain_graph is None:
+        retain_graph = create_graph  # torch's default
+    arrays = _make_grads(tensors, grads, create_graph)
     if inputs is not None:
         inputs = _as_tuple(inputs)
-        results = _grad(tensors, arrays, inputs, bool(retain_graph), allow_unused=True)
+        results = _grad(tensors, arrays, inputs, bool(retain_graph), True, create_graph)
         for t, g in zip(inputs, results):
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
         return
-    run_backward(tensors, arrays, retain_graph=bool(retain_graph))
+    if create_graph:
+        run_backward_graph(tensors, arrays, bool(retain_graph))
+    else:
+        run_backward(tensors, arrays, retain_graph=bool(retain_graph))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
-    if create_graph:
-        raise NotImplementedError("ember's autograd is first order: create_graph=True (higher-order "
-                                  "gradients) is not supported")
+    if retain_graph is None:
+        retain_graph = create_graph  # torch's default
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
-    arrays = _make_grads(outputs, grads)
-    res = _grad(outputs, arrays, inputs, bool(retain_graph), bool(allow_unused) or materialize_grads)
+    arrays = _make_grads(outputs, grads, create_graph)
+    res = _grad(outputs, arrays, inputs, bool(retain_graph), bool(allow_unused) or materialize_grads,
+                create_graph)
     if materialize_grads:
         from .._creation import zeros_like
         res = tuple(zeros_like(i) if r is None else r for i, r in zip(inputs, res))
     return res
 
 
-def _grad(outputs, arrays, inputs, retain_graph, allow_unused):
+def _grad(outputs, arrays, inputs, retain_graph, allow_unused, create_graph=False):
     from .._tensor import Tensor
     from .function import _edge
 
@@ -85,7 +95,10 @@ def _grad(outputs, arrays, inputs, retain_graph, allow_unused):
         key = _edge(t)
         sink = capture.setdefault(key, [])
         sinks.append(sink)
-    run_backward(outputs, arrays, retain_graph=retain_graph, capture=capture)
+    if create_graph:
+        run_backward_graph(outputs, arrays, retain_graph, capture)
+    else:
+        run_backward(outputs, arrays, retain_graph=retain_graph, capture=capture)
     result = []
     for t, sink in zip(inputs, sinks):
         if not sink:
@@ -97,9 +110,12 @@ def _grad(outputs, arrays, inputs, retain_graph, allow_unused):
             total = sink[0]
             for g in sink[1:]:
                 total = total + g
-            result.append(Tensor._wrap(np.array(total, copy=True)))
+            result.append(total if create_graph else Tensor._wrap(np.array(total, copy=True)))
     return tuple(result)
 
 
-__all__ = ["Function", "Node", "backward", "grad", "gradcheck", "no_grad", "enable_grad",
+__all__ = ["Function", "Node", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
+           "enable_grad", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "functional",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "once_differentiable", "grad_mode"]
+
+from . import functional  # noqa: E402  (it uses grad, defined above)

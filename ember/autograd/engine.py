@@ -70,7 +70,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     ready = [n for n in roots if deps.get(n, 0) == 0]
     modes = grad_mode.modes  # this thread's modes: other threads keep recording meanwhile
     prev_mode = modes.grad_enabled
-    modes.grad_enabled = False  # backward itself is never recorded (first-order autograd)
+    modes.grad_enabled = False  # not recorded: create_graph=True runs higher_order's engine
     try:
         while ready:
             node = ready.pop()
@@ -119,6 +119,8 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     in_grads = node._backward(*grads)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
+    if grad_mode.anomaly_enabled:
+        grad_mode.check_anomaly(node, in_grads)
     edges = node.next_edges
     if len(in_grads) < len(edges):
         raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "

@@ -25,6 +25,7 @@ class Node:
     __slots__ = ("needs_input_grad", "next_edges", "_out_meta", "__dict__", "__weakref__")
     saved_tensors_ = ()
     _saved_versions = None
+    _saved_from = None  # per saved array: ("in", i), ("out", i) or None (see _versions_of)
     _non_diff = None
     _hooks = None
     _retained = None
@@ -98,6 +99,13 @@ class _FunctionMeta(type):
 
 class Function(metaclass=_FunctionMeta):
     is_view = False  # outputs share memory and the version counter with the first input
+    # Higher-order gradients (create_graph=True, see higher_order.py): a Function gives either
+    # ``backward_graph(ctx, *grad_tensors)`` (its backward in Tensor ops, reading the inputs as
+    # Tensors with ``higher_order.inputs(ctx)``) or ``affine_in``: the argument positions in
+    # which its forward is affine (add, mul, matmul, conv ...), which derives the recorded
+    # backward from forward and backward themselves. Neither: double backward raises.
+    backward_graph = None
+    affine_in = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -154,13 +162,19 @@ class Function(metaclass=_FunctionMeta):
                     edges.append(None)
             ctx.needs_input_grad = tuple(needs)
             ctx.next_edges = tuple(edges)
+            # for a recorded (create_graph) backward: the arguments, floating Tensors reduced to
+            # their shape and dtype (their values live on only where forward saved them, as
+            # torch's SavedVariable: keeping every input would double a network's memory)
+            ctx._args = tuple(TensorSlot(x) if isinstance(a, Tensor) and x.dtype.kind in "fc"
+                              else x for a, x in zip(args, arrays))
             if multi:
                 ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
             else:
                 o = results[0]._data
                 ctx._out_meta = ((o.shape, o.dtype),)
             if ctx.saved_tensors_:
-                ctx._saved_versions = _versions_of(ctx.saved_tensors_, args, results)
+                ctx._saved_versions, ctx._saved_from = _versions_of(ctx.saved_tensors_, args,
+                                                                     results)
         return tuple(results) if multi else results[0]
 
 
@@ -175,24 +189,42 @@ def _edge(t):
 
 
 def _versions_of(saved, args, results):
-    """Version-counter snapshots of the saved arrays that are an input's or output's storage."""
+    """Version-counter snapshots of the saved arrays that are an input's or output's storage,
+    and where each saved array came from: ("in", argument position), ("out", output index) or
+    None (an array forward derived), for a recorded backward to link it to its graph."""
     versions = None
+    origins = []
     for pos, arr in enumerate(saved):
+        origins.append(None)
         if arr is None:  # save_for_backward(x, None) for an absent optional input
             continue
-        for t in args:
-            if type(t) is not np.ndarray and getattr(t, "_data", None) is arr:
+        for i, t in enumerate(args):
+            # (x * x saves x twice: each saved copy names its own argument)
+            if type(t) is not np.ndarray and getattr(t, "_data", None) is arr \
+                    and ("in", i) not in origins:
+                origins[pos] = ("in", i)
                 break
         else:
-            for t in results:
+            for i, t in enumerate(results):
                 if t._data is arr:
+                    origins[pos] = ("out", i)
                     break
             else:
                 continue
         if versions is None:
             versions = []
         versions.append((t._vbox, t._vbox[0], pos))
-    return versions
+    return versions, tuple(origins)
+
+
+class TensorSlot:
+    """A floating Tensor argument as a recorded backward sees it when forward did not save it:
+    its shape and dtype (see autograd.higher_order.input_links)."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, array):
+        self.shape, self.dtype = array.shape, array.dtype
+
 
 
 class _Unregistered:

@@ -74,3 +74,21 @@ class set_grad_enabled(_GradModeContext):
 class inference_mode(no_grad):
     def __init__(self, mode: bool = True):
         self._mode = not mode
+
+
+# ---- anomaly detection (torch.autograd.detect_anomaly): process-wide, as torch's flag; the
+# engine reads it once per node, the user API lives in anomaly_mode.py
+anomaly_enabled = False
+
+
+def check_anomaly(node, in_grads) -> None:
+    """Raise torch's error if anomaly mode is on and ``node``'s backward gave NaN."""
+    if not anomaly_enabled:
+        return
+    import numpy as np
+    for i, g in enumerate(in_grads):
+        if g is None:
+            continue
+        a = np.asarray(getattr(g, "_data", g))
+        if a.dtype.kind in "fc" and np.isnan(a).any():
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")

@@ -76,3 +76,44 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                     f"largest difference at (input element {worst[0]}, output element {worst[1]}): "
                     f"numerical {numeric[worst]:.6g} vs analytical {analytic[worst]:.6g}")
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, nondet_tol=0.0,
+                  check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+                  check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False) -> bool:
+    """Check second derivatives, as torch.autograd.gradgradcheck: gradcheck of the function
+    (inputs, grad_outputs) -> d(<outputs, grad_outputs>)/d(inputs), taken with create_graph.
+    ``grad_outputs`` default to random float64 tensors that require grad."""
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    from .grad_mode import enable_grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    outputs = _outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(Tensor._wrap(rng.standard_normal(o._data.shape)).requires_grad_()
+                             for o in outputs)
+    else:
+        grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) \
+            else (grad_outputs,)
+    n_in = len(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+    def first_derivatives(*args):
+        # recorded even while gradcheck perturbs the inputs under no_grad
+        with enable_grad():
+            return _first_derivatives(args)
+
+    def _first_derivatives(args):
+        ins, gos = args[:n_in], args[n_in:]
+        outs = _outputs(func, ins)
+        pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
+        grads = autograd_grad([o for o, _ in pairs], [ins[i] for i in diff],
+                              [g for _, g in pairs], create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -190,6 +190,26 @@ _HuberLoss = _pointwise_loss("HuberLossBackward0", _huber,
                              lambda d, delta: np.clip(d, -delta, delta))
 
 
+def _mse_graph(ctx, grad):
+    """MSE's recorded backward (create_graph=True): the gradient of its composition, on the
+    saved difference d = x - t rebuilt as (x - t)'s graph (zero stand-ins) plus d's values."""
+    from ...autograd.higher_order import constant, grad_of, input_links
+    (d,) = ctx.saved_tensors
+
+    def composed(x, t, reduction, param=None):
+        diff = constant(d, grad)
+        if hasattr(x, "grad_fn"):
+            diff = diff + x
+        if hasattr(t, "grad_fn"):
+            diff = diff - t
+        sq = diff ** 2
+        return sq if reduction == "none" else sq.sum() if reduction == "sum" else sq.mean()
+    return grad_of(composed, ctx, (grad,), input_links(ctx))
+
+
+_MSELoss.backward_graph = staticmethod(_mse_graph)  # double backward (issue 11)
+
+
 def _pointwise_args(input, target, op):
     x, t = _array(input), _array(target)
     _check_broadcast(x, t)
@@ -532,6 +552,8 @@ class _NLLLoss(Function):
     :math:`\sum_n w_{y_n}`. The gradient puts :math:`-w_{y_n} g_n` at each target class."""
     name = "NllLossBackward0"
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
         xb, tb = _as_batched(x, target)
@@ -651,6 +673,25 @@ class _CrossEntropy(Function):
             np.put_along_axis(gx, safe[:, None], at_target - c[:, None], axis=1)
         gx = gx.astype(x_dtype, copy=False).reshape(x_shape) if ctx.needs_input_grad[0] else None
         return gx, gt, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # recorded backward (create_graph=True): log_softmax then nll_loss, for class indices.
+        # x itself is not kept, but the saved exp(x - max) gives x up to a per-row constant,
+        # which log_softmax ignores; it rides on a zero stand-in linked to x's graph.
+        from ...autograd.higher_order import constant, grad_of, input_links
+        _, _, weight, ignore_index, reduction, label_smoothing, probs = ctx._args
+        if probs or label_smoothing or ctx.needs_input_grad[1]:
+            raise RuntimeError("double backward of NllLossBackward0 (cross_entropy with class "
+                               "probabilities or label_smoothing) is not implemented in ember")
+        exps, _ = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            shifted = np.log(exps).reshape(ctx.x_meta[0])
+
+        def composed(x, target, *_):
+            logp = (x + constant(shifted, x)).log_softmax(1 if x.ndim > 1 else 0)
+            return _NLLLoss.apply(logp, target, weight, ignore_index, reduction)
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
 
 
 def _check_class_input(x: np.ndarray, t: np.ndarray, weight, op: str) -> None:

@@ -89,6 +89,21 @@ class _WindowMax(Function):
                                       shape[len(shape) - n:])
         return _unplanes(grad_in, shape[:len(shape) - n], grad.dtype), None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, _grad_index):
+        # y is x gathered at the saved argmax (flat per plane): affine in x, so the recorded
+        # backward is Gather's, at the same indices
+        # (x's values are not needed, so a zero stand-in linked to x's graph serves)
+        from ...autograd.higher_order import grad_of, input_links
+        (index,) = ctx.saved_tensors
+        n = ctx.n
+
+        def gathered(x, *_):
+            lead = x.shape[:x.ndim - n]
+            flat_index = type(x)._wrap(index.reshape(*lead, -1))
+            return x.reshape(*lead, -1).gather(-1, flat_index).reshape(index.shape)
+        return grad_of(gathered, ctx, (grad,), input_links(ctx))
+
 
 class _WindowMean(Function):
     """Linear pooling (average and adaptive average pooling): ``y = A x``, ``dx = A^T dy``.
@@ -97,6 +112,8 @@ class _WindowMean(Function):
     in_spatial) -> grad_in`` are the kernel and its transpose (the same windows and the same
     divisors). Saves only the input's shape.
     """
+
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, x, n, pool, adjoint):
