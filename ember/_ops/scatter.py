@@ -190,6 +190,8 @@ def _index_add_into(out, axis, index, src):
 class IndexAdd(Function):
     """``out = a.clone(); out[..., index, ...] += alpha * src`` (along ``axis``)."""
 
+    affine_in = (0, 3)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axis, index, src, alpha):
         out = a.copy()
@@ -210,6 +212,8 @@ class IndexAdd(Function):
 class IndexCopy(Function):
     """``out = a.clone(); out[..., index, ...] = src`` (along ``axis``)."""
 
+    affine_in = (0, 3)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, axis, index, src):
         out = a.copy()
@@ -229,6 +233,8 @@ class IndexCopy(Function):
 class IndexFill(Function):
     """``out = a.clone(); out[..., index, ...] = value``; a 0-d tensor value gets the sum of the
     gradient of the positions it filled."""
+
+    affine_in = (0, 3)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, axis, index, value):
@@ -251,6 +257,7 @@ class IndexPutAccumulate(Function):
     """``out = a.clone(); out[idx] += v`` with duplicates summed (index_put accumulate=True)."""
 
     name = "IndexPutBackward0"
+    affine_in = (0, 2)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, idx, v):
@@ -268,6 +275,8 @@ class IndexPutAccumulate(Function):
 
 class MaskedScatter(Function):
     """``out[mask] = src.flatten()[:mask.sum()]``, positions taken in row-major order."""
+
+    affine_in = (0, 2)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, mask, src):
@@ -292,6 +301,8 @@ class MaskedScatter(Function):
 class Take(Function):
     """``a.flatten()[index]`` in index's shape (indices already wrapped to [0, numel))."""
 
+    affine_in = (0,)  # double backward: autograd/higher_order.py
+
     @staticmethod
     def forward(ctx, a, index):
         ctx.meta = (a.shape, index)
@@ -307,6 +318,8 @@ class Take(Function):
 
 class Put(Function):
     """``out.flatten()[index] = source`` (or ``+=`` with accumulate)."""
+
+    affine_in = (0, 2)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, index, source, accumulate):

@@ -410,3 +410,22 @@ def test_gather_takes_sparse_grad_keyword():
     check_against_torch(lambda L, x: L.gather(x, 1, L.tensor([[2, 0]]), sparse_grad=False), [x])
     with pytest.raises(NotImplementedError, match="sparse"):
         ember.tensor(x).gather(1, ember.tensor([[0]]), sparse_grad=True)
+
+
+def test_index_ops_double_backward():
+    """Second derivatives through the affine index ops (a product makes them nonzero)."""
+    a = ember.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    s = ember.tensor(RNG.standard_normal((3, 3)), requires_grad=True)
+    i = ember.tensor([1, 3, 1])
+    m = ember.tensor(RNG.random((4, 3)) > 0.5)
+    cases = [
+        lambda a, s: a.index_add(0, i, s * s, alpha=2.0) * a,
+        lambda a, s: a.index_copy(0, ember.tensor([1, 3, 0]), s * s) * a,
+        lambda a, s: a.index_fill(1, ember.tensor([0, 2]), -1.0) * a * s.sum(),
+        lambda a, s: a.masked_scatter(m, s * s) * a,
+        lambda a, s: (a.take(ember.tensor([[0, -1], [5, 5]])) * s[:2, :2]) ** 2,
+        lambda a, s: a.put(i, s[0] * s[1], accumulate=True) * a,
+        lambda a, s: a.index_put((i,), s * s, accumulate=True) * a,
+    ]
+    for fn in cases:
+        assert ember.autograd.gradgradcheck(fn, (a, s))
