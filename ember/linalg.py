@@ -34,10 +34,22 @@ _Lstsq = collections.namedtuple("linalg_lstsq", ["solution", "residuals", "rank"
 
 
 # ------------------------------------------------------------------ argument checks
+# the LAPACK kernel torch names when it has no float16 version of an op
+_HALF_KERNEL = {"linalg.det": "lu_cpu", "linalg.slogdet": "lu_cpu", "linalg.solve": "lu_cpu",
+                "linalg.cholesky": "cholesky_cpu", "linalg.svd": "linalg_svd_cpu",
+                "linalg.svdvals": "linalg_svd_cpu", "linalg.eigh": "linalg_eigh_cpu",
+                "linalg.eigvalsh": "linalg_eigh_cpu", "linalg.qr": "linalg_qr_cpu"}
+
+
 def _check_float(a, name, what="input"):
-    if not a.is_floating_point() or a.dtype is _dtype.float16:
-        if a.dtype is _dtype.float16:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Half'")
+    if a.dtype is _dtype.float16 and name != "linalg.vector_norm":
+        if name in _HALF_KERNEL:
+            raise NotImplementedError(f"\"{_HALF_KERNEL[name]}\" not implemented for 'Half'")
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+    if not a.is_floating_point():
+        if name in ("linalg.eigh", "linalg.eigvalsh"):
+            raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for "
+                                      f"'{_dtype.scalar_type_name(a.dtype)}'")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as {what}. "
                            f"Got {_dtype.scalar_type_name(a.dtype)}")
 
@@ -123,6 +135,10 @@ def solve(A, B, *, left=True, out=None):
                            f"A of type {_dtype.scalar_type_name(A.dtype)} and B of type "
                            f"{_dtype.scalar_type_name(B.dtype)} instead")
     if not left:  # X A = B  <=>  A^T X^T = B^T
+        b = B.unsqueeze(-1) if B.ndim == 1 else B
+        if b.shape[-1] != A.shape[-2]:
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                               f"({A.shape[-2]}x{A.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
         return _P._finish_out(solve(A.mT, B.mT).mT, out)
     # B is a batch of vectors when it has one dim less than A and matches A's leading shape
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
@@ -162,6 +178,9 @@ def _not_positive_definite(a):
 
 
 def matrix_power(A, n):
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not "
+                        f"{type(n).__name__}")
     _check_square_any(A, "linalg.matrix_power")
     if n == 0:
         # the identity, connected to A's graph with a zero gradient (torch copies eye into A)
@@ -233,7 +252,9 @@ def _value(x):
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    _check_matrix(A, "linalg.pinv")
+    if A.ndim < 2 or not A.is_floating_point() or A.dtype is _dtype.float16:
+        raise RuntimeError(f"linalg.pinv({_dtype.scalar_type_name(A.dtype)}{{{list(A.shape)}}}): expected "
+                           f"a tensor with 2 or more dimensions of float, double, cfloat or cdouble types")
     atol, rtol = _default_rtol(A, atol, rtol)
     # hermitian=True: the same matrix (torch's eigh route differs only in rounding); the SVD
     # route also gives torch's gradient, which is not symmetrised
@@ -251,6 +272,8 @@ def _cutoff(s, atol, rtol):
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    if A.ndim >= 2 and (not A.is_floating_point() or A.dtype is _dtype.float16):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix(A, "linalg.matrix_rank")
     atol, rtol = _default_rtol(A, atol, rtol)
     a = A._data
@@ -293,16 +316,12 @@ def cross(input, other, *, dim=-1, out=None):
 
 def multi_dot(tensors, *, out=None):
     tensors = list(tensors)
-    if len(tensors) < 2:
-        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    _check_multi_dot(tensors)
     first_vec, last_vec = tensors[0].ndim == 1, tensors[-1].ndim == 1
     if first_vec:
         tensors[0] = tensors[0].unsqueeze(0)
     if last_vec:
         tensors[-1] = tensors[-1].unsqueeze(-1)
-    for i, t in enumerate(tensors):
-        if t.ndim != 2:
-            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
     res = tensors[0]
     for t in tensors[1:]:
         res = res.mm(t)
@@ -311,6 +330,30 @@ def multi_dot(tensors, *, out=None):
     if last_vec:
         res = res.squeeze(-1)
     return _P._finish_out(res, out)
+
+
+def _check_multi_dot(tensors):
+    """torch's checks, in torch's order: count, end ranks, middle ranks, dtypes, shapes."""
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    for i, where_ in ((0, "first"), (n - 1, "last")):
+        if tensors[i].ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the {where_} tensor must be 1D or 2D but got "
+                               f"{tensors[i].ndim}D")
+    for i in range(1, n - 1):
+        if tensors[i].ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {tensors[i].ndim}D")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 "
+                               f"is {_dtype.scalar_type_name(tensors[0].dtype).lower()} and tensor {i} "
+                               f"{_dtype.scalar_type_name(t.dtype).lower()}")
+    for i in range(n - 1):
+        a, b = tensors[i], tensors[i + 1]
+        if a.shape[-1] != b.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a.shape)} "
+                               f"and {list(b.shape)} cannot be multiplied")
 
 
 # ------------------------------------------------------------------ norms

@@ -13,20 +13,23 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 
 # ------------------------------------------------------------------ einsum equation parsing
-def _split_term(term: str):
+def _split_term(term: str, what: str = "operand 0", offset: int = 0):
     """'ab...c' -> (['a', 'b', '...', 'c']); raises on characters torch does not accept."""
     tokens, i = [], 0
     while i < len(term):
-        if term.startswith("...", i):
+        if term[i] == ".":
             if "..." in tokens:
-                raise RuntimeError("einsum(): found '.' for operand that is not part of any ellipsis")
+                raise RuntimeError(f"einsum(): found '.' for {what} for which an ellipsis was already found")
+            if not term.startswith("...", i):
+                raise RuntimeError(f"einsum(): found '.' for {what} that is not part of any ellipsis"
+                                   + (" (...)" if what == "output" else ""))
             tokens.append("...")
             i += 3
         elif term[i] in _LETTERS:
             tokens.append(term[i])
             i += 1
         else:
-            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
+            raise RuntimeError(f"einsum(): invalid subscript given at index {offset + i} in the equation "
                                f"string, subscripts must be in [a-zA-Z]")
     return tokens
 
@@ -38,7 +41,8 @@ def parse_einsum(equation: str, shapes):
     output subscript, the size of every letter); size-1 dims broadcast as in torch."""
     equation = equation.replace(" ", "")
     lhs, arrow, rhs = equation.partition("->")
-    terms = [_split_term(t) for t in lhs.split(",")]
+    starts = np.cumsum([0] + [len(t) + 1 for t in lhs.split(",")])
+    terms = [_split_term(t, f"operand {k}", int(starts[k])) for k, t in enumerate(lhs.split(","))]
     if len(terms) > len(shapes):
         raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
     if len(terms) < len(shapes):
@@ -61,7 +65,7 @@ def parse_einsum(equation: str, shapes):
         subs.append("".join(c for t in tokens for c in (ell[ell_rank - k:] if t == "..." else [t])))
     sizes = _letter_sizes(subs, shapes)
     if arrow:
-        out_tokens = _split_term(rhs)
+        out_tokens = _split_term(rhs, "output", len(lhs) + 2)
         out = "".join(c for t in out_tokens for c in (ell if t == "..." else [t]))
         for c in out:
             if c not in sizes:

@@ -259,3 +259,38 @@ def test_legacy_svd_without_uv():
 ])
 def test_degenerate_gradients_match_torch(fn, a):
     check_against_torch(fn, [np.array(a)])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.linalg.inv(lib.eye(2, dtype=lib.float16)),
+    lambda lib: lib.linalg.det(lib.eye(2, dtype=lib.float16)),
+    lambda lib: lib.linalg.cholesky(lib.eye(2, dtype=lib.float16)),
+    lambda lib: lib.linalg.eigh(lib.eye(2, dtype=lib.int64)),
+    lambda lib: lib.linalg.pinv(lib.eye(2, dtype=lib.int64)),
+    lambda lib: lib.linalg.matrix_rank(lib.eye(2, dtype=lib.int64)),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2, 2), lib.ones(2, 2, 2)]),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2, 2, 2), lib.ones(2, 2)]),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2, 2), lib.ones(2, 2, 2), lib.ones(2, 2)]),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2, 3), lib.ones(2, 2)]),
+    lambda lib: lib.linalg.multi_dot([lib.ones(2, 2), lib.ones(2, 2, dtype=lib.float64)]),
+    lambda lib: lib.linalg.matrix_power(lib.eye(2), 2.0),
+    lambda lib: lib.linalg.solve(lib.eye(2), lib.ones(2), left=False),
+    lambda lib: lib.linalg.solve(lib.eye(2), lib.ones(2, 3), left=False),
+    lambda lib: lib.linalg.qr(lib.ones(2, 2), "x"),
+    lambda lib: lib.linalg.eigh(lib.ones(2, 2), "X"),
+    lambda lib: lib.linalg.norm(lib.ones(2, 2, 2), 1),
+    lambda lib: lib.linalg.matrix_norm(lib.ones(2, 2), 3),
+    lambda lib: lib.linalg.lstsq(lib.ones(3, 2), lib.ones(4, 1)),
+])
+def test_more_errors_match_torch(fn):
+    with pytest.raises(Exception) as t_err:
+        fn(torch)
+    with pytest.raises(Exception) as e_err:
+        fn(ember)
+    assert (type(e_err.value).__name__, str(e_err.value)) == (type(t_err.value).__name__, str(t_err.value))
+
+
+def test_half_vector_norm_is_allowed_like_torch():
+    x = ember.ones(4, dtype=ember.float16)
+    assert ember.linalg.vector_norm(x).dtype is ember.float16
+    assert float(ember.linalg.vector_norm(x)) == 2.0

@@ -285,3 +285,28 @@ def test_eye_forms():
     assert out.dtype is ember.int64 and np.array_equal(out.numpy(), np.eye(2, 3))
     _same_error(lambda lib: lib.eye(2, -1))
     _same_error(lambda lib: lib.eye(2, out=lib.zeros(1, requires_grad=True)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.einsum("......", lib.ones(2, 2)),
+    lambda lib: lib.einsum("ij->i.", lib.ones(2, 2)),
+    lambda lib: lib.einsum("i.j", lib.ones(2, 2)),
+    lambda lib: lib.einsum("i1", lib.ones(2, 2)),
+    lambda lib: lib.einsum("ij,i1", lib.ones(2, 2), lib.ones(2, 2)),
+    lambda lib: lib.triu_indices(-1, 3),
+    lambda lib: lib.tril_indices(3, -1),
+    lambda lib: lib.mv(lib.ones(2, 2, dtype=lib.float64), lib.ones(2)),
+    lambda lib: lib.diag_embed(lib.ones(2, 3), 0, 0, 5),
+])
+def test_more_product_errors_match_torch(fn):
+    with pytest.raises(Exception) as t_err:
+        fn(torch)
+    with pytest.raises(Exception) as e_err:
+        fn(ember)
+    assert (type(e_err.value).__name__, str(e_err.value)) == (type(t_err.value).__name__, str(t_err.value))
+
+
+def test_tensordot_out():
+    out = ember.zeros(1)
+    res = ember.tensordot(ember.ones(2, 3), ember.ones(3, 2), 1, out=out)
+    assert res is out and out.shape == (2, 2) and np.all(out.numpy() == 3)
