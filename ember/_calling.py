@@ -72,6 +72,7 @@ def with_numpy_aliases(fn, aliases, name=None):
         return fn(*args, **kwargs)
 
     wrapper._numpy_aliases = True
+    wrapper._alias_names = alias_names
     return wrapper
 
 
@@ -179,9 +180,20 @@ def with_legacy_overload(fn, name, function):
     if getattr(fn, "_legacy_overload", False):
         return fn
     beta_first = function and LEGACY_OVERLOADS[name][0][0] == "beta"
+    tensor_names = LEGACY_OVERLOADS[name][1]
+    most_positional, last_tensor = 1 + len(tensor_names), tensor_names[-1]
+    # one wrapper layer, not two, on the hot path: call past fn's NumPy-alias wrapper when the
+    # call has no alias
+    alias_names = getattr(fn, "_alias_names", frozenset())
+    direct = fn.__wrapped__ if alias_names else fn
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        # the current signature (x.add_(g, alpha=-lr) in every optimizer step): straight through
+        if len(args) <= most_positional and last_tensor not in kwargs:
+            if kwargs and not alias_names.isdisjoint(kwargs):
+                return fn(*args, **kwargs)
+            return direct(*args, **kwargs)
         if beta_first and len(args) > 1 and _is_number(args[0]) and not _is_number(args[1]):
             # torch.addmm(beta, input, [alpha,] mat1, mat2)
             rest, input = (args[0],) + args[2:], args[1]
