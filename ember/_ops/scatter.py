@@ -102,6 +102,14 @@ class ScatterReduce(Function):
         return (ga if ctx.needs_input_grad[0] else None), None, None, gs, None, None
 
 
+class ScatterReduceLinear(ScatterReduce):
+    """reduce='sum'/'mean': the result is affine in self and src (the counts depend on the index
+    only), which gives the double backward."""
+
+    name = "ScatterReduceBackward0"
+    affine_in = (0, 3)  # double backward: autograd/higher_order.py
+
+
 def _sum_grads(g, a, vals, out, full, include_self):
     return g.copy(), g[full]
 

@@ -59,7 +59,8 @@ def scatter_reduce(self, dim, index, src, reduce, include_self=True):
         return self.clone()
     _check_scatter_shapes(self._data.shape, axis, idx.shape, src._data.shape)
     _check_index_range(idx, self._data.shape[axis], axis)
-    return G.ScatterReduce.apply(self, axis, idx, src, reduce, include_self)
+    fn = G.ScatterReduceLinear if reduce in ("sum", "mean") else G.ScatterReduce
+    return fn.apply(self, axis, idx, src, reduce, include_self)
 
 
 def scatter_legacy_reduce(self, axis, idx, src, reduce):

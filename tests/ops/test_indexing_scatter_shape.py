@@ -430,3 +430,18 @@ def test_index_ops_double_backward():
     ]
     for fn in cases:
         assert ember.autograd.gradgradcheck(fn, (a, s))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_scatter_reduce_double_backward(reduce):
+    rng = np.random.default_rng(4)
+    a = ember.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    s = ember.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    index = ember.tensor(rng.integers(0, 4, (5, 3)))
+    for include_self in (True, False):
+        assert ember.autograd.gradgradcheck(
+            lambda a, s: a.scatter_reduce(0, index, s * s, reduce, include_self=include_self) * a,
+            (a, s))
+    y = a.scatter_reduce(0, index, s, reduce)
+    assert type(y.grad_fn).__name__ == "ScatterReduceBackward0" or \
+        y.grad_fn.name() == "ScatterReduceBackward0"
