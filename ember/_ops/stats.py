@@ -156,32 +156,38 @@ def kth_index(a, axis, k):
     """Index (keepdim shape) of the k-th smallest (1-based) along ``axis``, equal values
     resolved as torch's quickselect does."""
     from .._kernels.select import kth_smallest_index
-    rows = np.ascontiguousarray(np.moveaxis(a, axis, -1)).reshape(-1, a.shape[axis])
-    if a.dtype.kind != "f":  # the kernel compares floats (NaN aware); int64 keeps order exactly
-        rows = rows.astype(np.float64) if a.dtype.itemsize < 8 else rows
-    idx = kth_smallest_index(rows, k - 1)
-    shape = np.moveaxis(a, axis, -1).shape[:-1] + (1,)
-    return np.moveaxis(idx.reshape(shape), -1, axis)
+    idx = kth_smallest_index(_rows(a, axis), k - 1)
+    return _from_rows(idx[:, None], a, axis)
 
 
 def mode_index(a, axis):
     """Index (keepdim shape) of the most frequent value along ``axis``: the smallest such value,
-    at its last occurrence (torch's choice)."""
+    at the index torch's sort leaves last in its run."""
+    from .._kernels.stl_order import mode_rows
+    _, idx = mode_rows(_rows(a, axis))
+    return _from_rows(idx[:, None], a, axis)
+
+
+def topk_index(a, axis, k, largest, sorted_):
+    """Indices (k along ``axis``) of torch's CPU topk, ties in torch's order."""
+    from .._kernels.stl_order import topk_rows
+    _, idx = topk_rows(_rows(a, axis), k, largest, sorted_)
+    return _from_rows(idx, a, axis)
+
+
+def _rows(a, axis):
+    """``a`` with ``axis`` last, as contiguous rows of a kernel dtype: int64, or float64 (exact
+    for float32, smaller integers and bools; one compiled variant less to pay for)."""
     moved = np.moveaxis(a, axis, -1)
-    n = moved.shape[-1]
-    order = np.argsort(moved, axis=-1, kind="stable")
-    s = np.take_along_axis(moved, order, -1)
-    new_run = np.ones(s.shape, bool)
-    new_run[..., 1:] = s[..., 1:] != s[..., :-1]  # NaN != NaN: each NaN is a run of its own
-    pos = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=-1)
-    length = pos - run_start + 1  # length of the run so far; runs end at their maximum
-    last_of_run = np.ones(s.shape, bool)
-    last_of_run[..., :-1] = new_run[..., 1:]
-    score = np.where(last_of_run, length, 0)
-    best = np.argmax(score, axis=-1)[..., None]  # first maximum: the smallest value
-    chosen = np.take_along_axis(order, best, -1)  # stable sort: the run's last is the last occurrence
-    return np.moveaxis(chosen, -1, axis).astype(np.int64)
+    rows = np.ascontiguousarray(moved).reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
+    if rows.dtype not in (np.float64, np.int64):
+        rows = rows.astype(np.float64)
+    return rows
+
+
+def _from_rows(idx, a, axis):
+    shape = np.moveaxis(a, axis, -1).shape[:-1] + (idx.shape[-1],)
+    return np.moveaxis(idx.reshape(shape), -1, axis)
 
 
 def _isnan(x):

@@ -285,3 +285,25 @@ def test_kthvalue_and_median_ties_pick_torchs_index():
             check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [a], dtype="float32")
             check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [rng.integers(0, 3, size=(4, n))], grad=False)
         check_against_torch(lambda L, x: (L.median(x, 1), L.nanmedian(x, 0)), [a], dtype="float32")
+
+
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 40, 130, 300])
+def test_topk_and_mode_ties_in_torchs_order(n):
+    # regression: topk took a stable argsort (ties in index order) and mode the last occurrence;
+    # torch orders equal values as GCC's partial_sort / nth_element / sort leave them
+    rng = np.random.default_rng(n)
+    a = rng.integers(0, 4, size=(3, n)).astype(np.float64)
+    a[rng.random(a.shape) < 0.1] = NAN
+    for k in sorted({0, 1, min(2, n), n // 3, n}):
+        for largest in (True, False):
+            for sorted_ in (True, False):
+                check_against_torch(lambda L, x: L.topk(x, k, 1, largest, sorted_), [a])
+    ints = rng.integers(0, 4, size=(3, n))
+    check_against_torch(lambda L, x: L.topk(x, min(2, n), 0), [ints.T.copy()])
+    check_against_torch(lambda L, x: L.mode(x, 1), [ints])
+    check_against_torch(lambda L, x: L.mode(x, 1), [ints.astype(np.float32)], dtype="float32")
+
+
+def test_topk_empty_dim_and_bool():
+    check_against_torch(lambda L, x: L.topk(x, 0, 1), [np.zeros((2, 0))])
+    same_error(lambda L: L.topk(L.tensor([True, False]), 1))
