@@ -557,8 +557,13 @@ def gcd_lcm(name, input, other):
     return _wrap_like(input, np.asarray(out, dtype=dt))
 
 
-def check_same_dtype(input, other, fn_name="isclose"):
-    """isclose / allclose compare tensors of one dtype only, as torch."""
+def check_close_arguments(input, other, rtol, atol, fn_name="isclose"):
+    """isclose / allclose: two tensors of one dtype that broadcast, tolerances >= 0 (torch)."""
     require_tensor(fn_name, "other", 2, other)
     if input._data.dtype != other._data.dtype:
         raise RuntimeError(f"{type_name(input)} did not match {type_name(other)}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol < 0:
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
+    from .._tensor import _check_broadcast
+    _check_broadcast(input._data.shape, other._data.shape)

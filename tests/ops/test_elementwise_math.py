@@ -183,7 +183,8 @@ def test_against_torch_dtypes_and_values(expr):
     "lib.lerp(x, x.double(), 0.5)", "lib.lerp(x, x, x.double())", "lib.isclose(i, x)",
     "lib.allclose(i, x.double())", "lib.positive(i > 0)", "lib.polygamma(-1, x)",
     "lib.clamp(x, lib.tensor([1.0, 2.0]))", "lib.clamp(x, None, None)", "lib.isclose(x, 1.0)",
-    "lib.allclose(x, 1.0)", "lib.clamp(x, lib.tensor([1.5]), 2.5)", "x.clamp(lib.tensor([1.5]), 2.5)",
+    "lib.allclose(x, 1.0)", "lib.isclose(x, x, rtol=-1)", "lib.allclose(x, x, atol=-1e-3)",
+    "lib.isclose(x, lib.tensor([1.0, 2.0]))", "lib.clamp(x, lib.tensor([1.5]), 2.5)", "x.clamp(lib.tensor([1.5]), 2.5)",
     "lib.clamp(x, 1.0, lib.tensor([[2.0]]))",
     "lib.heaviside(x.requires_grad_(), lib.tensor([0.5])).sum().backward()",
 ])
@@ -250,6 +251,14 @@ def test_sign_and_square_of_bool_tensors():
     # regression: sign(bool) raised NumPy's UFuncTypeError, square(bool) stayed bool (torch: int64)
     assert_close(ember.sign(ember.tensor([True, False])), torch.sign(torch.tensor([True, False])))
     assert_close(ember.square(ember.tensor([True, False])), torch.square(torch.tensor([True, False])))
+
+
+def test_isclose_messages():
+    # regression: negative tolerances were accepted and shapes that do not broadcast gave NumPy's ValueError
+    same_error(lambda lib: lib.isclose(lib.tensor([1.0]), lib.tensor([1.0]), rtol=-1),
+               match="rtol must be greater than or equal to zero, but got -1")
+    same_error(lambda lib: lib.isclose(lib.tensor([1.0, 2.0]), lib.tensor([1.0, 2.0, 3.0])),
+               match="must match the size of tensor b")
 
 
 def test_isclose_refuses_mixed_dtypes():
