@@ -80,6 +80,8 @@ UNARY = {  # name: (forward, backward); the float functions of one tensor
     "acosh": (np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1)),
     "atanh": (np.arctanh, lambda g, x, y: g / (1 - x * x)),
     "exp2": (np.exp2, _exp2_grad),
+    "log2": (np.log2, lambda g, x, y: g / (x * x.dtype.type(math.log(2)))),
+    "log10": (np.log10, lambda g, x, y: g / (x * x.dtype.type(math.log(10)))),
     "expm1": (np.expm1, lambda g, x, y: g * (y + 1)),
     "erf": (_in_float64(K.erf), lambda g, x, y: g * (2 / _SQRT_PI) * np.exp(-x * x)),
     "erfc": (_in_float64(K.erfc), lambda g, x, y: g * (-2 / _SQRT_PI) * np.exp(-x * x)),

@@ -22,7 +22,7 @@ UNARY_DOMAINS = {
     "erf": (-3, 3), "erfc": (-3, 3), "erfinv": (-0.95, 0.95), "lgamma": (-4.5, 6),
     "digamma": (0.2, 8), "i0": (-6, 6), "sinc": (-3, 3), "deg2rad": (-200, 200),
     "rad2deg": (-3, 3), "frac": (-5, 5), "trunc": (-5, 5), "fix": (-5, 5), "sgn": (-3, 3),
-    "nan_to_num": (-3, 3), "positive": (-3, 3),
+    "nan_to_num": (-3, 3), "positive": (-3, 3), "log2": (0.1, 9), "log10": (0.1, 9),
 }
 
 
@@ -308,7 +308,7 @@ def test_inplace_refuses_float_result_in_integer_tensor():
 def test_grad_fn_names():
     x = ember.tensor([0.5], requires_grad=True)
     tx = torch.tensor([0.5], requires_grad=True)
-    for name in ["erf", "lgamma", "digamma", "i0", "sinc", "atanh", "expm1", "deg2rad", "frac"]:
+    for name in ["erf", "lgamma", "digamma", "i0", "sinc", "atanh", "expm1", "deg2rad", "frac", "log2", "log10"]:
         assert type(getattr(x, name)().grad_fn).__name__ == type(getattr(tx, name)().grad_fn).__name__, name
     assert type(x.atan2(x).grad_fn).__name__ == type(tx.atan2(tx).grad_fn).__name__
     assert type(x.polygamma(2).grad_fn).__name__ == type(tx.polygamma(2).grad_fn).__name__
