@@ -114,6 +114,46 @@ def _to_repeated(g_unique, unique, sub, sizes):
     return res
 
 
+def _contract(subs, out, ops):
+    """The einsum of already-broadcast operands: two of them as one batched matmul (NumPy's
+    einsum loops in C over shared batch letters instead of calling BLAS), more through
+    np.einsum's optimised path."""
+    if len(ops) == 2 and all(len(set(s)) == len(s) for s in subs):
+        return _contract_pair(subs[0], subs[1], out, ops[0], ops[1])
+    return np.asarray(np.einsum(",".join(subs) + "->" + out, *ops, optimize=len(ops) > 1))
+
+
+def _sum_private(sub, other, out, a):
+    """Sum away the letters of one operand that appear nowhere else."""
+    private = [i for i, c in enumerate(sub) if c not in other and c not in out]
+    if not private:
+        return sub, a
+    kept = "".join(c for c in sub if c in other or c in out)
+    return kept, a.sum(axis=tuple(private))
+
+
+def _contract_pair(sa, sb, out, a, b):
+    sa, a = _sum_private(sa, sb, out, a)
+    sb, b = _sum_private(sb, sa, out, b)
+    batch = [c for c in sa if c in sb and c in out]
+    contracted = [c for c in sa if c in sb and c not in out]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    size = dict(zip(sa, a.shape))
+    size.update(zip(sb, b.shape))
+
+    def prod(letters):
+        return int(np.prod([size[c] for c in letters], dtype=np.int64))
+
+    a3 = a.transpose([sa.index(c) for c in batch + left + contracted]).reshape(
+        prod(batch), prod(left), prod(contracted))
+    b3 = b.transpose([sb.index(c) for c in batch + contracted + right]).reshape(
+        prod(batch), prod(contracted), prod(right))
+    res = np.matmul(a3, b3).reshape([size[c] for c in batch + left + right])
+    order = batch + left + right
+    return res.transpose([order.index(c) for c in out])
+
+
 class Einsum(Function):
     name = "EinsumBackward0"  # (torch records the products it reduces to; one node here)
 
@@ -122,7 +162,10 @@ class Einsum(Function):
         ctx.save_for_backward(*arrays)
         ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
         ops = [_broadcast(a, s, sizes) for a, s in zip(arrays, subs)]
-        return np.asarray(np.einsum(",".join(subs) + "->" + out, *ops, optimize=len(ops) > 1))
+        res = _contract(subs, out, ops)
+        # np.einsum returns a view for a pure transpose or diagonal ('ij->ji'): the result
+        # must own its memory, or writing to it would write to the input
+        return res.copy() if any(np.may_share_memory(res, a) for a in arrays) else res
 
     @staticmethod
     def backward(ctx, g):
@@ -136,7 +179,7 @@ class Einsum(Function):
             ops = [g] + [_broadcast(b, s, sizes) for j, (b, s) in enumerate(zip(arrays, subs)) if j != i]
             unique = "".join(dict.fromkeys(sub))
             keep = "".join(c for c in unique if any(c in s for s in others))
-            gk = np.einsum(",".join(others) + "->" + keep, *ops, optimize=len(ops) > 1)
+            gk = _contract(others, keep, ops)
             # letters summed away by this operand alone get the gradient broadcast back
             gk = np.asarray(gk).reshape(tuple(sizes[c] if c in keep else 1 for c in unique))
             gu = np.broadcast_to(gk, tuple(sizes[c] for c in unique))
@@ -294,7 +337,21 @@ def einsum(*args):
         raise RuntimeError("einsum(): must provide at least one operand")
     _check_same_dtype(operands)
     subs, out, sizes = parse_einsum(equation, [tuple(t.shape) for t in operands])
+    if len(operands) == 1 and set(subs[0]) == set(out):
+        return _einsum_view(operands[0], subs[0], out)
     return Einsum.apply(subs, out, sizes, *operands)
+
+
+def _einsum_view(t, sub, out):
+    """One operand and nothing summed: diagonals and a permutation, a view as in torch."""
+    sub = list(sub)
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        i = sub.index(c)
+        j = sub.index(c, i + 1)
+        t = t.diagonal(0, i, j)  # (the diagonal becomes the last dim)
+        sub = [x for k, x in enumerate(sub) if k not in (i, j)] + [c]
+    return t.permute(*[sub.index(c) for c in out])
 
 
 def _tensordot_dims(dims, na, nb):

@@ -310,3 +310,37 @@ def test_tensordot_out():
     out = ember.zeros(1)
     res = ember.tensordot(ember.ones(2, 3), ember.ones(3, 2), 1, out=out)
     assert res is out and out.shape == (2, 2) and np.all(out.numpy() == 3)
+
+
+def test_in_place_on_a_diagonal_view_flows_gradients_like_torch():
+    a = r(3, 4)
+    grads, values = [], []
+    for lib in (torch, ember):
+        x = lib.tensor(a, requires_grad=True)
+        y = x * 1
+        y.diagonal(1).mul_(3)
+        (y * y).sum().backward()
+        values.append(y.detach().numpy())
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(values[1], values[0])
+    np.testing.assert_allclose(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("eq,shape", [("ij->ji", (2, 3)), ("ii->i", (3, 3)), ("iji->ji", (3, 2, 3)),
+                                      ("ij", (2, 3)), ("...ii->...i", (2, 3, 3))])
+def test_einsum_without_summation_is_a_view_like_torch(eq, shape):
+    # torch returns a view when nothing is summed, so writes reach the input in both
+    a = r(*shape)
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(a)
+        lib.einsum(eq, x).add_(1)
+        results.append(x.numpy().copy())
+    np.testing.assert_array_equal(results[1], results[0])
+    check_against_torch(lambda lib, x: lib.einsum(eq, x), [a])
+
+
+def test_einsum_result_never_aliases_an_input_when_it_sums():
+    x = ember.ones(2, 3)
+    ember.einsum("ij->i", x).add_(1)
+    assert np.all(x.numpy() == 1)
