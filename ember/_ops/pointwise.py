@@ -89,12 +89,14 @@ UNARY = {  # name: (forward, backward); the float functions of one tensor
     "lgamma": (_in_float64(K.lgamma), lambda g, x, y: g * _in_float64(K.digamma)(x)),
     "digamma": (_in_float64(K.digamma), lambda g, x, y: g * _in_float64(K.trigamma)(x)),
     "i0": (_in_float64(K.i0), lambda g, x, y: g * _in_float64(K.i1)(x)),
+    # I1' = I0 - I1 / x, which is 1/2 at 0 (torch's i1_backward)
+    "i1": (_in_float64(K.i1), lambda g, x, y: g * np.where(x == 0, 0.5, _in_float64(K.i0)(x) - y / x)),
     "sinc": (_sinc, _sinc_grad),
     "deg2rad": (lambda x: x * x.dtype.type(math.pi / 180), lambda g, x, y: g * g.dtype.type(math.pi / 180)),
     "rad2deg": (lambda x: x * x.dtype.type(180 / math.pi), lambda g, x, y: g * g.dtype.type(180 / math.pi)),
     "frac": (lambda x: x - np.trunc(x), lambda g, x, y: g),
 }
-_NODE_NAMES = {"i0": "I0Backward0", "deg2rad": "Deg2RadBackward0", "rad2deg": "Rad2DegBackward0"}
+_NODE_NAMES = {"i0": "I0Backward0", "i1": "SpecialI1Backward0", "deg2rad": "Deg2RadBackward0", "rad2deg": "Rad2DegBackward0"}
 FUNCTIONS = {name: _unary(_NODE_NAMES.get(name, name.capitalize() + "Backward0"), f, df)
              for name, (f, df) in UNARY.items()}
 

@@ -343,3 +343,25 @@ def test_float_power_out_is_float64():
         assert lib.float_power(2, lib.tensor([0.5, 1.0, -2.0]), out=o) is o
         results.append(o)
     assert_close(*results)
+
+
+SPECIAL = {"erf": (-2, 2), "erfc": (-2, 2), "erfinv": (-0.9, 0.9), "expm1": (-2, 2), "exp2": (-2, 2),
+           "digamma": (0.3, 5), "psi": (0.3, 5), "gammaln": (0.3, 5), "expit": (-3, 3), "i0": (-4, 4),
+           "i1": (-4, 4), "sinc": (-2, 2), "log1p": (-0.5, 3), "ndtr": (-3, 3), "logit": (0.05, 0.95)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(SPECIAL))
+def test_special_namespace(name, dtype):
+    x = _sample(*SPECIAL[name])
+    check_against_torch(lambda lib, a: getattr(lib.special, name)(a), [x], dtype=dtype)
+
+
+def test_special_i1_gradcheck_at_zero_and_logit_eps():
+    x = ember.tensor([0.0, -1.5, 2.5, 40.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(ember.special.i1, (x,))
+    p = np.array([0.0, 0.02, 0.5, 0.99, 1.0])
+    check_against_torch(lambda lib, a: lib.special.logit(a, eps=0.05), [p])
+    check_against_torch(lambda lib, a, b: lib.special.xlogy(a, b), [p, p + 0.5])
+    check_against_torch(lambda lib, a: lib.special.polygamma(2, a), [p + 0.5])
+    check_against_torch(lambda lib, a: lib.special.softmax(a, 0), [p])
