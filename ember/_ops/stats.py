@@ -163,16 +163,38 @@ def kth_index(a, axis, k):
 def mode_index(a, axis):
     """Index (keepdim shape) of the most frequent value along ``axis``: the smallest such value,
     at the index torch's sort leaves last in its run."""
-    from .._kernels.stl_order import mode_rows
-    _, idx = mode_rows(_rows(a, axis))
+    rows = _rows(a, axis)
+    if not _has_ties(rows) and not _isnan(rows).any():
+        idx = np.argmin(rows, axis=1)  # all values distinct: each is a run of one
+    else:
+        from .._kernels.stl_order import mode_rows
+        _, idx = mode_rows(rows)
     return _from_rows(idx[:, None], a, axis)
 
 
 def topk_index(a, axis, k, largest, sorted_):
     """Indices (k along ``axis``) of torch's CPU topk, ties in torch's order."""
-    from .._kernels.stl_order import topk_rows
-    _, idx = topk_rows(_rows(a, axis), k, largest, sorted_)
-    return _from_rows(idx, a, axis)
+    rows = _rows(a, axis)
+    if sorted_ and not _has_ties(rows):
+        # distinct values: every correct sort agrees, and NumPy's needs no compiling (the
+        # libstdc++ replica costs seconds to compile on first use)
+        order = np.argsort(rows, axis=1, kind="stable")  # NaN last: largest flips it to first
+        idx = order[:, ::-1][:, :k] if largest else order[:, :k]
+    else:
+        from .._kernels.stl_order import topk_rows
+        _, idx = topk_rows(rows, k, largest, sorted_)
+    return _from_rows(np.ascontiguousarray(idx, dtype=np.int64), a, axis)
+
+
+def _has_ties(rows):
+    """True when some row holds a value twice (two NaN count as a tie)."""
+    if rows.shape[1] < 2:
+        return False
+    s = np.sort(rows, axis=1)
+    same = s[:, 1:] == s[:, :-1]
+    if rows.dtype.kind == "f":
+        same |= np.isnan(s[:, 1:]) & np.isnan(s[:, :-1])
+    return bool(same.any())
 
 
 def _rows(a, axis):

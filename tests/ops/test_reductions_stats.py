@@ -307,3 +307,12 @@ def test_topk_and_mode_ties_in_torchs_order(n):
 def test_topk_empty_dim_and_bool():
     check_against_torch(lambda L, x: L.topk(x, 0, 1), [np.zeros((2, 0))])
     same_error(lambda L: L.topk(L.tensor([True, False]), 1))
+
+
+def test_topk_and_mode_distinct_values_fast_path_matches_torch():
+    # rows without ties skip the compiled libstdc++ replica: same answers, NaN included
+    a = RNG.standard_normal((4, 70))
+    a[0, 3] = NAN
+    for k in (1, 5, 70):
+        check_against_torch(lambda L, x: (L.topk(x, k), L.topk(x, k, largest=False)), [a])
+    check_against_torch(lambda L, x: L.mode(x, 1), [a[1:]])
