@@ -46,8 +46,4 @@ def ndtr(input):
 
 
 def logit(input, eps=None):
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given (as torch)."""
-    p = _pw.to_float(input)
-    if eps is not None:
-        p = p.clamp(eps, 1 - eps)
-    return (p / (1 - p)).log()
+    return _pw.logit(input, eps)

@@ -325,6 +325,14 @@ def unary(name, input):
     return FUNCTIONS[name].apply(to_float(input))
 
 
+def logit(input, eps=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given (as torch)."""
+    p = to_float(input)
+    if eps is not None:
+        p = p.clamp(eps, 1 - eps)
+    return (p / (1 - p)).log()
+
+
 def polygamma(n, input):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")

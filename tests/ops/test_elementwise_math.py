@@ -365,3 +365,5 @@ def test_special_i1_gradcheck_at_zero_and_logit_eps():
     check_against_torch(lambda lib, a, b: lib.special.xlogy(a, b), [p, p + 0.5])
     check_against_torch(lambda lib, a: lib.special.polygamma(2, a), [p + 0.5])
     check_against_torch(lambda lib, a: lib.special.softmax(a, 0), [p])
+    check_against_torch(lambda lib, a: lib.logit(a, 0.1), [p])
+    check_against_torch(lambda lib, a: (a * 1).logit_(), [p[1:-1]])
