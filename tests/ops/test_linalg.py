@@ -294,3 +294,17 @@ def test_half_vector_norm_is_allowed_like_torch():
     x = ember.ones(4, dtype=ember.float16)
     assert ember.linalg.vector_norm(x).dtype is ember.float16
     assert float(ember.linalg.vector_norm(x)) == 2.0
+
+
+def test_gradcheck_more_linalg():
+    a = ember.tensor(well_conditioned(3, 3), requires_grad=True)
+    b = ember.tensor(r(3, 2), requires_grad=True)
+    s = ember.tensor(sym(3, 3), requires_grad=True)
+    w = ember.tensor(r(4, 3), requires_grad=True)
+    assert gradcheck(lambda x, y: ember.linalg.solve(x, y), (a, b))
+    assert gradcheck(lambda x: ember.linalg.slogdet(x)[1], (a,))
+    assert gradcheck(lambda x: ember.linalg.eigh((x + x.mT) / 2)[1].abs(), (s,))
+    assert gradcheck(lambda x: ember.linalg.pinv(x), (w,))
+    assert gradcheck(lambda x: ember.linalg.matrix_norm(x, "nuc"), (w,))
+    assert gradcheck(lambda x: ember.linalg.vector_norm(x, 3, dim=0), (w,))
+    assert gradcheck(lambda x: ember.linalg.qr(x, "complete")[1], (ember.tensor(r(2, 4), requires_grad=True),))

@@ -344,3 +344,8 @@ def test_einsum_result_never_aliases_an_input_when_it_sums():
     x = ember.ones(2, 3)
     ember.einsum("ij->i", x).add_(1)
     assert np.all(x.numpy() == 1)
+
+
+def test_addmm_beta_zero_gives_the_input_a_zero_gradient_like_torch():
+    check_against_torch(lambda lib, i, a, b: lib.addmm(i, a, b, beta=0, alpha=2),
+                        [r(3, 5), r(3, 4), r(4, 5)])
