@@ -14,7 +14,6 @@ import math
 import numpy as np
 
 from .._dtype import get_default_dtype, int64, scalar_type_name
-from .._kernels import special as K
 from ..autograd.function import Function
 from .elementwise import ZeroGrad, check_integer_divisor, trunc_divide
 from .util import unbroadcast
@@ -22,9 +21,12 @@ from .util import unbroadcast
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _in_float64(kernel):
-    """Run a float64 special-function kernel on any float array, keeping the array's dtype."""
+def _in_float64(kernel_name):
+    """Run a float64 special-function kernel on any float array, keeping the array's dtype. The
+    kernels' module is imported on first use: creating its numba ufuncs costs ~10 ms."""
     def run(x, *params):
+        from .._kernels import special
+        kernel = getattr(special, kernel_name)
         return kernel(*params, x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
     return run
 
@@ -83,14 +85,14 @@ UNARY = {  # name: (forward, backward); the float functions of one tensor
     "log2": (np.log2, lambda g, x, y: g / (x * x.dtype.type(math.log(2)))),
     "log10": (np.log10, lambda g, x, y: g / (x * x.dtype.type(math.log(10)))),
     "expm1": (np.expm1, lambda g, x, y: g * (y + 1)),
-    "erf": (_in_float64(K.erf), lambda g, x, y: g * (2 / _SQRT_PI) * np.exp(-x * x)),
-    "erfc": (_in_float64(K.erfc), lambda g, x, y: g * (-2 / _SQRT_PI) * np.exp(-x * x)),
-    "erfinv": (_in_float64(K.erfinv), lambda g, x, y: g * (_SQRT_PI / 2) * np.exp(y * y)),
-    "lgamma": (_in_float64(K.lgamma), lambda g, x, y: g * _in_float64(K.digamma)(x)),
-    "digamma": (_in_float64(K.digamma), lambda g, x, y: g * _in_float64(K.trigamma)(x)),
-    "i0": (_in_float64(K.i0), lambda g, x, y: g * _in_float64(K.i1)(x)),
+    "erf": (_in_float64("erf"), lambda g, x, y: g * (2 / _SQRT_PI) * np.exp(-x * x)),
+    "erfc": (_in_float64("erfc"), lambda g, x, y: g * (-2 / _SQRT_PI) * np.exp(-x * x)),
+    "erfinv": (_in_float64("erfinv"), lambda g, x, y: g * (_SQRT_PI / 2) * np.exp(y * y)),
+    "lgamma": (_in_float64("lgamma"), lambda g, x, y: g * _in_float64("digamma")(x)),
+    "digamma": (_in_float64("digamma"), lambda g, x, y: g * _in_float64("trigamma")(x)),
+    "i0": (_in_float64("i0"), lambda g, x, y: g * _in_float64("i1")(x)),
     # I1' = I0 - I1 / x, which is 1/2 at 0 (torch's i1_backward)
-    "i1": (_in_float64(K.i1), lambda g, x, y: g * np.where(x == 0, 0.5, _in_float64(K.i0)(x) - y / x)),
+    "i1": (_in_float64("i1"), lambda g, x, y: g * np.where(x == 0, 0.5, _in_float64("i0")(x) - y / x)),
     "sinc": (_sinc, _sinc_grad),
     "deg2rad": (lambda x: x * x.dtype.type(math.pi / 180), lambda g, x, y: g * g.dtype.type(math.pi / 180)),
     "rad2deg": (lambda x: x * x.dtype.type(180 / math.pi), lambda g, x, y: g * g.dtype.type(180 / math.pi)),
@@ -118,10 +120,10 @@ class Polygamma(Function):
 
 def polygamma_array(n, x):
     if n == 0:
-        return _in_float64(K.digamma)(x)
+        return _in_float64("digamma")(x)
     if n == 1:
-        return _in_float64(K.trigamma)(x)
-    return _in_float64(K.polygamma_high)(x, n)
+        return _in_float64("trigamma")(x)
+    return _in_float64("polygamma_high")(x, n)
 
 
 class NanToNum(Function):
