@@ -66,6 +66,16 @@ def test_gradgradcheck_conv_and_pool():
     assert gradgradcheck(lambda x: F.avg_pool2d(x, 2) ** 2, (x,))
 
 
+def test_gradgradcheck_batch_norm_and_layer_norm():
+    x, w, b = _leaf((3, 2, 4)), _leaf((2,)), _leaf((2,))
+    rm, rv = ember.tensor(RNG.standard_normal(2)), ember.tensor(RNG.random(2) + 0.5)
+    assert gradgradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                         (x, w, b))
+    assert gradgradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b), (x, w, b))
+    assert gradgradcheck(lambda x, w, b: F.layer_norm(x, (2, 4), w, b),
+                         (x, _leaf((2, 4)), _leaf((2, 4))))
+
+
 def test_third_order():
     x, tx = _pair((3,))
     (g,) = ember.autograd.grad((x ** 4).sum(), x, create_graph=True)

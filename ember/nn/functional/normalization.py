@@ -123,6 +123,29 @@ class _BatchNorm(Function):
         gb = sum_g.reshape(-1) if need_b else None
         return gx, gw, gb, None, None, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # recorded backward (create_graph=True): the gradient of the composition. x is not kept,
+        # but x_hat / invstd = x - mean is, and y depends on x only through x - mean (training:
+        # the batch mean absorbs any shift); it rides on a zero stand-in linked to x's graph.
+        from ...autograd.higher_order import constant, grad_of, input_links
+        x_hat, invstd = ctx.saved_tensors[:2]
+        axes, training = ctx.meta
+        eps = ctx._args[7]
+        centred = constant(x_hat / invstd, grad)
+
+        def composed(x, weight, bias, *_):
+            xc = x + centred
+            if training:
+                xc = xc - xc.mean(axes, keepdim=True)
+                y = xc / ((xc * xc).mean(axes, keepdim=True) + eps).sqrt()
+            else:
+                y = xc * constant(invstd, grad)
+            view = (1, -1) + (1,) * (y.ndim - 2)
+            y = y * weight.reshape(view) if weight is not None else y
+            return y + bias.reshape(view) if bias is not None else y
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
+
 
 def _verify_batch_size(size) -> None:
     """Training statistics need more than one value per channel. (torch prints ``size`` as
@@ -214,6 +237,22 @@ class _LayerNorm(Function):
         if ctx.needs_input_grad[2]:
             gb = grad.sum(axis=lead)
         return gx, gw, gb, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # recorded backward: as _BatchNorm's, standardizing over the trailing axes
+        from ...autograd.higher_order import constant, grad_of, input_links
+        x_hat, invstd = ctx.saved_tensors[:2]
+        axes, eps = ctx.axes, ctx._args[4]
+        centred = constant(x_hat / invstd, grad)
+
+        def composed(x, weight, bias, *_):
+            xc = x + centred
+            xc = xc - xc.mean(axes, keepdim=True)
+            y = xc / ((xc * xc).mean(axes, keepdim=True) + eps).sqrt()
+            y = y * weight if weight is not None else y
+            return y + bias if bias is not None else y
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
