@@ -121,3 +121,75 @@ def _check_scatter_shapes(self_shape, axis, index_shape, src_shape):
         if src_shape is not None:
             msg += f" and to be no larger size than src {list(src_shape)}"
         raise RuntimeError(msg)
+
+
+def _check_advanced_index(shape, idx):
+    """``x[idx]`` with index arrays: torch's IndexErrors before NumPy's (which say "axis").
+
+    torch applies the integers first (as selects), then indexes what is left with the index
+    tensors (a mask counting as one per dimension, via nonzero): an out-of-range integer names
+    its dimension of ``x``, an out-of-range index tensor its position among the index tensors,
+    a mask of the wrong shape the dimension of what is left."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    used = [_dims_used(i) for i in items]
+    n_real = builtins.sum(used)
+    if n_real > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    fill = len(shape) - n_real  # the dims an Ellipsis stands for
+    dim, left = 0, []
+    for i, n in zip(items, used):
+        if i is Ellipsis:
+            left += shape[dim:dim + fill]
+            dim += fill
+        elif _is_int(i):
+            if not -shape[dim] <= i < shape[dim]:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
+            dim += 1
+        else:
+            left += shape[dim:dim + n]
+            dim += n
+    left += shape[dim:]
+    _check_index_tensors(items, used, tuple(left), fill)
+
+
+def _check_index_tensors(items, used, left, fill):
+    dim, position, shapes = 0, 0, []
+    for i, n in zip(items, used):
+        if i is Ellipsis:
+            dim += fill
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim:
+            for j in range(i.ndim):
+                if i.shape[j] != left[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(i.shape)} at index {j} does not "
+                                     f"match the shape of the indexed tensor {list(left)} at index "
+                                     f"{dim + j}")
+            shapes += [(int(i.sum()),)] * i.ndim
+            dim, position = dim + i.ndim, position + i.ndim
+        elif isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+            size = left[dim]
+            if i.size and (i.min() < -size or i.max() >= size):
+                bad = i.min() if i.min() < -size else i.max()
+                raise IndexError(f"index {bad} is out of bounds for dimension {position} with "
+                                 f"size {size}")
+            shapes.append(i.shape)
+            dim, position = dim + 1, position + 1
+        elif not _is_int(i):
+            dim += n
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with "
+                         "shapes " + ", ".join(str(list(s)) for s in shapes)) from None
+
+
+def _is_int(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _dims_used(i):
+    """How many dimensions of the indexed tensor an index item consumes."""
+    if i is None or i is Ellipsis or isinstance(i, (bool, np.bool_)):
+        return 0
+    if isinstance(i, np.ndarray) and i.dtype == np.bool_:
+        return i.ndim
+    return 1

@@ -445,3 +445,25 @@ def test_scatter_reduce_double_backward(reduce):
     y = a.scatter_reduce(0, index, s, reduce)
     assert type(y.grad_fn).__name__ == "ScatterReduceBackward0" or \
         y.grad_fn.name() == "ScatterReduceBackward0"
+
+
+ADVANCED_INDEX_ERRORS = [
+    lambda L, x: x[L.tensor([5])], lambda L, x: x[:, L.tensor([-5])],
+    lambda L, x: x[L.tensor([0, 1]), L.tensor([0, 1, 2])], lambda L, x: x[[0, 9]],
+    lambda L, x: x[:, :, L.tensor([9])], lambda L, x: x[:, L.tensor([0]), L.tensor([9])],
+    lambda L, x: x[..., L.tensor([9])], lambda L, x: x[None, :, L.tensor([9])],
+    lambda L, x: x[0, L.tensor([9])], lambda L, x: x[L.tensor([True, False, True]), L.tensor([9])],
+    lambda L, x: x[L.tensor([True, False])], lambda L, x: x[:, L.tensor([[True, False, True, True]] * 3)],
+    lambda L, x: x[0, L.tensor([True, False])], lambda L, x: x[5, L.tensor([0])],
+    lambda L, x: x[L.tensor([0]), 7], lambda L, x: x[L.tensor([[0]]), :, L.tensor([0, 1]), L.tensor([1])],
+    lambda L, x: x[L.tensor([1, 2]), None, L.tensor([-5, 3])],
+    lambda L, x: x.__setitem__(L.tensor([7]), 1.), lambda L, x: x.__setitem__((L.tensor([0]), 9), 2.),
+    lambda L, x: x.__setitem__(5, 2.), lambda L, x: x.__setitem__((slice(None), 7), 2.),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ADVANCED_INDEX_ERRORS)))
+def test_advanced_index_errors_regression(case):
+    """regression: x[index tensor] out of range, masks of the wrong shape and index tensors
+    that do not broadcast raised NumPy's messages ("for axis 0") instead of torch's."""
+    assert_same_error(lambda L, x: ADVANCED_INDEX_ERRORS[case](L, L.zeros(3, 4, 5)), A)
