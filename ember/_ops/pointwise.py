@@ -98,7 +98,8 @@ UNARY = {  # name: (forward, backward); the float functions of one tensor
     "rad2deg": (lambda x: x * x.dtype.type(180 / math.pi), lambda g, x, y: g * g.dtype.type(180 / math.pi)),
     "frac": (lambda x: x - np.trunc(x), lambda g, x, y: g),
 }
-_NODE_NAMES = {"i0": "I0Backward0", "i1": "SpecialI1Backward0", "deg2rad": "Deg2RadBackward0", "rad2deg": "Rad2DegBackward0"}
+_NODE_NAMES = {"i0": "I0Backward0", "i1": "SpecialI1Backward0", "deg2rad": "Deg2RadBackward0",
+               "rad2deg": "Rad2DegBackward0"}
 FUNCTIONS = {name: _unary(_NODE_NAMES.get(name, name.capitalize() + "Backward0"), f, df)
              for name, (f, df) in UNARY.items()}
 
