@@ -129,7 +129,11 @@ def _singular_error(a, template):
 
 
 def solve(A, B, *, left=True, out=None):
-    _check_square(A, "linalg.solve")
+    return _solve(A, B, left, out, checked=True)
+
+
+def _solve(A, B, left, out, checked, vectors=True, name="linalg.solve"):
+    _check_square(A, name)
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {_dtype.scalar_type_name(A.dtype)} and B of type "
@@ -137,17 +141,17 @@ def solve(A, B, *, left=True, out=None):
     if not left:  # X A = B  <=>  A^T X^T = B^T
         b = B.unsqueeze(-1) if B.ndim == 1 else B
         if b.shape[-1] != A.shape[-2]:
-            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+            raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation XA = B "
                                f"({A.shape[-2]}x{A.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
-        return _P._finish_out(solve(A.mT, B.mT).mT, out)
+        return _P._finish_out(_solve(A.mT, B.mT, True, None, checked, vectors, name).mT, out)
     # B is a batch of vectors when it has one dim less than A and matches A's leading shape
-    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    vector = vectors and (B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1])))
     b = B.unsqueeze(-1) if vector else B
     if b.shape[-2] != A.shape[-1]:
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation AX = B "
                            f"({A.shape[-2]}x{A.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
     try:
-        x = _L.Solve.apply(A, b)
+        x = _L.Solve.apply(A, b, checked)
     except np.linalg.LinAlgError:
         idx = next((i for i, m in _each_matrix(A._data) if _first_zero_pivot(m)), 0)
         raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(A.shape, idx)}The solver failed "
@@ -467,4 +471,5 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     if unitriangular:
         eye = Tensor._wrap(np.eye(A.shape[-1], dtype=A._data.dtype))
         tri = tri + eye
-    return _P._finish_out(solve(tri, B, left=left), out)
+    return _P._finish_out(_solve(tri, B, left, None, checked=False, vectors=False,
+                                 name="linalg.solve_triangular"), out)

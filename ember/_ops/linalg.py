@@ -124,13 +124,23 @@ def _lu_solve_unchecked(m, r):
     u, x = m.astype(m.dtype, copy=True), r.astype(m.dtype, copy=True)
     n = u.shape[0]
     with np.errstate(divide="ignore", invalid="ignore"):
+        if not np.tril(u, -1).any():  # already upper triangular: back substitution, as trsm
+            return _back_substitute(u, x)
+        if not np.triu(u, 1).any():  # lower: the same on the reversed system
+            return _back_substitute(u[::-1, ::-1], x[::-1])[::-1]
         for k in range(n):  # partial pivoting, as getrf
             p = k + int(np.argmax(np.abs(u[k:, k])))
             u[[k, p]], x[[k, p]] = u[[p, k]], x[[p, k]]
             f = u[k + 1:, k] / u[k, k]
             u[k + 1:] -= np.outer(f, u[k])
             x[k + 1:] -= np.outer(f, x[k])
-        for k in range(n - 1, -1, -1):
+        return _back_substitute(u, x)
+
+
+def _back_substitute(u, x):
+    x = x.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(u.shape[0] - 1, -1, -1):
             x[k] = (x[k] - u[k, k + 1:] @ x[k + 1:]) / u[k, k]
     return x
 
@@ -172,9 +182,12 @@ class Solve(Function):
     name = "LinalgSolveExBackward0"
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, checked=True):
+        # checked: LAPACK's singular-matrix error (linalg.solve raises it, as torch); unchecked:
+        # inf/nan as torch's triangular solve
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        x = np.linalg.solve(np.broadcast_to(a, shape + a.shape[-2:]), np.broadcast_to(b, shape + b.shape[-2:]))
+        a_b, b_b = np.broadcast_to(a, shape + a.shape[-2:]), np.broadcast_to(b, shape + b.shape[-2:])
+        x = np.linalg.solve(a_b, b_b) if checked else _solve_unchecked(a_b, b_b)
         ctx.save_for_backward(a, b, x)
         return x
 
@@ -182,10 +195,10 @@ class Solve(Function):
     def backward(ctx, g):
         a, b, x = ctx.saved_tensors
         shape = g.shape[:-2]
-        gb = np.linalg.solve(np.broadcast_to(_mT(a), shape + a.shape[-2:]), g)
+        gb = _solve_unchecked(np.broadcast_to(_mT(a), shape + a.shape[-2:]), g)
         ga = -gb @ _mT(x) if ctx.needs_input_grad[0] else None
         return (unbroadcast(ga, a.shape) if ga is not None else None,
-                unbroadcast(gb, b.shape) if ctx.needs_input_grad[1] else None)
+                unbroadcast(gb, b.shape) if ctx.needs_input_grad[1] else None, None)
 
 
 class Cholesky(Function):

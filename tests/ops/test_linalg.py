@@ -308,3 +308,13 @@ def test_gradcheck_more_linalg():
     assert gradcheck(lambda x: ember.linalg.matrix_norm(x, "nuc"), (w,))
     assert gradcheck(lambda x: ember.linalg.vector_norm(x, 3, dim=0), (w,))
     assert gradcheck(lambda x: ember.linalg.qr(x, "complete")[1], (ember.tensor(r(2, 4), requires_grad=True),))
+
+
+def test_solve_triangular_of_a_singular_matrix_does_not_raise_regression():
+    # regression: it went through LAPACK's gesv and raised torch.linalg.solve's LinAlgError;
+    # torch's triangular solve returns inf/nan
+    a = np.array([[0.0, 1.0], [0.0, 0.0]])
+    e = ember.linalg.solve_triangular(ember.tensor(a), ember.ones(2, 1, dtype=ember.float64), upper=True)
+    t = torch.linalg.solve_triangular(torch.tensor(a), torch.ones(2, 1, dtype=torch.float64), upper=True)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+    _same_error(lambda lib: lib.linalg.solve_triangular(lib.eye(3).expand(2, 3, 3), lib.ones(2, 3), upper=True))
