@@ -401,3 +401,23 @@ def _clamped_norm(x, dim, eps):
     norm = x.norm(2, dim, keepdim=True)
     detached = norm.detach()
     return norm + (detached.clamp_min(eps) - detached)  # value clamped, gradient of the norm
+
+
+def with_out(fn):
+    """``fn(..., out=None)``: torch's ``out=`` for an op returning a tensor or a named tuple of
+    them (``out`` then a tuple of tensors, one per field); the outs are returned, as in torch."""
+    def wrapped(*args, out=None, **kwargs):
+        res = fn(*args, **kwargs)
+        if out is None:
+            return res
+        from .products import _finish_out
+        if isinstance(res, tuple):
+            if not isinstance(out, (tuple, list)) or len(out) != len(res):
+                raise TypeError(f"{fn.__name__}(): argument 'out' must be tuple of "
+                                f"{len(res)} Tensors")
+            return type(res)(*(_finish_out(r, o) for r, o in zip(res, out)))
+        return _finish_out(res, out)
+
+    wrapped.__name__ = wrapped.__qualname__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped

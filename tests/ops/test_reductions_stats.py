@@ -316,3 +316,19 @@ def test_topk_and_mode_distinct_values_fast_path_matches_torch():
     for k in (1, 5, 70):
         check_against_torch(lambda L, x: (L.topk(x, k), L.topk(x, k, largest=False)), [a])
     check_against_torch(lambda L, x: L.mode(x, 1), [a[1:]])
+
+
+def test_out_argument_writes_and_returns_out():
+    x = ember.tensor(X)
+    out = ember.empty(0, dtype=ember.float64)
+    assert ember.cumprod(x, 1, out=out) is out
+    np.testing.assert_allclose(out.numpy(), np.cumprod(X, 1))
+    values, indices = ember.empty(0, dtype=ember.float64), ember.empty(0, dtype=ember.int64)
+    res = ember.topk(x, 2, out=(values, indices))
+    assert res.values is values and res.indices is indices
+    np.testing.assert_array_equal(indices.numpy(), torch.topk(torch.tensor(X), 2).indices.numpy())
+    idx = ember.empty(3, dtype=ember.int64)
+    ember.searchsorted(ember.tensor([1.0, 2.0, 3.0]), ember.tensor([0.5, 2.5, 9.0]), out=idx)
+    assert idx.tolist() == [0, 2, 3]
+    # NumPy's names still reach the method through the out= wrapper
+    check_against_torch(lambda L, x: L.median(x, axis=1, keepdims=True), [X])
