@@ -81,3 +81,33 @@ def can_cast(from_, to):
     _check_dtype("can_cast", from_, "from_", 1)
     _check_dtype("can_cast", to, "to", 2)
     return from_._category <= to._category
+
+
+def promote_types(type1, type2):
+    """torch.promote_types: the smallest dtype both convert to without losing their category."""
+    _check_dtype("promote_types", type1, "type1", 1)
+    _check_dtype("promote_types", type2, "type2", 2)
+    return _dtype.promote_types(type1, type2)
+
+
+def _is_operand(x):
+    return isinstance(getattr(x, "dtype", None), _dtype.dtype) or \
+        isinstance(x, (bool, int, float, np.number, np.bool_))
+
+
+def _as_python_number(x):
+    # torch reads NumPy scalars as Python numbers, np.bool_ as a float (as in arithmetic)
+    if isinstance(x, np.bool_):
+        return float(x)
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def result_type(tensor, other):
+    """torch.result_type of two operands, each a Tensor or a Python number."""
+    if not (_is_operand(tensor) and _is_operand(other)):
+        got = ", ".join(type(x).__name__ for x in (tensor, other))
+        raise TypeError(f"result_type() received an invalid combination of arguments - got "
+                        f"({got}), but expected one of: (Tensor tensor, Tensor other), (Number "
+                        f"scalar, Tensor tensor), (Tensor tensor, Number other), (Number scalar1, "
+                        f"Number scalar2)")
+    return _dtype.result_type(_as_python_number(tensor), _as_python_number(other))
