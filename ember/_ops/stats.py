@@ -17,6 +17,8 @@ from .index import _scatter_add_into
 class CumProd(Function):
     """Cumulative product; backward is exact when the input holds zeros (no division by 0)."""
 
+    name = "CumprodBackward0"
+
     @staticmethod
     def forward(ctx, a, axis):
         out = np.cumprod(a, axis=axis)
@@ -85,6 +87,8 @@ class CumMaxMin(Function):
 
 
 class LogCumSumExp(Function):
+    name = "LogcumsumexpBackward0"
+
     @staticmethod
     def forward(ctx, a, axis):
         out = np.logaddexp.accumulate(a, axis=axis) if a.size else a.copy()
@@ -104,6 +108,10 @@ class LogCumSumExp(Function):
             pos = _reverse_logcumsumexp(np.log(np.maximum(g, 0)) - out, axis)
             neg = _reverse_logcumsumexp(np.log(np.maximum(-g, 0)) - out, axis)
         return (np.exp(a + pos) - np.exp(a + neg)).astype(a.dtype, copy=False), None
+
+
+class CumMin(CumMaxMin):
+    name = "CumminBackward0"
 
 
 def _reverse_logcumsumexp(x, axis):
@@ -128,6 +136,10 @@ class EvenlySelected(Function):
         mask = (a == v) | (np.isnan(a) & np.isnan(v)) if a.dtype.kind == "f" else a == v
         count = max(int(mask.sum()), 1)
         return (mask * (g / count)).astype(g.dtype, copy=False), None
+
+
+class NanEvenlySelected(EvenlySelected):
+    name = "NanmedianBackward0"
 
 
 # ----------------------------------------------------------------------------- order statistics

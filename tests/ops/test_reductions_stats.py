@@ -332,3 +332,11 @@ def test_out_argument_writes_and_returns_out():
     assert idx.tolist() == [0, 2, 3]
     # NumPy's names still reach the method through the out= wrapper
     check_against_torch(lambda L, x: L.median(x, axis=1, keepdims=True), [X])
+
+
+def test_grad_fn_names_match_torch():
+    for op in (lambda L, x: x.cumprod(0), lambda L, x: x.cummax(0)[0], lambda L, x: x.cummin(0)[0],
+               lambda L, x: x.logcumsumexp(0), lambda L, x: x.median(), lambda L, x: x.nanmedian()):
+        names = [type(op(L, L.tensor([1.0, 3.0, 2.0], requires_grad=True)).grad_fn).__name__
+                 for L in (ember, torch)]
+        assert names[0] == names[1]
