@@ -349,3 +349,14 @@ def test_einsum_result_never_aliases_an_input_when_it_sums():
 def test_addmm_beta_zero_gives_the_input_a_zero_gradient_like_torch():
     check_against_torch(lambda lib, i, a, b: lib.addmm(i, a, b, beta=0, alpha=2),
                         [r(3, 5), r(3, 4), r(4, 5)])
+
+
+@pytest.mark.parametrize("name,shapes", [("addmm", [(2, 2), (2, 3), (3, 2)]), ("outer", [(2,), (3,)]),
+                                         ("kron", [(2,), (3,)]), ("triu", [(3, 3)]), ("diag", [(3,)])])
+def test_out_argument(name, shapes):
+    arrays = [r(*s) for s in shapes]
+    e_out, t_out = ember.zeros(1, dtype=ember.float64), torch.zeros(1, dtype=torch.float64)
+    e = getattr(ember, name)(*[ember.tensor(a) for a in arrays], out=e_out)
+    getattr(torch, name)(*[torch.tensor(a) for a in arrays], out=t_out)
+    assert e is e_out
+    np.testing.assert_allclose(e_out.numpy(), t_out.numpy())
