@@ -6,6 +6,8 @@ linear in its cotangent, so differentiating it against the cotangent gives the j
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import grad as _grad
 from .grad_mode import enable_grad
 
@@ -13,6 +15,10 @@ from .grad_mode import enable_grad
 def _tensor():
     from .._tensor import Tensor
     return Tensor
+
+
+def _ones_like(t):
+    return _tensor()._wrap(np.ones_like(t._data))
 
 
 def _as_tuple(x, arg_name, fn_name):
@@ -72,7 +78,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             if len(outputs) != 1 or outputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the user-provided function "
                                    "returns a single Tensor with a single element.")
-            v = (_tensor()._wrap(__import__("numpy").ones_like(outputs[0]._data)),)
+            v = (_ones_like(outputs[0]),)
         else:
             _, v = _as_tuple(v, "v", "vjp")
         res = _grads(outputs, inputs, v, create_graph, strict, "vjp")
@@ -92,7 +98,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
                 raise RuntimeError("The vector v can only be None if the input to the "
                                    "user-provided function is a single Tensor with a single "
                                    "element.")
-            v = (_tensor()._wrap(__import__("numpy").ones_like(inputs[0]._data)),)
+            v = (_ones_like(inputs[0]),)
         else:
             _, v = _as_tuple(v, "v", "jvp")
         out = func(*inputs)
@@ -109,7 +115,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
     """The Jacobian of ``func`` at ``inputs``, row by row in reverse mode (any ``vectorize``
     or ``strategy`` gives the same numbers)."""
-    import numpy as np
+    import ember
     Tensor = _tensor()
     with enable_grad():
         is_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
@@ -128,7 +134,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             row = []
             for i, x in enumerate(inputs):
                 parts = [r[i].reshape(-1) for r in rows]
-                import ember
                 j = ember.stack(parts) if parts else ember.zeros(0, x.numel(), dtype=x.dtype)
                 row.append(j.reshape(tuple(o.shape) + tuple(x.shape)))
             blocks.append(tuple(_finish(row, create_graph)))
@@ -148,10 +153,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         if len(outs) != 1 or outs[0].numel() != 1:
             raise RuntimeError("The function given to hessian should return a single Tensor "
                                "with a single element.")
-        g = _grads(outs, xs, (None,), True, strict, "hessian") if False else \
-            _grads(outs, xs, (_tensor()._wrap(__import__("numpy").ones_like(outs[0]._data)),),
-                   True, strict, "hessian")
-        return g
+        return _grads(outs, xs, (_ones_like(outs[0]),), True, strict, "hessian")
 
     res = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
     return res if is_tuple else res[0][0]
@@ -168,8 +170,6 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def _hessian_product(func, inputs, v, create_graph, strict, name):
-    import numpy as np
-    Tensor = _tensor()
     with enable_grad():
         is_tuple, inputs = _as_tuple(inputs, "inputs", name)
         inputs = _prepare(inputs, create_graph)
@@ -178,7 +178,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
                 raise RuntimeError("The vector v can only be None if the input to the "
                                    "user-provided function is a single Tensor with a single "
                                    "element.")
-            v = (Tensor._wrap(np.ones_like(inputs[0]._data)),)
+            v = (_ones_like(inputs[0]),)
         else:
             _, v = _as_tuple(v, "v", name)
         out = func(*inputs)
@@ -186,7 +186,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
         if len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(f"The function given to {name} should return a single Tensor "
                                "with a single element.")
-        ones = (Tensor._wrap(np.ones_like(outputs[0]._data)),)
+        ones = (_ones_like(outputs[0]),)
         g = _grads(outputs, inputs, ones, True, strict, name)
         res = _grads(g, inputs, v, create_graph, strict, name)
     outs = _finish(outputs, create_graph)

@@ -218,8 +218,10 @@ def affine_backward(node, grads):
                 positions.append(i)
                 template.append(None)
                 continue
-            if node.needs_input_grad[i]:
-                _not_implemented(node)  # a differentiable input the forward is not affine in
+            if node.needs_input_grad[i] or a._data.dtype.kind in "fc":
+                # a differentiable input the forward is not affine in, or floating values
+                # input_links may have replaced by zeros
+                _not_implemented(node)
             template.append(a._data)
         else:
             template.append(a)

@@ -224,3 +224,34 @@ def test_retain_graph_error_as_torch():
     z = (x.exp()).sum()
     ember.autograd.grad(z, x, create_graph=True)  # retain_graph defaults to create_graph
     ember.autograd.grad(z, x)
+
+
+def test_recording_keeps_no_input_alive_that_backward_did_not_save():
+    # create_graph support must not cost memory when unused: relu saves its output, so the
+    # array of its input (an Add result, which saves nothing) is freed once user code drops it
+    import gc
+    import weakref
+
+    x = _leaf((1000,))
+    h = x + 1
+    y = h.relu()
+    ref = weakref.ref(h._data)
+    del h
+    gc.collect()
+    assert ref() is None
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (x.detach().numpy() + 1 > 0).astype(float))
+
+
+def test_x_times_x_second_derivative_uses_both_saved_operands():
+    # x * x saves the same array twice; each saved copy must name its own argument (else the
+    # second one reads as unsaved and the second derivative halves)
+    x, tx = _pair((3,))
+    v, tv = _pair((3,))
+
+    def second(lib, x, v):
+        (g,) = lib.autograd.grad(x * x, x, v, create_graph=True)
+        return lib.autograd.grad((g * g).sum(), (x, v))
+
+    for h, th in zip(second(ember, x, v), second(torch, tx, tv)):
+        np.testing.assert_allclose(h.numpy(), th.numpy())
