@@ -142,6 +142,24 @@ class NanEvenlySelected(EvenlySelected):
     name = "NanmedianBackward0"
 
 
+class StdFromVar(Function):
+    """std = sqrt(var), with torch's zero gradient where the std is 0 (not 0 * inf = nan)."""
+
+    name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, var):
+        out = np.sqrt(var)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(out == 0, 0, g / (2 * out)).astype(out.dtype, copy=False)
+
+
 # ----------------------------------------------------------------------------- order statistics
 def sorted_index(a, axis):
     """Stable ascending argsort with NaN last (NumPy's order), int64."""
@@ -383,7 +401,21 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"X2: {x2.shape[-1]}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
-    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if diff.shape[-1] == 0:  # no coordinates: every distance is 0
+        return diff.abs().sum(-1)
+    if p == float("inf"):
+        return _max_abs_all_ties(diff)
+    return diff.norm(p, dim=-1)
+
+
+def _max_abs_all_ties(diff):
+    # torch's cdist(p=inf) backward sends the whole gradient to every coordinate that attains
+    # the maximum (norm(inf) would share it): value max|d|, gradient sum over the ties of sign(d)
+    absd = diff.abs()
+    top = absd.detach().amax(-1, keepdim=True)
+    tied = (absd.detach() == top)._cast(absd.dtype)
+    return top.squeeze(-1) + ((absd - absd.detach()) * tied).sum(-1)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):

@@ -340,3 +340,13 @@ def test_grad_fn_names_match_torch():
         names = [type(op(L, L.tensor([1.0, 3.0, 2.0], requires_grad=True)).grad_fn).__name__
                  for L in (ember, torch)]
         assert names[0] == names[1]
+
+
+def test_std_at_zero_and_cdist_inf_ties_gradients():
+    # regressions: std of a constant row had a nan gradient (sqrt'(0) * 0); cdist(p=inf) shared
+    # the gradient among tied coordinates where torch gives each its full share
+    a = np.array([[1.0, -3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    for dtype in ("float64", "float32"):
+        check_against_torch(lambda L, x: (x.std(1), L.std(x[2])), [a], dtype=dtype)
+        check_against_torch(lambda L, x: L.cdist(x, x, p=float("inf")), [a], dtype=dtype)
+    check_against_torch(lambda L, x: L.cdist(x, x, p=float("inf")), [np.zeros((2, 0))])
