@@ -318,3 +318,27 @@ def test_solve_triangular_of_a_singular_matrix_does_not_raise_regression():
     t = torch.linalg.solve_triangular(torch.tensor(a), torch.ones(2, 1, dtype=torch.float64), upper=True)
     np.testing.assert_array_equal(e.numpy(), t.numpy())
     _same_error(lambda lib: lib.linalg.solve_triangular(lib.eye(3).expand(2, 3, 3), lib.ones(2, 3), upper=True))
+
+
+_A = r(2, 4, 3)
+_SQ = r(2, 3, 3) + 3 * np.eye(3)
+FLOAT32_CASES = {
+    "cholesky": (lambda lib, x: lib.linalg.cholesky(x), [_SQ @ np.swapaxes(_SQ, -1, -2) + np.eye(3)]),
+    "eigvalsh": (lambda lib, x: lib.linalg.eigvalsh(x), [_SQ + np.swapaxes(_SQ, -1, -2)]),
+    "svdvals": (lambda lib, x: lib.linalg.svdvals(x), [_A]),
+    "qr": (lambda lib, x: tuple(lib.linalg.qr(x)), [_A]),
+    "pinv": (lambda lib, x: lib.linalg.pinv(x), [_A]),
+    "fro": (lambda lib, x: lib.linalg.norm(x, dim=(1, 2)), [_A]),
+    "nuc": (lambda lib, x: lib.linalg.matrix_norm(x, "nuc"), [_A]),
+    "vector_norm": (lambda lib, x: lib.linalg.vector_norm(x, 3), [_A]),
+    "lstsq": (lambda lib, x, y: lib.linalg.lstsq(x, y).solution, [_A, r(2, 4, 2)]),
+    "cross": (lambda lib, x, y: lib.linalg.cross(x, y), [_A, _A[::-1].copy()]),
+    "matrix_power": (lambda lib, x: lib.linalg.matrix_power(x, -2), [_SQ]),
+    "slogdet": (lambda lib, x: tuple(lib.linalg.slogdet(x)), [_SQ]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32_CASES))
+def test_float32_against_torch(name):
+    fn, arrays = FLOAT32_CASES[name]
+    check_against_torch(fn, arrays, "float32", rtol=2e-3, atol=2e-4)
