@@ -73,6 +73,20 @@ def tile(self, dims):
     return self.repeat(*([1] * (self.ndim - len(dims)) + dims))
 
 
+def split_argument(op, positional, overload):
+    """The one split argument, given by position or by the keyword of one of torch's overloads
+    (sections=, indices=, and for tensor_split tensor_indices_or_sections=)."""
+    names = ("sections", "indices") + (("tensor_indices_or_sections",) if op == "tensor_split" else ())
+    unknown = [k for k in overload if k not in names]
+    if unknown:
+        raise TypeError(f"{op}() got an unexpected keyword argument '{unknown[0]}'")
+    given = ([positional] if positional is not None else []) + list(overload.values())
+    if len(given) != 1:
+        raise TypeError(f"{op}() received an invalid combination of arguments: expected exactly "
+                        f"one of indices_or_sections, {', '.join(names)}")
+    return given[0]
+
+
 def _slice_along(self, axis, start, stop):
     key = [slice(None)] * self.ndim
     key[axis] = slice(start, stop)

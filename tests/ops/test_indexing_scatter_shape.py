@@ -467,3 +467,14 @@ def test_advanced_index_errors_regression(case):
     """regression: x[index tensor] out of range, masks of the wrong shape and index tensors
     that do not broadcast raised NumPy's messages ("for axis 0") instead of torch's."""
     assert_same_error(lambda L, x: ADVANCED_INDEX_ERRORS[case](L, L.zeros(3, 4, 5)), A)
+
+
+def test_split_overload_keywords():
+    """torch's tensor_split/hsplit keyword names (sections=, indices=, ...) work as in torch."""
+    x = np.arange(12.).reshape(2, 6)
+    check_against_torch(lambda L, x: [*x.tensor_split(sections=4, dim=1),
+                                      *L.tensor_split(x, indices=[1, 4], dim=1),
+                                      *x.tensor_split(tensor_indices_or_sections=L.tensor(2)),
+                                      *L.hsplit(x, sections=2), *x.vsplit(indices=[1])], [x])
+    with pytest.raises(TypeError):
+        ember.zeros(4).tensor_split(2, sections=2)
