@@ -35,6 +35,20 @@ def _as_tuple(x, arg_name, fn_name):
     return is_tuple, xs
 
 
+def _validate_v(v, other, is_other_tuple):
+    """torch's checks of the vector ``v`` against the outputs (vjp) or inputs (jvp, hvp, vhp)."""
+    if len(other) != len(v):
+        if is_other_tuple:
+            raise RuntimeError(f"v is a tuple of invalid length: should be {len(other)} but got "
+                               f"{len(v)}.")
+        raise RuntimeError("The given v should contain a single Tensor.")
+    for idx, (el_v, el_other) in enumerate(zip(v, other)):
+        if el_v.size() != el_other.size():
+            prepend = f"Entry {idx} in " if is_other_tuple else ""
+            raise RuntimeError(f"{prepend}v has invalid size: should be {el_other.size()} but "
+                               f"got {el_v.size()}.")
+
+
 def _prepare(inputs, create_graph):
     """Fresh leaves (or, with create_graph, views that keep the inputs' graph) needing grad."""
     if create_graph:
@@ -81,6 +95,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             v = (_ones_like(outputs[0]),)
         else:
             _, v = _as_tuple(v, "v", "vjp")
+            _validate_v(v, outputs, out_tuple)
         res = _grads(outputs, inputs, v, create_graph, strict, "vjp")
     outs = _finish(outputs, create_graph)
     res = _finish(res, create_graph)
@@ -101,6 +116,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
             v = (_ones_like(inputs[0]),)
         else:
             _, v = _as_tuple(v, "v", "jvp")
+            _validate_v(v, inputs, is_tuple)
         out = func(*inputs)
         out_tuple, outputs = _as_tuple(out, "outputs of the user-provided function", "jvp")
         dummy = tuple(zeros_like(o).requires_grad_() for o in outputs)
@@ -149,10 +165,12 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
     def gradient(*xs):
         out = func(*xs)
-        _, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
-        if len(outs) != 1 or outs[0].numel() != 1:
-            raise RuntimeError("The function given to hessian should return a single Tensor "
-                               "with a single element.")
+        out_tuple, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
+        if out_tuple:
+            raise RuntimeError("The function given to hessian should return a single Tensor")
+        if outs[0].numel() != 1:
+            raise RuntimeError("The Tensor returned by the function given to hessian should "
+                               "contain a single element")
         return _grads(outs, xs, (_ones_like(outs[0]),), True, strict, "hessian")
 
     res = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
@@ -181,11 +199,14 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
             v = (_ones_like(inputs[0]),)
         else:
             _, v = _as_tuple(v, "v", name)
+            _validate_v(v, inputs, is_tuple)
         out = func(*inputs)
-        _, outputs = _as_tuple(out, "outputs of the user-provided function", name)
-        if len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError(f"The function given to {name} should return a single Tensor "
-                               "with a single element.")
+        out_tuple, outputs = _as_tuple(out, "outputs of the user-provided function", name)
+        if out_tuple:
+            raise RuntimeError(f"The function given to {name} should return a single Tensor")
+        if outputs[0].numel() != 1:
+            raise RuntimeError(f"The Tensor returned by the function given to {name} should "
+                               "contain a single element")
         ones = (_ones_like(outputs[0]),)
         g = _grads(outputs, inputs, ones, True, strict, name)
         res = _grads(g, inputs, v, create_graph, strict, name)

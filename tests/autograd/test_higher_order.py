@@ -255,3 +255,21 @@ def test_x_times_x_second_derivative_uses_both_saved_operands():
 
     for h, th in zip(second(ember, x, v), second(torch, tx, tv)):
         np.testing.assert_allclose(h.numpy(), th.numpy())
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, lib: F.hessian(lambda x: x.sin(), lib.ones(3, dtype=lib.float64)),
+    lambda F, lib: F.hvp(lambda x: (x.sin(),), lib.ones(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)),
+    lambda F, lib: F.vhp(lambda x: x.sin(), lib.ones(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)),
+    lambda F, lib: F.vjp(lambda x: x.sin(), lib.ones(3, dtype=lib.float64), lib.ones(2, dtype=lib.float64)),
+    lambda F, lib: F.jvp(lambda x, y: x * y, (lib.ones(3, dtype=lib.float64),) * 2, (lib.ones(3, dtype=lib.float64),)),
+    lambda F, lib: F.vjp(lambda x: x.sin(), lib.ones(3, dtype=lib.float64)),
+    lambda F, lib: F.jacobian(lambda x: x, [lib.ones(1)]),
+])
+def test_autograd_functional_errors_as_torch(call):
+    def error(F, lib):
+        with pytest.raises(Exception) as info:
+            call(F, lib)
+        return type(info.value), str(info.value).replace("ember", "torch")
+
+    assert error(ember.autograd.functional, ember) == error(torch.autograd.functional, torch)
