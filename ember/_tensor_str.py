@@ -93,6 +93,8 @@ class _Formatter:
 def _summarized(a: np.ndarray) -> np.ndarray:
     if a.ndim == 0:
         return a
+    if not PRINT_OPTS.edgeitems:  # nothing shown: nothing to size the columns by
+        return a[:0]
     if a.shape[0] > 2 * PRINT_OPTS.edgeitems:
         a = np.concatenate([a[:PRINT_OPTS.edgeitems], a[-PRINT_OPTS.edgeitems:]])
     if a.ndim == 1:
@@ -102,7 +104,9 @@ def _summarized(a: np.ndarray) -> np.ndarray:
 
 def _vector(a, indent, summarize, fmt):
     per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.max_width + 2)))
-    if summarize and a.shape[0] > 2 * PRINT_OPTS.edgeitems:
+    if summarize and not PRINT_OPTS.edgeitems:
+        data = ["..."]
+    elif summarize and a.shape[0] > 2 * PRINT_OPTS.edgeitems:
         data = ([fmt.format(v) for v in a[:PRINT_OPTS.edgeitems].tolist()] + [" ..."]
                 + [fmt.format(v) for v in a[-PRINT_OPTS.edgeitems:].tolist()])
     else:
@@ -117,7 +121,9 @@ def _nested(a, indent, summarize, fmt):
     if a.ndim == 1:
         return _vector(a, indent, summarize, fmt)
     n, edge = a.shape[0], PRINT_OPTS.edgeitems
-    if summarize and n > 2 * edge:
+    if summarize and not edge:
+        rows = ["..."]
+    elif summarize and n > 2 * edge:
         rows = ([_nested(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."]
                 + [_nested(a[i], indent + 1, summarize, fmt) for i in range(n - edge, n)])
     else:
@@ -167,9 +173,13 @@ def tensor_repr(t, prefix="tensor(") -> str:
     a = t._data
     indent = len(prefix)
     suffixes = []
-    if a.size == 0 and a.ndim != 1:
+    # torch names the size of an empty tensor (but a 1-d one), and of every tensor when
+    # edgeitems=0 leaves no values to show it
+    if (a.size == 0 and a.ndim != 1) or (a.size and not PRINT_OPTS.edgeitems):
         suffixes.append(f"size={tuple(a.shape)}")
-    if t.dtype not in (get_default_dtype(), int64, bool_):
+    # an empty tensor has no values to tell int64 or bool from the default: torch names them
+    implied = (get_default_dtype(),) if a.size == 0 else (get_default_dtype(), int64, bool_)
+    if t.dtype not in implied:
         suffixes.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")

@@ -462,3 +462,36 @@ def test_numpy_non_ufunc_functions_give_arrays_as_in_torch():
     for lib in (ember, torch):
         x = lib.arange(6.0).reshape(2, 3)
         assert type(np.where(x > 1, x, 0)) is np.ndarray
+
+
+def _random_array(rng):
+    shape = tuple(int(s) for s in rng.integers(0, 6, rng.integers(0, 5)))
+    dtype = str(rng.choice(["float32", "float64", "float16", "int64", "int8", "uint8", "bool"]))
+    a = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 10)
+    if rng.random() < 0.3:
+        a = np.round(a)
+    if dtype == "bool":
+        return a > 0
+    if dtype[0] in "iu":
+        return np.clip(rng.standard_normal(shape) * 100, 0 if dtype == "uint8" else -100, 100).astype(dtype)
+    with np.errstate(over="ignore"):
+        return a.astype(dtype)
+
+
+@pytest.mark.parametrize("options", [dict(profile="default"), dict(threshold=20, edgeitems=2),
+                                     dict(sci_mode=False, linewidth=50), dict(edgeitems=0, threshold=3),
+                                     dict(edgeitems=0)], ids=str)
+def test_repr_of_random_tensors_matches_torch(options, default_printoptions):
+    # regressions: empty int64/bool tensors lacked dtype=; edgeitems=0 printed values (a[-0:])
+    # where torch prints [...] and size=
+    torch.set_printoptions(**options)
+    ember.set_printoptions(**options)
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a = _random_array(rng)
+        grad = a.dtype.kind == "f" and rng.random() < 0.3
+        t, e = torch.tensor(a, requires_grad=grad), ember.tensor(a, requires_grad=grad)
+        assert repr(e) == repr(t).replace("torch.", "ember."), (options, a.dtype, a.shape)
+    for dtype in ("int64", "bool", "float64"):
+        assert repr(ember.zeros(0, 2, dtype=getattr(ember, dtype))) == \
+            repr(torch.zeros(0, 2, dtype=getattr(torch, dtype))).replace("torch.", "ember.")
