@@ -1,5 +1,8 @@
 """Tensor products and matrix structure: einsum (which also serves tensordot, outer, kron,
-inner), cross, diagonal views, diag_embed, triu/tril. Arrays in, arrays out."""
+inner), cross, diagonal views, diag_embed, triu/tril.
+
+The Functions (arrays in, arrays out) come first; the Tensor-level wrappers at the end check
+arguments with torch's messages and are what Tensor methods and ``ember.<name>`` call."""
 from __future__ import annotations
 
 import string
@@ -312,12 +315,9 @@ def _sublist_equation(args):
     """einsum(op0, sublist0, op1, sublist1, ..., [out]) -> (equation, operands)."""
     def term(sub):
         return "".join("..." if s is Ellipsis else _LETTERS[s] for s in sub)
-    ops, terms = list(args[0::2]), [term(s) for s in args[1::2]]
-    out = None
-    if len(ops) > len(terms):  # a trailing output sublist is not an operand
-        out = ops.pop() if not isinstance(ops[-1], _tensor()) else None
-    if len(ops) > len(terms):
-        out = ops.pop()
+    out = args[-1] if len(args) % 2 else None  # an odd count ends with the output sublist
+    pairs = args[:len(args) - len(args) % 2]
+    ops, terms = list(pairs[0::2]), [term(s) for s in pairs[1::2]]
     eq = ",".join(terms)
     return (eq + "->" + term(out) if out is not None else eq), ops
 
