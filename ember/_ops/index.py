@@ -110,7 +110,17 @@ def _along_axis_index(index, axis):
 
 
 def _scatter_add_into(out, axis, index, src):
-    np.add.at(out, _along_axis_index(index, axis), src[tuple(slice(0, s) for s in index.shape)])
+    _add_at_along(out, _along_axis_index(index, axis), src[tuple(slice(0, s) for s in index.shape)])
+
+
+def _add_at_along(out, full, vals):
+    """``np.add.at(out, full, vals)`` (vals in the index's shape), through flat positions:
+    ufunc.at with a tuple of index arrays is ~9x slower (NumPy 2.4). Same order of accumulation."""
+    if not out.flags.c_contiguous:  # reshape(-1) would be a copy
+        np.add.at(out, full, vals)
+        return
+    flat = np.ravel_multi_index(np.broadcast_arrays(*full), out.shape).reshape(-1)
+    np.add.at(out.reshape(-1), flat, np.asarray(vals).reshape(-1))
 
 
 class Scatter(Function):
@@ -125,7 +135,7 @@ class Scatter(Function):
         else:
             src_vals = src[tuple(slice(0, s) for s in index.shape)]
         if accumulate:
-            np.add.at(out, full, src_vals)
+            _add_at_along(out, full, src_vals)
         else:
             out[full] = src_vals
         ctx.meta = (axis, index, np.shape(src), accumulate)
