@@ -254,7 +254,8 @@ def test_errors_match_torch(i):
 def test_tensor_with_float64_dtype_keeps_python_float_precision():
     # regression: ember.tensor([0.9], dtype=float64) went through float32 first (0.8999999761...)
     # which made quantile(x, tensor(q, dtype=float64)) differ from torch by 1e-7
-    assert ember.tensor([0.9], dtype=ember.float64).numpy()[0] == torch.tensor([0.9], dtype=torch.float64).item()
+    expected = torch.tensor([0.9], dtype=torch.float64).item()
+    assert ember.tensor([0.9], dtype=ember.float64).numpy()[0] == expected
     assert ember.tensor(0.1, dtype=ember.float64).item() == 0.1
 
 
@@ -270,8 +271,10 @@ def test_zero_dim_and_empty_results_match_torch():
 
 def test_unique_keeps_nan_apart_and_cosine_similarity_promotes_integers():
     a = np.array([NAN, 1.0, NAN])
-    check_against_torch(lambda L, x: L.unique(x, return_inverse=True, return_counts=True), [a], grad=False)
-    check_against_torch(lambda L, x, y: L.cosine_similarity(x, y), [np.array([[1, 2]]), np.array([[1.0, 3.0]])])
+    check_against_torch(lambda L, x: L.unique(x, return_inverse=True, return_counts=True), [a],
+                        grad=False)
+    check_against_torch(lambda L, x, y: L.cosine_similarity(x, y),
+                        [np.array([[1, 2]]), np.array([[1.0, 3.0]])])
 
 
 def test_kthvalue_and_median_ties_pick_torchs_index():
@@ -283,7 +286,8 @@ def test_kthvalue_and_median_ties_pick_torchs_index():
         a[rng.random(a.shape) < 0.15] = NAN
         for k in {1, (n + 1) // 2, n}:
             check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [a], dtype="float32")
-            check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [rng.integers(0, 3, size=(4, n))], grad=False)
+            ints = rng.integers(0, 3, size=(4, n))
+            check_against_torch(lambda L, x: L.kthvalue(x, k, 1), [ints], grad=False)
         check_against_torch(lambda L, x: (L.median(x, 1), L.nanmedian(x, 0)), [a], dtype="float32")
 
 
