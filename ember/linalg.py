@@ -19,7 +19,7 @@ from ._tensor import Tensor, where
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
            "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
            "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot",
-           "vector_norm"]
+           "vector_norm", "inv_ex", "cholesky_ex"]
 
 
 class LinAlgError(RuntimeError):
@@ -474,3 +474,58 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
         tri = tri + eye
     return _P._finish_out(_solve(tri, B, left, None, checked=False, vectors=False,
                                  name="linalg.solve_triangular"), out)
+
+
+# ------------------------------------------------------------------ *_ex: errors as an info code
+_InvEx = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+_CholeskyEx = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    """inv with LAPACK's info (0, or the 1-based index of the zero pivot) per matrix instead of
+    an error; a failed matrix's inverse is nan here (torch leaves LAPACK's partial result)."""
+    _check_square(A, "linalg.inv_ex")
+    try:
+        return _InvEx(_L.Inv.apply(A), Tensor._wrap(np.zeros(A.shape[:-2], np.int32)))
+    except np.linalg.LinAlgError:
+        if check_errors:
+            raise _singular_error(A._data, "linalg.inv_ex: {}The diagonal element {} is zero, the "
+                                  "inversion could not be completed because the input matrix is "
+                                  "singular.") from None
+    return _ex_result(_InvEx, A._data, np.linalg.inv, _first_zero_pivot)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """cholesky with the order of the first non-positive-definite leading minor as info; a
+    failed matrix's factor is nan here (torch leaves LAPACK's partial result)."""
+    _check_square(A, "linalg.cholesky_ex")
+    try:
+        return _CholeskyEx(_L.Cholesky.apply(A, upper), Tensor._wrap(np.zeros(A.shape[:-2], np.int32)))
+    except np.linalg.LinAlgError:
+        if check_errors:
+            err = _not_positive_definite(A._data)
+            raise LinAlgError(str(err).replace("linalg.cholesky:", "linalg.cholesky_ex:", 1)) from None
+    factor = (lambda m: np.linalg.cholesky(m).T) if upper else np.linalg.cholesky
+    return _ex_result(_CholeskyEx, A._data, factor, _first_bad_minor)
+
+
+def _ex_result(kind, a, factor, first_failure):
+    """After LAPACK rejected some matrix of the batch: each matrix's result and info, nan for
+    the failed ones (no gradient: the failure path)."""
+    flat = a.reshape((-1,) + a.shape[-2:])
+    res = np.full(flat.shape, np.nan, a.dtype)
+    info = np.zeros(flat.shape[0], np.int32)
+    for i, m in enumerate(flat):
+        info[i] = first_failure(m)
+        if not info[i]:
+            res[i] = factor(m)
+    return kind(Tensor._wrap(res.reshape(a.shape)), Tensor._wrap(info.reshape(a.shape[:-2])))
+
+
+def _first_bad_minor(m):
+    for k in range(1, m.shape[0] + 1):
+        try:
+            np.linalg.cholesky(m[:k, :k])
+        except np.linalg.LinAlgError:
+            return k
+    return 0

@@ -342,3 +342,17 @@ FLOAT32_CASES = {
 def test_float32_against_torch(name):
     fn, arrays = FLOAT32_CASES[name]
     check_against_torch(fn, arrays, "float32", rtol=2e-3, atol=2e-4)
+
+
+def test_inv_ex_and_cholesky_ex():
+    check_against_torch(lambda lib, x: lib.linalg.inv_ex(x).inverse, [well_conditioned(2, 3, 3)])
+    check_against_torch(lambda lib, x: lib.linalg.cholesky_ex(x, upper=True).L, [spd(2, 3, 3)])
+    bad = np.stack([np.eye(3), np.diag([1.0, -1.0, 1.0]), np.ones((3, 3))])
+    for name in ("inv_ex", "cholesky_ex"):
+        e = getattr(ember.linalg, name)(ember.tensor(bad))
+        t = getattr(torch.linalg, name)(torch.tensor(bad))
+        assert e.info.dtype is ember.int32
+        np.testing.assert_array_equal(e.info.numpy(), t.info.numpy())
+        np.testing.assert_allclose(e[0][0].numpy(), t[0][0].numpy())  # the good matrix
+    _same_error(lambda lib: lib.linalg.cholesky_ex(-lib.eye(2), check_errors=True))
+    _same_error(lambda lib: lib.linalg.inv_ex(lib.zeros(2, 2), check_errors=True))
