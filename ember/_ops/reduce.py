@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.higher_order import saved
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -179,6 +180,16 @@ class Var(Function):
         with np.errstate(invalid="ignore", divide="ignore"):
             return (g * centered * (2.0 / (n - correction))).astype(a.dtype, copy=False), None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (a,) = saved(ctx)
+        axes, correction, keepdim, n = ctx.meta
+        if not keepdim and axes:
+            g = g.reshape(_kept_shape(a.shape, axes))
+        with np.errstate(divide="ignore"):  # n == correction: inf, as the array backward
+            scale = float(np.divide(2.0, np.float64(n - correction)))
+        return g * (a - a.mean(axes, keepdim=True)) * scale, None, None, None
+
 
 class LogSumExp(Function):
     @staticmethod
@@ -198,6 +209,14 @@ class LogSumExp(Function):
         if not keepdim and axes:
             g = np.expand_dims(g, axes)
         return g * np.exp(a - out), None, None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, _ = saved(ctx)
+        axes, keepdim = ctx.meta
+        if not keepdim and axes:
+            g = g.reshape(_kept_shape(a.shape, axes))
+        return g * (a - a.logsumexp(axes, keepdim=True)).exp(), None, None
 
 
 class Norm(Function):
@@ -252,3 +271,8 @@ class CumSum(Function):
     @staticmethod
     def backward(ctx, g):
         return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis), None
+
+
+def _kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` kept as size 1 (a keepdim=False gradient's view)."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))

@@ -31,6 +31,8 @@ UNARY = {
     "shapes": lambda x: x.reshape(3, 2).t().permute(1, 0).unsqueeze(0).expand(2, 3, 2).squeeze(),
     "index": lambda x: x[[0, 1, 1]] * x[0],
     "sum_mean": lambda x: x.sum(0) * x.mean(1, keepdim=True),
+    "var_logsumexp": lambda x: x.var(1, keepdim=True) * x.var((0, 1), keepdim=True, correction=0) + x.logsumexp(0),
+    "pad": lambda x: F.pad(x, (1, 2), value=3.0) ** 2 + F.pad(x, (1, 1), mode="reflect").sum(),
     "cross_entropy": lambda x: F.cross_entropy(x, ember.tensor(np.array([0, 2]))),
     "nll_loss": lambda x: F.nll_loss(x, ember.tensor(np.array([1, 2])), reduction="sum") * x,
 }

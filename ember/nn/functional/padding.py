@@ -18,6 +18,7 @@ class ConstantPadNd(Function):
     """y = x placed inside a ``value``-filled array (negative pads crop); dx = the same window
     of dy."""
     name = "ConstantPadNdBackward0"
+    affine_in = (0,)  # double backward: autograd/higher_order.py (every mode is linear)
 
     @staticmethod
     def forward(ctx, x, pads, mode, value):
