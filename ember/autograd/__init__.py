@@ -61,6 +61,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 t.grad = g if t.grad is None else t.grad + g
         return
     if create_graph:
+        import warnings
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.", stacklevel=3)
         run_backward_graph(tensors, arrays, bool(retain_graph))
     else:
         run_backward(tensors, arrays, retain_graph=bool(retain_graph))
