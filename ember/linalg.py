@@ -19,7 +19,7 @@ from ._tensor import Tensor, where
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
            "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
            "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot",
-           "vector_norm", "inv_ex", "cholesky_ex"]
+           "vector_norm", "inv_ex", "cholesky_ex", "matrix_exp"]
 
 
 class LinAlgError(RuntimeError):
@@ -529,3 +529,8 @@ def _first_bad_minor(m):
         except np.linalg.LinAlgError:
             return k
     return 0
+
+
+def matrix_exp(A):
+    _check_square(A, "linalg.matrix_exp")
+    return _L.MatrixExp.apply(A)

@@ -358,3 +358,52 @@ class VectorNorm(Function):
         grad = np.sign(x) * ax ** (ord - 1) * (g / safe ** (ord - 1))
         # zero entries and zero norms get 0, as torch (|x|^(p-1) is inf there for p < 1)
         return np.where((n == 0) | (ax == 0), 0, grad).astype(x.dtype, copy=False), None, None, None
+
+
+# ------------------------------------------------------------------ matrix exponential
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def expm(a):
+    """exp of each (..., n, n) matrix: scaling and squaring with a degree-13 Padé approximant
+    (Higham 2005), each matrix scaled by its own power of two."""
+    b = _PADE13
+    norm1 = np.abs(a).sum(axis=-2).max(axis=-1, initial=0.0)
+    with np.errstate(divide="ignore"):
+        s = np.maximum(0, np.ceil(np.log2(norm1 / _THETA13))).astype(np.int64)
+    x = a / (2.0 ** s)[..., None, None].astype(a.dtype)
+    eye = np.eye(a.shape[-1], dtype=a.dtype)
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u).astype(a.dtype, copy=False)
+    for i in range(int(s.max(initial=0))):  # undo the scaling: square s times, per matrix
+        r = np.where((s > i)[..., None, None], r @ r, r)
+    return r
+
+
+class MatrixExp(Function):
+    name = "LinalgMatrixExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return expm(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        # the Fréchet derivative in direction G sits in the upper-right block of
+        # exp([[A^T, G], [0, A^T]])
+        n = a.shape[-1]
+        big = np.zeros(g.shape[:-2] + (2 * n, 2 * n), dtype=a.dtype)
+        at = np.broadcast_to(_mT(a), g.shape)
+        big[..., :n, :n] = at
+        big[..., n:, n:] = at
+        big[..., :n, n:] = g
+        return expm(big)[..., :n, n:]

@@ -356,3 +356,19 @@ def test_inv_ex_and_cholesky_ex():
         np.testing.assert_allclose(e[0][0].numpy(), t[0][0].numpy())  # the good matrix
     _same_error(lambda lib: lib.linalg.cholesky_ex(-lib.eye(2), check_errors=True))
     _same_error(lambda lib: lib.linalg.inv_ex(lib.zeros(2, 2), check_errors=True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scale", [0.1, 2.0, 20.0])
+def test_matrix_exp(dtype, scale):
+    a = r(2, 3, 3) * scale
+    t = dict(rtol=1e-3, atol=1e-3) if dtype == "float32" else dict(rtol=1e-9, atol=1e-9)
+    check_against_torch(lambda lib, x: lib.linalg.matrix_exp(x), [a], dtype, **t)
+    check_against_torch(lambda lib, x: x.matrix_exp(), [a], dtype, **t)
+
+
+def test_matrix_exp_gradcheck_and_errors():
+    a = ember.tensor(r(3, 3), requires_grad=True)
+    assert gradcheck(lambda x: ember.matrix_exp(x), (a,))
+    _same_error(lambda lib: lib.linalg.matrix_exp(lib.ones(2, 3)))
+    _same_error(lambda lib: lib.linalg.matrix_exp(lib.ones(2, 2).long()))
