@@ -228,13 +228,17 @@ def _has_ties(rows):
 
 
 def _rows(a, axis):
-    """``a`` with ``axis`` last, as contiguous rows of a kernel dtype: int64, or float64 (exact
-    for float32, smaller integers and bools; one compiled variant less to pay for)."""
+    """``a`` with ``axis`` last, as contiguous float64 rows, so that one compiled kernel serves
+    every dtype (a variant costs seconds to compile on first use): exact for float32, bools and
+    integers below 2**53; larger integers become their ranks, which keep order and ties (all
+    the kernels look at)."""
     moved = np.moveaxis(a, axis, -1)
     rows = np.ascontiguousarray(moved).reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
-    if rows.dtype not in (np.float64, np.int64):
-        rows = rows.astype(np.float64)
-    return rows
+    if rows.dtype == np.float64:
+        return rows
+    if rows.dtype.kind in "iu" and rows.size and (rows.max() >= 2 ** 53 or rows.min() <= -2 ** 53):
+        return np.unique(rows, return_inverse=True)[1].reshape(rows.shape).astype(np.float64)
+    return rows.astype(np.float64)
 
 
 def _from_rows(idx, a, axis):

@@ -354,3 +354,9 @@ def test_std_at_zero_and_cdist_inf_ties_gradients():
         check_against_torch(lambda L, x: (x.std(1), L.std(x[2])), [a], dtype=dtype)
         check_against_torch(lambda L, x: L.cdist(x, x, p=float("inf")), [a], dtype=dtype)
     check_against_torch(lambda L, x: L.cdist(x, x, p=float("inf")), [np.zeros((2, 0))])
+
+
+def test_order_statistics_of_int64_beyond_float_precision():
+    # int64 values past 2**53 go to the kernels as ranks: float64 would merge neighbours into ties
+    big = np.array([[2 ** 60 + 1, 2 ** 60, 2 ** 60 + 1, 5, 2 ** 60]], np.int64)
+    check_against_torch(lambda L, x: (L.topk(x, 2), L.kthvalue(x, 2), L.mode(x, 1)), [big])
