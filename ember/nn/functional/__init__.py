@@ -10,4 +10,5 @@ from .linear import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from ..._ops.stats import cosine_similarity  # noqa: F401,E402  (issue 11, G4)
 # -- functional modules above --
