@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _kernels
 from ..autograd.function import Function
-from ..autograd.higher_order import saved, sum_to
+from ..autograd.higher_order import constant, saved, sum_to
 from .util import unbroadcast
 
 
@@ -393,6 +393,12 @@ class Clamp(Function):
         if hi is not None:
             mask &= ~(a > hi)
         return g * mask, None, None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # the array backward is g times a 0/1 mask of a: constant, so linear in g
+        mask = Clamp.backward(ctx, np.ones(g.shape, g._data.dtype))[0]
+        return g * constant(mask, g), None, None
 
 
 class ZeroGrad(Function):

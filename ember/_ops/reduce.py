@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.higher_order import saved
+from ..autograd.higher_order import constant, saved
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -111,6 +111,18 @@ class MaxMinDim(Function):
         np.put_along_axis(out, idx, g, axis)
         return out, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, g, _gidx):
+        # the gradient lands on the one chosen index per slice: g (broadcast along axis) times
+        # the one-hot mask of the indices, a constant
+        (idx,) = ctx.saved_tensors
+        shape, axis, keepdim = ctx.meta
+        mask = np.zeros(shape, g._data.dtype)
+        np.put_along_axis(mask, idx if keepdim else np.expand_dims(idx, axis), 1, axis)
+        if not keepdim:
+            g = g.unsqueeze(axis)
+        return g * constant(mask, g), None, None, None
+
 
 def _nan_aware_arg(a, axis, is_max):
     # torch.max propagates NaN: the index of the first NaN wins when one is present
@@ -147,6 +159,16 @@ class AmaxAmin(Function):
         mask = (a == out) | (np.isnan(a) & np.isnan(out))
         count = mask.sum(axis=axes, keepdims=True)
         return (mask * (g / count)).astype(g.dtype, copy=False), None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # mask / count is constant: the recorded backward is linear in g
+        (a, _) = ctx.saved_tensors
+        axes, keepdim = ctx.meta
+        weights = AmaxAmin.backward(ctx, np.ones(g.shape, g._data.dtype))[0]
+        if not keepdim and axes:
+            g = g.reshape(_kept_shape(a.shape, axes))
+        return g * constant(weights, g), None, None, None, None
 
 
 def _check_nonempty_reduction(shape, axes, op):
@@ -258,6 +280,23 @@ class Norm(Function):
             else:
                 grad = np.where(out == 0, 0, np.sign(a) * np.abs(a) ** (p - 1) / out ** (p - 1)) * g
         return grad.astype(a.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # the array backward's formulas in Tensor ops; the norm is recomputed from a (linked), and
+        # a zero norm keeps torch's zero gradient without a 0/0 in the next derivative
+        a, out = saved(ctx)
+        p, axes, keepdim = ctx.meta
+        if not keepdim and axes:
+            g = g.reshape(_kept_shape(a.shape, axes))
+        if p == 0 or p in (np.inf, -np.inf):  # piecewise constant weights: linear in g
+            ones = np.ones(g.shape, g._data.dtype)
+            return g * constant(Norm.backward(ctx, ones)[0], g), None, None, None
+        nonzero = constant(out._data != 0, g)
+        norm = a.norm(p, axes, keepdim=True).masked_fill(constant(out._data == 0, g).bool(), 1)
+        if p == 2:
+            return g * a / norm * nonzero, None, None, None
+        return g * a.sign() * a.abs() ** (p - 1) / norm ** (p - 1) * nonzero, None, None, None
 
 
 class CumSum(Function):

@@ -181,6 +181,10 @@ class Split(Function):
     def backward(ctx, *grads):
         return np.concatenate(grads, axis=ctx.meta[1]), None, None
 
+    @staticmethod
+    def backward_graph(ctx, *grads):
+        return Cat.apply(ctx.meta[1], *grads), None, None
+
 
 class Contiguous(Function):
     name = "CloneBackward0"

@@ -33,6 +33,13 @@ UNARY = {
     "sum_mean": lambda x: x.sum(0) * x.mean(1, keepdim=True),
     "var_logsumexp": lambda x: x.var(1, keepdim=True) * x.var((0, 1), keepdim=True, correction=0) + x.logsumexp(0),
     "pad": lambda x: F.pad(x, (1, 2), value=3.0) ** 2 + F.pad(x, (1, 1), mode="reflect").sum(),
+    "norms": lambda x: ember.stack([(x.norm(2, dim=1) ** 2).sum(), x.norm() ** 3,
+                                    (x.norm(3, dim=0, keepdim=True) ** 2).sum(),
+                                    (x.norm(float("inf"), dim=1) ** 2).sum()]),
+    "clamp": lambda x: x.clamp(min=0) ** 2 + x.clamp(-0.5, 0.5) * x,
+    "max_min": lambda x: ember.stack([x.max() ** 2, (x.max(1)[0] ** 2).sum(),
+                                      (x.min(0, keepdim=True)[0] ** 2).sum(), (x.amax(1) ** 2).sum()]),
+    "split": lambda x: (x.split(1)[0] ** 2).sum() + (x.chunk(3, 1)[1] ** 2).sum(),
     "cross_entropy": lambda x: F.cross_entropy(x, ember.tensor(np.array([0, 2]))),
     "nll_loss": lambda x: F.nll_loss(x, ember.tensor(np.array([1, 2])), reduction="sum") * x,
 }
