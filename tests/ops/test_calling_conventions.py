@@ -495,3 +495,16 @@ def test_repr_of_random_tensors_matches_torch(options, default_printoptions):
     for dtype in ("int64", "bool", "float64"):
         assert repr(ember.zeros(0, 2, dtype=getattr(ember, dtype))) == \
             repr(torch.zeros(0, 2, dtype=getattr(torch, dtype))).replace("torch.", "ember.")
+
+
+@pytest.mark.parametrize("expr", [
+    "lib.ones(3) == None", "lib.ones(3) != None", "lib.ones(3) == 'a'", "lib.ones(3) == [1., 1., 1.]",
+    "lib.ones(3) == object()", "lib.ones(3) < None", "lib.ones(3) < [2, 2, 2]", "lib.ones(3) == np.ones(3)",
+    "lib.ones(3) == lib.ones(2)", "lib.ones(3) < lib.ones(2)", "lib.ones(3).eq(lib.ones(2))",
+    "lib.ones(3) == lib.ones(2, 1)", "x in [None, x]", "lib.tensor([1., 2.]) in x", "lib.ones(3).eq(2)",
+    "2 > lib.ones(3)", "lib.ones(3).not_equal(1)",
+])
+def test_comparisons_with_non_tensors(expr):
+    # regressions: x == None raised TypeError (torch: False, the operator gives NotImplemented);
+    # mismatched shapes raised NumPy's ValueError (torch: RuntimeError)
+    test_python_protocol(expr)
