@@ -8,6 +8,8 @@ state                  scope           what sets it
 grad mode              per thread      ``no_grad``/``enable_grad``/``set_grad_enabled``/
                                        ``inference_mode`` (ember/autograd/grad_mode.py); a new
                                        thread starts with grad enabled, as in torch
+anomaly detection      process         ``autograd.set_detect_anomaly``/``detect_anomaly``
+                                       (``anomaly.enabled``), process-wide as torch's flag
 parallel kernels       process         ``ember.set_num_threads`` (1 = serial); DataLoader
                                        workers switch it off, as torch sets 1 thread per worker
 threading layer        process         numba's own setting; ember never chooses it, it only
@@ -47,6 +49,14 @@ class _ThreadModes(threading.local):
 
 #: Read on the hot path as ``modes.grad_enabled`` (one thread-local attribute read, ~40 ns).
 modes = _ThreadModes()
+
+
+class _Anomaly:
+    enabled = False
+
+
+#: Read by the backward engine once per node (``anomaly.enabled``).
+anomaly = _Anomaly()
 
 
 # ---------------------------------------------------------------------------------------------

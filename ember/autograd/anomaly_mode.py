@@ -3,22 +3,22 @@ backward that produces NaN raises, naming the node. Process-wide, as torch's fla
 grad_mode, which the engine reads)."""
 from __future__ import annotations
 
-from . import grad_mode
+from .. import _state
 
 
 def is_anomaly_enabled() -> bool:
-    return grad_mode.anomaly_enabled
+    return _state.anomaly.enabled
 
 
 def _set(mode: bool) -> None:
-    grad_mode.anomaly_enabled = bool(mode)
+    _state.anomaly.enabled = bool(mode)
 
 
 class set_detect_anomaly:  # noqa: N801  (torch's name)
     """Turn anomaly detection on or off; as a context manager, restore it on exit."""
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        self.prev = grad_mode.anomaly_enabled
+        self.prev = _state.anomaly.enabled
         _set(bool(mode) and bool(check_nan))
 
     def __enter__(self):
@@ -39,7 +39,7 @@ class detect_anomaly:  # noqa: N801  (torch's name)
         import warnings
         warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
                       "and should only be enabled for debugging.", stacklevel=2)
-        self.prev = grad_mode.anomaly_enabled
+        self.prev = _state.anomaly.enabled
         _set(self.check_nan)
         return self
 

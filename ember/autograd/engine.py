@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _state
 from . import function, grad_mode
 from .function import AccumulateGrad
 
@@ -119,7 +120,7 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     in_grads = node._backward(*grads)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
-    if grad_mode.anomaly_enabled:
+    if _state.anomaly.enabled:
         grad_mode.check_anomaly(node, in_grads)
     edges = node.next_edges
     if len(in_grads) < len(edges):

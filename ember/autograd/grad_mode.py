@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from .._state import modes  # per thread; ember/_state.py lists all of ember's state
+from .._state import anomaly, modes  # per thread; ember/_state.py lists all of ember's state
 
 
 def is_grad_enabled() -> bool:
@@ -76,14 +76,13 @@ class inference_mode(no_grad):
         self._mode = not mode
 
 
-# ---- anomaly detection (torch.autograd.detect_anomaly): process-wide, as torch's flag; the
-# engine reads it once per node, the user API lives in anomaly_mode.py
-anomaly_enabled = False
+# ---- anomaly detection (torch.autograd.detect_anomaly): its flag is process-wide, as torch's
+# (ember/_state.py); the engine reads it once per node, the user API lives in anomaly_mode.py
 
 
 def check_anomaly(node, in_grads) -> None:
     """Raise torch's error if anomaly mode is on and ``node``'s backward gave NaN."""
-    if not anomaly_enabled:
+    if not anomaly.enabled:
         return
     import numpy as np
     for i, g in enumerate(in_grads):
