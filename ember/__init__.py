@@ -43,10 +43,14 @@ from ._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, fr
                         full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
                         rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
                         zeros_like)
-from ._dtype import get_default_dtype, promote_types, result_type as _result_type, set_default_dtype  # noqa: E402
+from ._dtype import get_default_dtype, set_default_dtype  # noqa: E402
 from ._size import Size  # noqa: E402
 from ._device import device  # noqa: E402
 from ._tensor import Tensor, where  # noqa: E402
+from ._calling import install_on_class as _install_on_class  # noqa: E402
+
+# --- calling conventions (issue 11): axis=/keepdims=/x2= on every native method, add(alpha, other)
+_install_on_class(Tensor)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: E402
                                  set_grad_enabled)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
@@ -69,20 +73,31 @@ from ._tensor import LEGACY_TYPES as _LEGACY_TYPES  # noqa: E402
  DoubleTensor) = (_LEGACY_TYPES[_d] for _d in _dtype.ALL)
 
 
-def result_type(tensor1, tensor2):
-    return _result_type(tensor1, tensor2)
-
-
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
 def is_floating_point(input):
+    from ._calling import check_tensor_argument
+    check_tensor_argument("is_floating_point", input)
     return input.is_floating_point()
 
 
 def numel(input):
+    from ._calling import check_tensor_argument
+    check_tensor_argument("numel", input)
     return input.numel()
+
+
+# --- Tensor protocol and dtype information (issue 11, G1)
+from ._typeinfo import can_cast, finfo, iinfo, promote_types, result_type  # noqa: E402
+from ._tensor_str import set_printoptions  # noqa: E402  (torch has no top-level get_printoptions)
+
+
+def is_complex(input):
+    from ._calling import check_tensor_argument
+    check_tensor_argument("is_complex", input)
+    return input.is_complex()
 
 
 def _method(name):
@@ -112,6 +127,21 @@ for _name in ("add sub subtract mul multiply div divide true_divide pow neg nega
         globals()[_name] = _method(_name)
 
 
+# --- reductions, scans, sorting and statistics (issue 11)
+from ._ops.stats import with_out as _with_out  # noqa: E402
+
+for _name in "unique unique_consecutive bincount dist".split():
+    globals()[_name] = _method(_name)
+for _name in ("cumsum cumprod cummax cummin logcumsumexp diff median nanmedian mode kthvalue quantile "
+              "nanquantile nansum nanmean histc topk sort msort aminmax logsumexp prod norm "
+              "renorm").split():  # the torch functions of these take out=
+    globals()[_name] = _with_out(_method(_name))
+from ._ops.stats import cdist, cosine_similarity, std_mean, var_mean  # noqa: E402,F401
+from ._ops import stats as _stats  # noqa: E402
+
+bucketize, searchsorted = _with_out(_stats.bucketize), _with_out(_stats.searchsorted)
+
+
 def cat(tensors, dim=0):
     from ._ops.joins import cat as _cat
     return _cat(tensors, dim)
@@ -128,6 +158,149 @@ def stack(tensors, dim=0):
 def broadcast_tensors(*tensors):
     shape = Size(__import__("numpy").broadcast_shapes(*(t.shape for t in tensors)))
     return tuple(t.expand(shape) for t in tensors)
+
+
+# --- elementwise math (issue 11, G5)
+for _name in ("tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh "
+              "arctanh exp2 erf erfc erfinv lgamma digamma i0 sinc deg2rad rad2deg frac fix sgn "
+              "positive nan_to_num atan2 arctan2 hypot logaddexp logaddexp2 fmod copysign "
+              "lerp heaviside signbit isposinf isneginf isreal bitwise_and bitwise_or bitwise_xor "
+              "bitwise_not bitwise_left_shift bitwise_right_shift logical_xor gcd lcm floor_divide "
+              "tan_ asin_ acos_ atan_ sinh_ cosh_ asinh_ acosh_ atanh_ exp2_ expm1_ erf_ erfc_ erfinv_ "
+              "lgamma_ digamma_ i0_ sinc_ deg2rad_ rad2deg_ frac_ trunc_ fix_ floor_ ceil_ round_ "
+              "sign_ square_ rsqrt_ nan_to_num_ logit logit_").split():
+    globals()[_name] = _method(_name)
+
+
+def polygamma(n, input, *, out=None):
+    from ._ops.pointwise import polygamma as _polygamma
+    from ._ops.products import _finish_out
+    return _finish_out(_polygamma(n, input), out)
+
+
+def _number_first(name):
+    # torch.xlogy(2, t), torch.remainder(5, t), torch.float_power(2, t): a number as input
+    method = getattr(Tensor, name)
+    reflected = {"remainder": Tensor.__rmod__}.get(name)
+
+    def fn(input, other, *, out=None):
+        from ._ops import pointwise as _pw
+        from ._ops.products import _finish_out
+        if isinstance(input, Tensor):
+            return _finish_out(method(input, other), out)
+        if reflected is not None:
+            return _finish_out(reflected(other, input), out)
+        return _finish_out(_pw.float_power(input, other) if name == "float_power" else
+                           other._float_operands(input)._binary(_pw.BINARY_FUNCTIONS[name], input, True),
+                           out)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+xlogy, remainder, float_power = (_number_first(_n) for _n in ("xlogy", "remainder", "float_power"))
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None):
+    from ._ops.pointwise import isin as _isin
+    from ._ops.products import _finish_out
+    return _finish_out(_isin(elements, test_elements, assume_unique=assume_unique, invert=invert), out)
+
+
+# --- indexing, scatter and shape ops (issue 11, G3)
+for _name in ("scatter_reduce index_add index_copy index_fill index_put index_put_ masked_scatter "
+              "take put movedim moveaxis rot90 fliplr flipud tile tensor_split hsplit vsplit "
+              "dsplit").split():
+    globals()[_name] = _method(_name)
+
+
+def _method_with_out(name):
+    """ember.<name>(input, ..., out=None) for the ops whose torch function takes ``out=``."""
+    method = getattr(Tensor, name)
+
+    def fn(input, *args, out=None, **kwargs):
+        from ._ops.products import _finish_out
+        return _finish_out(method(input, *args, **kwargs), out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"ember.{name}(input, ..., out=None) is ``input.{name}(...)``, written to out."
+    return fn
+
+
+for _name in "index_add index_copy gather take_along_dim".split():
+    globals()[_name] = _method_with_out(_name)
+
+# --- elementwise math (issue 11, G5): out= on the tensor-first functions whose torch form has it
+for _name in ("tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh "
+              "arctanh exp2 erf erfc erfinv lgamma digamma i0 sinc deg2rad rad2deg frac fix sgn "
+              "nan_to_num atan2 arctan2 hypot logaddexp logaddexp2 fmod copysign lerp heaviside "
+              "signbit isposinf isneginf bitwise_and bitwise_or bitwise_xor bitwise_not "
+              "bitwise_left_shift bitwise_right_shift logical_xor gcd lcm floor_divide").split():
+    globals()[_name] = _method_with_out(_name)
+
+from ._ops.rearrange import (cartesian_prod, column_stack, dstack, hstack, meshgrid,  # noqa: E402
+                             row_stack, vstack)
+
+
+def combinations(input, r=2, with_replacement=False):
+    from ._ops.rearrange import combinations as _combinations
+    return _combinations(input, r, with_replacement)
+
+
+# --- products and linear algebra (issue 11)
+for _name in "diagonal diag_embed trace det logdet slogdet pinverse matrix_exp".split():
+    globals()[_name] = _method(_name)
+for _name in ("vdot outer ger inner kron addmm addmv baddbmm addbmm matrix_power diag triu tril "
+              "inverse cholesky").split():
+    globals()[_name] = _method_with_out(_name)
+
+
+def einsum(*args):
+    from ._ops.products import einsum as _einsum
+    return _einsum(*args)
+
+
+def tensordot(a, b, dims=2, out=None):
+    from ._ops.products import tensordot as _tensordot
+    return _tensordot(a, b, dims, out)
+
+
+def cross(input, other, dim=None, *, out=None):
+    from ._ops.products import _finish_out, cross as _cross
+    return _finish_out(_cross(input, other, dim), out)
+
+
+def _triangle_indices(np_fn, row, col, offset, dtype):
+    import numpy as np
+    dt = _dtype.as_dtype(dtype) if dtype is not None else int64
+    if dt not in (int64, int32):
+        raise RuntimeError("\"triu_indices\" only supports int32 and int64 as dtype"
+                           if np_fn is np.triu_indices else "\"tril_indices\" only supports int32 and int64 as dtype")
+    for name, v in (("row", row), ("col", col)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be non-negative, got{v}")  # (sic: torch's spacing)
+    rows, cols = np_fn(row, offset, col)
+    return Tensor._wrap(np.stack([rows, cols]).astype(dt.np).reshape(2, -1))
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    import numpy as np
+    return _triangle_indices(np.triu_indices, row, col, offset, dtype)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    import numpy as np
+    return _triangle_indices(np.tril_indices, row, col, offset, dtype)
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):
+    from .linalg import _svd_legacy
+    return _svd_legacy(input, some, compute_uv)
+
+
+def qr(input, some=True, *, out=None):
+    from .linalg import _qr_legacy
+    return _qr_legacy(input, some)
 
 
 def set_num_threads(num_threads: int) -> None:
@@ -167,7 +340,7 @@ def load(f, map_location=None, weights_only=True, **kwargs):
 
 
 _LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli", "cuda", "accelerator",
-         "backends", "mps")
+         "backends", "mps", "linalg", "special")
 
 
 def __getattr__(name):
@@ -181,3 +354,16 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_LAZY))
+
+
+# --- calling conventions (issue 11): keep this block last, so that it sees every function above.
+# torch.<op> accepts NumPy's names (input: x, a, x1; other: x2; dim: axis; keepdim: keepdims) and
+# the deprecated torch.add(input, alpha, other) overload.
+def _install_function_conventions():
+    from . import _calling
+    namespace = globals()
+    _calling.install_legacy_overloads(namespace, function=True)
+    _calling.install_numpy_aliases(namespace, _calling.FUNCTION_ALIASES)
+
+
+_install_function_conventions()

@@ -19,8 +19,12 @@ from ._ops import elementwise as E
 from ._ops import inplace as V
 from ._ops import index as I
 from ._ops import linalg as L
+from ._ops import products as _P
 from ._ops import reduce as R
 from ._ops import shape as S
+from ._ops import stats as ST
+from ._ops import rearrange as RA, scatter_api as SA  # issue 11, G3
+from ._ops import pointwise as PW  # issue 11, G5
 from ._ops.util import normalize_dim, normalize_dims
 from ._device import _CPU, _check_device, device as _Device
 from ._indexing import (_check_basic_index, _check_index_range, _check_scatter_shapes, _convert_index,
@@ -153,6 +157,9 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
+    def is_complex(self) -> bool:  # issue 11, G1: ember has no complex dtypes (yet)
+        return self._data.dtype.kind == "c"
+
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
 
@@ -180,8 +187,22 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2 trusts copy=: np.array(t) (copy=True) must not share the tensor's memory
         a = self.numpy()
-        return a if dtype is None else a.astype(dtype, copy=False)
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested.")
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # np.exp(t) / np.add(t, 1) give a Tensor, as torch; torch turns bool results into uint8
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._wrap(np.asarray(array))
+
+    def __reversed__(self):  # torch/_tensor.py: flip(0), a 0-d tensor itself
+        return self if self._data.ndim == 0 else self.flip(0)
 
     def item(self):
         if self._data.size != 1:
@@ -192,10 +213,16 @@ class Tensor:
         return self._data.tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._one_element_scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._one_element_scalar())
+
+    def _one_element_scalar(self):
+        # float(t) / int(t) raise ValueError in torch, where t.item() raises RuntimeError
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -204,8 +231,17 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()))
+
+    def __contains__(self, element):
+        # torch/_tensor.py: (element == self).any(), for a Tensor or a number only
+        if not isinstance(element, (Tensor, bool, int, float, complex, np.number, np.bool_)):
+            raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element)}.")
+        same = (element == self) if isinstance(element, Tensor) else (self == element)
+        return bool(same.any().item())
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -323,6 +359,8 @@ class Tensor:
                 dt = result_type(self, other)
                 a, b = self._cast(dt), other._cast(dt)
         elif isinstance(other, (bool, int, float)):
+            if isinstance(other, np.generic):  # np.float64 is a float, and a Python number here
+                other = other.item()
             a = self
             if self._data.dtype.kind != "f" or isinstance(other, bool):
                 dt = result_type(self, other)
@@ -330,6 +368,10 @@ class Tensor:
                 if isinstance(other, bool) and dt is not _dtype.bool_:
                     other = int(other)
             b = other
+        elif isinstance(other, np.generic) and not isinstance(other, np.complexfloating):
+            # torch reads a NumPy scalar as a Python number, and np.bool_ as a float (issue 11, G1)
+            number = float(other) if isinstance(other, np.bool_) else other.item()
+            return self._binary(fn, number, reverse, *extra)
         else:
             return self._binary(fn, _to_tensor(other), reverse, *extra)
         return fn.apply(b, a, *extra) if reverse else fn.apply(a, b, *extra)
@@ -365,10 +407,10 @@ class Tensor:
         return self._nograd_binary(np.floor_divide, other, reverse=True)
 
     def __mod__(self, other):
-        return self._nograd_binary(np.remainder, other)
+        return PW.divmod_like("remainder", self, other)  # differentiable, as torch's
 
     def __rmod__(self, other):
-        return self._nograd_binary(np.remainder, other, reverse=True)
+        return PW.divmod_like("remainder", self, other, reverse=True)
 
     floor_divide = __floordiv__
     remainder = __mod__
@@ -537,48 +579,227 @@ class Tensor:
         return L.Bmm.apply(self, mat2)
 
     def mv(self, vec):
+        # matmul would accept a matrix or two vectors here; torch's mv does not
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
+        if self.dtype is not vec.dtype:  # torch's mv is addmv into a tensor of vec's dtype
+            v, m = _dtype.scalar_type_name(vec.dtype), _dtype.scalar_type_name(self.dtype)
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {v}, {m}, and {v}")
         return self.matmul(vec)
 
     def dot(self, other):
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self.dtype is not other.dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{_dtype.scalar_type_name(self.dtype)} and {_dtype.scalar_type_name(other.dtype)}")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got "
+                               f"{self.shape[0]} and {other.shape[0]} elements respectively")
         return self.matmul(other)
+
+    # --- products and linear algebra (issue 11)
+    def vdot(self, other):
+        return self.dot(other)  # real tensors: no conjugation
+
+    def outer(self, vec2):
+        return _P.outer(self, vec2)
+
+    ger = outer
+
+    def inner(self, other):
+        return _P.inner(self, other)
+
+    def kron(self, other):
+        return _P.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return _P.cross(self, other, dim)
+
+    def _add_product(self, product, beta, alpha):
+        # torch: beta * input + alpha * product; the input only expands to the product's shape,
+        # and with beta == 0 it is ignored (nan too)
+        inp = self.expand(product.shape)
+        out = product if alpha == 1 else product * alpha
+        if beta == 0:  # the input still gets a (zero) gradient in torch
+            keep = Tensor._wrap(np.ones(out.shape, bool))
+            return where(keep, out, inp) if self._requires_grad else out
+        return out + (inp if beta == 1 else inp * beta)
+
+    def _check_addmm_dtypes(self, mat1, mat2):
+        for a, b, what in ((mat1, mat2, "mat1 and mat2"), (self, mat2, "self and mat2")):
+            if a.dtype is not b.dtype:
+                raise RuntimeError(f"{what} must have the same dtype, but got "
+                                   f"{_dtype.scalar_type_name(a.dtype)} and {_dtype.scalar_type_name(b.dtype)}")
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        self._check_addmm_dtypes(mat1, mat2)
+        return self._add_product(mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        if mat.ndim != 2 or vec.ndim != 1 or self.ndim > 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got {self.ndim}, {mat.ndim}, {vec.ndim}")
+        if not self.dtype is mat.dtype is vec.dtype:
+            names = ", ".join(_dtype.scalar_type_name(t.dtype) for t in (self, mat))
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {names}, and "
+                               f"{_dtype.scalar_type_name(vec.dtype)}")
+        return self._add_product(mat.mv(vec), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        if not self.dtype is batch1.dtype is batch2.dtype:
+            n = [_dtype.scalar_type_name(t.dtype).lower() for t in (self, batch1, batch2)]
+            raise RuntimeError(f"Input dtypes must be the same, got: input {n[0]}, batch1: {n[1]}, "
+                               f"batch2: {n[2]}")
+        return self._add_product(batch1.bmm(batch2), beta, alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        self._check_addmm_dtypes(batch1, batch2)
+        return self._add_product(batch1.bmm(batch2).sum(0), beta, alpha)
+
+    def matrix_power(self, n):
+        from . import linalg
+        return linalg.matrix_power(self, n)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        a, b = normalize_dim(dim1, self.ndim), normalize_dim(dim2, self.ndim)
+        if a == b:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return _P.Diagonal.apply(self, offset, a, b)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        a, b = normalize_dim(dim1, self.ndim + 1), normalize_dim(dim2, self.ndim + 1)
+        if a == b:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return _P.DiagEmbed.apply(self, offset, a, b)
+
+    def diag(self, diagonal=0):
+        if self.ndim == 1:
+            return self.diag_embed(diagonal, 0, 1)
+        if self.ndim == 2:
+            return self.diagonal(diagonal).clone()
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def triu(self, diagonal=0):
+        if self.ndim < 2:
+            raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+        return _P.Triu.apply(self, diagonal, True)
+
+    def tril(self, diagonal=0):
+        if self.ndim < 2:
+            raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+        return _P.Tril.apply(self, diagonal, False)
+
+    def triu_(self, diagonal=0):
+        return self._inplace(Tensor.triu, diagonal)
+
+    def tril_(self, diagonal=0):
+        return self._inplace(Tensor.tril, diagonal)
+
+    def det(self):
+        from . import linalg
+        return linalg.det(self)
+
+    def logdet(self):
+        from . import linalg
+        return linalg._logdet(self)
+
+    def slogdet(self):
+        from . import linalg
+        return linalg.slogdet(self)
+
+    def inverse(self):
+        from . import linalg
+        return linalg.inv(self)
+
+    def pinverse(self, rcond=1e-15):
+        from . import linalg
+        return linalg.pinv(self, rtol=rcond)
+
+    def cholesky(self, upper=False):
+        from . import linalg
+        return linalg.cholesky(self, upper=upper)
+
+    def matrix_exp(self):
+        from . import linalg
+        return linalg.matrix_exp(self)
+
+    def svd(self, some=True, compute_uv=True):
+        from . import linalg
+        return linalg._svd_legacy(self, some, compute_uv)
+
+    def qr(self, some=True):
+        from . import linalg
+        return linalg._qr_legacy(self, some)
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, ufunc, other):
         b = _unwrap(other)
         if not isinstance(b, (np.ndarray, bool, int, float, np.generic)):
             b = _to_tensor(b)._data
+        if isinstance(b, np.ndarray) and b.shape != self._data.shape:
+            _check_broadcast(self._data.shape, b.shape)  # torch's RuntimeError, not NumPy's
         return Tensor._wrap(np.asarray(ufunc(self._data, b)))
 
-    def __eq__(self, other):
+    def eq(self, other):
         return self._compare(np.equal, other)
 
-    def __ne__(self, other):
+    def ne(self, other):
         return self._compare(np.not_equal, other)
 
-    def __lt__(self, other):
+    def lt(self, other):
         return self._compare(np.less, other)
 
-    def __le__(self, other):
+    def le(self, other):
         return self._compare(np.less_equal, other)
 
-    def __gt__(self, other):
+    def gt(self, other):
         return self._compare(np.greater, other)
 
-    def __ge__(self, other):
+    def ge(self, other):
         return self._compare(np.greater_equal, other)
 
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    # the operators give NotImplemented for what is neither a tensor nor a number, as torch's:
+    # Python then answers x == None with False, and x < None with its TypeError (issue 11, G1)
+    def _compare_operator(self, ufunc, other):
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, bool, int, float, complex)):
+            return NotImplemented
+        return self._compare(ufunc, other)
+
+    def __eq__(self, other):
+        return self._compare_operator(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare_operator(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare_operator(np.less, other)
+
+    def __le__(self, other):
+        return self._compare_operator(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare_operator(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare_operator(np.greater_equal, other)
+
     greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
     def equal(self, other) -> bool:
         return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        PW.check_close_arguments(self, other, rtol, atol, "allclose")
         return bool(np.allclose(self._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        PW.check_close_arguments(self, other, rtol, atol)
         return Tensor._wrap(np.isclose(self._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def isnan(self):
@@ -624,10 +845,10 @@ class Tensor:
         return self._float_unary(E.Log1p)
 
     def log2(self):
-        return self.log() / float(np.log(2))
+        return PW.unary("log2", self)
 
     def log10(self):
-        return self.log() / float(np.log(10))
+        return PW.unary("log10", self)
 
     def sqrt(self):
         return self._float_unary(E.Sqrt)
@@ -651,13 +872,13 @@ class Tensor:
         return 1.0 / self
 
     def square(self):
-        return self * self
+        return PW.square(self)
 
     def expm1(self):
-        return self.exp() - 1
+        return PW.unary("expm1", self)  # exp(x) - 1 would lose every digit for small x
 
     def sign(self):
-        return E.ZeroGrad.apply(self, np.sign)
+        return PW.sign(self)
 
     def floor(self):
         return E.ZeroGrad.apply(self, np.floor)
@@ -666,7 +887,7 @@ class Tensor:
         return E.ZeroGrad.apply(self, np.ceil)
 
     def round(self, decimals=0):
-        return E.ZeroGrad.apply(self, lambda a: np.round(a, decimals))
+        return PW.round_(self, decimals)
 
     def trunc(self):
         return E.ZeroGrad.apply(self, np.trunc)
@@ -675,12 +896,7 @@ class Tensor:
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self
-            if min is not None:
-                out = out.maximum(min if isinstance(min, Tensor) else _to_tensor(min, self.dtype))
-            if max is not None:
-                out = out.minimum(max if isinstance(max, Tensor) else _to_tensor(max, self.dtype))
-            return out
+            return PW.clamp_tensor(self, min, max)
         x = self
         if self._data.dtype.kind != "f" and any(isinstance(v, float) for v in (min, max)):
             x = self._cast(_dtype.get_default_dtype())
@@ -693,6 +909,231 @@ class Tensor:
 
     def clamp_max(self, max):
         return self.clamp(max=max)
+
+    # --- elementwise math (issue 11): Functions and torch's dtype rules in _ops/pointwise.py
+    def tan(self):
+        return PW.unary("tan", self)
+
+    def asin(self):
+        return PW.unary("asin", self)
+
+    def acos(self):
+        return PW.unary("acos", self)
+
+    def atan(self):
+        return PW.unary("atan", self)
+
+    def sinh(self):
+        return PW.unary("sinh", self)
+
+    def cosh(self):
+        return PW.unary("cosh", self)
+
+    def asinh(self):
+        return PW.unary("asinh", self)
+
+    def acosh(self):
+        return PW.unary("acosh", self)
+
+    def atanh(self):
+        return PW.unary("atanh", self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def exp2(self):
+        return PW.unary("exp2", self)
+
+    def erf(self):
+        return PW.unary("erf", self)
+
+    def erfc(self):
+        return PW.unary("erfc", self)
+
+    def erfinv(self):
+        return PW.unary("erfinv", self)
+
+    def lgamma(self):
+        return PW.unary("lgamma", self)
+
+    def digamma(self):
+        return PW.unary("digamma", self)
+
+    def polygamma(self, n):
+        return PW.polygamma(n, self)
+
+    def i0(self):
+        return PW.unary("i0", self)
+
+    def sinc(self):
+        return PW.unary("sinc", self)
+
+    def deg2rad(self):
+        return PW.unary("deg2rad", self)
+
+    def rad2deg(self):
+        return PW.unary("rad2deg", self)
+
+    def frac(self):
+        return PW.unary("frac", self)
+
+    def fix(self):
+        return self.trunc()
+
+    def sgn(self):
+        return self.sign()
+
+    def positive(self):
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+        return self
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return PW.nan_to_num(self, nan, posinf, neginf)
+
+    def atan2(self, other):
+        return PW.binary("atan2", self, other, tensor_only=True)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return PW.binary("hypot", self, other, tensor_only=True, floating="hypot_cpu")
+
+    def logaddexp(self, other):
+        return PW.binary("logaddexp", self, other, tensor_only=True, floating="logaddexp_cpu")
+
+    def logaddexp2(self, other):
+        return PW.binary("logaddexp2", self, other, tensor_only=True, floating="logaddexp2_cpu")
+
+    def xlogy(self, other):
+        return PW.binary("xlogy", self, other)
+
+    def fmod(self, other):
+        return PW.divmod_like("fmod", self, other)
+
+    def copysign(self, other):
+        return PW.binary("copysign", self, other)
+
+    def lerp(self, end, weight):
+        return PW.lerp(self, end, weight)
+
+    def float_power(self, exponent):
+        return PW.float_power(self, exponent)
+
+    def heaviside(self, values):
+        return PW.heaviside(self, values)
+
+    def signbit(self):
+        return PW.signbit(self)
+
+    def isposinf(self):
+        return PW.isposinf(self)
+
+    def isneginf(self):
+        return PW.isneginf(self)
+
+    def isreal(self):
+        return PW.isreal(self)
+
+    def bitwise_and(self, other):
+        return PW.bitwise("bitwise_and", self, other)
+
+    def bitwise_or(self, other):
+        return PW.bitwise("bitwise_or", self, other)
+
+    def bitwise_xor(self, other):
+        return PW.bitwise("bitwise_xor", self, other)
+
+    def bitwise_not(self):
+        return PW.bitwise("bitwise_not", self)
+
+    def bitwise_left_shift(self, other):
+        return PW.bitwise("bitwise_left_shift", self, other)
+
+    def bitwise_right_shift(self, other):
+        return PW.bitwise("bitwise_right_shift", self, other)
+
+    def logical_xor(self, other):
+        return PW.logical_xor(self, other)
+
+    def gcd(self, other):
+        return PW.gcd_lcm("gcd", self, other)
+
+    def lcm(self, other):
+        return PW.gcd_lcm("lcm", self, other)
+
+    def logit(self, eps=None):
+        return PW.logit(self, eps)
+
+    def logit_(self, eps=None):
+        return self._inplace(lambda s: s.logit(eps))
+
+    # in place: the out-of-place op, written back (torch refuses a float result in an int tensor)
+    def tan_(self): return self._inplace(Tensor.tan)  # noqa: E704
+    def asin_(self): return self._inplace(Tensor.asin)  # noqa: E704
+    def acos_(self): return self._inplace(Tensor.acos)  # noqa: E704
+    def atan_(self): return self._inplace(Tensor.atan)  # noqa: E704
+    def sinh_(self): return self._inplace(Tensor.sinh)  # noqa: E704
+    def cosh_(self): return self._inplace(Tensor.cosh)  # noqa: E704
+    def asinh_(self): return self._inplace(Tensor.asinh)  # noqa: E704
+    def acosh_(self): return self._inplace(Tensor.acosh)  # noqa: E704
+    def atanh_(self): return self._inplace(Tensor.atanh)  # noqa: E704
+    arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = asin_, acos_, atan_, asinh_, acosh_, atanh_
+    def exp2_(self): return self._inplace(Tensor.exp2)  # noqa: E704
+    def expm1_(self): return self._inplace(Tensor.expm1)  # noqa: E704
+    def erf_(self): return self._inplace(Tensor.erf)  # noqa: E704
+    def erfc_(self): return self._inplace(Tensor.erfc)  # noqa: E704
+    def erfinv_(self): return self._inplace(Tensor.erfinv)  # noqa: E704
+    def lgamma_(self): return self._inplace(Tensor.lgamma)  # noqa: E704
+    def digamma_(self): return self._inplace(Tensor.digamma)  # noqa: E704
+    def polygamma_(self, n): return self._inplace(lambda s: s.polygamma(n))  # noqa: E704
+    def i0_(self): return self._inplace(Tensor.i0)  # noqa: E704
+    def sinc_(self): return self._inplace(Tensor.sinc)  # noqa: E704
+    def deg2rad_(self): return self._inplace(Tensor.deg2rad)  # noqa: E704
+    def rad2deg_(self): return self._inplace(Tensor.rad2deg)  # noqa: E704
+    def frac_(self): return self._inplace(Tensor.frac)  # noqa: E704
+    def trunc_(self): return self._inplace(Tensor.trunc)  # noqa: E704
+    fix_ = trunc_
+    def floor_(self): return self._inplace(Tensor.floor)  # noqa: E704
+    def ceil_(self): return self._inplace(Tensor.ceil)  # noqa: E704
+    def round_(self, decimals=0): return self._inplace(lambda s: s.round(decimals=decimals))  # noqa: E704
+    def sign_(self): return self._inplace(Tensor.sign)  # noqa: E704
+    sgn_ = sign_
+    def square_(self): return self._inplace(Tensor.square)  # noqa: E704
+    def rsqrt_(self): return self._inplace(Tensor.rsqrt)  # noqa: E704
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):  # noqa: E704
+        return self._inplace(lambda s: s.nan_to_num(nan, posinf, neginf))
+    def atan2_(self, other): return self._inplace(Tensor.atan2, other)  # noqa: E704
+    arctan2_ = atan2_
+    def hypot_(self, other): return self._inplace(Tensor.hypot, other)  # noqa: E704
+    def xlogy_(self, other): return self._inplace(Tensor.xlogy, other)  # noqa: E704
+    def fmod_(self, other): return self._inplace(Tensor.fmod, other)  # noqa: E704
+    def copysign_(self, other): return self._inplace(Tensor.copysign, other)  # noqa: E704
+    def lerp_(self, end, weight): return self._inplace(Tensor.lerp, end, weight)  # noqa: E704
+    def float_power_(self, exponent):  # noqa: E704
+        PW.check_float_power_base(self)
+        return self._inplace(Tensor.float_power, exponent)
+    def heaviside_(self, values): return self._inplace(Tensor.heaviside, values)  # noqa: E704
+    def bitwise_and_(self, other): return self._inplace(Tensor.bitwise_and, other)  # noqa: E704
+    def bitwise_or_(self, other): return self._inplace(Tensor.bitwise_or, other)  # noqa: E704
+    def bitwise_xor_(self, other): return self._inplace(Tensor.bitwise_xor, other)  # noqa: E704
+    def bitwise_not_(self): return self._inplace(Tensor.bitwise_not)  # noqa: E704
+    def bitwise_left_shift_(self, other): return self._inplace(Tensor.bitwise_left_shift, other)  # noqa: E704
+    def bitwise_right_shift_(self, other): return self._inplace(Tensor.bitwise_right_shift, other)  # noqa: E704
+    def logical_xor_(self, other): return self._inplace(Tensor.logical_xor, other)  # noqa: E704
+    def gcd_(self, other): return self._inplace(Tensor.gcd, other)  # noqa: E704
+    def lcm_(self, other): return self._inplace(Tensor.lcm, other)  # noqa: E704
+    def sin_(self): return self._inplace(Tensor.sin)  # noqa: E704
+    def cos_(self): return self._inplace(Tensor.cos)  # noqa: E704
+    def log1p_(self): return self._inplace(Tensor.log1p)  # noqa: E704
+    def log2_(self): return self._inplace(Tensor.log2)  # noqa: E704
+    def log10_(self): return self._inplace(Tensor.log10)  # noqa: E704
+    def reciprocal_(self): return self._inplace(Tensor.reciprocal)  # noqa: E704
+    def true_divide_(self, other): return self._inplace(Tensor.true_divide, other)  # noqa: E704
+    def logical_and_(self, other): return self._inplace(Tensor.logical_and, other)  # noqa: E704
+    def logical_or_(self, other): return self._inplace(Tensor.logical_or, other)  # noqa: E704
+    def logical_not_(self): return self._inplace(Tensor.logical_not)  # noqa: E704
+    def negative_(self): return self.neg_()  # noqa: E704
+    def absolute_(self): return self.abs_()  # noqa: E704
 
     def relu(self):
         return A.relu(self)
@@ -755,10 +1196,10 @@ class Tensor:
         return self._max_min(False, dim, keepdim)
 
     def amax(self, dim=(), keepdim=False):
-        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, True)
+        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, True, "amax")
 
     def amin(self, dim=(), keepdim=False):
-        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, False)
+        return R.AmaxAmin.apply(self, normalize_dims(dim, self.ndim), keepdim, False, "amin")
 
     def argmax(self, dim=None, keepdim=False):
         return self._arg(np.argmax, dim, keepdim)
@@ -780,11 +1221,12 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         correction = _correction(unbiased, correction)
-        x = self if self._data.dtype.kind == "f" else self._cast(_dtype.get_default_dtype())
-        return R.Var.apply(x, normalize_dims(dim, self.ndim), correction, keepdim)
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        return R.Var.apply(self, normalize_dims(dim, self.ndim), correction, keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return ST.StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
 
     def logsumexp(self, dim, keepdim=False):
         x = self if self._data.dtype.kind == "f" else self._cast(_dtype.get_default_dtype())
@@ -810,10 +1252,11 @@ class Tensor:
                                    keepdims=keepdim))
 
     def count_nonzero(self, dim=None):
-        return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dim), dtype=np.int64))
+        axes = None if dim is None else normalize_dims(dim, self.ndim)
+        return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=axes), dtype=np.int64))
 
     def cumsum(self, dim, *, dtype=None):
-        return R.CumSum.apply(self.to(dtype) if dtype is not None else self, normalize_dim(dim, self.ndim))
+        return (self.to(dtype) if dtype is not None else self)._scan(R.CumSum.apply, dim)
 
     # ------------------------------------------------------------------ sorting
     def sort(self, dim=-1, descending=False, stable=False):
@@ -831,9 +1274,236 @@ class Tensor:
         n = self.shape[axis] if self.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError("selected index k out of range")
-        idx = _argsort(self._data, axis, largest) if self.ndim else np.zeros((), np.int64)
-        idx = np.take(idx, np.arange(k), axis=axis) if self.ndim else idx
+        if self.ndim == 0:  # k is 0 or 1 here; torch returns the element either way
+            return _ReturnTopk(self.clone(), Tensor._wrap(np.array(0, np.int64)))
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("topk does not support bool dtypes on CPU")
+        idx = ST.topk_index(self._data, axis, k, largest, sorted)  # ties in torch's order
         return _ReturnTopk(I.TopKValues.apply(self, axis, idx), Tensor._wrap(idx))
+
+    # --- reductions, scans, sorting and statistics (issue 11)
+    def _scan(self, fn, dim):
+        # a 0-d tensor scans as a 1-element vector (torch accepts dim 0 / -1)
+        axis = normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            out = fn(self.reshape(1), 0)
+            return type(out)(*(o.reshape(()) for o in out)) if isinstance(out, tuple) else out.reshape(())
+        return fn(self, axis)
+
+    def _integral_to_long(self, dtype):
+        if dtype is not None:
+            return self.to(dtype)
+        return self._cast(_dtype.int64) if self._data.dtype.kind in "iub" else self
+
+    def cumprod(self, dim, *, dtype=None):
+        return self._integral_to_long(dtype)._scan(ST.CumProd.apply, dim)
+
+    def cummax(self, dim):
+        return self._scan(lambda x, axis: ST.RETURN_TYPES["cummax"](*ST.CumMaxMin.apply(x, axis, True)), dim)
+
+    def cummin(self, dim):
+        return self._scan(lambda x, axis: ST.RETURN_TYPES["cummin"](*ST.CumMin.apply(x, axis, False)), dim)
+
+    def logcumsumexp(self, dim):
+        if self._data.dtype.kind != "f":
+            raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                      f"'{_dtype.scalar_type_name(self.dtype)}'")
+        return self._scan(ST.LogCumSumExp.apply, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise RuntimeError(f"order must be non-negative but got {n}")
+        axis = normalize_dim(dim, self.ndim)
+        parts = [p for p in (prepend, self, append) if p is not None]
+        for p in parts:
+            if isinstance(p, Tensor) and p.ndim != self.ndim:
+                raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        if len(parts) > 1:
+            from ._ops.joins import cat
+            x = cat(parts, axis)
+        else:
+            x = self
+        for _ in range(n):  # one pass per order n (not per element)
+            length = x.shape[axis]
+            if length == 0:
+                break
+            hi, lo = x.narrow(axis, 1, length - 1), x.narrow(axis, 0, length - 1)
+            x = (hi != lo) if x._data.dtype == np.bool_ else hi - lo  # bool: xor
+        return x
+
+    def _select_along(self, kind, dim, keepdim, choose):
+        """(values, indices) of the element ``choose(array, axis)`` picks along ``dim``."""
+        axis = normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return ST.RETURN_TYPES[kind](self.clone(), Tensor._wrap(np.array(0, np.int64)))
+        if self.shape[axis] == 0:
+            raise IndexError(f"{kind}(): Expected reduction dim {axis} to have non-zero size.")
+        idx = choose(self._data, axis)
+        values = I.TakeAlong.apply(self, axis, idx)
+        if not keepdim:
+            values, idx = values.squeeze(axis), np.squeeze(idx, axis)
+        return ST.RETURN_TYPES[kind](values, Tensor._wrap(idx))
+
+    def _median(self, kind, dim, keepdim, ignore_nan):
+        if dim is None:
+            flat = self._data.reshape(-1)
+            if flat.size == 0:
+                return Tensor._wrap(np.array(np.nan, self._data.dtype))
+            value = flat[ST.median_index(flat, 0, ignore_nan)[0]]
+            return (ST.NanEvenlySelected if ignore_nan else ST.EvenlySelected).apply(self, value)
+        return self._select_along(kind, dim, keepdim, lambda a, axis: ST.median_index(a, axis, ignore_nan))
+
+    def median(self, dim=None, keepdim=False):
+        return self._median("median", dim, keepdim, False)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return self._median("nanmedian", dim, keepdim, True)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        axis = normalize_dim(dim, self.ndim)
+        if not 1 <= k <= (self.shape[axis] if self.ndim else 1):
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+        return self._select_along("kthvalue", dim, keepdim, lambda a, ax: ST.kth_index(a, ax, k))
+
+    def mode(self, dim=-1, keepdim=False):
+        return self._select_along("mode", dim, keepdim, ST.mode_index)
+
+    def _quantile(self, q, dim, keepdim, interpolation, ignore_nan):
+        x = self._check_quantile(q, interpolation)
+        qa = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=x._data.dtype)
+        if qa.ndim > 1:
+            raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+        if qa.size and not ((qa >= 0) & (qa <= 1)).all():
+            raise RuntimeError(f"quantile() q values must be in the range [0, 1]" if qa.ndim else
+                               f"quantile() q must be in the range [0, 1] but got {float(qa)}")
+        keep_shape = (1,) * x.ndim if dim is None or x.ndim == 0 else None
+        x = x.reshape(-1) if dim is None or x.ndim == 0 else x
+        axis = 0 if dim is None or self.ndim == 0 else normalize_dim(dim, x.ndim)
+        low, high, weight = ST.quantile_positions(x._data, qa, axis, ignore_nan, interpolation)
+        order = ST.sorted_index(x._data, axis)[None]
+        stacked = x.unsqueeze(0).expand(qa.size, *x.shape)
+        lo = I.TakeAlong.apply(stacked, axis + 1, np.take_along_axis(order, low, axis + 1))
+        hi = I.TakeAlong.apply(stacked, axis + 1, np.take_along_axis(order, high, axis + 1))
+        w = Tensor._wrap(np.broadcast_to(weight, lo.shape).astype(x._data.dtype))
+        # torch's lerp: from the nearer end, so that weight 1 gives exactly ``hi``
+        out = where(w < 0.5, lo + (hi - lo) * w, hi - (hi - lo) * (1 - w))
+        if keep_shape is not None:
+            out = out.reshape(qa.size, *(keep_shape if keepdim else ()))
+        elif not keepdim:
+            out = out.squeeze(axis + 1)
+        return out.squeeze(0) if qa.ndim == 0 else out
+
+    def _check_quantile(self, q, interpolation):
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("quantile() input tensor must be either float or double dtype")
+        if self.numel() == 0:
+            raise RuntimeError("quantile() input tensor must be non-empty")
+        if isinstance(q, Tensor) and q.dtype != self.dtype:
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+        if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+            raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
+                               f"midpoint or nearest, but got {interpolation}")
+        return self
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._quantile(q, dim, keepdim, interpolation, False)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._quantile(q, dim, keepdim, interpolation, True)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.masked_fill(self.isnan(), 0) if self._data.dtype.kind == "f" else self
+        return x.sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.to(dtype) if dtype is not None else self
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
+                               f"but got {_dtype.scalar_type_name(x.dtype)}")
+        count = x.isnan().logical_not().sum(dim, keepdim)
+        return x.nansum(dim, keepdim) / count
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        # torch's CPU unique sorts even when sorted=False
+        axis = None if dim is None else normalize_dim(dim, self.ndim)
+        a = self._data
+        # torch keeps every NaN apart (NaN != NaN)
+        values, inverse, counts = np.unique(a.reshape(-1) if axis is None else a, return_inverse=True,
+                                            return_counts=True, axis=axis, equal_nan=False)
+        inverse = inverse.reshape(a.shape if axis is None else (a.shape[axis],))
+        return _unique_result(values, inverse, counts, return_inverse, return_counts)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        axis = None if dim is None else normalize_dim(dim, self.ndim)
+        values, inverse, counts = ST.unique_consecutive(self._data, axis, return_inverse, return_counts)
+        return _unique_result(values, inverse, counts, return_inverse, return_counts)
+
+    def bincount(self, weights=None, minlength=0):
+        a = self._data
+        if a.dtype.kind not in "iu":
+            raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
+                                      f"'{_dtype.scalar_type_name(self.dtype)}'")
+        if a.ndim != 1 or (a.size and a.min() < 0):
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if minlength < 0:
+            raise RuntimeError("minlength should be >= 0")
+        w = None if weights is None else np.asarray(_unwrap(weights))
+        if w is not None and (w.ndim != 1 or w.shape[0] != a.shape[0]):
+            raise RuntimeError("weights should be 1-d and have the same length as input")
+        out = np.bincount(a, weights=w, minlength=minlength)
+        dt = np.int64 if w is None else (np.float32 if w.dtype == np.float32 else np.float64)
+        return Tensor._wrap(out.astype(dt, copy=False))
+
+    def histc(self, bins=100, min=0, max=0):
+        a = self._data
+        if a.dtype.kind != "f":
+            raise NotImplementedError(f"\"histogram_cpu\" not implemented for "
+                                      f"'{_dtype.scalar_type_name(self.dtype)}'")
+        if bins <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+        lo, hi = float(min), float(max)
+        if lo > hi:
+            raise RuntimeError("torch.histc: max must be larger than min")
+        if lo == hi and a.size:
+            lo, hi = float(a.min()), float(a.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+        if lo == hi:  # torch widens an empty range by one on each side
+            lo, hi = lo - 1, hi + 1
+        return Tensor._wrap(ST.histc(a, int(bins), lo, hi))
+
+    def msort(self):
+        return self.sort(dim=0).values
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        if self.numel() == 0 and (dim is None or self.shape[normalize_dim(dim, self.ndim)] == 0):
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                               "operation has no identity.")
+        if dim is None:
+            dims = tuple(range(self.ndim))
+            mn, mx = self.amin(dims, keepdim), self.amax(dims, keepdim)
+        else:
+            mn, mx = self.amin(dim, keepdim), self.amax(dim, keepdim)
+        return ST.RETURN_TYPES["aminmax"](mn, mx)
+
+    def dist(self, other, p=2):
+        return (self - other).norm(p)
+
+    def renorm(self, p, dim, maxnorm):
+        if p <= 0:
+            raise RuntimeError("renorm: non-positive-norm not supported")
+        if maxnorm < 0:
+            raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+        if self.ndim < 2:
+            raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {self.ndim} dimensions")
+        axis = normalize_dim(dim, self.ndim)
+        others = tuple(d for d in range(self.ndim) if d != axis)
+        norm = self.norm(p, others, keepdim=True)
+        # torch scales by maxnorm / (norm + 1e-7) the slices whose norm exceeds maxnorm
+        factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), Tensor._wrap(np.ones((), self._data.dtype)))
+        return self * factor
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -866,8 +1536,14 @@ class Tensor:
 
     def unflatten(self, dim, sizes):
         d = normalize_dim(dim, self.ndim)
-        sizes = tuple(sizes)
-        sizes = _infer_shape(sizes, self.shape[d])
+        sizes = tuple(int(s) for s in sizes)
+        if not sizes:
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        if sizes.count(-1) > 1:
+            raise RuntimeError("unflatten got an unexpected error:\nonly one dimension can be inferred")
+        known = int(np.prod([s for s in sizes if s != -1]))
+        if -1 in sizes and known and self.shape[d] % known == 0:  # else the message below
+            sizes = tuple(self.shape[d] // known if s == -1 else s for s in sizes)
         if int(np.prod(sizes)) != self.shape[d]:
             raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
                                f"size of dim {dim} ({self.shape[d]}) in the input tensor")
@@ -947,27 +1623,41 @@ class Tensor:
                                "of dimensions of tensor")
         return S.Repeat.apply(self, reps)
 
-    def flip(self, *dims):
-        dims = _as_shape(dims)
+    def flip(self, *dim_args, dims=None):
+        if dims is None and not dim_args:  # flip() would otherwise flip every dim
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        dims = _as_shape(dim_args if dims is None else (dims,))
         return S.Flip.apply(self, normalize_dims(dims, self.ndim))
 
     def roll(self, shifts, dims=None):
-        if dims is None:
-            return S.Roll.apply(self.flatten(), shifts, None).view(self.shape)
-        if isinstance(dims, int):
-            return S.Roll.apply(self, shifts, normalize_dim(dims, self.ndim))
-        return S.Roll.apply(self, tuple(shifts), tuple(normalize_dim(d, self.ndim) for d in dims))
+        shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(int(s) for s in shifts)
+        dims = () if dims is None else (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if not dims and len(shifts) == 1:  # torch rolls the flattened tensor
+            return S.Roll.apply(self.flatten(), shifts[0], None).view(self.shape)
+        if len(shifts) != len(dims):  # NumPy would broadcast one against the other
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims:{len(dims)}")
+        return S.Roll.apply(self, shifts, tuple(normalize_dim(d, self.ndim) for d in dims))
 
     def split(self, split_size, dim=0):
+        if self.ndim == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
         axis = normalize_dim(dim, self.ndim)
         n = self.shape[axis]
         if isinstance(split_size, (int, np.integer)):
-            if split_size <= 0 and n > 0:
+            if split_size < 0:
+                raise RuntimeError(f"split expects split_size be non-negative, but got "
+                                   f"split_size={split_size}")
+            if split_size == 0 and n > 0:
                 raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                    f"dimension size of {n}")
-            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+            sizes = [0] if split_size == 0 else \
+                [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
         else:
             sizes = list(split_size)
+            if builtins.any(s < 0 for s in sizes):
+                raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                                   f"entries, but got split_sizes={sizes}")
             if builtins.sum(sizes) != n:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                    f"(input tensor's size at dimension {dim}), but got "
@@ -975,12 +1665,18 @@ class Tensor:
         return S.Split.apply(self, sizes, axis)
 
     def chunk(self, chunks, dim=0):
+        if self.ndim == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
         n = self.shape[normalize_dim(dim, self.ndim)]
-        return self.split(-(-n // chunks) if n else 1, dim)
+        if n == 0:  # torch gives `chunks` empty parts
+            return S.Split.apply(self, [0] * chunks, normalize_dim(dim, self.ndim))
+        return self.split(-(-n // chunks), dim)
 
     def unbind(self, dim=0):
+        if self.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         axis = normalize_dim(dim, self.ndim)
         return tuple(p.squeeze(axis) for p in self.split(1, axis))
 
@@ -1018,6 +1714,41 @@ class Tensor:
         idx[axis] = index
         return self[tuple(idx)]
 
+    # --- shape (issue 11): composed from the basic shape ops in _ops/rearrange.py
+    def movedim(self, source, destination):
+        return RA.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return RA.rot90(self, k, dims)
+
+    def fliplr(self):
+        return RA.fliplr(self)
+
+    def flipud(self):
+        return RA.flipud(self)
+
+    def tile(self, *dim_args, dims=None):
+        return RA.tile(self, _as_shape(dim_args if dims is None else (dims,)))
+
+    # (torch's keyword names are those of its overloads: sections=, indices=,
+    # tensor_indices_or_sections=)
+    def tensor_split(self, indices_or_sections=None, dim=0, **overload):
+        return RA.tensor_split(self, RA.split_argument("tensor_split", indices_or_sections, overload), dim)
+
+    def hsplit(self, indices_or_sections=None, **overload):
+        return RA.hsplit(self, RA.split_argument("hsplit", indices_or_sections, overload))
+
+    def vsplit(self, indices_or_sections=None, **overload):
+        return RA.vsplit(self, RA.split_argument("vsplit", indices_or_sections, overload))
+
+    def dsplit(self, indices_or_sections=None, **overload):
+        return RA.dsplit(self, RA.split_argument("dsplit", indices_or_sections, overload))
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return RA.repeat_interleave(self, repeats, dim, output_size)
+
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, idx):
         if type(idx) is int:  # the DataLoader's per-sample path: keep it short
@@ -1029,6 +1760,8 @@ class Tensor:
         if I.is_basic_index(idx):
             _check_basic_index(self._data.shape, idx)
             return I.Select.apply(self, idx)
+        from ._indexing import _check_advanced_index  # (issue 11, G3: torch's messages)
+        _check_advanced_index(self._data.shape, idx)
         try:
             return I.Index.apply(self, idx)
         except IndexError as e:
@@ -1037,6 +1770,8 @@ class Tensor:
     def __setitem__(self, idx, value):
         _refuse_byte_mask_fill(self._data.shape, idx, value)
         idx = _convert_index(idx)
+        from ._indexing import _check_advanced_index  # (issue 11, G3: torch's messages)
+        (_check_basic_index if I.is_basic_index(idx) else _check_advanced_index)(self._data.shape, idx)
         value = _unwrap(value) if not isinstance(value, Tensor) else value
         if isinstance(value, Tensor):
             if value.dtype is not self.dtype:
@@ -1045,7 +1780,10 @@ class Tensor:
             value = np.asarray(value, dtype=self._data.dtype)
         self._inplace(lambda s, v: I.IndexPut.apply(s, idx, v), value)
 
-    def gather(self, dim, index):
+    def gather(self, dim, index, *, sparse_grad=False):
+        if sparse_grad:  # the gradient would be a sparse COO tensor, which ember lacks
+            raise NotImplementedError("gather(sparse_grad=True) is not supported by ember (no "
+                                      "sparse tensors); the default dense gradient has the same values")
         idx = _index_array(index, "gather")
         if self.ndim == 0 or idx.ndim == 0:  # torch treats a 0-d tensor as 1-d here
             if builtins.max(self.ndim, idx.ndim) > 1:
@@ -1098,8 +1836,8 @@ class Tensor:
         idx = _index_array(index, "scatter")
         if isinstance(src, Tensor) and src.dtype is not self.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-        if reduce not in (None, "add", "sum"):
-            raise NotImplementedError(f"scatter reduce={reduce!r} is not supported by ember")
+        if reduce is not None and reduce is not SA.SCATTER_ADD and reduce not in ("add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
         if self.ndim == 0 or idx.ndim == 0:  # torch treats a 0-d tensor as 1-d here
             if builtins.max(self.ndim, idx.ndim) > 1:
                 raise RuntimeError("Index tensor must have the same number of dimensions as self "
@@ -1116,13 +1854,15 @@ class Tensor:
         _check_scatter_shapes(self._data.shape, axis, idx.shape,
                               src._data.shape if isinstance(src, Tensor) else None)
         _check_index_range(idx, self._data.shape[axis], axis)
+        if reduce in ("add", "multiply"):  # torch's legacy reduce: no derivative
+            return SA.scatter_legacy_reduce(self, axis, idx, src, reduce)
         return I.Scatter.apply(self, axis, idx, src, reduce is not None)
 
     def scatter_add(self, dim, index, src):
         if not isinstance(src, Tensor):
             raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not "
                             f"{type(src).__name__}")
-        return self.scatter(dim, index, src, reduce="add")
+        return self.scatter(dim, index, src, reduce=SA.SCATTER_ADD)
 
     def index_select(self, dim, index):
         idx = _index_array(index, "index_select", "int32 or int64")
@@ -1162,6 +1902,58 @@ class Tensor:
         if as_tuple:
             return tuple(Tensor._wrap(i.astype(np.int64)) for i in nz)
         return Tensor._wrap(np.stack(nz, axis=1).astype(np.int64) if nz else np.zeros((0, 0), np.int64))
+
+    # --- indexing and scatter (issue 11): checks in _ops/scatter_api.py, Functions in _ops/scatter.py
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return SA.scatter_reduce(self, dim, index, src, reduce, include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._inplace(lambda s: SA.scatter_reduce(s, dim, index, src, reduce, include_self))
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._inplace(lambda s: s.scatter(dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(lambda s: s.scatter_add(dim, index, src))
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return SA.index_add(self, dim, index, source, alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(lambda s: SA.index_add(s, dim, index, source, alpha))
+
+    def index_copy(self, dim, index, source):
+        return SA.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace(lambda s: SA.index_copy(s, dim, index, source))
+
+    def index_fill(self, dim, index, value):
+        return SA.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace(lambda s: SA.index_fill(s, dim, index, value))
+
+    def index_put(self, indices, values, accumulate=False):
+        return SA.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._inplace(lambda s: SA.index_put(s, indices, values, accumulate))
+
+    def masked_scatter(self, mask, source):
+        return SA.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace(lambda s: SA.masked_scatter(s, mask, source, inplace=True))
+
+    def take(self, index):
+        return SA.take(self, index)
+
+    def put(self, index, source, accumulate=False):
+        return SA.put(self, index, source, accumulate)
+
+    def put_(self, index, source, accumulate=False):
+        return self._inplace(lambda s: SA.put(s, index, source, accumulate))
 
     # ------------------------------------------------------------------ in place
     def _inplace(self, fn, *args):
@@ -1561,6 +2353,16 @@ def _argsort(a, axis, descending):
     n = a.shape[axis]
     idx = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
     return (n - 1 - np.flip(idx, axis)).astype(np.int64)
+
+
+def _unique_result(values, inverse, counts, return_inverse, return_counts):
+    """unique's result: the values, then the inverse and/or the counts when asked for."""
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse.astype(np.int64, copy=False)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64, copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def _to_tensor(x, dtype=None):
