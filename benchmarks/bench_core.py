@@ -69,3 +69,28 @@ def sum_all(lib):
     """sum of all of (1024, 4096) float32 to a scalar, forward + backward (a loss's pattern)."""
     x = randn(lib, 1024, 4096, requires_grad=True)
     return forward_backward(lambda: x.sum(), (x,), None)
+
+
+def _update(lib, step):
+    """An optimiser-style in-place update of a (4096, 4096) float32 parameter under no_grad."""
+    p = lib.nn.Parameter(randn(lib, 4096, 4096))
+    g = randn(lib, 4096, 4096)
+
+    def run():
+        with lib.no_grad():
+            step(p, g)
+    return run
+
+
+@case("update_add_alpha_4096x4096", target=1.0)
+def update_add_alpha(lib):
+    """p.add_(g, alpha=-lr): SGD's update; allocates nothing per step (issue 11)."""
+    return _update(lib, lambda p, g: p.add_(g, alpha=-0.01))
+
+
+@case("update_isub_4096x4096", target=1.0)
+def update_isub(lib):
+    """p -= lr * g, as hand-written training loops do (the product is a temporary in both)."""
+    def step(p, g):
+        p -= 0.01 * g
+    return _update(lib, step)

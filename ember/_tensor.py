@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, from_numpy_dtype, result_type
+from ._kernels import elementwise as _elementwise_kernels
 from ._ops import activation as A
 from ._ops import elementwise as E
 from ._ops import inplace as V
@@ -1956,6 +1957,32 @@ class Tensor:
         return self._inplace(lambda s: SA.put(s, index, source, accumulate))
 
     # ------------------------------------------------------------------ in place
+    def _inplace_arith(self, ufunc, other, slow, alpha=1):
+        """``self (ufunc)= alpha * other`` straight into this tensor's memory when nothing
+        records and the operands are floating: the optimiser's update (``p.add_(g, alpha=-lr)``,
+        ``p -= lr * g``) then allocates nothing, as torch's in-place kernels. Anything else
+        (a graph to record, casting checks, integer rules) goes through ``_inplace(slow, other)``."""
+        a = self._data
+        fast = a.dtype.kind == "f" and a.flags.writeable and not (
+            grad_mode.modes.grad_enabled and self._requires_grad)
+        if fast and isinstance(other, Tensor):
+            o = other._data
+            fast = not other._requires_grad and o.dtype.kind == "f" and (
+                o.shape == a.shape or np.broadcast_shapes(a.shape, o.shape) == a.shape)
+        elif fast:
+            o = other
+            fast = type(other) in (float, int)
+        if not fast:
+            return self._inplace(slow, other)
+        if ufunc is np.add:
+            _elementwise_kernels.add_scaled_(a, o, alpha)
+        elif ufunc is np.subtract:
+            _elementwise_kernels.add_scaled_(a, o, -alpha)
+        else:
+            ufunc(a, o, out=a, casting="same_kind")
+        self._vbox[0] += 1
+        return self
+
     def _inplace(self, fn, *args):
         """Run ``fn(self, *args)`` out of place, then write the result into this tensor's memory.
 
@@ -2014,16 +2041,16 @@ class Tensor:
     # ``x += y`` and friends write into x, as torch's (one path: the out-of-place operator, then
     # ``_inplace``). torch has no ``__imatmul__``: ``x @= y`` rebinds x to a new tensor there too.
     def __iadd__(self, other):
-        return self._inplace(Tensor.__add__, other)
+        return self._inplace_arith(np.add, other, Tensor.__add__)
 
     def __isub__(self, other):
-        return self._inplace(Tensor.__sub__, other)
+        return self._inplace_arith(np.subtract, other, Tensor.__sub__)
 
     def __imul__(self, other):
-        return self._inplace(Tensor.__mul__, other)
+        return self._inplace_arith(np.multiply, other, Tensor.__mul__)
 
     def __itruediv__(self, other):
-        return self._inplace(Tensor.__truediv__, other)
+        return self._inplace_arith(np.true_divide, other, Tensor.__truediv__)
 
     def __ifloordiv__(self, other):
         return self._inplace(Tensor.__floordiv__, other)
@@ -2050,13 +2077,13 @@ class Tensor:
         return self._inplace(Tensor.__rshift__, other)
 
     def add_(self, other, *, alpha=1):
-        return self._inplace(lambda s, o: s.add(o, alpha=alpha), other)
+        return self._inplace_arith(np.add, other, lambda s, o: s.add(o, alpha=alpha), alpha)
 
     def sub_(self, other, *, alpha=1):
-        return self._inplace(lambda s, o: s.sub(o, alpha=alpha), other)
+        return self._inplace_arith(np.subtract, other, lambda s, o: s.sub(o, alpha=alpha), alpha)
 
     def mul_(self, other):
-        return self._inplace(lambda s, o: s * o, other)
+        return self._inplace_arith(np.multiply, other, lambda s, o: s * o)
 
     def div_(self, other, *, rounding_mode=None):
         return self._inplace(lambda s, o: s.div(o, rounding_mode=rounding_mode), other)

@@ -64,3 +64,28 @@ def mul(a, b):
 
 def add(a, b):
     return _binary(_add, np.add, a, b)
+
+
+# ---- in-place updates: the optimiser's hot path (p.add_(g, alpha=-lr), p -= lr * g) -----------
+
+@parallel_kernel
+def _axpy(y, x, alpha):
+    for i in numba.prange(y.size):
+        y[i] += alpha * x[i]
+
+
+def add_scaled_(y, x, alpha):
+    """``y += alpha * x`` in y's memory, with no temporary (torch's add_(x, alpha=...)).
+
+    One fused loop where both are contiguous, of one dtype and shape and not partly
+    overlapping (NumPy buffers overlapping operands; the loop would read updated values);
+    otherwise NumPy with one temporary for ``alpha * x``."""
+    if (alpha != 1 and type(x) is np.ndarray and x.shape == y.shape and x.dtype == y.dtype
+            and y.flags.c_contiguous and x.flags.c_contiguous and y.dtype.kind == "f"
+            and (x is y or not np.may_share_memory(x, y))):
+        _axpy(y.reshape(-1), x.reshape(-1), y.dtype.type(alpha))
+    elif alpha == 1:
+        np.add(y, x, out=y, casting="same_kind")
+    else:
+        np.add(y, np.multiply(x, alpha), out=y, casting="same_kind")
+    return y
