@@ -130,6 +130,8 @@ for _name in ("add sub subtract mul multiply div divide true_divide pow neg nega
 # --- reductions, scans, sorting and statistics (issue 11)
 from ._ops.stats import with_out as _with_out  # noqa: E402
 
+for _name in "addcmul addcdiv".split():   # ember.addcmul(input, t1, t2, *, value=1)
+    globals()[_name] = _method(_name)
 for _name in "unique unique_consecutive bincount dist".split():
     globals()[_name] = _method(_name)
 for _name in ("cumsum cumprod cummax cummin logcumsumexp diff median nanmedian mode kthvalue quantile "

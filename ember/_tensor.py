@@ -911,6 +911,38 @@ class Tensor:
     def clamp_max(self, max):
         return self.clamp(max=max)
 
+    # --- addcmul / addcdiv (issue 11): the optimisers' fused updates, and torch's old
+    #     value-first overload (``addcmul_(value, t1, t2)``, through ember/_calling.py)
+    def _addc(self, fn, tensor1, tensor2, value):
+        ops = [t if isinstance(t, Tensor) else _to_tensor(t) for t in (self, tensor1, tensor2)]
+        dt = result_type(*ops)
+        if fn is E.Addcdiv and dt.np.kind in "iub":
+            raise RuntimeError(
+                "Integer division with addcdiv is no longer supported, and in a future  release "
+                "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+                "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
+                ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+                "for float inputs. The future addcdiv behavior is just the latter implementation: "
+                "(input + value * tensor1 / tensor2), for all dtypes.")
+        shape = np.broadcast_shapes(*(t._data.shape for t in ops))
+        x, a, b = (t._cast(dt) for t in ops)
+        value = dt.np.type(value)                  # an integer result truncates value, as torch
+        if x.shape != shape:
+            x = x.expand(shape)
+        return fn.apply(x, a, b, value)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self._addc(E.Addcmul, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self._addc(E.Addcdiv, tensor1, tensor2, value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda s, a, b: s.addcmul(a, b, value=value), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda s, a, b: s.addcdiv(a, b, value=value), tensor1, tensor2)
+
     # --- elementwise math (issue 11): Functions and torch's dtype rules in _ops/pointwise.py
     def tan(self):
         return PW.unary("tan", self)

@@ -482,3 +482,43 @@ def trunc_divide(a, b):
 
 
 INTEGER_DIVISIONS = (np.floor_divide, np.remainder, trunc_divide)
+
+
+class Addcmul(Function):
+    """input + value * t1 * t2 (the operands already of the result dtype, broadcast)."""
+    name = "AddcmulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.shapes, ctx.value = (x.shape, t1.shape, t2.shape), value
+        return x + value * (t1 * t2)
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        sx, s1, s2 = ctx.shapes
+        gv = g * ctx.value
+        return (unbroadcast(g, sx) if ctx.needs_input_grad[0] else None,
+                unbroadcast(gv * t2, s1) if ctx.needs_input_grad[1] else None,
+                unbroadcast(gv * t1, s2) if ctx.needs_input_grad[2] else None, None)
+
+
+class Addcdiv(Function):
+    """input + value * t1 / t2."""
+    name = "AddcdivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.shapes, ctx.value = (x.shape, t1.shape, t2.shape), value
+        return x + value * (t1 / t2)
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        sx, s1, s2 = ctx.shapes
+        gv = g * ctx.value / t2
+        return (unbroadcast(g, sx) if ctx.needs_input_grad[0] else None,
+                unbroadcast(gv, s1) if ctx.needs_input_grad[1] else None,
+                unbroadcast(-gv * t1 / t2, s2) if ctx.needs_input_grad[2] else None, None)
