@@ -676,22 +676,17 @@ class _CrossEntropy(Function):
 
     @staticmethod
     def backward_graph(ctx, grad):
-        # recorded backward (create_graph=True): log_softmax then nll_loss, for class indices.
-        # x itself is not kept, but the saved exp(x - max) gives x up to a per-row constant,
-        # which log_softmax ignores; it rides on a zero stand-in linked to x's graph.
-        from ...autograd.higher_order import constant, grad_of, input_links
-        _, _, weight, ignore_index, reduction, label_smoothing, probs = ctx._args
-        if probs or label_smoothing or ctx.needs_input_grad[1]:
-            raise RuntimeError("double backward of NllLossBackward0 (cross_entropy with class "
-                               "probabilities or label_smoothing) is not implemented in ember")
-        exps, _ = ctx.saved_tensors
+        # recorded backward (create_graph=True): the gradient of log_softmax then the loss.
+        # x itself is not kept, but the saved exp(x - max) (or log p) gives x up to a per-row
+        # constant, which log_softmax ignores; it rides on a zero stand-in linked to x's graph.
+        from ...autograd.higher_order import grad_of, input_links
+        (saved_x, _), probs = ctx.saved_tensors, ctx._args[6]
         with np.errstate(divide="ignore"):
-            shifted = np.log(exps).reshape(ctx.x_meta[0])
-
-        def composed(x, target, *_):
-            logp = (x + constant(shifted, x)).log_softmax(1 if x.ndim > 1 else 0)
-            return _NLLLoss.apply(logp, target, weight, ignore_index, reduction)
-        return grad_of(composed, ctx, (grad,), input_links(ctx))
+            shifted = saved_x if probs else np.log(saved_x)
+        shifted = shifted.reshape(ctx.x_meta[0])
+        composed = _ce_probs_composed if probs else _ce_indices_composed
+        return grad_of(lambda *args: composed(ctx, shifted, *args), ctx, (grad,),
+                       input_links(ctx))
 
 
 def _check_class_input(x: np.ndarray, t: np.ndarray, weight, op: str) -> None:
@@ -785,3 +780,172 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_class_input(x, t, w, "log_softmax_lastdim_kernel_impl")
     return _CrossEntropy.apply(input, target, w, int(ignore_index), reduction,
                                float(label_smoothing), False)
+
+
+# =========================================================================== double backward (issue 11, G7)
+# Each loss's backward in Tensor ops (create_graph=True records it: GAN R1/DRAGAN penalties,
+# gradient regularisers). Saved inputs come back linked to their graph (higher_order.saved);
+# arrays the functional made (weights) are constants.
+def _unreduce_graph(grad, shape, reduction):
+    """:func:`_unreduce` on a Tensor (recorded)."""
+    if reduction == "none":
+        return grad
+    if reduction == "mean":
+        grad = grad / max(math.prod(shape), 1)
+    return grad.expand(*shape)
+
+
+def _pointwise_graph(elementwise):
+    """A pointwise loss's recorded backward: the gradient of ``elementwise(d, param)``, on the
+    saved difference d = x - t rebuilt as (x - t)'s graph (zero stand-ins) plus d's values,
+    as _mse_graph."""
+    def backward_graph(ctx, grad):
+        from ...autograd.higher_order import constant, grad_of, input_links
+        (d,) = ctx.saved_tensors
+
+        def composed(x, t, reduction, param=None):
+            diff = constant(d, grad)
+            if hasattr(x, "grad_fn"):
+                diff = diff + x
+            if hasattr(t, "grad_fn"):
+                diff = diff - t
+            loss = elementwise(diff, param)
+            return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
+    return staticmethod(backward_graph)
+
+
+def _quadratic_below(diff, threshold, quadratic, linear):
+    """``quadratic`` where |d| < threshold else ``linear``, the branch picked by a constant mask
+    (as torch's backward, whose derivative of the branch choice is zero)."""
+    from ...autograd.higher_order import constant
+    inner = constant(np.abs(diff._data) < threshold, diff)
+    return inner * quadratic + (1 - inner) * linear
+
+
+def _smooth_l1_graph(diff, beta):
+    if beta == 0:  # torch: plain l1
+        return diff.abs()
+    return _quadratic_below(diff, beta, 0.5 * diff * diff / beta, diff.abs() - 0.5 * beta)
+
+
+def _huber_graph(diff, delta):
+    return _quadratic_below(diff, delta, 0.5 * diff * diff, delta * (diff.abs() - 0.5 * delta))
+
+
+_L1Loss.backward_graph = _pointwise_graph(lambda diff, _: diff.abs())
+_SmoothL1Loss.backward_graph = _pointwise_graph(_smooth_l1_graph)
+_HuberLoss.backward_graph = _pointwise_graph(_huber_graph)
+
+
+def _bce_graph(ctx, grad):
+    """d/dx = w (x - y) / max(x (1 - x), 1e-12); d/dy = w (log(1 - x) - log x), logs >= -100."""
+    from ...autograd.higher_order import constant, saved
+    x, y, _, _ = saved(ctx)
+    g = _unreduce_graph(grad, tuple(x.shape), ctx.reduction)
+    if ctx.w is not None:
+        g = g * constant(ctx.w, x)
+    gx = gy = None
+    if ctx.needs_input_grad[0]:
+        gx = g * (x - y) / (x * (1 - x)).clamp(min=1e-12)
+    if ctx.needs_input_grad[1]:
+        gy = g * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100))
+    return gx, gy, None, None
+
+
+def _bce_logits_graph(ctx, grad):
+    """d/dx = w[(1 - y) - (1 + (p - 1) y) σ(-x)];   d/dy = w[-x - (p - 1) log σ(x)]."""
+    from ...autograd.higher_order import constant, saved, sum_to
+    from .activation import softplus  # -log σ(x) = softplus(-x), with its own double backward
+    x, y, _ = saved(ctx)
+    shape, reduction, w, pos_weight = ctx.meta
+    g = _unreduce_graph(grad, shape, reduction)
+    if w is not None:
+        g = g * constant(w, x)
+    pw = None if pos_weight is None else constant(pos_weight, x)
+    gx = gy = None
+    if ctx.needs_input_grad[0]:
+        log_weight = 1 + (pw - 1) * y if pw is not None else 1
+        gx = sum_to(g * ((1 - y) - log_weight * (-x).sigmoid()), x.shape)
+    if ctx.needs_input_grad[1]:
+        d = -x if pw is None else -x + (pw - 1) * softplus(-x)
+        gy = sum_to(g * d, y.shape)
+    return gx, gy, None, None, None
+
+
+def _kl_div_graph(ctx, grad):
+    """d/dx = -y (or -e^y); d/dy = log y + 1 - x, nan where y = 0 (or e^y (y - x + 1))."""
+    from ...autograd.higher_order import constant, saved, sum_to
+    x, y = saved(ctx)
+    shape, reduction, log_target, batch_size = ctx.meta
+    if reduction == "batchmean":
+        g = (grad / batch_size).expand(*shape)
+    else:
+        g = _unreduce_graph(grad, shape, reduction)
+    gx = gy = None
+    if ctx.needs_input_grad[0]:
+        gx = sum_to(-g * (y.exp() if log_target else y), x.shape)
+    if ctx.needs_input_grad[1]:
+        if log_target:
+            d = y.exp() * (y - x + 1)
+        else:
+            with np.errstate(divide="ignore"):  # y = 0 gives nan, as torch's xlogy(y, y)
+                d = y.log() + 1 - x + constant(np.where(y._data == 0, np.nan, 0), x)
+        gy = sum_to(g * d, y.shape)
+    return gx, gy, None, None, None
+
+
+_BinaryCrossEntropy.backward_graph = staticmethod(_bce_graph)
+_BinaryCrossEntropyWithLogits.backward_graph = staticmethod(_bce_logits_graph)
+_KLDiv.backward_graph = staticmethod(_kl_div_graph)
+
+
+def _ce_log_probs(x, shifted):
+    """log_softmax over the class axis of x (a zero stand-in) + the saved shifted logits."""
+    from ...autograd.higher_order import constant
+    x = x + constant(shifted, x)
+    return (x if x.ndim > 1 else x.unsqueeze(0)).log_softmax(1)
+
+
+def _ce_probs_composed(ctx, shifted, x, target, weight, ignore_index, reduction, eps, probs):
+    """-sum_c w_c q'_c log p_c with q' = (1 - ε) q + ε/C; the target's values (not kept) come
+    from the saved a = q' w, its graph from a zero stand-in (linear in it)."""
+    from ...autograd.higher_order import constant
+    logp = _ce_log_probs(x, shifted)
+    _, _, wb = ctx.options
+    t = target if target.ndim > 1 else target.unsqueeze(0)
+    if (ctx._saved_from or (None, None))[1] == ("in", 1):
+        a = t  # a is the target itself (no weight, no smoothing): the link holds its values
+    else:
+        a = constant(ctx.saved_tensors[1], logp) + (1 - eps) * t * (
+            constant(wb, logp) if wb is not None else 1)
+    loss = -(logp * a).sum(1)
+    return _ce_reduce(loss, reduction, x.ndim == 1)
+
+
+def _ce_indices_composed(ctx, shifted, x, target, weight, ignore_index, reduction, eps, probs):
+    """torch's cross_entropy_loss_label_smoothing: (1 - ε) nll(log p) + ε/C smooth, with
+    smooth_n = -sum_c w_c log p_{n,c} (0 where ignored), 'mean' over the kept targets' weight."""
+    from ...autograd.higher_order import constant
+    logp = _ce_log_probs(x, shifted)
+    tb = target if x.ndim > 1 else target.reshape(1)
+    nll = _NLLLoss.apply(logp, tb, weight, ignore_index, reduction)
+    if x.ndim == 1 and reduction == "none":
+        nll = nll.reshape(())
+    if not eps:
+        return nll
+    _, kept, w_t = ctx.targets
+    _, _, wb = ctx.options
+    smooth = -((logp * constant(wb, logp)) if wb is not None else logp).sum(1)
+    smooth = smooth * constant(kept, logp)
+    if reduction == "mean":
+        smooth = smooth.sum() / constant(w_t.sum(), logp)
+    else:
+        smooth = _ce_reduce(smooth, reduction, x.ndim == 1)
+    return (1 - eps) * nll + smooth * (eps / logp.shape[1])
+
+
+def _ce_reduce(loss, reduction, unbatched):
+    if reduction == "none":
+        return loss.reshape(()) if unbatched else loss
+    return loss.sum() if reduction == "sum" else loss.mean()

@@ -1,0 +1,131 @@
+"""More double backward (issue 11, G7): create_graph=True through losses, pointwise and
+reduction ops, normalisations and activations; gradgradcheck in float64 and second
+derivatives (Hessian-vector products) against torch in float32 and float64."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import gradgradcheck
+
+RNG = np.random.default_rng(7)
+
+
+def _array(shape, kind):
+    if kind == "prob":  # strictly inside (0, 1)
+        return RNG.uniform(0.1, 0.9, shape)
+    if kind == "pos":
+        return RNG.uniform(0.5, 2.0, shape)
+    if kind == "simplex":  # rows summing to 1 over dim 1
+        a = RNG.uniform(0.1, 1.0, shape)
+        return a / a.sum(1, keepdims=True)
+    return RNG.standard_normal(shape)
+
+
+def _second(lib, fn, arrays, dtype, v_seed=1):
+    """Gradients of sum(fn(...) * u) with create_graph, then of sum_i <grad_i, v_i>: a
+    Hessian-vector product in every input."""
+    xs = [lib.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    out = fn(lib, *xs)
+    rng = np.random.default_rng(v_seed)
+    u = lib.tensor(rng.standard_normal(tuple(out.shape)).astype(dtype))
+    grads = lib.autograd.grad((out * u).sum(), xs, create_graph=True)
+    total = sum((g * lib.tensor(rng.standard_normal(tuple(g.shape)).astype(dtype))).sum()
+                for g in grads if g is not None)
+    hv = lib.autograd.grad(total, xs, allow_unused=True)
+    return [g.detach().numpy() for g in grads], [None if h is None else h.numpy() for h in hv]
+
+
+def _compare(fn, specs, dtype):
+    arrays = [_array(shape, kind) for shape, kind in specs]
+    (g, h), (tg, th) = _second(ember, fn, arrays, dtype), _second(torch, fn, arrays, dtype)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-7, atol=1e-9)
+    for a, b in zip(g, tg):
+        np.testing.assert_allclose(a, b, **tol)
+    for a, b in zip(h, th):
+        if b is None:  # torch: unused; ember may give None or zeros
+            assert a is None or not np.any(a)
+        else:
+            np.testing.assert_allclose(np.zeros_like(b) if a is None else a, b, **tol)
+
+
+def _check(fn, specs):
+    for dtype in (np.float64, np.float32):
+        _compare(fn, specs, dtype)
+    xs = [ember.tensor(_array(shape, kind), requires_grad=True) for shape, kind in specs]
+    assert gradgradcheck(lambda *a: fn(ember, *a), tuple(xs))
+
+
+def _F(lib):
+    return lib.nn.functional
+
+
+W3, W21 = np.array([1.0, 2.0, 0.5]), np.array([[0.7], [1.6]])
+
+
+def _const(L, a, like):
+    return L.tensor(a, dtype=like.dtype)
+
+
+N23, P23 = ((2, 3), "normal"), ((2, 3), "prob")
+
+LOSSES = {
+    "bce": (lambda L, x, t: _F(L).binary_cross_entropy(x, t), [P23, P23]),
+    "bce_weight_sum": (lambda L, x, t: _F(L).binary_cross_entropy(x, t, weight=_const(L, W3, x), reduction="sum"),
+                       [P23, P23]),
+    "bce_none": (lambda L, x, t: _F(L).binary_cross_entropy(x, t, reduction="none"), [P23, P23]),
+    "bce_logits": (lambda L, x, t: _F(L).binary_cross_entropy_with_logits(x, t), [N23, P23]),
+    "bce_logits_weights": (lambda L, x, t: _F(L).binary_cross_entropy_with_logits(
+        x, t, weight=_const(L, W21, x), pos_weight=_const(L, W3, x), reduction="none"),
+        [N23, P23]),
+    "l1": (lambda L, x, t: _F(L).l1_loss(x, t) * (x * t).sum(), [N23, N23]),
+    "l1_broadcast_none": (lambda L, x, t: _F(L).l1_loss(x, t, reduction="none") * x, [N23, ((3,), "normal")]),
+    "smooth_l1": (lambda L, x, t: _F(L).smooth_l1_loss(x, t, beta=0.7) * x.sum(), [N23, N23]),
+    "smooth_l1_beta0": (lambda L, x, t: _F(L).smooth_l1_loss(x, t, beta=0.0, reduction="sum") * x.sum(), [N23, N23]),
+    "huber": (lambda L, x, t: _F(L).huber_loss(x, t, delta=0.6, reduction="none"), [N23, N23]),
+    "huber_sum": (lambda L, x, t: _F(L).huber_loss(x, t, delta=1.5, reduction="sum") * t.sum(), [N23, N23]),
+    "kl_div": (lambda L, x, t: _F(L).kl_div(x, t, reduction="batchmean") * x.sum(), [N23, P23]),
+    "kl_div_log_target": (lambda L, x, t: _F(L).kl_div(x, t, reduction="sum", log_target=True) * x.sum(),
+                          [N23, N23]),
+    "kl_div_none": (lambda L, x, t: _F(L).kl_div(x.log_softmax(1), t, reduction="none"), [N23, P23]),
+    "ce_probs": (lambda L, x, t: _F(L).cross_entropy(x, t), [N23, ((2, 3), "simplex")]),
+    "ce_probs_smooth_weight": (lambda L, x, t: _F(L).cross_entropy(
+        x, t, weight=L.tensor(np.array([1.0, 2.0, 0.5]), dtype=x.dtype), label_smoothing=0.2, reduction="sum"),
+        [N23, ((2, 3), "simplex")]),
+    "ce_probs_4d_none": (lambda L, x, t: _F(L).cross_entropy(x, t, reduction="none"),
+                         [((2, 3, 2, 1), "normal"), ((2, 3, 2, 1), "simplex")]),
+    "ce_probs_unbatched": (lambda L, x, t: _F(L).cross_entropy(x, t, label_smoothing=0.1),
+                           [((3,), "normal"), ((3,), "pos")]),
+    "ce_label_smoothing": (lambda L, x: _F(L).cross_entropy(x, L.tensor(np.array([0, 2])), label_smoothing=0.1),
+                           [N23]),
+    "ce_label_smoothing_weight_ignore": (lambda L, x: _F(L).cross_entropy(
+        x, L.tensor(np.array([1, -100, 2])), weight=L.tensor(np.array([1.0, 2.0, 0.5]), dtype=x.dtype),
+        label_smoothing=0.3), [((3, 3), "normal")]),
+    "ce_label_smoothing_none_sum": (lambda L, x: _F(L).cross_entropy(
+        x, L.tensor(np.array([[1], [0]])), label_smoothing=0.25, reduction="none").sum()
+        + _F(L).cross_entropy(x, L.tensor(np.array([[2], [2]])), label_smoothing=0.5, reduction="sum"),
+        [((2, 3, 1), "normal")]),
+    "ce_label_smoothing_unbatched": (lambda L, x: _F(L).cross_entropy(x, L.tensor(np.array(1)), label_smoothing=0.1),
+                                     [((3,), "normal")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_double_backward_matches_torch(name):
+    fn, specs = LOSSES[name]
+    _check(fn, specs)
+
+
+def test_r1_penalty_through_bce_with_logits_matches_torch():
+    """The GAN R1 penalty: |d D(x) / dx|² with D's loss binary_cross_entropy_with_logits,
+    differentiated into D's weights."""
+    a, w, t = RNG.standard_normal((4, 3)), RNG.standard_normal((3, 1)), RNG.uniform(0, 1, (4, 1))
+
+    def penalty(L):
+        x = L.tensor(a, requires_grad=True)
+        W = L.tensor(w, requires_grad=True)
+        loss = _F(L).binary_cross_entropy_with_logits(x @ W, L.tensor(t))
+        (gx,) = L.autograd.grad(loss, x, create_graph=True)
+        (gw,) = L.autograd.grad((gx ** 2).sum(), W)
+        return gw.numpy()
+    np.testing.assert_allclose(penalty(ember), penalty(torch), rtol=1e-10)
