@@ -146,6 +146,10 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         return _split_ties(g, a, b, np.greater)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return _split_ties_graph(ctx, g, np.greater)
+
 
 class Minimum(Function):
     @staticmethod
@@ -158,6 +162,10 @@ class Minimum(Function):
         a, b = ctx.saved_tensors
         return _split_ties(g, a, b, np.less)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return _split_ties_graph(ctx, g, np.less)
+
 
 def _split_ties(g, a, b, wins):
     # torch (derivatives.yaml, maximum/minimum): ties split the gradient in half between inputs
@@ -165,6 +173,17 @@ def _split_ties(g, a, b, wins):
     ga = np.where(wins(a, b), g, np.where(a == b, half, 0)).astype(g.dtype, copy=False)
     gb = np.where(wins(b, a), g, np.where(a == b, half, 0)).astype(g.dtype, copy=False)
     return unbroadcast(ga, _shape(a)), unbroadcast(gb, _shape(b))
+
+
+def _split_ties_graph(ctx, g, wins):
+    """_split_ties recorded: g times constant shares (1, 1/2 or 0), so the second derivative
+    towards a and b is zero, as torch's."""
+    a, b = ctx.saved_tensors
+    share_a = np.where(wins(a, b), 1, np.where(a == b, 0.5, 0))
+    share_b = np.where(wins(b, a), 1, np.where(a == b, 0.5, 0))
+    ga = sum_to(g * constant(share_a, g), _shape(a)) if ctx.needs_input_grad[0] else None
+    gb = sum_to(g * constant(share_b, g), _shape(b)) if ctx.needs_input_grad[1] else None
+    return ga, gb
 
 
 # -- unary ------------------------------------------------------------------------------------

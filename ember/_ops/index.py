@@ -80,6 +80,18 @@ class IndexPut(Function):
             gv = unbroadcast(g[idx], vshape)
         return ga, None, gv
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        # recorded: g with the written places zeroed (an index_put itself), and g at them
+        from ..autograd.higher_order import constant, sum_to
+        idx, vshape = ctx.meta
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            ga = IndexPut.apply(g, idx, constant(np.zeros(()), g))
+        if ctx.needs_input_grad[2]:
+            gv = sum_to(Index.apply(g, idx), vshape)
+        return ga, None, gv
+
 
 class Gather(Function):
     """``out[i][j][k] = a[i][index[i][j][k]][k]`` (axis 1): the index may be smaller than ``a``
@@ -168,6 +180,13 @@ class MaskedFill(Function):
         (mask,) = ctx.saved_tensors
         from .util import unbroadcast
         return unbroadcast(np.where(mask, 0, g).astype(g.dtype, copy=False), ctx.shape), None, None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # recorded: g masked by the (constant) mask, itself a masked_fill
+        from ..autograd.higher_order import sum_to
+        (mask,) = ctx.saved_tensors
+        return sum_to(MaskedFill.apply(g, mask, 0), ctx.shape), None, None
 
 
 class TakeAlong(Function):

@@ -359,6 +359,34 @@ class VectorNorm(Function):
         # zero entries and zero norms get 0, as torch (|x|^(p-1) is inf there for p < 1)
         return np.where((n == 0) | (ax == 0), 0, grad).astype(x.dtype, copy=False), None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """torch's norm_backward in Tensor ops on x (linked), the norm recorded again as this
+        Function: its higher orders (nan at a zero 2-norm included) are torch's."""
+        from ..autograd.higher_order import constant, saved
+        from .index import MaskedFill
+        x, _ = saved(ctx)
+        ord, axes = ctx.ord, ctx.axes
+        n = VectorNorm.apply(x, ord, axes, True)
+        g = g.reshape(n.shape)  # keepdim's shape
+        sgn = constant(np.sign(x._data), x)
+        if ord == 0:
+            return constant(np.zeros(x.shape), x) * g, None, None, None
+        if ord == 1:
+            return sgn * g, None, None, None
+        if ord in (np.inf, -np.inf):
+            hit = np.abs(x._data) == n._data
+            return sgn * (g / constant(hit.sum(axis=axes, keepdims=True), x)) * constant(hit, x), \
+                None, None, None
+        zero_n = n._data == 0
+        if ord == 2:
+            return g * MaskedFill.apply(x / n, zero_n, 0), None, None, None
+        if ord < 1:
+            scaled = sgn * MaskedFill.apply(x.abs() ** (ord - 1), x._data == 0, 0)
+            return scaled * g * n ** (1 - ord), None, None, None
+        scaled = sgn * x.abs() ** (ord - 1) if ord < 2 else x * x.abs() ** (ord - 2)
+        return scaled * MaskedFill.apply(g / n ** (ord - 1), zero_n, 0), None, None, None
+
 
 # ------------------------------------------------------------------ matrix exponential
 _PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,

@@ -67,6 +67,23 @@ class Prod(Function):
             g = np.expand_dims(g, axis)
         return _prod_others(a, axis) * g, None, None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        # recorded: the product of the others, exact with zeros, as a prod itself: each element
+        # of the axis sees the row with its own place set to 1 (an n x n block per row)
+        (a,) = saved(ctx)
+        axis, keepdim = ctx.meta
+        x = a.reshape(-1) if axis is None else a.transpose(axis, -1)
+        n = x.shape[-1]
+        rows = x.unsqueeze(-2).expand(*x.shape[:-1], n, n)
+        from .index import MaskedFill
+        others = Prod.apply(MaskedFill.apply(rows, np.eye(n, dtype=bool), 1), -1, False)
+        if axis is None:
+            return (others * g).reshape(a.shape), None, None
+        if not keepdim:
+            g = g.unsqueeze(axis)
+        return others.transpose(axis, -1) * g, None, None
+
 
 def _prod_others(a, axis):
     """Product of all elements but one along ``axis``, exact with zeros (no division)."""

@@ -149,7 +149,7 @@ class StdFromVar(Function):
 
     @staticmethod
     def forward(ctx, var):
-        out = np.sqrt(var)
+        out = np.asarray(np.sqrt(var))  # an array even 0-d: saved as the output, linked
         ctx.save_for_backward(out)
         return out
 
@@ -158,6 +158,15 @@ class StdFromVar(Function):
         (out,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(out == 0, 0, g / (2 * out)).astype(out.dtype, copy=False)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        # recorded; a zero std divides by 1 instead (then masked), so no inf * 0 = nan below
+        from ..autograd.higher_order import constant, saved
+        from .index import MaskedFill
+        (out,) = saved(ctx)
+        zero = out._data == 0
+        return MaskedFill.apply(g / (2 * (out + constant(zero, out))), zero, 0)
 
 
 # ----------------------------------------------------------------------------- order statistics

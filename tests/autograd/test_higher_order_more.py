@@ -129,3 +129,64 @@ def test_r1_penalty_through_bce_with_logits_matches_torch():
         (gw,) = L.autograd.grad((gx ** 2).sum(), W)
         return gw.numpy()
     np.testing.assert_allclose(penalty(ember), penalty(torch), rtol=1e-10)
+
+
+def _with_zeros(L, x):
+    """x with a zero at [0, 1] and a zero row [1] (prod's and norms' special cases)."""
+    mask = L.tensor(np.array([[False, True, False], [True, True, True]]))
+    return x.masked_fill(mask, 0.0)
+
+
+def _setitem(L, x, v):
+    y = x * 1
+    y[0] = v * x[1]
+    y[L.tensor(np.array([1, 1])), L.tensor(np.array([0, 2]))] = v[:2] ** 2
+    return y ** 2
+
+
+OPS = {
+    "maximum": (lambda L, a, b: L.maximum(a, b) * a, [N23, N23]),
+    "maximum_ties_broadcast": (lambda L, a, b: L.maximum(a, a * 1) * b + L.maximum(a, b) * a * b,
+                               [N23, ((3,), "normal")]),
+    "minimum": (lambda L, a, b: L.minimum(a, b) ** 2, [N23, ((2, 1), "normal")]),
+    "masked_fill": (lambda L, x: x.masked_fill(x > 0.3, 2.0) ** 2 * x, [N23]),
+    "masked_fill_broadcast_mask": (lambda L, x: x.masked_fill(L.tensor(np.array([True, False, True])), -1.0) * x,
+                                   [N23]),
+    "setitem": (_setitem, [N23, ((3,), "normal")]),
+    "index_put": (lambda L, x, v: x.index_put((L.tensor(np.array([2, 0])),), v * x.sum()) ** 2,
+                  [((3, 2), "normal"), ((2,), "normal")]),
+    "prod_dim": (lambda L, x: x.prod(1) * x.prod(0, keepdim=True).sum(), [N23]),
+    "prod_all": (lambda L, x: x.prod() * x, [((2, 2), "normal")]),
+    "prod_zeros": (lambda L, x: _with_zeros(L, x).prod(1) + _with_zeros(L, x).prod(0).sum()
+                   + _with_zeros(L, x).prod(), [N23]),
+    "std": (lambda L, x: x.std(1) * x.std(), [N23]),
+    "std_keepdim_correction0": (lambda L, x: x.std(0, keepdim=True, correction=0) ** 3, [N23]),
+    "vector_norm_2": (lambda L, x: L.linalg.vector_norm(x, dim=1) * x.sum(), [N23]),
+    "vector_norm_all": (lambda L, x: L.linalg.vector_norm(x) ** 3, [N23]),
+    "vector_norm_p": (lambda L, x: L.linalg.vector_norm(x, 3, dim=0, keepdim=True) * x
+                      + L.linalg.vector_norm(x, 0.5, dim=1).sum(), [N23]),
+    "vector_norm_1_inf": (lambda L, x: (L.linalg.vector_norm(x, 1, dim=1) * L.linalg.vector_norm(x, float("inf"))
+                                        + L.linalg.vector_norm(x, -float("inf"), dim=0).sum()) * x.sum(), [N23]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_double_backward_matches_torch(name):
+    fn, specs = OPS[name]
+    _check(fn, specs)
+
+
+def test_std_of_constant_row_double_backward_matches_torch():
+    """std 0: torch's first derivative is 0 there (not nan); the second must stay finite too."""
+    fn = lambda L, x: (x * L.tensor(np.array([[1.0], [0.0]]), dtype=x.dtype)).std(1)  # noqa: E731
+    for dtype in (np.float64, np.float32):
+        _compare(fn, [N23], dtype)
+
+
+@pytest.mark.parametrize("ord", [2.0, 3.0, 1.5, 0.5, 1.0, float("inf")])
+def test_vector_norm_double_backward_at_zeros_as_torch(ord):
+    """Zero entries and a zero row: torch's values, nan included (its 2-norm's second
+    derivative at 0 is nan); gradgradcheck cannot apply at these kinks."""
+    fn = lambda L, x: L.linalg.vector_norm(_with_zeros(L, x), ord, dim=1) * x.sum()  # noqa: E731
+    for dtype in (np.float64, np.float32):
+        _compare(fn, [N23], dtype)
