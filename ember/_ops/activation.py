@@ -175,13 +175,13 @@ class Glu(Function):
     def forward(ctx, x, dim):
         a, b = np.split(x, 2, axis=dim)
         s = K.elementwise(K.sigmoid_forward, (b,))
-        ctx.save_for_backward(a, s)
+        ctx.save_for_backward(a, s, x)  # x (no copy) for the recorded backward
         ctx.dim = dim
         return a * s
 
     @staticmethod
     def backward(ctx, grad):
-        a, s = ctx.saved_tensors
+        a, s, _ = ctx.saved_tensors
         ga = grad * s
         gb = ga * a * (1 - s)
         return np.concatenate([ga, gb], axis=ctx.dim), None
@@ -344,3 +344,80 @@ def _log_softmax_graph(ctx, grad):
 Elu.backward_graph = staticmethod(_elu_graph)
 Softmax.backward_graph = staticmethod(_softmax_graph)
 LogSoftmax.backward_graph = staticmethod(_log_softmax_graph)
+
+
+# --- more double backward (issue 11, G7)
+def _mish_derivative(x):
+    """torch's mish_backward formula (its double backward differentiates it):
+    tanh(softplus(x)) + x σ(x) (1 - tanh²(softplus(x))), softplus with threshold 20."""
+    tsp = Softplus.apply(x, 1.0, 20.0).tanh()
+    return tsp + x * x.sigmoid() * (1 - tsp * tsp)
+
+
+def _piecewise_linear_derivative(x, first, slope, lo, hi):
+    """A derivative ``first(x)`` (the kernel's values, constant) whose own derivative is
+    ``slope`` strictly inside (lo, hi) and 0 elsewhere (torch's hardswish double backward)."""
+    from ..autograd.higher_order import constant
+    v = x._data
+    inside = constant((v > lo) & (v < hi), x)
+    return constant(first(v), x) + (x - constant(v, x)) * inside * slope
+
+
+def _hardswish_first(v):
+    return np.where(v <= -3, 0, np.where(v >= 3, 1, v / 3 + 0.5))
+
+
+Mish.backward_graph = _graph(_mish_derivative)
+
+
+class _HardsigmoidBackward(Function):
+    """hardsigmoid's backward as a node that torch cannot differentiate (it has no formula
+    for aten::hardsigmoid_backward): create_graph=True works, going further raises as torch."""
+    name = "HardsigmoidBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, x):
+        return K.elementwise(K.hardsigmoid_backward, (grad, x), ())
+
+    @staticmethod
+    def backward(ctx, _):
+        raise RuntimeError("derivative for aten::hardsigmoid_backward is not implemented")
+
+
+def _hardsigmoid_graph(ctx, grad):
+    from ..autograd.higher_order import saved
+    (x,) = saved(ctx)
+    return (_HardsigmoidBackward.apply(grad, x),)
+
+
+Hardsigmoid.backward_graph = staticmethod(_hardsigmoid_graph)
+Hardswish.backward_graph = _graph(
+    lambda x: _piecewise_linear_derivative(x, _hardswish_first, 1 / 3, -3, 3))
+
+
+def _glu_graph(ctx, grad):
+    from ..autograd.higher_order import saved
+    from .shape import Cat
+    _, _, x = saved(ctx)
+    a, b = x.chunk(2, ctx.dim)
+    s = b.sigmoid()
+    ga = grad * s
+    return Cat.apply(ctx.dim, ga, ga * a * (1 - s)), None
+
+
+def _prelu_graph(ctx, grad):
+    """dy/dx = 1 where x > 0 else w[c]; dy/dw[c] = x where x <= 0 (summed over the rest)."""
+    from ..autograd.higher_order import constant, saved, sum_to
+    x, w = saved(ctx)
+    positive = constant(x._data > 0, x)
+    wb = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 and w.numel() > 1 else w
+    gx = gw = None
+    if ctx.needs_input_grad[0]:
+        gx = grad * (positive + (1 - positive) * wb)
+    if ctx.needs_input_grad[1]:
+        gw = sum_to(grad * x * (1 - positive), tuple(wb.shape)).reshape(tuple(w.shape))
+    return gx, gw
+
+
+Glu.backward_graph = staticmethod(_glu_graph)
+Prelu.backward_graph = staticmethod(_prelu_graph)

@@ -190,3 +190,46 @@ def test_vector_norm_double_backward_at_zeros_as_torch(ord):
     fn = lambda L, x: L.linalg.vector_norm(_with_zeros(L, x), ord, dim=1) * x.sum()  # noqa: E731
     for dtype in (np.float64, np.float32):
         _compare(fn, [N23], dtype)
+
+
+def _hard_points(L, x):
+    """x spread over the kinks of the hard activations (-3, 3), not on them."""
+    return x * 2.5 + L.tensor(np.array([[-4.0, 0.0, 4.0], [1.0, -1.0, 3.5]]), dtype=x.dtype)
+
+
+def _prelu(L, x, w):
+    return _F(L).prelu(x, w) * x
+
+
+LAYERS = {
+    "group_norm_affine": (lambda L, x, w, b: _F(L).group_norm(x, 2, w, b) * x,
+                          [((2, 4, 3), "normal"), ((4,), "normal"), ((4,), "normal")]),
+    "group_norm_plain_4d": (lambda L, x: _F(L).group_norm(x, 1, eps=1e-3) ** 2,
+                            [((2, 2, 2, 2), "normal")]),
+    "mish": (lambda L, x: _F(L).mish(x) * x, [N23]),
+    "mish_large": (lambda L, x: _F(L).mish(x * 15), [N23]),
+    "hardswish": (lambda L, x: _F(L).hardswish(_hard_points(L, x)) * x, [N23]),
+    "glu": (lambda L, x: _F(L).glu(x, 1) ** 2, [((3, 4), "normal")]),
+    "glu_dim0": (lambda L, x: _F(L).glu(x, 0) * x[:1], [((2, 3), "normal")]),
+    "prelu_channels": (_prelu, [((2, 3, 2), "normal"), ((3,), "normal")]),
+    "prelu_shared": (_prelu, [N23, ((1,), "normal")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_double_backward_matches_torch(name):
+    fn, specs = LAYERS[name]
+    _check(fn, specs)
+
+
+def test_hardsigmoid_double_backward_raises_as_torch():
+    """torch has no derivative of hardsigmoid_backward: the first create_graph=True gradient
+    works, differentiating it raises."""
+    def second(L):
+        x = L.tensor(np.array([-4.0, 0.5, 1.0]), requires_grad=True)
+        (g,) = L.autograd.grad((_F(L).hardsigmoid(x) * x).sum(), x, create_graph=True)
+        first = g.detach().numpy()
+        with pytest.raises(RuntimeError, match="derivative for aten::hardsigmoid_backward is not implemented"):
+            L.autograd.grad(g.sum(), x)
+        return first
+    np.testing.assert_allclose(second(ember), second(torch))

@@ -320,6 +320,26 @@ class _GroupNorm(Function):
             gb = grad.sum(axis=axes)
         return gx, gw, gb, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # recorded backward: as _LayerNorm's, standardizing each (sample, group) block
+        from ...autograd.higher_order import constant, grad_of, input_links
+        x_hat, invstd = ctx.saved_tensors[:2]
+        shape, groups, eps = x_hat.shape, ctx.num_groups, ctx._args[4]
+        blocks = (shape[0], groups, -1)
+        centred = constant((x_hat.reshape(blocks) / invstd).reshape(shape), grad)
+
+        def channel(v):
+            return v.reshape((1, -1) + (1,) * (len(shape) - 2))
+
+        def composed(x, weight, bias, *_):
+            xc = (x + centred).reshape(blocks)
+            xc = xc - xc.mean(2, keepdim=True)
+            y = (xc / ((xc * xc).mean(2, keepdim=True) + eps).sqrt()).reshape(shape)
+            y = y * channel(weight) if weight is not None else y
+            return y + channel(bias) if bias is not None else y
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
+
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     r"""Group normalisation (Wu & He, 2018) of ``(N, C, *)``: the channels are split into
