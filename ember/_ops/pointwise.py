@@ -582,3 +582,114 @@ def check_close_arguments(input, other, rtol, atol, fn_name="isclose"):
             raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
     from .._tensor import _check_broadcast
     _check_broadcast(input._data.shape, other._data.shape)
+
+
+# =========================================================================== double backward (issue 11, G7)
+# Each backward above in Tensor ops on the saved x / y (or a, b, out), linked to their graph
+# (autograd/higher_order.py), so create_graph=True records it; torch differentiates the same
+# formulas. Special functions' derivatives are these Functions again (lgamma -> digamma ->
+# polygamma(1) -> polygamma(2) ...), so every order is recorded.
+def _f(name, x):
+    return FUNCTIONS[name].apply(x)
+
+
+def _const(array, like):
+    from ..autograd.higher_order import constant
+    return constant(array, like)
+
+
+UNARY_GRAPHS = {  # name: dy/dx from the linked x and y
+    "tan": lambda x, y: 1 + y * y,
+    "asin": lambda x, y: 1 / (1 - x * x).sqrt(),
+    "acos": lambda x, y: -1 / (1 - x * x).sqrt(),
+    "atan": lambda x, y: 1 / (1 + x * x),
+    "sinh": lambda x, y: _f("cosh", x),
+    "cosh": lambda x, y: _f("sinh", x),
+    "asinh": lambda x, y: 1 / (x * x + 1).sqrt(),
+    "acosh": lambda x, y: 1 / (x * x - 1).sqrt(),
+    "atanh": lambda x, y: 1 / (1 - x * x),
+    "exp2": lambda x, y: y * math.log(2),
+    "log2": lambda x, y: 1 / (x * math.log(2)),
+    "log10": lambda x, y: 1 / (x * math.log(10)),
+    "expm1": lambda x, y: y + 1,
+    "erf": lambda x, y: (-x * x).exp() * (2 / _SQRT_PI),
+    "erfc": lambda x, y: (-x * x).exp() * (-2 / _SQRT_PI),
+    "erfinv": lambda x, y: (y * y).exp() * (_SQRT_PI / 2),
+    "lgamma": lambda x, y: _f("digamma", x),
+    "digamma": lambda x, y: Polygamma.apply(x, 1),
+    "i0": lambda x, y: _f("i1", x),
+    # I1' = I0 - I1 / x, 1/2 at 0 (x == 0 divides by 1 there, then the value is replaced)
+    "i1": lambda x, y: _i1_derivative(x, y),
+    "sinc": lambda x, y: _sinc_derivative(x),
+    "deg2rad": lambda x, y: _const(np.full(x.shape, math.pi / 180), x),
+    "rad2deg": lambda x, y: _const(np.full(x.shape, 180 / math.pi), x),
+    "frac": lambda x, y: _const(np.ones(x.shape), x),
+}
+
+
+def _i1_derivative(x, y):
+    from .index import MaskedFill
+    zero = x._data == 0
+    d = _f("i0", x) - y / (x + _const(zero, x))
+    return MaskedFill.apply(d, zero, 0.5)
+
+
+def _sinc_derivative(x):
+    from .index import MaskedFill
+    zero = x._data == 0
+    px = (x + _const(zero, x)) * math.pi
+    return MaskedFill.apply((px * px.cos() - px.sin()) / (px * (x + _const(zero, x))), zero, 0)
+
+
+def _unary_graph(derivative):
+    def backward_graph(ctx, g):
+        from ..autograd.higher_order import saved
+        x, y = saved(ctx)
+        return g * derivative(x, y)
+    return staticmethod(backward_graph)
+
+
+for _name, _derivative in UNARY_GRAPHS.items():
+    FUNCTIONS[_name].backward_graph = _unary_graph(_derivative)
+
+
+def _polygamma_graph(ctx, g):
+    from ..autograd.higher_order import saved
+    (x,) = saved(ctx)
+    return g * Polygamma.apply(x, ctx.n + 1), None
+
+
+Polygamma.backward_graph = staticmethod(_polygamma_graph)
+
+
+def _xlogy_graph_x(g, a, b, o):
+    from .index import MaskedFill
+    return MaskedFill.apply(BINARY_FUNCTIONS["xlogy"].apply(g, b), (a._data == 0) & (b._data <= 0), 0)
+
+
+BINARY_GRAPHS = {  # name: (grad of a, grad of b) from the linked a, b, out and the Tensor g
+    "atan2": (lambda g, a, b, o: g * b / (a * a + b * b), lambda g, a, b, o: g * -a / (a * a + b * b)),
+    "hypot": (lambda g, a, b, o: g * a / o, lambda g, a, b, o: g * b / o),
+    "logaddexp": (lambda g, a, b, o: g / (1 + (b - a).exp()), lambda g, a, b, o: g / (1 + (a - b).exp())),
+    "logaddexp2": (lambda g, a, b, o: g / (1 + _f("exp2", b - a)),
+                   lambda g, a, b, o: g / (1 + _f("exp2", a - b))),
+    "xlogy": (_xlogy_graph_x, lambda g, a, b, o: g * a / b),
+    "fmod": (lambda g, a, b, o: g, lambda g, a, b, o: -g * _const(trunc_divide(a._data, b._data), g)),
+    "remainder": (lambda g, a, b, o: g, lambda g, a, b, o: -g * _const(np.floor_divide(a._data, b._data), g)),
+    "copysign": (lambda g, a, b, o: g * _const(_copysign_grad(1, a._data, b._data, o._data), g),
+                 lambda g, a, b, o: g * 0),
+}
+
+
+def _binary_graph(grad_a, grad_b):
+    def backward_graph(ctx, g):
+        from ..autograd.higher_order import saved, sum_to
+        a, b, out = (t if hasattr(t, "_data") else _const(t, g) for t in saved(ctx))
+        ga = sum_to(grad_a(g, a, b, out), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(grad_b(g, a, b, out), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+    return staticmethod(backward_graph)
+
+
+for _name, (_grad_a, _grad_b) in BINARY_GRAPHS.items():
+    BINARY_FUNCTIONS[_name].backward_graph = _binary_graph(_grad_a, _grad_b)

@@ -233,3 +233,56 @@ def test_hardsigmoid_double_backward_raises_as_torch():
             L.autograd.grad(g.sum(), x)
         return first
     np.testing.assert_allclose(second(ember), second(torch))
+
+
+# name: the range x is drawn from (None: standard normal)
+POINTWISE_UNARY = {"tan": (-1, 1), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atan": None, "sinh": None,
+                   "cosh": None, "asinh": None, "acosh": (1.5, 3), "atanh": (-0.9, 0.9), "exp2": None,
+                   "log2": (0.5, 2), "log10": (0.5, 2), "expm1": None, "erf": None, "erfc": None,
+                   "erfinv": (-0.9, 0.9), "lgamma": (0.5, 3), "digamma": (0.5, 3), "i0": None,
+                   "special.i1": None, "sinc": None, "deg2rad": None, "rad2deg": None, "frac": (0.1, 0.4)}
+
+
+def _lookup(L, dotted):
+    for part in dotted.split("."):
+        L = getattr(L, part)
+    return L
+
+
+def _in_range(x, lo_hi):
+    """x (standard normal) mapped into (lo, hi)."""
+    if lo_hi is None:
+        return x
+    lo, hi = lo_hi
+    return lo + (hi - lo) * x.sigmoid()
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE_UNARY))
+def test_pointwise_unary_double_backward_matches_torch(name):
+    fn = lambda L, x: _lookup(L, name)(_in_range(x, POINTWISE_UNARY[name])) * x  # noqa: E731
+    _check(fn, [N23])
+
+
+def test_polygamma_and_i1_at_zero_double_backward_match_torch():
+    _check(lambda L, x: L.polygamma(2, x.exp() + 0.5) * x, [N23])
+    zero = lambda L, x: L.special.i1(x * L.tensor(np.array([0.0, 1.0, 2.0]), dtype=x.dtype)) * x  # noqa: E731
+    for dtype in (np.float64, np.float32):
+        _compare(zero, [N23], dtype)
+
+
+POINTWISE_BINARY = {
+    "atan2": (N23, N23), "hypot": (N23, ((3,), "pos")), "logaddexp": (N23, ((2, 1), "normal")),
+    "logaddexp2": (N23, N23), "xlogy": (N23, ((3,), "pos")), "fmod": (N23, ((3,), "pos")),
+    "remainder": (N23, ((3,), "pos")), "copysign": (N23, N23),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE_BINARY))
+def test_pointwise_binary_double_backward_matches_torch(name):
+    _check(lambda L, a, b: getattr(L, name)(a, b) * a * b, list(POINTWISE_BINARY[name]))
+
+
+def test_xlogy_double_backward_with_zero_x_matches_torch():
+    fn = lambda L, a, b: L.xlogy(a * L.tensor(np.array([0.0, 1.0, 0.0]), dtype=a.dtype), b) * b  # noqa: E731
+    for dtype in (np.float64, np.float32):
+        _compare(fn, [N23, ((2, 3), "pos")], dtype)
