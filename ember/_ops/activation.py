@@ -421,3 +421,21 @@ def _prelu_graph(ctx, grad):
 
 Glu.backward_graph = staticmethod(_glu_graph)
 Prelu.backward_graph = staticmethod(_prelu_graph)
+LogSigmoid.backward_graph = _graph(lambda x: (-x).sigmoid())
+Tanhshrink.backward_graph = _graph(lambda x: x.tanh() ** 2)
+Softsign.backward_graph = _graph(lambda x: 1 / (1 + x.abs()) ** 2)
+Hardshrink.backward_graph = _graph(lambda x, lambd: _mask((x < -lambd) | (x > lambd), x))
+Softshrink.backward_graph = _graph(lambda x, lambd: _mask((x < -lambd) | (x > lambd), x))
+
+
+def _rrelu_graph(ctx, grad):
+    """training: dy/dx is the drawn noise (a constant); eval: leaky ReLU's constant slopes."""
+    from ..autograd.higher_order import constant, saved
+    (s,) = saved(ctx)
+    if ctx.slope is None:
+        return grad * constant(s._data, grad), None, None, None, None
+    positive = constant(s._data > 0, s)
+    return grad * (positive + (1 - positive) * ctx.slope), None, None, None, None
+
+
+RreluWithNoise.backward_graph = staticmethod(_rrelu_graph)

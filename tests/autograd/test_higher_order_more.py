@@ -286,3 +286,27 @@ def test_xlogy_double_backward_with_zero_x_matches_torch():
     fn = lambda L, a, b: L.xlogy(a * L.tensor(np.array([0.0, 1.0, 0.0]), dtype=a.dtype), b) * b  # noqa: E731
     for dtype in (np.float64, np.float32):
         _compare(fn, [N23, ((2, 3), "pos")], dtype)
+
+
+MORE_ACTIVATIONS = {
+    "logsigmoid": lambda L, x: _F(L).logsigmoid(x) * x,
+    "tanhshrink": lambda L, x: _F(L).tanhshrink(x) * x,
+    "softsign": lambda L, x: _F(L).softsign(x) * x,
+    "hardshrink": lambda L, x: _F(L).hardshrink(x, 0.4) * x,
+    "softshrink": lambda L, x: _F(L).softshrink(x, 0.4) * x,
+    "rrelu_eval": lambda L, x: _F(L).rrelu(x, 0.1, 0.3) * x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_ACTIVATIONS))
+def test_more_activation_double_backward_matches_torch(name):
+    _check(MORE_ACTIVATIONS[name], [N23])
+
+
+def test_rrelu_training_double_backward_uses_the_drawn_noise():
+    """y = noise * x (noise 1 where x > 0): d²/dx² sum(y x) = 2 noise = 2 y / x."""
+    x = ember.tensor(RNG.standard_normal(8), requires_grad=True)
+    y = ember.nn.functional.rrelu(x, training=True)
+    (g,) = ember.autograd.grad((y * x).sum(), x, create_graph=True)
+    (h,) = ember.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 2 * y.detach().numpy() / x.detach().numpy(), rtol=1e-12)
