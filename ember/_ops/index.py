@@ -193,6 +193,7 @@ class TakeAlong(Function):
     """Values at precomputed indices along an axis (sort, topk, kthvalue): differentiable values."""
 
     name = "SortBackward0"
+    affine_in = (0,)  # double backward: autograd/higher_order.py (the index is fixed)
 
     @staticmethod
     def forward(ctx, a, axis, index):

@@ -693,3 +693,43 @@ def _binary_graph(grad_a, grad_b):
 
 for _name, (_grad_a, _grad_b) in BINARY_GRAPHS.items():
     BINARY_FUNCTIONS[_name].backward_graph = _binary_graph(_grad_a, _grad_b)
+
+
+def _round_graph(ctx, g):
+    return g * 0, None  # piecewise constant: zero, with g's graph
+
+
+def _nan_to_num_graph(ctx, g):
+    (x,) = ctx.saved_tensors
+    return g * _const(np.isfinite(x), g), None, None, None
+
+
+def _clamp_tensor_graph(ctx, g):
+    """g routed by the (constant) masks of torch's clamp_backward_min_max."""
+    from ..autograd.higher_order import saved, sum_to
+    values = list(saved(ctx))
+    x = values.pop(0)
+    lo = values.pop(0) if ctx.has[0] else None
+    hi = values.pop(0) if ctx.has[1] else None
+    routes = _clamp_routes(x._data, None if lo is None else lo._data, None if hi is None else hi._data)
+    return tuple(sum_to(g * _const(route, g), v.shape) if v is not None and ctx.needs_input_grad[i]
+                 else None for i, (v, route) in enumerate(zip((x, lo, hi), routes)))
+
+
+def _lerp_graph(ctx, g):
+    """d/dstart = 1 - w, d/dend = w, d/dweight = end - start."""
+    from ..autograd.higher_order import saved, sum_to
+    values = saved(ctx)
+    start, end = values[0], values[1]
+    w = ctx.scalar_weight if ctx.scalar_weight is not None else values[2]
+    s_shape, e_shape, w_shape = ctx.shapes
+    gs = sum_to(g * (1 - w), s_shape) if ctx.needs_input_grad[0] else None
+    ge = sum_to(g * w, e_shape) if ctx.needs_input_grad[1] else None
+    gw = sum_to(g * (end - start), w_shape) if ctx.needs_input_grad[2] else None
+    return gs, ge, gw
+
+
+Round.backward_graph = staticmethod(_round_graph)
+NanToNum.backward_graph = staticmethod(_nan_to_num_graph)
+ClampTensor.backward_graph = staticmethod(_clamp_tensor_graph)
+Lerp.backward_graph = staticmethod(_lerp_graph)

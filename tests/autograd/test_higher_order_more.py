@@ -310,3 +310,27 @@ def test_rrelu_training_double_backward_uses_the_drawn_noise():
     (g,) = ember.autograd.grad((y * x).sum(), x, create_graph=True)
     (h,) = ember.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(h.numpy(), 2 * y.detach().numpy() / x.detach().numpy(), rtol=1e-12)
+
+
+MORE_OPS = {
+    "round": (lambda L, x: x.round() * x + x.round(decimals=1) * x, [N23]),
+    "nan_to_num": (lambda L, x: x.nan_to_num() ** 2 * x, [N23]),
+    "clamp_tensor": (lambda L, x, y: x.clamp(min=y * 0.5, max=y + 1) * x * y, [N23, N23]),
+    "clamp_tensor_min": (lambda L, x, y: x.clamp(min=y) * x * y, [N23, ((3,), "normal")]),
+    "lerp_tensor_weight": (lambda L, x, y, w: L.lerp(x, y * y, w) * x, [N23, N23, ((3,), "prob")]),
+    "lerp_scalar_weight": (lambda L, x, y: L.lerp(x, y * y, 0.3) * x * y, [N23, N23]),
+    "sort_topk_median": (lambda L, x: x.sort(1)[0] ** 2 * x + x.topk(2)[0].sum() * x
+                         + x.median(1)[0].sum() ** 2, [N23]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_more_op_double_backward_matches_torch(name):
+    fn, specs = MORE_OPS[name]
+    _check(fn, specs)
+
+
+def test_nan_to_num_double_backward_where_replaced_matches_torch():
+    fn = lambda L, x: (x.log() * x).nan_to_num(posinf=3.0) ** 2  # noqa: E731
+    for dtype in (np.float64, np.float32):
+        _compare(fn, [N23], dtype)
