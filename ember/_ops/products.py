@@ -159,6 +159,7 @@ def _contract_pair(sa, sb, out, a, b):
 
 class Einsum(Function):
     name = "EinsumBackward0"  # (torch records the products it reduces to; one node here)
+    affine_in = "all"  # double backward: autograd/higher_order.py (linear in each operand)
 
     @staticmethod
     def forward(ctx, subs, out, sizes, *arrays):
@@ -194,6 +195,7 @@ class Einsum(Function):
 # ------------------------------------------------------------------ cross product
 class Cross(Function):
     name = "LinalgCrossBackward0"
+    affine_in = (0, 1)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, b, axis):
@@ -234,6 +236,7 @@ def diagonal_view(a, offset, axis1, axis2):
 class Diagonal(Function):
     name = "DiagonalBackward0"
     is_view = True
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, offset, axis1, axis2):
@@ -249,6 +252,7 @@ class Diagonal(Function):
 
 class DiagEmbed(Function):
     name = "DiagEmbedBackward0"
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, offset, axis1, axis2):
@@ -268,6 +272,7 @@ class DiagEmbed(Function):
 
 class Triangle(Function):
     """triu / tril of the last two dims; the gradient keeps the same triangle."""
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, diagonal, upper):

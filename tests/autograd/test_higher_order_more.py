@@ -334,3 +334,22 @@ def test_nan_to_num_double_backward_where_replaced_matches_torch():
     fn = lambda L, x: (x.log() * x).nan_to_num(posinf=3.0) ** 2  # noqa: E731
     for dtype in (np.float64, np.float32):
         _compare(fn, [N23], dtype)
+
+
+LINEAR_ALGEBRA = {
+    "einsum_attention": (lambda L, q, k: L.einsum("bij,bkj->bik", q, k).softmax(-1) * q.sum(),
+                         [((2, 3, 2), "normal"), ((2, 3, 2), "normal")]),
+    "einsum_same_operand_diag": (lambda L, x: L.einsum("ij,ij->i", x, x) * L.einsum("ii->i", x[:, :2]).sum(),
+                                 [N23]),
+    "outer_kron": (lambda L, a, b: L.outer(a, b) ** 2 + L.kron(a, b).sum(), [((3,), "normal"), ((2,), "normal")]),
+    "cross": (lambda L, a, b: L.linalg.cross(a, b) * a, [N23, N23]),
+    "trace_diagonal": (lambda L, x: x[:, :2].trace() * x + x.diagonal(1).sum() ** 2, [N23]),
+    "diag_embed": (lambda L, x: L.diag_embed(x) ** 2 * x.sum(), [N23]),
+    "tril_triu": (lambda L, x: x.tril() ** 2 + x.triu(1) * x, [N23]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_ALGEBRA))
+def test_linear_algebra_double_backward_matches_torch(name):
+    fn, specs = LINEAR_ALGEBRA[name]
+    _check(fn, specs)
