@@ -137,6 +137,7 @@ def _add_at_along(out, full, vals):
 
 class Scatter(Function):
     """out = a.clone(); out[index along axis] = src (or += with reduce='add' / scatter_add)."""
+    affine_in = (0, 3)  # double backward: autograd/higher_order.py (the index is fixed)
 
     @staticmethod
     def forward(ctx, a, axis, index, src, accumulate):

@@ -478,3 +478,50 @@ def with_out(fn):
     wrapped.__name__ = wrapped.__qualname__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
+
+
+# =========================================================================== double backward (issue 11, G7)
+# cumprod and logcumsumexp recorded as their composition over a (..., n, n) block per row
+# (row j keeps a_0..a_j): prod / logsumexp of it, whose own recorded backwards are exact with
+# zeros and -inf; cummax/cummin as the scatter of g to the fixed indices.
+def _prefix_block(a, axis, fill):
+    """(..., n, n) from ``a`` moved to the last axis: row j holds a_0..a_j, ``fill`` after."""
+    x = a.transpose(axis, -1) if a.ndim else a.reshape(1)
+    n = x.shape[-1]
+    rows = x.unsqueeze(-2).expand(*x.shape[:-1], n, n)
+    from .index import MaskedFill
+    return MaskedFill.apply(rows, np.triu(np.ones((n, n), bool), 1), fill)
+
+
+def _from_prefix_block(out, a, axis):
+    return out.transpose(axis, -1) if a.ndim else out.reshape(())
+
+
+def _cumprod_composed(a, axis):
+    from .reduce import Prod
+    return _from_prefix_block(Prod.apply(_prefix_block(a, axis, 1), -1, False), a, axis)
+
+
+def _logcumsumexp_composed(a, axis):
+    return _from_prefix_block(_prefix_block(a, axis, -np.inf).logsumexp(-1), a, axis)
+
+
+def _composed_graph(composed):
+    def backward_graph(ctx, g):
+        from ..autograd.higher_order import grad_of, input_links
+        return grad_of(composed, ctx, (g,), input_links(ctx))
+    return staticmethod(backward_graph)
+
+
+def _cummaxmin_graph(ctx, g, _gidx):
+    from ..autograd.higher_order import constant
+    from .index import Scatter
+    shape, axis, idx = ctx.meta
+    if not len(shape):
+        return g * 1, None, None
+    return Scatter.apply(constant(np.zeros(shape), g), axis, idx, g, True), None, None
+
+
+CumProd.backward_graph = _composed_graph(_cumprod_composed)
+LogCumSumExp.backward_graph = _composed_graph(_logcumsumexp_composed)
+CumMaxMin.backward_graph = staticmethod(_cummaxmin_graph)
