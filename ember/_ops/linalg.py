@@ -435,3 +435,45 @@ class MatrixExp(Function):
         big[..., n:, n:] = at
         big[..., :n, n:] = g
         return expm(big)[..., :n, n:]
+
+
+# =========================================================================== double backward (issue 11, G7)
+# The backwards of inv, det, slogdet and solve in Tensor ops on the linked input / output;
+# the inverse they need is this module's Inv again, so every order is recorded.
+def _t(x):
+    return x.transpose(-1, -2)
+
+
+def _inv_graph(ctx, g):
+    from ..autograd.higher_order import saved
+    (inv,) = saved(ctx)
+    return -_t(inv) @ g @ _t(inv)
+
+
+def _det_graph(ctx, g):
+    """g det A^{-T}, with the determinant and inverse recorded as Det / Inv of A."""
+    from ..autograd.higher_order import saved
+    a, _ = saved(ctx)
+    return (g * Det.apply(a)).unsqueeze(-1).unsqueeze(-1) * _t(Inv.apply(a))
+
+
+def _slogdet_graph(ctx, g_sign, g_logabs):
+    from ..autograd.higher_order import saved
+    (a,) = saved(ctx)
+    return g_logabs.unsqueeze(-1).unsqueeze(-1) * _t(Inv.apply(a))
+
+
+def _solve_graph(ctx, g):
+    """gB = A^{-T} g (a solve), gA = -gB X^T, X the linked output."""
+    from ..autograd.higher_order import saved, sum_to
+    a, b, x = saved(ctx)
+    at = _t(a).expand(*g.shape[:-2], *a.shape[-2:])
+    gb = Solve.apply(at, g, False)
+    ga = sum_to(-gb @ _t(x), a.shape) if ctx.needs_input_grad[0] else None
+    return ga, (sum_to(gb, b.shape) if ctx.needs_input_grad[1] else None), None
+
+
+Inv.backward_graph = staticmethod(_inv_graph)
+Det.backward_graph = staticmethod(_det_graph)
+Slogdet.backward_graph = staticmethod(_slogdet_graph)
+Solve.backward_graph = staticmethod(_solve_graph)

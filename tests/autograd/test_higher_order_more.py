@@ -379,3 +379,28 @@ def test_scan_and_scatter_double_backward_matches_torch(name):
             _compare(fn, specs, dtype)
         return
     _check(fn, specs)
+
+
+def _well_conditioned(L, a):
+    return a + 3 * L.eye(a.shape[-1], dtype=a.dtype)
+
+
+MATRIX_AND_FOLD = {
+    "inv": (lambda L, a: L.linalg.inv(_well_conditioned(L, a)) * a, [((3, 3), "normal")]),
+    "inv_batched": (lambda L, a: L.linalg.inv(_well_conditioned(L, a)) ** 2, [((2, 3, 3), "normal")]),
+    "det": (lambda L, a: L.linalg.det(_well_conditioned(L, a)) * a, [((3, 3), "normal")]),
+    "slogdet_logdet": (lambda L, a: L.linalg.slogdet(_well_conditioned(L, a))[1] * a
+                       + L.logdet(a @ a.mT + L.eye(3, dtype=a.dtype)), [((3, 3), "normal")]),
+    "solve": (lambda L, a, b: L.linalg.solve(_well_conditioned(L, a), b) * b[:, :1],
+              [((3, 3), "normal"), ((3, 2), "normal")]),
+    "solve_vector": (lambda L, a, b: L.linalg.solve(_well_conditioned(L, a), b) ** 2,
+                     [((3, 3), "normal"), ((3,), "normal")]),
+    "unfold": (lambda L, x: _F(L).unfold(x, 2, stride=1) ** 2, [((1, 2, 3, 3), "normal")]),
+    "fold": (lambda L, c: _F(L).fold(c, (3, 3), 2) ** 2, [((1, 4, 4), "normal")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_AND_FOLD))
+def test_matrix_and_fold_double_backward_matches_torch(name):
+    fn, specs = MATRIX_AND_FOLD[name]
+    _check(fn, specs)

@@ -96,6 +96,7 @@ class Im2Col(Function):
     """``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L); backward is col2im (fold)."""
 
     name = "Im2ColBackward0"
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, x, kernel_size, dilation, padding, stride):
@@ -112,6 +113,7 @@ class Col2Im(Function):
     """``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), overlaps summed; backward is im2col."""
 
     name = "Col2ImBackward0"
+    affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, cols, output_size, kernel_size, dilation, padding, stride):
