@@ -1,4 +1,4 @@
-"""Tutorial-style torch scripts (tests/dropin_core/scripts) run unchanged on ember: each runs in
+"""Tutorial-style torch scripts (tests/dropin/scripts) run unchanged on ember: each runs in
 its own process, once with torch and once with ``import torch`` answered by ember, and the
 numbers they print agree."""
 from __future__ import annotations
