@@ -102,21 +102,27 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     return (outs if out_tuple else outs[0]), (res if is_tuple else res[0])
 
 
+def _inputs_and_v(inputs, v, create_graph, name):
+    """The inputs (prepared for differentiation) and the vector ``v`` in the inputs' shapes, for
+    jvp/hvp/vhp; ``v`` may be omitted only for a single one-element input, as in torch."""
+    is_tuple, inputs = _as_tuple(inputs, "inputs", name)
+    inputs = _prepare(inputs, create_graph)
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the "
+                               "user-provided function is a single Tensor with a single "
+                               "element.")
+        return is_tuple, inputs, (_ones_like(inputs[0]),)
+    _, v = _as_tuple(v, "v", name)
+    _validate_v(v, inputs, is_tuple)
+    return is_tuple, inputs, v
+
+
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v) by the double-vjp trick, as torch.autograd.functional.jvp."""
     from .._creation import zeros_like
     with enable_grad():
-        is_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _prepare(inputs, create_graph)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single "
-                                   "element.")
-            v = (_ones_like(inputs[0]),)
-        else:
-            _, v = _as_tuple(v, "v", "jvp")
-            _validate_v(v, inputs, is_tuple)
+        is_tuple, inputs, v = _inputs_and_v(inputs, v, create_graph, "jvp")
         out = func(*inputs)
         out_tuple, outputs = _as_tuple(out, "outputs of the user-provided function", "jvp")
         dummy = tuple(zeros_like(o).requires_grad_() for o in outputs)
@@ -189,17 +195,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def _hessian_product(func, inputs, v, create_graph, strict, name):
     with enable_grad():
-        is_tuple, inputs = _as_tuple(inputs, "inputs", name)
-        inputs = _prepare(inputs, create_graph)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single "
-                                   "element.")
-            v = (_ones_like(inputs[0]),)
-        else:
-            _, v = _as_tuple(v, "v", name)
-            _validate_v(v, inputs, is_tuple)
+        is_tuple, inputs, v = _inputs_and_v(inputs, v, create_graph, name)
         out = func(*inputs)
         out_tuple, outputs = _as_tuple(out, "outputs of the user-provided function", name)
         if out_tuple:
