@@ -190,26 +190,6 @@ _HuberLoss = _pointwise_loss("HuberLossBackward0", _huber,
                              lambda d, delta: np.clip(d, -delta, delta))
 
 
-def _mse_graph(ctx, grad):
-    """MSE's recorded backward (create_graph=True): the gradient of its composition, on the
-    saved difference d = x - t rebuilt as (x - t)'s graph (zero stand-ins) plus d's values."""
-    from ...autograd.higher_order import constant, grad_of, input_links
-    (d,) = ctx.saved_tensors
-
-    def composed(x, t, reduction, param=None):
-        diff = constant(d, grad)
-        if hasattr(x, "grad_fn"):
-            diff = diff + x
-        if hasattr(t, "grad_fn"):
-            diff = diff - t
-        sq = diff ** 2
-        return sq if reduction == "none" else sq.sum() if reduction == "sum" else sq.mean()
-    return grad_of(composed, ctx, (grad,), input_links(ctx))
-
-
-_MSELoss.backward_graph = staticmethod(_mse_graph)  # double backward (issue 11)
-
-
 def _pointwise_args(input, target, op):
     x, t = _array(input), _array(target)
     _check_broadcast(x, t)
@@ -797,8 +777,7 @@ def _unreduce_graph(grad, shape, reduction):
 
 def _pointwise_graph(elementwise):
     """A pointwise loss's recorded backward: the gradient of ``elementwise(d, param)``, on the
-    saved difference d = x - t rebuilt as (x - t)'s graph (zero stand-ins) plus d's values,
-    as _mse_graph."""
+    saved difference d = x - t rebuilt as (x - t)'s graph (zero stand-ins) plus d's values."""
     def backward_graph(ctx, grad):
         from ...autograd.higher_order import constant, grad_of, input_links
         (d,) = ctx.saved_tensors
@@ -833,6 +812,8 @@ def _huber_graph(diff, delta):
     return _quadratic_below(diff, delta, 0.5 * diff * diff, delta * (diff.abs() - 0.5 * delta))
 
 
+# double backward (issue 11)
+_MSELoss.backward_graph = _pointwise_graph(lambda diff, _: diff ** 2)
 _L1Loss.backward_graph = _pointwise_graph(lambda diff, _: diff.abs())
 _SmoothL1Loss.backward_graph = _pointwise_graph(_smooth_l1_graph)
 _HuberLoss.backward_graph = _pointwise_graph(_huber_graph)
