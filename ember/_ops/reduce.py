@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.higher_order import constant, saved
+from .util import reverse_cumsum
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -326,7 +327,7 @@ class CumSum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis), None
+        return reverse_cumsum(g, ctx.axis), None
 
 
 def _kept_shape(shape, axes):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from .index import _scatter_add_into
+from .util import reverse_cumsum
 
 
 # ----------------------------------------------------------------------------- scans
@@ -32,10 +33,6 @@ class CumProd(Function):
         return cumprod_grad(a, out, g, ctx.axis), None
 
 
-def _reverse_cumsum(x, axis):
-    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
-
-
 def cumprod_grad(a, out, g, axis):
     # Before the first zero z of a row, d out_j / d a_i = out_j / a_i (a_i != 0 there). At z the
     # products that include a_z are those of a with a_z replaced by 1; after z every path
@@ -46,11 +43,11 @@ def cumprod_grad(a, out, g, axis):
     first = np.where(zero.any(axis=axis, keepdims=True), np.argmax(zero, axis=axis, keepdims=True), n)
     before = pos < first
     safe_a = np.where(before, a, 1)
-    grad = np.where(before, _reverse_cumsum(g * out, axis) / safe_a, 0)
+    grad = np.where(before, reverse_cumsum(g * out, axis) / safe_a, 0)
     at_zero = pos == first
     if at_zero.any():
         prod_wo_zero = np.cumprod(np.where(at_zero, 1, a), axis=axis)
-        tail = _reverse_cumsum(np.where(pos >= first, g * prod_wo_zero, 0), axis)
+        tail = reverse_cumsum(np.where(pos >= first, g * prod_wo_zero, 0), axis)
         grad = np.where(at_zero, tail, grad)
     return grad.astype(a.dtype, copy=False)
 

@@ -41,3 +41,8 @@ def normalize_dims(dim, ndim: int):
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
     return tuple(sorted(axes)) if ndim else ()  # a 0-d tensor accepts dim 0/-1 but has no axes
+
+
+def reverse_cumsum(x: np.ndarray, axis: int) -> np.ndarray:
+    """Sums from each position to the end along ``axis``: the adjoint of cumsum."""
+    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
