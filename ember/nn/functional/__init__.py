@@ -11,4 +11,7 @@ from .dropout import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from ..._ops.stats import cosine_similarity  # noqa: F401,E402  (issue 11, G4)
+from .attention import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 # -- functional modules above --

@@ -1,0 +1,2 @@
+"""MultiheadAttention, as torch.nn.MultiheadAttention (torch keeps it in activation.py)."""
+__all__: list = []

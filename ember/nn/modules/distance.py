@@ -1,0 +1,2 @@
+"""PairwiseDistance and CosineSimilarity, as torch.nn.modules.distance."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""PixelShuffle, PixelUnshuffle and ChannelShuffle."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Embedding and EmbeddingBag, as torch.nn.modules.sparse."""
+__all__: list = []

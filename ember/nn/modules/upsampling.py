@@ -1,0 +1,2 @@
+"""Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, as torch.nn.modules.upsampling."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""torch.nn.utils.clip_grad for ember."""
+__all__: list = []

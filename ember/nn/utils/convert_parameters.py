@@ -1,0 +1,2 @@
+"""torch.nn.utils.convert_parameters for ember."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""torch.nn.utils.parametrizations for ember."""
+__all__: list = []

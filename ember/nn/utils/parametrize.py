@@ -1,0 +1,2 @@
+"""torch.nn.utils.parametrize for ember."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""torch.nn.utils.rnn for ember."""
+__all__: list = []

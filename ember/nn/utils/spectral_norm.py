@@ -1,0 +1,2 @@
+"""torch.nn.utils.spectral_norm for ember."""
+__all__: list = []

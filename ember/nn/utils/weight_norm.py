@@ -1,0 +1,2 @@
+"""torch.nn.utils.weight_norm for ember."""
+__all__: list = []
