@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -35,14 +36,17 @@ import numpy as np
 
 from ... import _dtype
 from ..._size import Size
-from ..._parameter import Buffer, Parameter
+from ..._parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter, is_lazy
 from ..._device import _check_device
 from ..._tensor import Tensor
 from ..._tensor_str import typename
-from ...autograd.grad_mode import no_grad
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...utils.hooks import RemovableHandle
 
-__all__ = ["Module", "Parameter", "Buffer"]
+# (torch.nn.modules.module's register_module_* functions live here too, but torch.nn does not
+# re-export them: they stay out of __all__, which ember.nn's modules package star-imports)
+__all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
@@ -126,8 +130,267 @@ def _looks_like_dtype(x) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Hooks common to all modules (torch.nn.modules.module's globals, for debugging and profiling)
+# ---------------------------------------------------------------------------------------------
+
+_global_buffer_registration_hooks: dict = OrderedDict()
+_global_module_registration_hooks: dict = OrderedDict()
+_global_parameter_registration_hooks: dict = OrderedDict()
+_global_backward_pre_hooks: dict = OrderedDict()
+_global_backward_hooks: dict = OrderedDict()
+_global_is_full_backward_hook: bool | None = None
+_global_forward_pre_hooks: dict = OrderedDict()
+_global_forward_hooks: dict = OrderedDict()
+_global_forward_hooks_always_called: dict = OrderedDict()
+_global_forward_hooks_with_kwargs: dict = OrderedDict()
+
+
+def _register_global(hooks: dict, hook, extra=None) -> RemovableHandle:
+    handle = RemovableHandle(hooks, extra_dict=extra)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_module_buffer_registration_hook(hook) -> RemovableHandle:
+    r"""``hook(module, name, buffer) -> None or new buffer`` runs whenever any module registers
+    a buffer."""
+    return _register_global(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook) -> RemovableHandle:
+    r"""``hook(module, name, submodule) -> None or new submodule`` runs whenever any module
+    registers a child."""
+    return _register_global(_global_module_registration_hooks, hook)
+
+
+def register_module_parameter_registration_hook(hook) -> RemovableHandle:
+    r"""``hook(module, name, param) -> None or new parameter`` runs whenever any module
+    registers a parameter."""
+    return _register_global(_global_parameter_registration_hooks, hook)
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    r"""A forward pre-hook for every module (``hook(module, args)``), run before the module's
+    own pre-hooks."""
+    return _register_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    r"""A forward hook for every module (``hook(module, args, output)``), run before the
+    module's own forward hooks."""
+    handle = _register_global(_global_forward_hooks, hook,
+                              extra=_global_forward_hooks_always_called)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def _set_global_backward_kind(full: bool) -> None:
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = full
+
+
+def register_module_backward_hook(hook) -> RemovableHandle:
+    r"""The legacy backward hook for every module (deprecated for
+    :func:`register_module_full_backward_hook`)."""
+    _set_global_backward_kind(full=False)
+    return _register_global(_global_backward_hooks, hook)
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    r"""A backward pre-hook for every module (``hook(module, grad_output)``), run before the
+    module's own."""
+    return _register_global(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    r"""A full backward hook for every module (``hook(module, grad_input, grad_output)``), run
+    before the module's own."""
+    _set_global_backward_kind(full=True)
+    return _register_global(_global_backward_hooks, hook)
+
+
+class _WrappedHook:
+    """A hook that is given the module (held weakly) as its first argument when ``module`` is
+    set (torch.nn.modules.module._WrappedHook)."""
+
+    def __init__(self, hook, module=None):
+        self.hook = hook
+        functools.update_wrapper(self, hook)
+        self.with_module = module is not None
+        if self.with_module:
+            self.module = weakref.ref(module)
+
+    def __call__(self, *args, **kwargs):
+        if self.with_module:
+            module = self.module()
+            if module is None:
+                raise RuntimeError("You are trying to call the hook of a dead Module!")
+            return self.hook(module, *args, **kwargs)
+        return self.hook(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Full backward hooks (torch.utils.hooks.BackwardHook)
+# ---------------------------------------------------------------------------------------------
+
+class _BackwardHookFunction(Function):
+    """The identity on a module's tensor inputs (or outputs), recorded as one node, so that
+    one backward call sees all their gradients at once and hands them to ``callback``.
+
+    Arguments: ``callback(grads) -> grads`` (tuples of Tensors or None), a mask of which tensors
+    require grad (the others are marked non-differentiable), ``materialize`` (give zeros, not
+    None, for the tensors no gradient reached: torch's input side sees zeros, its output side
+    None), then the arrays."""
+
+    name = "BackwardHookFunctionBackward"
+
+    @staticmethod
+    def forward(ctx, callback, requires, materialize, *arrays):
+        ctx.mark_non_differentiable(*[a for a, r in zip(arrays, requires) if not r])
+        ctx.callback, ctx.materialize = callback, materialize
+        return arrays
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.materialize:
+            grads = [np.zeros(shape, dtype) if g is None else g
+                     for g, (shape, dtype) in zip(grads, ctx._out_meta)]
+        wrap = Tensor._wrap
+        res = ctx.callback(tuple(None if g is None else wrap(g) for g in grads))
+        return (None, None, None, *(None if g is None else _as_array(g) for g in res))
+
+    @staticmethod
+    def backward_graph(ctx, *grads):  # create_graph=True: the hooks see recorded Tensors
+        return (None, None, None, *ctx.callback(grads))
+
+
+# the backward sees the gradients as they arrive: None where none reached an output
+_BackwardHookFunction._node_cls._materialize_grads = False
+
+
+class _BackwardHook:
+    """Calls a module's full backward (pre-)hooks (torch.utils.hooks.BackwardHook).
+
+    ``setup_input_hook`` and ``setup_output_hook`` pass the module's tensor inputs and outputs
+    through ``_BackwardHookFunction``. In backward, the output node runs first: it records
+    ``grad_output`` (None for non-Tensor outputs and outputs no gradient reached), runs the
+    pre-hooks, which may replace it; the input node then calls the hooks with ``grad_input``
+    (None for non-Tensor arguments); a hook may return a new ``grad_input``."""
+
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs = None
+        self.n_outputs = -1
+        self.output_tensors_index = None
+        self.n_inputs = -1
+        self.input_tensors_index = None
+
+    @staticmethod
+    def _pack_with_none(indices, values, size):
+        res = [None] * size
+        for idx, val in zip(indices, values):
+            res[idx] = val
+        return tuple(res)
+
+    def _input_callback(self, grad_input):
+        """The input node's backward: call the hooks once both sides' gradients are known."""
+        if self.grad_outputs is None:
+            return grad_input  # gradient reached the inputs without passing the outputs
+        res = self._pack_with_none(self.input_tensors_index, grad_input, self.n_inputs)
+        for hook in self.user_hooks:
+            out = hook(self.module, res, self.grad_outputs)
+            if out is None:
+                continue
+            if len(out) != len(res):
+                raise RuntimeError("Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(out)}, but expected {len(res)}")
+            res = out
+        self.grad_outputs = None
+        return tuple(res[i] for i in self.input_tensors_index)
+
+    def _output_callback(self, grad_output):
+        """The output node's backward: record grad_output and run the pre-hooks."""
+        self.grad_outputs = self._pack_with_none(self.output_tensors_index, grad_output,
+                                                 self.n_outputs)
+        if self.user_pre_hooks:
+            expected_len = len(self.grad_outputs)
+            for user_pre_hook in self.user_pre_hooks:
+                hook_grad_outputs = user_pre_hook(self.module, self.grad_outputs)
+                if hook_grad_outputs is None:
+                    continue
+                if len(hook_grad_outputs) != expected_len:
+                    raise RuntimeError("Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(hook_grad_outputs)}, but expected "
+                                       f"{expected_len}")
+                self.grad_outputs = hook_grad_outputs
+        local_grad_outputs = self.grad_outputs
+        if self.input_tensors_index is None:  # no input requires grad: the hooks fire here
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients. See "
+                          "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                          "#torch.nn.Module.register_full_backward_hook for more details.",
+                          stacklevel=2)
+            grad_inputs = self._pack_with_none([], [], self.n_inputs)
+            for user_hook in self.user_hooks:
+                res = user_hook(self.module, grad_inputs, self.grad_outputs)
+                if res is not None and not (isinstance(res, tuple)
+                                            and all(el is None for el in res)):
+                    raise RuntimeError("Backward hook for Modules where no input requires "
+                                       "gradient should always return None or None for all "
+                                       "gradients.")
+            self.grad_outputs = None
+        return tuple(local_grad_outputs[i] for i in self.output_tensors_index)
+
+    def _apply_on_tensors(self, callback, args, materialize):
+        tensors_idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        tensors = [args[i] for i in tensors_idx]
+        if not (any(t.requires_grad for t in tensors) and is_grad_enabled()):
+            return args, None
+        requires = tuple(t.requires_grad for t in tensors)
+        new_tensors = _BackwardHookFunction.apply(callback, requires, materialize, *tensors)
+        arg_list = list(args)
+        for idx, val in zip(tensors_idx, new_tensors):
+            arg_list[idx] = val
+        out = tuple(arg_list) if type(args) is tuple else type(args)(*arg_list)
+        return out, tensors_idx
+
+    def setup_input_hook(self, args):
+        res, input_idx = self._apply_on_tensors(self._input_callback, args, True)
+        self.n_inputs = len(args)
+        self.input_tensors_index = input_idx
+        return res
+
+    def setup_output_hook(self, args):
+        is_tuple = isinstance(args, tuple)
+        if not is_tuple:
+            args = (args,)
+        res, output_idx = self._apply_on_tensors(self._output_callback, args, False)
+        self.n_outputs = len(args)
+        self.output_tensors_index = output_idx
+        return res if is_tuple else res[0]
+
+
+# ---------------------------------------------------------------------------------------------
 # Module
 # ---------------------------------------------------------------------------------------------
+
+def _module_registration_hooks(parent, name, module):
+    """The child to register after the global module-registration hooks had their say."""
+    for hook in _global_module_registration_hooks.values():
+        output = hook(parent, name, module)
+        if output is not None:
+            module = output
+    return module
+
 
 def _forward_unimplemented(self, *input):
     r"""Define the computation performed at every call. Should be overridden by all subclasses."""
@@ -159,6 +422,9 @@ class Module:
         setattr_("_parameters", {})
         setattr_("_buffers", {})
         setattr_("_non_persistent_buffers_set", set())
+        setattr_("_backward_pre_hooks", OrderedDict())
+        setattr_("_backward_hooks", OrderedDict())
+        setattr_("_is_full_backward_hook", None)
         setattr_("_forward_hooks", OrderedDict())
         setattr_("_forward_hooks_with_kwargs", OrderedDict())
         setattr_("_forward_hooks_always_called", OrderedDict())
@@ -182,6 +448,10 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                             "(ember Tensor or None required)")
+        for hook in _global_buffer_registration_hooks.values():
+            output = hook(self, name, tensor)
+            if output is not None:
+                tensor = output
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -202,6 +472,10 @@ class Module:
                 f"created explicitly. To express '{name}' as a function of another Tensor, "
                 "compute the value in the forward() method.")
         else:
+            for hook in _global_parameter_registration_hooks.values():
+                output = hook(self, name, param)
+                if output is not None:
+                    param = output
             self._parameters[name] = param
 
     def _check_new_name(self, kind: str, registry: str, name) -> None:
@@ -231,7 +505,7 @@ class Module:
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
-        self._modules[name] = module
+        self._modules[name] = _module_registration_hooks(self, name, module)
 
     def register_module(self, name: str, module: Module | None) -> None:
         r"""Alias for :meth:`add_module`."""
@@ -336,12 +610,12 @@ class Module:
                     raise AttributeError("cannot assign module before Module.__init__() call")
                 remove_from(self.__dict__, self._parameters, self._buffers,
                             self._non_persistent_buffers_set)
-                modules[name] = value
+                modules[name] = _module_registration_hooks(self, name, value)
             elif modules is not None and name in modules:
                 if value is not None:
                     raise TypeError(f"cannot assign '{typename(value)}' as child module "
                                     f"'{name}' (ember.nn.Module or None expected)")
-                modules[name] = value
+                modules[name] = _module_registration_hooks(self, name, value)
             else:
                 buffers = self.__dict__.get("_buffers")
                 if isinstance(value, Buffer) or (buffers is not None and name in buffers):
@@ -498,12 +772,17 @@ class Module:
         for param in self._parameters.values():
             if param is None:
                 continue
+            if is_lazy(param):  # it keeps waiting for its shape, in the new dtype
+                param.data = fn(param.data)
+                continue
             with no_grad():
                 param.data = fn(param)
                 if param.grad is not None:
                     param.grad.data = fn(param.grad)
         for key, buf in self._buffers.items():
-            if buf is not None:
+            if buf is not None and is_lazy(buf):
+                buf.data = fn(buf.data)
+            elif buf is not None:
                 self._buffers[key] = fn(buf)
         return self
 
@@ -580,56 +859,226 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        r"""Register ``hook(module, grad_output) -> None or new grad_output``, run when the
+        gradients with respect to the module's outputs are known, before the module's own
+        backward; ``grad_output`` is a tuple with None for non-Tensor outputs and for outputs no
+        gradient reached. Returns a :class:`RemovableHandle`."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook):
+        r"""The legacy backward hook (deprecated for :meth:`register_full_backward_hook`):
+        ``hook(module, grad_input, grad_output)`` on the ``grad_fn`` of the output, so
+        ``grad_input`` are the gradients of that last operation's tensor inputs (ember's graph
+        nodes, which may differ from torch's: e.g. Linear's weight gradient is not transposed)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        r"""Register ``hook(module, grad_input, grad_output) -> None or new grad_input``, run
+        when the gradients with respect to the module's positional inputs are computed (or, if
+        no input requires grad, with respect to its outputs, with a warning).
+
+        ``grad_input`` has one entry per positional argument (None for non-Tensors),
+        ``grad_output`` one per output. The module's forward sees, and its caller gets, new
+        tensors for the inputs and outputs (an identity node records where the gradients
+        are). Returns a :class:`RemovableHandle`."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = True
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def _get_backward_hooks(self):
+        """(full backward hooks, legacy backward hooks): the global ones first."""
+        full, legacy = [], []
+        if _global_is_full_backward_hook is True:
+            full += _global_backward_hooks.values()
+        if self._is_full_backward_hook is True:
+            full += self._backward_hooks.values()
+        if _global_is_full_backward_hook is False:
+            legacy += _global_backward_hooks.values()
+        if self._is_full_backward_hook is False:
+            legacy += self._backward_hooks.values()
+        return full, legacy
+
+    def _get_backward_pre_hooks(self):
+        return [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+
+    def _maybe_warn_non_full_backward_hook(self, inputs, result, grad_fn) -> None:
+        """torch's FutureWarnings where the legacy hook's grad_input/grad_output are incomplete."""
+        def warn(what):
+            warnings.warn(what, FutureWarning, stacklevel=3)
+
+        if not isinstance(result, Tensor):
+            if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+                return warn("Using non-full backward hooks on a Module that does not return a "
+                            "single Tensor or a tuple of Tensors is deprecated and will be "
+                            "removed in future versions. This hook will be missing some of the "
+                            "grad_output. Please use register_full_backward_hook to get the "
+                            "documented behavior.")
+        else:
+            result = (result,)
+        if not isinstance(inputs, Tensor):
+            if not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
+                return warn("Using non-full backward hooks on a Module that does not take as "
+                            "input a single Tensor or a tuple of Tensors is deprecated and will "
+                            "be removed in future versions. This hook will be missing some of "
+                            "the grad_input. Please use register_full_backward_hook to get the "
+                            "documented behavior.")
+        else:
+            inputs = (inputs,)
+        out_grad_fn = {r.grad_fn for r in result if r.grad_fn is not None}
+        if len(out_grad_fn) == 0 or (len(out_grad_fn) == 1 and grad_fn not in out_grad_fn):
+            warn("Using a non-full backward hook when outputs are nested in python data "
+                 "structure is deprecated and will be removed in future versions. This hook "
+                 "will be missing some grad_output.")
+        elif len(out_grad_fn) > 1:
+            warn("Using a non-full backward hook when outputs are generated by different "
+                 "autograd Nodes is deprecated and will be removed in future versions. This hook "
+                 "will be missing some grad_output. Please use register_full_backward_hook to "
+                 "get the documented behavior.")
+        else:
+            inputs_grad_fn = {i.grad_fn for i in inputs if i.grad_fn is not None}
+            next_functions = {n[0] for n in grad_fn.next_functions}
+            if inputs_grad_fn != next_functions:
+                warn("Using a non-full backward hook when the forward contains multiple autograd "
+                     "Nodes is deprecated and will be removed in future versions. This hook will "
+                     "be missing some grad_input. Please use register_full_backward_hook to get "
+                     "the documented behavior.")
+
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
             return self.forward(*args, **kwargs)  # the common case: no hooks, no overhead
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        """torch's ``_call_impl``: pre-hooks may replace the inputs, forward hooks the output;
-        hooks registered with ``always_call`` run even if ``forward`` raised."""
+        """torch's ``_call_impl``: global hooks before the module's own; pre-hooks may replace
+        the inputs, forward hooks the output; full backward hooks wrap the tensor inputs and
+        outputs; hooks registered with ``always_call`` run even if ``forward`` raised."""
         result = None
         called = set()
         try:
-            for hook_id, hook in list(self._forward_pre_hooks.items()):
-                if hook_id in self._forward_pre_hooks_with_kwargs:
-                    out = hook(self, args, kwargs)
-                    if out is not None:
-                        if isinstance(out, tuple) and len(out) == 2:
-                            args, kwargs = out
-                        else:
-                            raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                               f"(new_args, new_kwargs), but got {out}.")
-                else:
-                    out = hook(self, args)
-                    if out is not None:
-                        args = out if isinstance(out, tuple) else (out,)
+            full_backward_hooks, non_full_backward_hooks = [], []
+            backward_pre_hooks = []
+            if self._backward_pre_hooks or _global_backward_pre_hooks:
+                backward_pre_hooks = self._get_backward_pre_hooks()
+            if self._backward_hooks or _global_backward_hooks:
+                full_backward_hooks, non_full_backward_hooks = self._get_backward_hooks()
+            args, kwargs = self._run_forward_pre_hooks(args, kwargs)
+            bw_hook = None
+            if full_backward_hooks or backward_pre_hooks:
+                bw_hook = _BackwardHook(self, full_backward_hooks, backward_pre_hooks)
+                args = bw_hook.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called:
+            for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called \
+                        or hook_id in _global_forward_hooks_always_called:
                     called.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
+                if hook_id in self._forward_hooks_with_kwargs \
+                        or hook_id in _global_forward_hooks_with_kwargs:
                     out = hook(self, args, kwargs, result)
                 else:
                     out = hook(self, args, result)
                 if out is not None:
                     result = out
+            if bw_hook:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a "
+                                  f"Tensor or a tuple of Tensors but received {type(result)}",
+                                  stacklevel=2)
+                result = bw_hook.setup_output_hook(result)
+            if non_full_backward_hooks:
+                self._attach_legacy_backward_hooks(args, result, non_full_backward_hooks)
             return result
         except Exception:
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called and hook_id not in called:
-                    try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            out = hook(self, args, kwargs, result)
-                        else:
-                            out = hook(self, args, result)
-                        if out is not None:
-                            result = out
-                    except Exception as e:
-                        warnings.warn("module forward hook with ``always_call=True`` raised an "
-                                      "exception that was silenced as another error was raised "
-                                      f"in forward: {e}", stacklevel=2)
+            self._run_always_called_hooks(args, kwargs, result, called)
             raise
+
+    def _run_forward_pre_hooks(self, args, kwargs):
+        for hook_id, hook in (*_global_forward_pre_hooks.items(),
+                              *self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                out = hook(self, args, kwargs)
+                if out is not None:
+                    if isinstance(out, tuple) and len(out) == 2:
+                        args, kwargs = out
+                    else:
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {out}.")
+            else:
+                out = hook(self, args)
+                if out is not None:
+                    args = out if isinstance(out, tuple) else (out,)
+        return args, kwargs
+
+    def _attach_legacy_backward_hooks(self, args, result, hooks) -> None:
+        """The legacy hooks go on the grad_fn of the first tensor of the output."""
+        var = result
+        while not isinstance(var, Tensor):
+            if isinstance(var, dict):
+                var = next(v for v in var.values() if isinstance(v, Tensor))
+            else:
+                var = var[0]
+        grad_fn = var.grad_fn
+        if grad_fn is not None:
+            for hook in hooks:
+                grad_fn.register_hook(_WrappedHook(hook, self))
+            self._maybe_warn_non_full_backward_hook(args, result, grad_fn)
+
+    def _run_always_called_hooks(self, args, kwargs, result, called) -> None:
+        """After forward (or a hook) raised: the ``always_call`` forward hooks that have not
+        run yet, their own errors reduced to warnings."""
+        for hook_id, hook in list(_global_forward_hooks.items()):
+            if hook_id in _global_forward_hooks_always_called and hook_id not in called:
+                try:
+                    out = hook(self, args, result)
+                    if out is not None:
+                        result = out
+                except Exception as e:
+                    warnings.warn("global module forward hook with ``always_call=True`` raised "
+                                  "an exception that was silenced as another error was raised "
+                                  f"in forward: {e}", stacklevel=3)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_always_called and hook_id not in called:
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        out = hook(self, args, kwargs, result)
+                    else:
+                        out = hook(self, args, result)
+                    if out is not None:
+                        result = out
+                except Exception as e:
+                    warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                  "exception that was silenced as another error was raised "
+                                  f"in forward: {e}", stacklevel=3)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # modules pickled before a registry existed get it empty (torch's __setstate__)
+        for name in ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+                     "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                     "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                     "_load_state_dict_post_hooks", "_backward_pre_hooks", "_backward_hooks"):
+            self.__dict__.setdefault(name, OrderedDict())
+        self.__dict__.setdefault("_non_persistent_buffers_set", set())
+        self.__dict__.setdefault("_is_full_backward_hook", None)
 
     # -- state dict ----------------------------------------------------------------------------
     def register_state_dict_pre_hook(self, hook):
@@ -638,9 +1087,21 @@ class Module:
         self._state_dict_pre_hooks[handle.id] = hook
         return handle
 
+    def _register_state_dict_hook(self, hook):
+        r"""The older, private post-hook: ``hook(module, state_dict, prefix, local_metadata)``
+        may also return a new state_dict, which is used only where ``state_dict`` was called
+        on this module itself (torch's behaviour, pytorch#117437)."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook "
+                               "that was previously registered via register_state_dict_post_hook")
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
     def register_state_dict_post_hook(self, hook):
         r"""``hook(module, state_dict, prefix, local_metadata)`` runs after ``state_dict``
         collected this module; it may change ``state_dict`` in place and must return None."""
+        hook._from_public_api = True  # what tells it from the private hooks in state_dict
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
@@ -648,8 +1109,14 @@ class Module:
     def register_load_state_dict_pre_hook(self, hook):
         r"""``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
         unexpected_keys, error_msgs)`` runs before this module loads its part of a state_dict."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        r"""As :meth:`register_load_state_dict_pre_hook`; the hook gets the module as its
+        first argument only ``with_module``."""
         handle = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[handle.id] = functools.partial(hook, self)
+        self._load_state_dict_pre_hooks[handle.id] = _WrappedHook(hook,
+                                                                  self if with_module else None)
         return handle
 
     def register_load_state_dict_post_hook(self, hook):
@@ -699,7 +1166,10 @@ class Module:
                                   keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
             hook_result = hook(self, destination, prefix, local_metadata)
-            if hook_result is not None:
+            if not getattr(hook, "_from_public_api", False):
+                if hook_result is not None:
+                    destination = hook_result
+            elif hook_result is not None:
                 raise RuntimeError("state_dict post-hook must return None")
         return destination
 
@@ -741,6 +1211,8 @@ class Module:
             error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor '
                               f"or a NumPy array from checkpoint but received {type(value)}")
             return
+        if is_lazy(value):
+            value.shape  # raises torch's "Can't access the shape of an uninitialized parameter"
         array = _as_array(value)
         if param.ndim == 0 and array.shape == (1,):
             array = array.reshape(())  # as torch: a 1-element 1-d value loads into a 0-d tensor
