@@ -7,7 +7,6 @@ from . import _dtype
 from ._dtype import as_dtype
 from ._device import _check_device
 from ._tensor import Tensor, _as_shape
-from .random import numpy_generator
 
 
 def _infer_np_dtype(a: np.ndarray):
@@ -206,37 +205,28 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, pin_memory
     return _finish("aten::eye", t, out, requires_grad)
 
 
-def _random_factory(draw, name, kernel):
+def _random_factory(fill, name):
+    """rand/randn: ``empty(size, dtype).uniform_()`` / ``.normal_()``, as ATen builds them."""
     def make(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
         _check_device(device)
         dt = as_dtype(dtype) if dtype is not None else \
             out.dtype if out is not None else _dtype.get_default_dtype()
-        if not dt.is_floating_point:
-            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_dtype.scalar_type_name(dt)}'")
-        shape = _shape_of(name, size_args, size)
-        t = Tensor._wrap(draw(numpy_generator(generator), shape, dt.np))
+        t = Tensor._wrap(np.empty(_shape_of(name, size_args, size), dt.np))
+        fill(t, generator)
         return _finish(name, t, out, requires_grad)
     make.__name__ = make.__qualname__ = name
     return make
 
 
-def _uniform(gen, shape, np_dt):
-    return gen.random(shape, dtype=np_dt) if np_dt != np.float16 else gen.random(shape).astype(np_dt)
-
-
-def _normal(gen, shape, np_dt):
-    return gen.standard_normal(shape, dtype=np_dt) if np_dt != np.float16 else \
-        gen.standard_normal(shape).astype(np_dt)
-
-
-rand = _random_factory(_uniform, "rand", "check_uniform_bounds")
-randn = _random_factory(_normal, "randn", "normal_kernel_cpu")
+rand = _random_factory(lambda t, g: t.uniform_(0.0, 1.0, generator=g), "rand")
+randn = _random_factory(lambda t, g: t.normal_(0.0, 1.0, generator=g), "randn")
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False):
-    """randint(high, size) or randint(low, high, size), positional or by keyword, as torch."""
+    """randint(high, size) or randint(low, high, size), positional or by keyword, as torch:
+    ``empty(size, dtype).random_(low, high)``."""
     if size is None and high is not None and not isinstance(high, (int, np.integer)):
         low, high, size = 0, low, high  # randint(high, size)
     elif high is None:
@@ -244,71 +234,128 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if high is None or size is None:
         raise TypeError("randint() missing required arguments: expected randint(high, size) or "
                         "randint(low, high, size)")
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     _check_device(device)
     dt = as_dtype(dtype) if dtype is not None else out.dtype if out is not None else _dtype.int64
-    arr = numpy_generator(generator).integers(low, high, _shape_of("randint", (), size))
-    return _finish("randint", Tensor._wrap(arr.astype(dt.np)), out, requires_grad)
+    t = Tensor._wrap(np.empty(_shape_of("randint", (), size), dt.np))
+    t.random_(int(low), int(high), generator=generator)
+    return _finish("randint", t, out, requires_grad)
+
+
+def _like_dtype(input, dtype):
+    return as_dtype(dtype) if dtype is not None else input.dtype
 
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kw):
-    return rand(input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad)
+    return rand(input.shape, dtype=_like_dtype(input, dtype), generator=generator,
+                requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kw):
-    return randn(input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad)
+    return randn(input.shape, dtype=_like_dtype(input, dtype), generator=generator,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, generator=None, **kw):
+def randint_like(input, low=0, high=None, *, dtype=None, generator=None, requires_grad=False,
+                 **kw):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator)
+    return randint(low, high, input.shape, dtype=_like_dtype(input, dtype), generator=generator,
+                   requires_grad=requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    dt = as_dtype(dtype) if dtype is not None else _dtype.int64
-    return Tensor._wrap(numpy_generator(generator).permutation(n).astype(dt.np))
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """randperm_cpu's shuffle (ember/_kernels/random.py), torch's draws."""
+    from . import random
+    from ._ops import random as R
+    _check_device(device)
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    dt = as_dtype(dtype) if dtype is not None else out.dtype if out is not None else _dtype.int64
+    t = Tensor._wrap(R.randperm(random.resolve(generator), int(n)).astype(dt.np))
+    return _finish("randperm", t, out, requires_grad)
 
 
-def bernoulli(input, p=None, *, generator=None):
-    probs = input._data if p is None else np.full(input.shape, p)
-    return Tensor._wrap((numpy_generator(generator).random(probs.shape) < probs).astype(input._data.dtype))
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """Draws 1 with probability ``input`` (element-wise), or ``p`` for every element."""
+    t = Tensor._wrap(np.empty(input.shape, input._data.dtype))
+    t.bernoulli_(input if p is None else p, generator=generator)
+    return _finish("bernoulli", t, out, False)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
-    probs = input._data.astype(np.float64)
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """torch.multinomial on the CPU: without replacement, or for one sample, the exponential
+    trick ``topk(p / q)`` with ``q ~ Exp(1)`` drawn like ``exponential_``; with replacement a
+    search of each row's normalised cumulative sums for float64 uniforms."""
+    from . import random
+    from ._ops import random as R
+    probs = input._data
     if probs.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if np.any(probs < 0) or not np.all(np.isfinite(probs)):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = probs.reshape(-1, probs.shape[-1])
-    gen = numpy_generator(generator)
-    out = []
-    for row in rows:
-        total = row.sum()
-        if total <= 0:
+    if probs.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_dtype.scalar_type_name(probs.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n_categories = probs.shape[-1]
+    if not replacement and num_samples > n_categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if n_categories > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    gen = random.resolve(generator)
+    if not replacement or num_samples == 1:
+        if probs.size and not (np.all(probs < np.inf) and np.all(probs >= 0)):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if np.any(probs.sum(axis=-1) == 0):
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and num_samples > np.count_nonzero(row):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        out.append(gen.choice(row.size, size=num_samples, replace=replacement, p=row / total))
-    res = np.stack(out).astype(np.int64)
-    return Tensor._wrap(res.reshape(probs.shape[:-1] + (num_samples,)))
+        q = R.exponential(gen, probs.shape, 1.0).astype(probs.dtype)
+        ratio = probs / q
+        # topk's order: largest first (argmax keeps the first of equal maxima)
+        idx = np.argsort(-ratio, axis=-1, kind="stable")[..., :num_samples]
+        res = idx.astype(np.int64)
+    else:
+        if np.any(probs < 0):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if not np.all(np.isfinite(probs)):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry = "
+                               "infinity or NaN)")
+        if np.any(probs.sum(axis=-1) <= 0):
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        res = R.multinomial_with_replacement(gen, probs, int(num_samples))
+    return _finish("multinomial", Tensor._wrap(res), out, False)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, requires_grad=False, pin_memory=False):
     """normal(mean, std) with a tensor among them (shape broadcast from both), or
-    normal(mean, std, size) with two numbers, as torch."""
+    normal(mean, std, size) with two numbers, as torch: standard normals drawn like
+    ``normal_`` into the result, then ``mul_(std)`` and ``add_(mean)`` for tensor arguments."""
     _check_device(device)
-    m, s = getattr(mean, "_data", mean), getattr(std, "_data", std)
-    numbers = not isinstance(mean, Tensor) and not isinstance(std, Tensor)
-    if numbers == (size is None):
+    tensor_mean, tensor_std = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if (tensor_mean or tensor_std) == (size is not None):
         raise TypeError("normal() received an invalid combination of arguments: expected "
                         "normal(Tensor mean, Tensor std) / normal(Tensor mean, float std) / "
                         "normal(float mean, Tensor std) or normal(float mean, float std, tuple size)")
-    shape = _shape_of("normal", (), size) if numbers else np.broadcast_shapes(np.shape(m), np.shape(s))
-    dt = as_dtype(dtype) if dtype is not None else mean.dtype if isinstance(mean, Tensor) else \
-        std.dtype if isinstance(std, Tensor) else _dtype.get_default_dtype()
-    t = Tensor._wrap(numpy_generator(generator).normal(m, s, shape).astype(dt.np))
+    if tensor_std and np.any(std._data < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if not tensor_std and not float(std) >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
+    if not (tensor_mean or tensor_std):
+        dt = as_dtype(dtype) if dtype is not None else \
+            out.dtype if out is not None else _dtype.get_default_dtype()
+        t = Tensor._wrap(np.empty(_shape_of("normal", (), size), dt.np))
+        t.normal_(float(mean), float(std), generator=generator)
+        return _finish("normal", t, out, requires_grad)
+    shape = np.broadcast_shapes(np.shape(getattr(mean, "_data", mean)),
+                                np.shape(getattr(std, "_data", std)))
+    dt = mean.dtype if tensor_mean else std.dtype
+    t = Tensor._wrap(np.empty(shape, dt.np))
+    if tensor_mean and not tensor_std:       # normal(Tensor mean, float std)
+        t.normal_(0.0, float(std), generator=generator)
+        np.add(t._data, mean._data, out=t._data, casting="unsafe")
+    else:
+        t.normal_(0.0, 1.0, generator=generator)
+        np.multiply(t._data, std._data, out=t._data, casting="unsafe")
+        np.add(t._data, mean._data if tensor_mean else np.asarray(mean, dtype=dt.np),
+               out=t._data, casting="unsafe")
     return _finish("normal", t, out, requires_grad)
