@@ -9,6 +9,12 @@ arguments map to it as in torch/nn/_reduction.py.
 cross_entropy is fused (log-softmax and the negative log-likelihood in one Function): the
 gradient with respect to the logits is then simply ``softmax - target`` (weighted), with no
 log of a softmax ever formed, so it is both fast and stable for large logits.
+
+The losses of issue 12 (cosine_embedding, margin_ranking, hinge_embedding, soft_margin,
+multilabel_soft_margin, multi_margin, multilabel_margin, poisson_nll, gaussian_nll, triplet_margin
+and triplet_margin_with_distance) are compositions of differentiable ember ops in torch's order,
+so their gradients and double backward come from the ops; ctc_loss runs the alpha/beta recursions
+of ember/_kernels/ctc.py through the Function of ember/_ops/ctc.py.
 """
 from __future__ import annotations
 
@@ -17,13 +23,21 @@ import warnings
 
 import numpy as np
 
+from ..._creation import ones_like
 from ..._dtype import scalar_type_name
-from ..._tensor import Tensor
+from ..._tensor import Tensor, where
+from ..._ops.ctc import CtcLoss
 from ..._ops.util import unbroadcast
+from ...autograd import grad_mode
 from ...autograd.function import Function
+from .activation import logsigmoid, relu
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
+           "multilabel_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
+           "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+           "poisson_nll_loss", "gaussian_nll_loss", "ctc_loss"]
 
 def _type_name(array: np.ndarray) -> str:
     """torch's ScalarType name, which its error messages use."""
@@ -930,3 +944,440 @@ def _ce_reduce(loss, reduction, unbatched):
     if reduction == "none":
         return loss.reshape(()) if unbatched else loss
     return loss.sum() if reduction == "sum" else loss.mean()
+
+
+# =========================================================================== issue 12: the remaining losses
+# Composed of differentiable ember ops in the order of torch's own compositions (aten's Loss.cpp
+# and LossMulti*.cpp kernels, torch/nn/functional.py), so values round as torch's do and the
+# gradients (double backward included) come from the ops. A hinge max(0, z) is relu(z) where
+# torch's kernel tests z > 0 (gradient 0 at the kink) and clamp_min(z, 0) where torch composes
+# clamp_min (gradient passed at z = 0), as each torch function does.
+
+_COSINE_EPS = 1e-12  # aten's EPSILON (Loss.cpp), added to each squared magnitude
+
+
+def _reduced(loss: Tensor, reduction: str) -> Tensor:
+    """aten's apply_loss_reduction, on a Tensor."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _constant(array: np.ndarray) -> Tensor:
+    return Tensor._wrap(np.asarray(array))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    r"""Whether two inputs are alike (target 1) or not (target -1), by their cosine similarity:
+    :math:`\ell_n = 1 - \cos(x_1, x_2)` if :math:`y_n = 1`, :math:`\max(0, \cos(x_1, x_2) -
+    \text{margin})` if :math:`y_n = -1` (0 for any other target value).
+
+    Shapes: inputs (N, D) with target (N,), or (D,) with a 0-d target.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    t_dim = target.ndim
+    if t_dim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != t_dim + 1:
+        raise RuntimeError(f"{t_dim}D target tensor expects {t_dim + 1}D input tensors, but found "
+                           f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    prod_sum = (input1 * input2).sum(t_dim)
+    mag_square1 = (input1 * input1).sum(t_dim) + _COSINE_EPS
+    mag_square2 = (input2 * input2).sum(t_dim) + _COSINE_EPS
+    cos = prod_sum / (mag_square1 * mag_square2).sqrt()
+    _check_broadcast(_array(target), cos._data)  # torch's message, before where's
+    output = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return _reduced(output, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    r"""Ranking of two inputs: :math:`\ell_n = \max(0, -y_n (x_{1,n} - x_{2,n}) + \text{margin})`,
+    y = 1 when x1 should rank higher, -1 when x2 should."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but "
+                           f"got sizes: input1: {_size(input1)}, input2: {_size(input2)}, "
+                           f"target: {_size(target)} ")
+    return _reduced((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def _size(t) -> str:
+    """torch's repr of a tensor's size, as its Python-level messages print it."""
+    return f"torch.Size({list(t.shape)})"
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    r""":math:`\ell_n = x_n` where :math:`y_n = 1`, :math:`\max(0, \text{margin} - x_n)` where
+    :math:`y_n = -1` (both terms for any other target value, as torch)."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    _check_broadcast(_array(target), _array(input))  # torch's message, before where's
+    margin_clamp = (margin - input).clamp_min(0)
+    output = where(target != 1, margin_clamp, 0.0) + where(target != -1, input, 0.0)
+    return _reduced(output, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    r"""Two-class logistic loss: :math:`\ell_i = \log(1 + e^{-y_i x_i})`, y in {1, -1}.
+
+    As torch, the target is not differentiable (an error if it requires grad) and broadcasts to
+    the input's shape, never the other way round.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if isinstance(target, Tensor) and target.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to "
+                           "argument 'target'. This input cannot have requires_grad True.")
+    x, t = _array(input), _array(target)
+    _check_broadcast(x, t)
+    shape = np.broadcast_shapes(x.shape, t.shape)
+    if shape != x.shape:
+        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+                           f"{list(shape)}")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_type_name(x)}")
+    # written into a buffer of the input's shape and dtype, as aten's soft_margin_loss_out
+    target = _constant(t.astype(x.dtype, copy=False))
+    return _reduced(((-input * target).exp() + 1).log(), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    r"""One-vs-all logistic loss over C labels: :math:`\ell_n = -\frac{1}{C}\sum_c w_c [y_{nc}
+    \log\sigma(x_{nc}) + (1 - y_{nc}) \log\sigma(-x_{nc})]`, the class dim being the last."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    loss = loss.sum(dim=class_dim) / input.shape[class_dim]
+    if reduction not in ("none", "mean", "sum"):  # checked after computing, as torch
+        raise ValueError(f"{reduction} is not valid")
+    return _reduced(loss, reduction)
+
+
+def _margin_shape_check(x: np.ndarray) -> tuple[int, int]:
+    """(samples, classes) of a multi(label) margin loss's input: (C,) or (N, C), N may be 0."""
+    if not ((x.ndim <= 1 and x.size > 0) or (x.ndim == 2 and x.shape[1] > 0)):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(x.shape)}")
+    if x.ndim <= 1:
+        return 1, max(x.size, 1)
+    return x.shape[0], x.shape[1]
+
+
+def _check_long_target(x: np.ndarray, t: np.ndarray, op: str) -> None:
+    _check_not_integer(op, x)
+    if t.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_type_name(t)}")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    r"""Multi-class hinge loss: :math:`\ell_n = \frac{1}{C}\sum_{i \ne y_n} w_{y_n}
+    \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p`, p = 1 or 2.
+
+    Shapes: input (N, C) or (C,); target (N,) int64 class indices ((), or (1,), unbatched).
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    x, t = _array(input), _array(target)
+    n, c = _margin_shape_check(x)
+    if t.ndim > 1 or t.size != n:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the "
+                           f"number of input samples (batch size). Expected target size [{n}], but "
+                           f"got {list(t.shape)}. Input has shape {list(x.shape)}.")
+    if weight is not None and (weight.ndim > 1 or weight.numel() != c):
+        raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    _check_long_target(x, t, "multi_margin_loss_cpu_kernel")
+    if weight is not None and _array(weight).dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(x)} but found "
+                           f"{_type_name(_array(weight))}")
+    labels = t.reshape(n)
+    if np.any((labels < 0) | (labels >= c)):
+        raise RuntimeError("target out of range")
+    rows = input.reshape(n, c)
+    at_target = rows.gather(1, _constant(labels[:, None]))
+    hinge = relu(margin - at_target + rows)  # torch's kernel: z > 0, so no gradient at z = 0
+    if p == 2:
+        hinge = hinge * hinge
+    others = np.ones((n, c), dtype=bool)
+    others[np.arange(n), labels] = False
+    hinge = hinge * _constant(others.astype(x.dtype))
+    if weight is not None:
+        hinge = hinge * weight[_constant(labels)].unsqueeze(1)
+    loss = hinge.sum(1) / c
+    if reduction == "none":
+        return loss if t.ndim > 0 else loss.reshape(())
+    return _reduced(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    r"""Multi-label hinge loss: :math:`\ell_n = \frac{1}{C}\sum_{j}\sum_{i \notin y_n}
+    \max(0, 1 - (x_{n,y_{nj}} - x_{n,i}))`, over the target labels :math:`y_{nj}` up to the first
+    -1 (repeated labels count each time, as torch).
+
+    Shapes: input (N, C) or (C,); target of the same shape, int64, padded by -1.
+    """
+    reduction = _get_reduction(size_average, reduce, reduction)
+    x, t = _array(input), _array(target)
+    n, c = _margin_shape_check(x)
+    if (x.ndim <= 1 and (t.ndim > 1 or t.size != c)) or (
+            x.ndim == 2 and (t.ndim != 2 or t.shape != x.shape)):
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: "
+                           f"{list(x.shape)}")
+    if t.size and (t.min() < -1 or t.max() >= c):
+        raise RuntimeError("argument #2 'target' is out of range")
+    _check_long_target(x, t, "multilabel_margin_loss_forward_out_frame")
+    labels = t.reshape(n, c)
+    # the labels in use: those before the first -1 of each row
+    used = np.cumprod(labels >= 0, axis=1).astype(bool)
+    is_target = np.zeros((n, c), dtype=bool)
+    rows_idx = np.broadcast_to(np.arange(n)[:, None], (n, c))
+    is_target[rows_idx[used], labels[used]] = True
+    rows = input.reshape(n, c)
+    at_labels = rows.gather(1, _constant(np.where(used, labels, 0)))          # (n, j)
+    hinge = relu(1 - at_labels.unsqueeze(2) + rows.unsqueeze(1))               # (n, j, i)
+    pairs = used[:, :, None] & ~is_target[:, None, :]
+    loss = (hinge * _constant(pairs.astype(x.dtype))).sum((1, 2)) / c
+    if reduction == "none":
+        return loss if x.ndim > 1 else loss.reshape(())
+    return _reduced(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    r"""Negative log-likelihood of a Poisson target: :math:`e^{x} - y x` on log rates
+    (``log_input``), else :math:`x - y \log(x + \text{eps})`; ``full`` adds Stirling's
+    :math:`y \log y - y + \frac12 \log(2\pi y)` where y > 1."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduced(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    r""":math:`\frac12(\log \max(\text{var}, \text{eps}) + (x - y)^2 / \max(\text{var},
+    \text{eps}))` (+ :math:`\frac12\log 2\pi` when ``full``). ``var`` has the input's shape
+    (heteroscedastic), one dim fewer, or one dim of size 1 (homoscedastic), or is a float;
+    the clamp at eps is invisible to autograd, as torch."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * ones_like(input)
+    elif not isinstance(var, Tensor):
+        raise TypeError(f"var must be a Tensor or a float, got {type(var).__name__}")
+    elif (var < 0).any():
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim
+                  and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not valid")
+    var = var.clone()
+    with grad_mode.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduced(loss, reduction)
+
+
+def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
+    """aten's pairwise_distance: the p-norm of x1 - x2 + eps over the last dim."""
+    return (x1 - x2 + eps).norm(p, dim=-1)
+
+
+def _check_triplet_dims(anchor, positive, negative) -> None:
+    a, p, n = anchor.ndim, positive.ndim, negative.ndim
+    if not (a == p and p == n):
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {a}D, positive {p}D, and "
+                           f"negative {n}D inputs")
+
+
+def _check_margin(margin) -> None:
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+
+
+def _triplet(dist_pos, dist_neg, dist_swap, margin, reduction):
+    """max(0, margin + d(a, p) - d(a, n)), d(a, n) replaced by min(d(a, n), d(p, n)) with swap
+    (Balntas et al. 2016, "Learning local feature descriptors with triplets")."""
+    if dist_swap is not None:
+        dist_neg = dist_neg.minimum(dist_swap)
+    return _reduced((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    r"""Triplet loss :math:`\max(0, \text{margin} + d(a, p) - d(a, n))` with the pairwise
+    p-norm distance :math:`d(x, y) = \|x - y + \text{eps}\|_p` over the last dim."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    _check_margin(margin)
+    _check_triplet_dims(anchor, positive, negative)
+    dist_pos = _pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    dist_swap = _pairwise_distance(positive, negative, p, eps) if swap else None
+    return _triplet(dist_pos, dist_neg, dist_swap, margin, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    r"""Triplet loss with any ``distance_function(x, y)`` (default: the pairwise Euclidean
+    distance): :math:`\max(0, \text{margin} + d(a, p) - d(a, n))`."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_margin(margin)
+    _check_triplet_dims(anchor, positive, negative)
+    if distance_function is None:
+        distance_function = _pairwise_distance
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    dist_swap = distance_function(positive, negative) if swap else None
+    return _triplet(dist_pos, dist_neg, dist_swap, margin, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# CTC
+# ---------------------------------------------------------------------------------------------
+
+_CTC_CHECKS = "(while checking arguments for ctc_loss_allocate_outputs)"
+
+
+def _ctc_lengths(input_lengths, target_lengths):
+    """Both length arguments as int64 arrays: torch takes two tensors of an integral dtype or two
+    sequences of ints (its two overloads), nothing mixed."""
+    tensors = isinstance(input_lengths, Tensor), isinstance(target_lengths, Tensor)
+    if all(tensors):
+        arrays = _array(input_lengths), _array(target_lengths)
+        for name, a in zip(("input_lengths", "target_lengths"), arrays):
+            if a.dtype.kind not in "iu":
+                raise RuntimeError(f"{name} must be integral")
+        return tuple(a.reshape(-1).astype(np.int64) for a in arrays)
+    if not any(tensors) and all(_is_int_sequence(v) for v in (input_lengths, target_lengths)):
+        return tuple(np.array([int(i) for i in v], dtype=np.int64).reshape(-1)
+                     for v in (input_lengths, target_lengths))
+    raise TypeError("ctc_loss(): input_lengths and target_lengths must be both Tensors of an "
+                    "integral dtype or both tuples of ints, but got "
+                    f"({type(input_lengths).__name__}, {type(target_lengths).__name__})")
+
+
+def _is_int_sequence(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in value)
+
+
+def _ctc_padded_targets(t: np.ndarray, target_lengths, n_batch: int) -> np.ndarray:
+    """Targets as (N, S) int64 rows, from torch's two layouts: padded (N, S), or concatenated
+    (sum(target_lengths),). Checks the sizes as aten's ctc_loss_allocate_outputs."""
+    if t.ndim not in (1, 2):
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {t.ndim}-dimensional tensor for "
+                           f"argument #2 'targets' {_CTC_CHECKS}")
+    for length in target_lengths:
+        if length < 0:
+            raise RuntimeError("Expected target_lengths to have value at least 0, but got value "
+                               f"{length} {_CTC_CHECKS}")
+    max_length = int(target_lengths.max(initial=0))
+    if t.ndim == 1:
+        total = int(target_lengths.sum())
+        if t.shape[0] != total:
+            raise RuntimeError(f"Expected tensor to have size {total} at dimension 0, but got size "
+                               f"{t.shape[0]} for argument #2 'targets' {_CTC_CHECKS}")
+        padded = np.zeros((n_batch, max_length), dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(target_lengths)[:-1]))
+        for b, (start, length) in enumerate(zip(starts, target_lengths)):
+            padded[b, :length] = t[start:start + length]
+        return padded
+    if t.shape[0] != n_batch:
+        raise RuntimeError(f"Expected tensor to have size {n_batch} at dimension 0, but got size "
+                           f"{t.shape[0]} for argument #2 'targets' {_CTC_CHECKS}")
+    if t.shape[1] < max_length:
+        raise RuntimeError(f"Expected tensor to have size at least {max_length} at dimension 1, "
+                           f"but got size {t.shape[1]} for argument #2 'targets' {_CTC_CHECKS}")
+    return np.ascontiguousarray(t, dtype=np.int64)
+
+
+def _check_ctc_labels(padded: np.ndarray, target_lengths, n_labels: int) -> None:
+    """The labels a path visits must index log_probs' classes. torch reads out of bounds here
+    (undefined behaviour); ember refuses, as its kernels never see an unchecked index. Padding
+    beyond a target's length is never read, so may hold anything (-1, say)."""
+    in_use = np.arange(padded.shape[1]) < target_lengths[:, None]
+    labels = padded[in_use]
+    bad = labels[(labels < 0) | (labels >= n_labels)]
+    if bad.size:
+        raise RuntimeError(f"ctc_loss: targets must be class indices in [0, {n_labels}), but got "
+                           f"{int(bad[0])}")
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    r"""Connectionist Temporal Classification loss (Graves et al. 2006): the negative
+    log-likelihood of ``targets`` summed over every alignment of them (with blanks and
+    repeats) to the T input steps.
+
+    Shapes: ``log_probs`` (T, N, C) or unbatched (T, C), log-probabilities (log_softmax over C);
+    ``targets`` (N, S) padded or concatenated (sum(target_lengths),), class indices other than
+    ``blank``; ``input_lengths``/``target_lengths`` (N,) tensors of an integral dtype or
+    tuples/lists of ints. A target that cannot fit in its input length (it needs one step per
+    label plus one per repeated pair) has an infinite loss; ``zero_infinity`` makes it and its
+    gradient 0. 'mean' divides each loss by its target length (at least 1), then averages.
+
+    As torch, the gradient is taken assuming ``log_probs`` are normalised log-probabilities
+    (exact through the log_softmax that made them).
+
+    >>> lp = ember.randn(50, 16, 20).log_softmax(2).requires_grad_()
+    >>> targets = ember.randint(1, 20, (16, 30))
+    >>> F.ctc_loss(lp, targets, [50] * 16, [30] * 16).backward()
+    """
+    reduction = _check_reduction(reduction)
+    il, tl = _ctc_lengths(input_lengths, target_lengths)
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    x = _array(lp)
+    if x.dtype not in (np.float32, np.float64):
+        raise NotImplementedError(f'"ctc_loss_cpu" not implemented for \'{_type_name(x)}\'')
+    if x.ndim != 3:
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {x.ndim}-dimensional tensor "
+                           f"for argument #1 'log_probs' {_CTC_CHECKS}")
+    max_input_length, n_batch, n_labels = x.shape
+    if not 0 <= blank < n_labels:
+        raise RuntimeError("blank must be in label range")
+    if il.size != n_batch:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.size != n_batch:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    t = _array(targets)
+    padded = _ctc_padded_targets(t.astype(np.int64) if t.dtype != np.int64 else t, tl, n_batch)
+    for length in il:
+        if length < 0:
+            raise RuntimeError(f"Expected input_lengths to have value at least 0, but got value "
+                               f"{length} {_CTC_CHECKS}")
+        if length > max_input_length:
+            raise RuntimeError(f"Expected input_lengths to have value at most {max_input_length}, "
+                               f"but got value {length} {_CTC_CHECKS}")
+    _check_ctc_labels(padded, tl, n_labels)
+    loss = CtcLoss.apply(lp, padded, il, tl, int(blank), bool(zero_infinity))
+    if zero_infinity:
+        loss = where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        return (loss / _constant(np.maximum(tl, 1).astype(x.dtype))).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss if batched else loss.squeeze(0)

@@ -7,7 +7,10 @@ from ..functional.loss import legacy_reduction
 from .module import Module
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
+           "HingeEmbeddingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+           "MultiMarginLoss", "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+           "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss"]
 
 
 class _Loss(Module):
@@ -156,3 +159,198 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class CosineEmbeddingLoss(_Loss):
+    r""":math:`1 - \cos(x_1, x_2)` for target 1, :math:`\max(0, \cos(x_1, x_2) - \text{margin})`
+    for target -1: learns embeddings where alike pairs point the same way.
+
+    Shapes: inputs (N, D) or (D,); target (N,) or () of 1 / -1.
+    """
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
+                                       reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    r""":math:`\max(0, -y (x_1 - x_2) + \text{margin})`: x1 should rank above x2 by the margin
+    where y = 1, below where y = -1. Shapes: all three (N,) or ()."""
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
+                                     reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    r""":math:`x` where y = 1, :math:`\max(0, \text{margin} - x)` where y = -1; x is typically a
+    distance between two inputs (e.g. an L1 pairwise distance)."""
+
+    def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-label hinge loss: every target label (the entries of y before the first -1)
+    should score at least 1 above every non-target label,
+    :math:`\sum_{j, i} \max(0, 1 - (x_{y_j} - x_i)) / C`.
+
+    Shapes: input (N, C) or (C,); target the same shape, int64, padded by -1.
+    """
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    r"""One-vs-all logistic loss over C labels, averaged over the labels:
+    :math:`-\frac1C \sum_c w_c [y_c \log\sigma(x_c) + (1 - y_c)\log\sigma(-x_c)]`."""
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
+                                             reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    r"""Multi-class hinge loss: :math:`\frac1C\sum_{i \ne y} w_y \max(0, \text{margin} - x_y +
+    x_i)^p`, p = 1 or 2; ``weight`` (C,) rescales each class.
+
+    Shapes: input (N, C) or (C,); target (N,) or () int64 class indices.
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                 reduce=None, reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        if p != 1 and p != 2:
+            raise ValueError("only p == 1 and p == 2 supported")
+        if weight is not None and weight.dim() != 1:
+            raise ValueError("MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                             f"{weight.dim()}D instead")
+        self.p = p
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
+                                   weight=self.weight, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    r"""Two-class logistic loss :math:`\log(1 + e^{-y x})`, y in {1, -1}."""
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    r""":math:`\max(0, \text{margin} + d(a, p) - d(a, n))` with
+    :math:`d(x, y) = \|x - y + \text{eps}\|_p` over the last dim; ``swap`` uses
+    :math:`\min(d(a, n), d(p, n))` for the negative distance.
+
+    Shapes: anchor, positive, negative (N, D) or (D,).
+    """
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError("TripletMarginLoss: expected margin to be greater than 0, got "
+                             f"{margin} instead")
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
+                                     eps=self.eps, swap=self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    r""":math:`\max(0, \text{margin} + d(a, p) - d(a, n))` with any ``distance_function``
+    (default: :class:`PairwiseDistance`, which then shows as a submodule, as torch)."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average=None, reduce=None, reduction=reduction)
+        if margin <= 0:
+            raise ValueError("TripletMarginWithDistanceLoss: expected margin to be greater than 0, "
+                             f"got {margin} instead")
+        if distance_function is None:
+            from .distance import PairwiseDistance
+            distance_function = PairwiseDistance()
+        self.distance_function = distance_function
+        self.margin = margin
+        self.swap = swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function,
+                                                   margin=self.margin, swap=self.swap,
+                                                   reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    r"""Poisson negative log-likelihood: :math:`e^{x} - y x` on log rates (``log_input``), else
+    :math:`x - y \log(x + \text{eps})`; ``full`` adds Stirling's approximation of
+    :math:`\log y!` where y > 1."""
+
+    def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
+                 eps: float = 1e-8, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input = log_input
+        self.full = full
+        self.eps = eps
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
+                                  eps=self.eps, reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    r"""Gaussian negative log-likelihood with predicted variances:
+    :math:`\frac12(\log v + (x - y)^2 / v)`, v = max(var, eps) (+ :math:`\frac12\log 2\pi`
+    when ``full``). ``var`` has the input's shape, or one dim fewer or of size 1
+    (homoscedastic), or is a float."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(None, None, reduction)
+        self.full = full
+        self.eps = eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
+                                   reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    r"""Connectionist Temporal Classification loss: the negative log-likelihood of a target
+    sequence summed over all its alignments to the input steps (blanks between and around the
+    labels, repeats merged). See :func:`ember.nn.functional.ctc_loss` for the shapes.
+
+    >>> ctc = CTCLoss()
+    >>> loss = ctc(log_probs, targets, input_lengths, target_lengths)
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -1,0 +1,43 @@
+"""The CTC loss per sample, as aten's ``_ctc_loss``: forward (alpha recursion) and backward
+(beta recursion and torch's gradient formula) side by side, on the kernels of
+``ember/_kernels/ctc.py``. ``F.ctc_loss`` checks the arguments and reduces."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._kernels import ctc as K
+from ..autograd.function import Function
+
+
+class CtcLoss(Function):
+    """``log_probs`` (T, N, C) -> the negative log-likelihoods (N,).
+
+    Non-tensor arguments, made and checked by ``F.ctc_loss``: ``targets`` (N, S) int64 padded,
+    ``input_lengths``/``target_lengths`` (N,) int64, ``blank``, ``zero_infinity``. Saved for
+    backward: log_probs (version-checked), the losses and log_alpha (N, T, 2S+1), as torch.
+    torch's backward is not differentiable again, nor is this one.
+    """
+    name = "CtcLossBackward0"
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        lp = np.ascontiguousarray(log_probs)
+        n_batch = lp.shape[1]
+        nll = np.empty(n_batch, dtype=lp.dtype)
+        log_alpha = np.empty((n_batch, lp.shape[0], 2 * targets.shape[1] + 1), dtype=lp.dtype)
+        K.ctc_alpha(lp, targets, input_lengths, target_lengths, blank, nll, log_alpha)
+        ctx.save_for_backward(log_probs)
+        ctx.lengths = (targets, input_lengths, target_lengths, blank, zero_infinity)
+        ctx.alpha = (nll, log_alpha)
+        return nll.copy()  # the output may be changed in place; the saved nll must not
+
+    @staticmethod
+    def backward(ctx, grad):
+        (log_probs,) = ctx.saved_tensors
+        targets, input_lengths, target_lengths, blank, zero_infinity = ctx.lengths
+        nll, log_alpha = ctx.alpha
+        lp = np.ascontiguousarray(log_probs)
+        grad_in = np.empty_like(lp)
+        K.ctc_grad(np.ascontiguousarray(grad, dtype=lp.dtype), lp, targets, input_lengths,
+                   target_lengths, blank, bool(zero_infinity), nll, log_alpha, grad_in)
+        return grad_in, None, None, None, None, None
