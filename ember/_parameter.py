@@ -147,6 +147,9 @@ class UninitializedTensorMixin:
     def is_complex(self) -> bool:
         return self._array().dtype.kind == "c"
 
+    def requires_grad_(self, requires_grad=True):
+        self._data  # raises, as torch's guard does for requires_grad_
+
     def to(self, *args, **kwargs):
         return self.data.to(*args, **kwargs)
 

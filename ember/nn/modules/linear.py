@@ -103,3 +103,50 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+# -- lazy variant (torch/nn/modules/linear.py) ---------------------------------------------------
+from ..._parameter import UninitializedParameter  # noqa: E402
+from ...autograd.grad_mode import no_grad as _no_grad  # noqa: E402
+from .lazy import LazyModuleMixin  # noqa: E402
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    r"""A :class:`Linear` whose ``in_features`` is inferred from the first input's last dim.
+
+    ``weight`` and ``bias`` are :class:`UninitializedParameter` s until the first call, which
+    materialises and initialises them as ``Linear`` does; the module then becomes a ``Linear``.
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(**factory_kwargs)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(**factory_kwargs)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input) -> None:
+        """Infer ``in_features`` from ``input.shape[-1]`` and initialise the parameters."""
+        if self.has_uninitialized_params():
+            with _no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
+        if self.in_features == 0:  # parameters came from load_state_dict
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise AssertionError(
+                    f"The in_features inferred from input: {input.shape[-1]} is not equal to "
+                    f"in_features from self.weight: {self.weight.shape[-1]}")
+            self.in_features = input.shape[-1]
+
+
+__all__ += ["LazyLinear"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._size import Size
-from ..._parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter, is_lazy
+from ..parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter, is_lazy
 from ..._device import _check_device
 from ..._tensor import Tensor
 from ..._tensor_str import typename
