@@ -137,11 +137,11 @@ for _name in "unique unique_consecutive bincount dist".split():
 for _name in ("cumsum cumprod cummax cummin logcumsumexp diff median nanmedian mode kthvalue quantile "
               "nanquantile nansum nanmean histc topk sort msort aminmax logsumexp prod norm "
               "renorm").split():  # the torch functions of these take out=
-    globals()[_name] = _with_out(_method(_name))
+    globals()[_name] = _method(_name)
 from ._ops.stats import cdist, cosine_similarity, std_mean, var_mean  # noqa: E402,F401
 from ._ops import stats as _stats  # noqa: E402
 
-bucketize, searchsorted = _with_out(_stats.bucketize), _with_out(_stats.searchsorted)
+bucketize, searchsorted = _stats.bucketize, _stats.searchsorted
 
 
 def cat(tensors, dim=0):
@@ -174,10 +174,9 @@ for _name in ("tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arct
     globals()[_name] = _method(_name)
 
 
-def polygamma(n, input, *, out=None):
+def polygamma(n, input):
     from ._ops.pointwise import polygamma as _polygamma
-    from ._ops.products import _finish_out
-    return _finish_out(_polygamma(n, input), out)
+    return _polygamma(n, input)
 
 
 def _number_first(name):
@@ -185,16 +184,15 @@ def _number_first(name):
     method = getattr(Tensor, name)
     reflected = {"remainder": Tensor.__rmod__}.get(name)
 
-    def fn(input, other, *, out=None):
+    def fn(input, other):
         from ._ops import pointwise as _pw
-        from ._ops.products import _finish_out
         if isinstance(input, Tensor):
-            return _finish_out(method(input, other), out)
+            return method(input, other)
         if reflected is not None:
-            return _finish_out(reflected(other, input), out)
-        return _finish_out(_pw.float_power(input, other) if name == "float_power" else
-                           other._float_operands(input)._binary(_pw.BINARY_FUNCTIONS[name], input, True),
-                           out)
+            return reflected(other, input)
+        if name == "float_power":
+            return _pw.float_power(input, other)
+        return other._float_operands(input)._binary(_pw.BINARY_FUNCTIONS[name], input, True)
 
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -203,10 +201,9 @@ def _number_first(name):
 xlogy, remainder, float_power = (_number_first(_n) for _n in ("xlogy", "remainder", "float_power"))
 
 
-def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None):
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
     from ._ops.pointwise import isin as _isin
-    from ._ops.products import _finish_out
-    return _finish_out(_isin(elements, test_elements, assume_unique=assume_unique, invert=invert), out)
+    return _isin(elements, test_elements, assume_unique=assume_unique, invert=invert)
 
 
 # --- indexing, scatter and shape ops (issue 11, G3)
@@ -215,30 +212,6 @@ for _name in ("scatter_reduce index_add index_copy index_fill index_put index_pu
               "dsplit").split():
     globals()[_name] = _method(_name)
 
-
-def _method_with_out(name):
-    """ember.<name>(input, ..., out=None) for the ops whose torch function takes ``out=``."""
-    method = getattr(Tensor, name)
-
-    def fn(input, *args, out=None, **kwargs):
-        from ._ops.products import _finish_out
-        return _finish_out(method(input, *args, **kwargs), out)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"ember.{name}(input, ..., out=None) is ``input.{name}(...)``, written to out."
-    return fn
-
-
-for _name in "index_add index_copy gather take_along_dim".split():
-    globals()[_name] = _method_with_out(_name)
-
-# --- elementwise math (issue 11, G5): out= on the tensor-first functions whose torch form has it
-for _name in ("tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh "
-              "arctanh exp2 erf erfc erfinv lgamma digamma i0 sinc deg2rad rad2deg frac fix sgn "
-              "nan_to_num atan2 arctan2 hypot logaddexp logaddexp2 fmod copysign lerp heaviside "
-              "signbit isposinf isneginf bitwise_and bitwise_or bitwise_xor bitwise_not "
-              "bitwise_left_shift bitwise_right_shift logical_xor gcd lcm floor_divide").split():
-    globals()[_name] = _method_with_out(_name)
 
 from ._ops.rearrange import (cartesian_prod, column_stack, dstack, hstack, meshgrid,  # noqa: E402
                              row_stack, vstack)
@@ -250,11 +223,10 @@ def combinations(input, r=2, with_replacement=False):
 
 
 # --- products and linear algebra (issue 11)
-for _name in "diagonal diag_embed trace det logdet slogdet pinverse matrix_exp".split():
-    globals()[_name] = _method(_name)
-for _name in ("vdot outer ger inner kron addmm addmv baddbmm addbmm matrix_power diag triu tril "
+for _name in ("diagonal diag_embed trace det logdet slogdet pinverse matrix_exp "
+              "vdot outer ger inner kron addmm addmv baddbmm addbmm matrix_power diag triu tril "
               "inverse cholesky").split():
-    globals()[_name] = _method_with_out(_name)
+    globals()[_name] = _method(_name)
 
 
 def einsum(*args):
@@ -262,14 +234,14 @@ def einsum(*args):
     return _einsum(*args)
 
 
-def tensordot(a, b, dims=2, out=None):
+def tensordot(a, b, dims=2):
     from ._ops.products import tensordot as _tensordot
-    return _tensordot(a, b, dims, out)
+    return _tensordot(a, b, dims)
 
 
-def cross(input, other, dim=None, *, out=None):
-    from ._ops.products import _finish_out, cross as _cross
-    return _finish_out(_cross(input, other, dim), out)
+def cross(input, other, dim=None):
+    from ._ops.products import cross as _cross
+    return _cross(input, other, dim)
 
 
 def _triangle_indices(np_fn, row, col, offset, dtype):
@@ -295,12 +267,12 @@ def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _triangle_indices(np.tril_indices, row, col, offset, dtype)
 
 
-def svd(input, some=True, compute_uv=True, *, out=None):
+def svd(input, some=True, compute_uv=True):
     from .linalg import _svd_legacy
     return _svd_legacy(input, some, compute_uv)
 
 
-def qr(input, some=True, *, out=None):
+def qr(input, some=True):
     from .linalg import _qr_legacy
     return _qr_legacy(input, some)
 
@@ -356,6 +328,32 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_LAZY))
+
+
+# --- out= (issue 11): every function whose torch form takes ``out=`` takes it here, through one
+# wrapper (ember/_ops/stats.py with_out) that applies torch's checks: no out= while the call is
+# differentiated, the out dtype rules, tuple outs for tuple results. (The creation functions -
+# zeros, rand, arange ... - handle their own out=, which also decides their dtype.) The list is
+# torch 2.13's; tests/ops/test_out_argument.py checks samples of it against torch.
+OUT_FUNCTIONS = (
+    "abs absolute acos acosh add addbmm addcdiv addcmul addmm addmv all amax amin aminmax any "
+    "arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin asin asinh atan atan2 "
+    "atanh baddbmm bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift "
+    "bitwise_xor bmm bucketize cat ceil cholesky clamp clamp_max clamp_min clip column_stack "
+    "concat concatenate copysign cos cosh cross cummax cummin cumprod cumsum deg2rad diag diff "
+    "digamma div divide dot dstack eq erf erfc erfinv exp exp2 expm1 fix float_power floor "
+    "floor_divide fmod frac gather gcd ge ger greater greater_equal gt heaviside histc hstack "
+    "hypot i0 index_add index_copy index_select inner inverse isin isneginf isposinf kron "
+    "kthvalue lcm le lerp less less_equal lgamma log log10 log1p log2 log_softmax logaddexp "
+    "logaddexp2 logcumsumexp logical_and logical_not logical_or logical_xor logit logsumexp lt "
+    "masked_select matmul matrix_power max maximum mean median min minimum mm mode msort mul "
+    "multiply mv nan_to_num nanmean nanmedian nanquantile nansum ne neg negative nonzero norm "
+    "not_equal outer polygamma pow prod qr quantile rad2deg reciprocal remainder renorm round "
+    "row_stack rsqrt scatter scatter_add scatter_reduce searchsorted sgn sigmoid sign signbit "
+    "sin sinc sinh softmax sort sqrt square stack std sub subtract sum svd take take_along_dim "
+    "tan tanh tensordot topk tril triu true_divide trunc var vdot vstack where xlogy").split()
+for _name in OUT_FUNCTIONS:
+    globals()[_name] = _with_out(globals()[_name], _name)
 
 
 # --- calling conventions (issue 11): keep this block last, so that it sees every function above.

@@ -56,6 +56,18 @@ SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "
                      "complex128": "ComplexDouble"}
 
 
+# ...and the C++ type names that some of its messages print in lower case ("Expected out
+# tensor to have dtype float, but got long int instead").
+CPP_TYPE_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+                  "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+                  "float32": "float", "float64": "double"}
+
+
+def cpp_type_name(d) -> str:
+    key = d.name if isinstance(d, (dtype, np.dtype)) else str(d)
+    return CPP_TYPE_NAMES.get(key, str(d))
+
+
 def scalar_type_name(d) -> str:
     """torch's ScalarType name (``Float``, ``Long`` ...) of an ember dtype, a NumPy dtype or a
     dtype's name; a type torch has no name for is printed as it is."""

@@ -207,14 +207,15 @@ class Cholesky(Function):
     @staticmethod
     def forward(ctx, a, upper):
         low = np.linalg.cholesky(a)
-        ctx.save_for_backward(low)
+        out = np.ascontiguousarray(_mT(low)) if upper else low
+        ctx.save_for_backward(out)  # the output itself, so the recorded backward links to it
         ctx.upper = upper
-        return np.ascontiguousarray(_mT(low)) if upper else low
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        low, = ctx.saved_tensors
-        gl = _mT(g) if ctx.upper else g
+        out, = ctx.saved_tensors
+        low, gl = (_mT(out), _mT(g)) if ctx.upper else (out, g)
         # gA = L^{-T} phi(L^T gL) L^{-1}, phi = lower triangle with the diagonal halved; symmetrised
         phi = np.tril(_mT(low) @ gl)
         phi = phi - 0.5 * np.tril(np.triu(phi))
@@ -291,12 +292,14 @@ class Qr(Function):
     def forward(ctx, a, mode):
         q, r = np.linalg.qr(a, mode=mode)
         ctx.save_for_backward(q, r)
+        ctx.mode = mode
         return q, r
 
     @staticmethod
     def backward(ctx, gq, gr):
         q, r = ctx.saved_tensors
         m, n = q.shape[-2], r.shape[-1]
+        _check_qr_differentiable(ctx.mode, m, n)
         if m >= n:
             return _qr_backward_tall(q[..., :n], r[..., :n, :], gq[..., :n], gr[..., :n, :]), None
         # wide: A = [X | Y] with X = Q U square and V = Q^T Y, so Q also receives Y gV^T
@@ -304,6 +307,13 @@ class Qr(Function):
         gu, gv = gr[..., :m], gr[..., m:]
         gx = _qr_backward_tall(q, u, gq + (q @ v) @ _mT(gv), gu)
         return np.concatenate([gx, q @ gv], axis=-1), None
+
+
+def _check_qr_differentiable(mode, m, n):
+    # Q's last m - n columns are any orthonormal completion: no derivative exists (torch raises)
+    if mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                           "nrows > ncols.")
 
 
 def _qr_backward_tall(q, r, gq, gr):
@@ -477,3 +487,105 @@ Inv.backward_graph = staticmethod(_inv_graph)
 Det.backward_graph = staticmethod(_det_graph)
 Slogdet.backward_graph = staticmethod(_slogdet_graph)
 Solve.backward_graph = staticmethod(_solve_graph)
+
+
+# The decompositions' backwards in Tensor ops on their linked outputs: the inverses and
+# triangular solves inside are Inv / Solve again, the matrix exponential is MatrixExp again,
+# so gradients of gradients are recorded to any order (torch derives its double backward the
+# same way, from the first derivative's formula).
+def _eye_mask(n):
+    return np.eye(n, dtype=bool)
+
+
+def _off_diagonal_reciprocal(diff, eye):
+    """1 / diff off the diagonal, 0 on it, with no inf anywhere: a masked inf would turn the
+    next derivative into 0 * inf = nan."""
+    from .elementwise import Where
+    one = diff.new_ones(())
+    safe = Where.apply(eye, one, diff)
+    return Where.apply(eye, diff.new_zeros(()), one / safe)
+
+
+def _cholesky_graph(ctx, g):
+    from ..autograd.higher_order import saved
+    (out,) = saved(ctx)
+    low, gl = (_t(out), _t(g)) if ctx.upper else (out, g)
+    phi = (_t(low) @ gl).tril()
+    phi = phi - 0.5 * phi.diagonal(dim1=-2, dim2=-1).diag_embed()
+    linv = Inv.apply(low)
+    ga = _t(linv) @ phi @ linv
+    return 0.5 * (ga + _t(ga)), None
+
+
+def _eigh_graph(ctx, gw, gv):
+    from ..autograd.higher_order import saved
+    w, v = saved(ctx)
+    if not gv._data.any():  # only the eigenvalues were used: no 1/gap term
+        return v @ gw.diag_embed() @ _t(v), None
+    eye = _eye_mask(w.shape[-1])
+    vtgv = _t(v) @ gv
+    skew = 0.5 * (vtgv - _t(vtgv))
+    inner = skew * _off_diagonal_reciprocal(w.unsqueeze(-2) - w.unsqueeze(-1), eye)
+    return v @ (inner + gw.diag_embed()) @ _t(v), None
+
+
+def _svd_graph(ctx, gu, gs, gvh):
+    from ..autograd.higher_order import saved
+    u, s, vh = saved(ctx)
+    k = s.shape[-1]
+    u, vh, gu, gvh = u[..., :k], vh[..., :k, :], gu[..., :k], gvh[..., :k, :]
+    if not gu._data.any() and not gvh._data.any():  # only S was used
+        return (u * gs.unsqueeze(-2)) @ vh, None
+    v, gv = _t(vh), _t(gvh)
+    s2 = s * s
+    f = _off_diagonal_reciprocal(s2.unsqueeze(-2) - s2.unsqueeze(-1), _eye_mask(k))
+    utgu, vtgv = _t(u) @ gu, _t(v) @ gv
+    inner = (f * (utgu - _t(utgu))) * s.unsqueeze(-2) + s.unsqueeze(-1) * (f * (vtgv - _t(vtgv)))
+    ga = u @ (inner + gs.diag_embed()) @ vh
+    m, n = u.shape[-2], v.shape[-2]
+    if m > k:
+        ga = ga + ((gu - u @ utgu) / s.unsqueeze(-2)) @ vh
+    if n > k:
+        ga = ga + u @ (_t(gv - v @ vtgv) / s.unsqueeze(-1))
+    return ga, None
+
+
+def _qr_graph(ctx, gq, gr):
+    from ..autograd.higher_order import saved
+    from .joins import cat
+    q, r = saved(ctx)
+    m, n = q.shape[-2], r.shape[-1]
+    _check_qr_differentiable(ctx.mode, m, n)
+    if m >= n:
+        return _qr_tall_graph(q[..., :n], r[..., :n, :], gq[..., :n], gr[..., :n, :]), None
+    u, v = r[..., :m], r[..., m:]
+    gu, gv = gr[..., :m], gr[..., m:]
+    gx = _qr_tall_graph(q, u, gq + (q @ v) @ _t(gv), gu)
+    return cat([gx, q @ gv], -1), None
+
+
+def _qr_tall_graph(q, r, gq, gr):
+    mm = r @ _t(gr) - _t(gq) @ q
+    copyltu = mm.tril() + _t(mm.tril(-1))
+    b = gq + q @ copyltu
+    return _t(Solve.apply(r, _t(b), False))
+
+
+def _matrix_exp_graph(ctx, g):
+    """The Fréchet derivative as the upper-right block of exp([[A^T, G], [0, A^T]]), built
+    from the linked A and recorded as MatrixExp again."""
+    from ..autograd.higher_order import saved
+    from .joins import cat
+    (a,) = saved(ctx)
+    n = a.shape[-1]
+    at = _t(a).expand(*g.shape)
+    top = cat([at, g], -1)
+    bottom = cat([g.new_zeros(g.shape), at], -1)
+    return MatrixExp.apply(cat([top, bottom], -2))[..., :n, n:]
+
+
+Cholesky.backward_graph = staticmethod(_cholesky_graph)
+Eigh.backward_graph = staticmethod(_eigh_graph)
+Svd.backward_graph = staticmethod(_svd_graph)
+Qr.backward_graph = staticmethod(_qr_graph)
+MatrixExp.backward_graph = staticmethod(_matrix_exp_graph)

@@ -472,9 +472,9 @@ def lerp(input, end, weight):
 
 
 def _torch_name(t):
-    # torch's messages here print the C++ type name in lower case: float, double, long
-    return {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "int64": "long int"}.get(t._data.dtype.name, t._data.dtype.name)
+    # torch's messages here print the C++ type name in lower case: float, double, long int
+    from .._dtype import cpp_type_name
+    return cpp_type_name(t._data.dtype)
 
 
 def check_float_power_base(input):

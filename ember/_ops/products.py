@@ -406,11 +406,67 @@ def _user_dims(dims):
     return list(zip(da, db))
 
 
-def _finish_out(res, out):
-    """torch's ``out=``: the result is written into ``out`` (resized as torch does)."""
+# How torch checks an ``out=`` tensor's dtype against the result's, by family (measured on
+# torch 2.13): products, linalg, gather and sort want it exact; the pointwise ops
+# (TensorIterator) refuse a cast that lowers the category (float into an integer out); joins
+# say so as torch.cat; the rest (sum, cumsum ...) cast.
+EXACT_OUT_DTYPE = frozenset(
+    "mm bmm mv dot vdot matmul addmm addmv addbmm baddbmm inner ger tril triu diag cholesky "
+    "inverse matrix_power kron gather sort msort".split())
+CASTING_OUT_DTYPE = frozenset(
+    "abs absolute acos acosh add arccos arccosh arcsin arcsinh arctan arctan2 arctanh asin asinh "
+    "atan atan2 atanh bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift "
+    "bitwise_xor ceil copysign cos cosh deg2rad digamma div divide eq erf erfc erfinv exp exp2 "
+    "expm1 fix float_power floor floor_divide fmod frac gcd ge greater greater_equal gt heaviside "
+    "hypot i0 isneginf isposinf lcm le lerp less less_equal lgamma log log10 log1p log2 "
+    "logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logit lt maximum "
+    "minimum mul multiply nan_to_num ne neg negative not_equal outer polygamma pow rad2deg "
+    "reciprocal remainder round rsqrt sgn sigmoid sign signbit sin sinc sinh sqrt square sub "
+    "subtract tan tanh true_divide trunc xlogy mean nanmean".split())
+JOIN_OUT_DTYPE = frozenset("cat concat concatenate stack hstack vstack dstack column_stack "
+                           "row_stack".split())  # all torch.cat underneath, TypeError
+
+
+def _check_out_dtype(res, out, name):
+    from .._dtype import cpp_type_name, scalar_type_name
+    have, want = out._data.dtype, res._data.dtype
+    if have == want:
+        return
+    castable = np.can_cast(want, have, casting="same_kind")
+    if name in EXACT_OUT_DTYPE:
+        raise RuntimeError(f"Expected out tensor to have dtype {cpp_type_name(want)}, but got "
+                           f"{cpp_type_name(have)} instead")
+    if name in ("clamp", "clip", "clamp_min", "clamp_max"):
+        raise RuntimeError(f"Found dtype {scalar_type_name(have)} but expected "
+                           f"{scalar_type_name(want)}")
+    if name == "where":
+        raise RuntimeError(f"Expected out type to be {scalar_type_name(want)} but got "
+                           f"{scalar_type_name(have)}")
+    if name == "logsumexp" and have.kind != "f":
+        raise RuntimeError(f"logsumexp(): Expected floating point type for result tensor, but "
+                           f"got: {scalar_type_name(have)}")
+    if name in ("cumsum", "cumprod") and have.kind == "b":
+        raise NotImplementedError(f'"{name}_out_cpu" not implemented for \'Bool\'')
+    if name in JOIN_OUT_DTYPE and not castable:
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                        f"{scalar_type_name(have)}")
+    if name in CASTING_OUT_DTYPE and not castable:
+        raise RuntimeError(f"result type {scalar_type_name(want)} can't be cast to the desired "
+                           f"output type {scalar_type_name(have)}")
+
+
+def _finish_out(res, out, name=None):
+    """torch's ``out=``: the result is written into ``out`` (resized as torch does). Refused,
+    as torch, when the call is being differentiated (nothing would connect ``out`` to the
+    graph: a silently missing gradient) and for an ``out`` dtype torch does not write."""
     if out is None:
         return res
     from ..autograd import grad_mode
+    if grad_mode.is_grad_enabled() and (res.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name or 'function'}(): functions with out=... arguments don't "
+                           f"support automatic differentiation, but one of the arguments "
+                           f"requires grad.")
+    _check_out_dtype(res, out, name)
     with grad_mode.no_grad():
         if tuple(out.shape) != tuple(res.shape):
             out._data = np.empty(res._data.shape, out._data.dtype)

@@ -457,23 +457,35 @@ def _clamped_norm(x, dim, eps):
     return norm + (detached.clamp_min(eps) - detached)  # value clamped, gradient of the norm
 
 
-def with_out(fn):
+_ACCUMULATE_IN_OUT_DTYPE = frozenset("sum nansum prod cumsum cumprod".split())
+
+
+def with_out(fn, name=None):
     """``fn(..., out=None)``: torch's ``out=`` for an op returning a tensor or a named tuple of
     them (``out`` then a tuple of tensors, one per field); the outs are returned, as in torch."""
+    name = name or fn.__name__
+    if getattr(fn, "_with_out", False):
+        return fn
+
     def wrapped(*args, out=None, **kwargs):
+        if name in _ACCUMULATE_IN_OUT_DTYPE and out is not None and "dtype" not in kwargs \
+                and args and hasattr(args[0], "_data") and out.dtype is not args[0].dtype:
+            kwargs["dtype"] = out.dtype  # torch accumulates in out's dtype: the input cast first
         res = fn(*args, **kwargs)
         if out is None:
             return res
         from .products import _finish_out
         if isinstance(res, tuple):
             if not isinstance(out, (tuple, list)) or len(out) != len(res):
-                raise TypeError(f"{fn.__name__}(): argument 'out' must be tuple of "
+                raise TypeError(f"{name}(): argument 'out' must be tuple of "
                                 f"{len(res)} Tensors")
-            return type(res)(*(_finish_out(r, o) for r, o in zip(res, out)))
-        return _finish_out(res, out)
+            return type(res)(*(_finish_out(r, o, name) for r, o in zip(res, out)))
+        return _finish_out(res, out, name)
 
-    wrapped.__name__ = wrapped.__qualname__ = fn.__name__
+    wrapped.__name__ = wrapped.__qualname__ = name
     wrapped.__doc__ = fn.__doc__
+    wrapped.__wrapped__ = fn
+    wrapped._with_out = True
     return wrapped
 
 
