@@ -1,4 +1,5 @@
-"""Normalisation layers' functionals, as torch.nn.functional: batch_norm, layer_norm, group_norm.
+"""Normalisation layers' functionals, as torch.nn.functional: batch_norm, layer_norm, group_norm,
+instance_norm, rms_norm, local_response_norm.
 
 All three standardise ``x`` over some axes and then apply a per-channel (or per-element) affine
 map. They share one forward and one backward for the standardisation::
@@ -12,6 +13,9 @@ written in terms of x_hat). What differs is only which axes are normalised:
     batch_norm  (N, C, *):  per channel, over N and the spatial axes
     layer_norm  (*, S):     per sample, over the trailing normalized_shape S
     group_norm  (N, C, *):  per sample and group of C/G channels, over those channels and space
+
+instance_norm is batch_norm of the (1, N*C, *) view, as torch's aten::instance_norm computes it;
+rms_norm and local_response_norm are compositions of differentiable ops (as torch's are).
 """
 from __future__ import annotations
 
@@ -19,10 +23,12 @@ import math
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+           "local_response_norm"]
 
 
 def _standardize(x: np.ndarray, axes: tuple, eps: float):
@@ -263,23 +269,31 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     with the mean and (biased) variance of each sample's trailing block, and ``weight`` γ /
     ``bias`` β of shape ``normalized_shape``.
     """
+    shape = _check_normalized_shape(input, normalized_shape, weight=weight, bias=bias)
+    _check_same_dtype(input._data, weight, bias)
+    return _LayerNorm.apply(input, weight, bias, len(shape), float(eps))
+
+
+def _check_normalized_shape(input, normalized_shape, star="*, ", **params) -> tuple:
+    """normalized_shape as a tuple, checked against the parameters and the input's trailing
+    dims with torch's messages (layer_norm's and rms_norm's checks; rms_norm prints the
+    expected shape as ``[*3]``, layer_norm as ``[*, 3]``)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     x = input._data
     k = len(shape)
     if k == 0:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
                            "containing at least one element, but got normalized_shape = []")
-    for name, t in (("weight", weight), ("bias", bias)):
+    for name, t in params.items():
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
                                f"{name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(shape)}")
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
+                           f"[{star}{', '.join(str(s) for s in shape)}], but got input of size"
                            f"{list(x.shape)}")
-    _check_same_dtype(x, weight, bias)
-    return _LayerNorm.apply(input, weight, bias, k, float(eps))
+    return shape
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,3 +376,157 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                                f"input of shape {list(x.shape)}")
     _check_same_dtype(x, weight, bias)
     return _GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
+
+
+# ---------------------------------------------------------------------------------------------
+# instance_norm
+# ---------------------------------------------------------------------------------------------
+
+def _verify_spatial_size(size) -> None:
+    if math.prod(size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{_torch_size(size)}")
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    r"""Instance normalisation (Ulyanov et al., 2016) of ``(N, C, *)``: each (sample, channel)
+    plane standardised over its own positions (biased variance), then scaled and shifted per
+    channel by ``weight``/``bias`` (C,).
+
+    As torch's aten::instance_norm: batch_norm of the ``(1, N*C, *)`` view, with the (C,)
+    parameters and running statistics repeated N times; with ``use_input_stats`` the running
+    statistics (if given) then become the mean over the batch of the N updated copies, and
+    without it they normalise instead.
+    """
+    if use_input_stats:
+        _verify_spatial_size(tuple(input.shape))
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    shape = tuple(input.shape)
+    n, c = shape[0], shape[1]
+    stats = [None if t is None else Tensor._wrap(np.tile(t._data, n))
+             for t in (running_mean, running_var)]
+    out = batch_norm(input.contiguous().reshape(1, n * c, *shape[2:]), stats[0], stats[1],
+                     None if weight is None else weight.repeat(n),
+                     None if bias is None else bias.repeat(n), use_input_stats, momentum, eps)
+    for running, tiled in zip((running_mean, running_var), stats):
+        if running is not None and use_input_stats:
+            running._data[...] = tiled._data.reshape(n, c).mean(axis=0)
+            running._vbox[0] += 1
+    return out.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# rms_norm, local_response_norm
+# ---------------------------------------------------------------------------------------------
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    r"""Root-mean-square layer normalisation (Zhang & Sennrich, 2019) over the trailing
+    ``normalized_shape`` dims:
+
+    .. math:: y = \frac{x}{\sqrt{\mathrm{mean}(x^2) + \epsilon}} \gamma
+
+    ``eps=None`` takes the machine epsilon of the input's dtype (torch's default); no centring,
+    no bias.
+    """
+    if isinstance(normalized_shape, int):
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        "ints, not int")
+    if input.ndim < len(normalized_shape):
+        raise ValueError(f"Input tensor must have at least {len(normalized_shape)} dimensions, "
+                         f"but got {input.ndim}")
+    shape = _check_normalized_shape(input, normalized_shape, star="*", weight=weight)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"rms_norm" not implemented for '
+                                  f"'{scalar_type_name(input._data.dtype)}'")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    r"""Local response normalisation across channels (Krizhevsky et al., 2012, AlexNet):
+
+    .. math:: b_c = a_c \left(k + \frac{\alpha}{n} \sum_{c'} a_{c'}^2\right)^{-\beta}
+
+    summed over the ``size`` neighbouring channels c' in [c - size//2, c + (size-1)//2]
+    (zeros beyond the edges, still divided by ``size``): torch's formula, an average pool of
+    the zero-padded squared input along the channels.
+    """
+    from .padding import pad
+    from .pooling import avg_pool2d, avg_pool3d
+    dim = input.ndim
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input "
+                         f"(got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = tuple(input.shape)
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k) ** beta
+
+
+class _CrossMapLRN2d(Function):
+    """torch.nn.CrossMapLRN2d's Function (torch/nn/modules/_functions.py, a port of Lua torch's
+    SpatialCrossMapLRN), reproduced with its quirks rather than as local_response_norm: the
+    forward's running window never drops channel 0 (its 0-based port removes channel
+    ``c - pre_pad`` only for ``c > pre_pad``), and the backward is its own hand-written formula
+    over a window offset by ``size - (size - 1) / 2`` - not the derivative of the forward, so
+    torch's gradcheck fails on it and ember's matches torch's, not finite differences."""
+
+    name = "CrossMapLRN2dBackward"
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        channels = x.shape[1]
+        square = x * x
+        pre_pad = int((size - 1) / 2 + 1)
+        delta = np.zeros_like(x)
+        delta[:, 0] = square[:, :min(pre_pad, channels)].sum(axis=1)
+        c = np.arange(1, channels)
+        added = c[c < channels - pre_pad + 1]
+        delta[:, added] += square[:, added + pre_pad - 1]
+        removed = c[c > pre_pad]
+        delta[:, removed] -= square[:, removed - pre_pad]
+        scale = np.cumsum(delta, axis=1, dtype=x.dtype)  # torch's running sum over channels
+        scale *= alpha / size
+        scale += k
+        out = np.power(scale, -beta) * x
+        ctx.save_for_backward(x, out, scale)
+        ctx.meta = (size, alpha, beta)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out, scale = ctx.saved_tensors
+        size, alpha, beta = ctx.meta
+        channels = x.shape[1]
+        inverse_pre_pad = int(size - (size - 1) / 2)
+        if inverse_pre_pad + channels > channels + size - 1:
+            raise RuntimeError(f"start ({inverse_pre_pad}) + length ({channels}) exceeds "
+                               f"dimension size ({channels + size - 1}).")
+        padded = np.zeros((x.shape[0], channels + size) + x.shape[2:], x.dtype)
+        padded[:, 1 + inverse_pre_pad:1 + inverse_pre_pad + channels] = grad * out / scale
+        window = np.cumsum(padded, axis=1)  # window[:, c] = sum of the padded ratios before c
+        accum = window[:, size:size + channels] - window[:, :channels]
+        gx = np.power(scale, -beta) * grad
+        gx -= (2 * alpha * beta / size) * x * accum
+        return gx, None, None, None, None
+
+
+def _cross_map_lrn2d(input, size, alpha=1e-4, beta=0.75, k=1):
+    """torch.nn.CrossMapLRN2d's computation (no torch.nn.functional counterpart)."""
+    if input.ndim != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
+    return _CrossMapLRN2d.apply(input, int(size), float(alpha), float(beta), float(k))

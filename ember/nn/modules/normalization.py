@@ -1,15 +1,16 @@
-"""LayerNorm and GroupNorm, as torch.nn's (torch/nn/modules/normalization.py); the computing is
-``F.layer_norm`` / ``F.group_norm``."""
+"""LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm and CrossMapLRN2d, as torch.nn's
+(torch/nn/modules/normalization.py); the computing is in ember/nn/functional/normalization.py."""
 from __future__ import annotations
 
 import numbers
 
 from ... import empty
 from .. import functional as F
+from ..functional.normalization import _cross_map_lrn2d
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["LayerNorm", "GroupNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 class LayerNorm(Module):
@@ -99,3 +100,82 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    r"""Root-mean-square layer normalisation (Zhang & Sennrich, 2019) over the last
+    ``len(normalized_shape)`` dims:
+
+    .. math:: y = \frac{x}{\sqrt{\mathrm{mean}(x^2) + \epsilon}} \gamma
+
+    γ (ones) of shape ``normalized_shape`` when ``elementwise_affine``; ``eps=None`` means the
+    machine epsilon of the input's dtype.
+
+    >>> RMSNorm([2, 3])(ember.randn(4, 2, 3)).shape
+    ember.Size([4, 2, 3])
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    r"""Local response normalisation across channels (AlexNet) of ``(N, C, *)``:
+
+    .. math:: b_c = a_c \left(k + \frac{\alpha}{n} \sum_{c'} a_{c'}^2\right)^{-\beta}
+
+    over the ``size`` channels around c (``F.local_response_norm``).
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """torch's legacy cross-channel LRN for 4-D input (Lua torch's SpatialCrossMapLRN), with
+    its own forward window and hand-written backward, reproduced as torch computes them (see
+    ``_CrossMapLRN2d``): it is not :class:`LocalResponseNorm`'s formula (nor its subclass)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+
+    extra_repr = LocalResponseNorm.extra_repr
