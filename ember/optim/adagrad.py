@@ -5,7 +5,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_lr,
-                        _check_non_negative, _plus_scaled, _refuse_differentiable, _scalar,
+                        _check_non_negative, _plus_scaled, _check_flags, _scalar,
                         _step_tensor)
 
 __all__ = ["Adagrad"]
@@ -33,20 +33,19 @@ class Adagrad(Optimizer):
         _check_non_negative("weight_decay value", weight_decay)
         _check_non_negative("initial_accumulator_value value", initial_accumulator_value)
         _check_non_negative("epsilon value", eps)
-        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
+        _check_flags(differentiable, fused, foreach)
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p)
+                self._init_state(p, group)
 
-    def _init_state(self, p):
+    def _init_state(self, p, group):
         state = self.state[p]
-        state["step"] = _step_tensor()
-        state["sum"] = Tensor._wrap(
-            np.full_like(p._data, self.defaults["initial_accumulator_value"]))
+        state["step"] = _step_tensor(fused=group["fused"])
+        state["sum"] = Tensor._wrap(np.full_like(p._data, group["initial_accumulator_value"]))
         return state
 
     def step(self, closure=None):
@@ -58,7 +57,7 @@ class Adagrad(Optimizer):
             for p, grad in self._params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:  # a parameter added with add_param_group after __init__
-                    state = self._init_state(p)
+                    state = self._init_state(p, group)
                 param = p._data
                 step_t = state["step"]._data
                 step_t += 1

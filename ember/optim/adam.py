@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_lr,
-                        _check_non_negative, _lerp_, _plus_scaled, _refuse_differentiable, _scalar,
-                        _step_tensor, _zeros_state)
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump_version, _check_betas,
+                        _check_flags, _check_lr, _check_non_negative, _lerp_, _plus_scaled,
+                        _refuse_capturable, _scalar, _step_tensor, _zeros_state)
 
 __all__ = ["Adam"]
 
@@ -47,25 +48,25 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         _check_lr(lr)
         _check_non_negative("epsilon value", eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         _check_non_negative("weight_decay value", weight_decay)
-        _refuse_differentiable(differentiable)
-        betas = tuple(_scalar(b) for b in betas)
+        _check_beta_types(betas, foreach, capturable)
+        betas = _check_betas(betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        _check_flags(differentiable, fused, foreach)
 
-    def _state_of(self, p, amsgrad):
+    def _state_of(self, p, amsgrad, fused):
         state = self.state[p]
         if len(state) == 0:
-            state["step"] = _step_tensor()
+            state["step"] = _step_tensor(fused=fused)
             state["exp_avg"] = _zeros_state(p)
             state["exp_avg_sq"] = _zeros_state(p)
             if amsgrad:
@@ -79,8 +80,9 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = _scalar(group["lr"]), group["eps"], group["weight_decay"]
             amsgrad = group["amsgrad"]
+            _refuse_capturable(group)
             for p, grad in self._params_with_grad(group):
-                state = self._state_of(p, amsgrad)
+                state = self._state_of(p, amsgrad, group["fused"])
                 param = p._data
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 if group["maximize"]:
@@ -113,3 +115,17 @@ class Adam(Optimizer):
                 _addcdiv_(param, exp_avg, denom, -step_size, tmp)
                 _bump_version(p)
         return loss
+
+
+def _check_beta_types(betas, foreach, capturable) -> None:
+    """torch's Adam takes betas as two floats or as two 1-element Tensors."""
+    if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+            or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for i, beta in enumerate(betas):
+        if isinstance(beta, Tensor):
+            if not capturable and foreach:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
+            if beta.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")

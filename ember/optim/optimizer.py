@@ -38,6 +38,7 @@ from itertools import chain
 
 import numpy as np
 
+from .._dtype import float64, get_default_dtype
 from .._tensor import Tensor
 from .._tensor_str import typename
 from ..autograd.grad_mode import enable_grad
@@ -108,19 +109,30 @@ def _zeros_state(p: Tensor) -> Tensor:
     return Tensor._wrap(np.zeros_like(p._data))
 
 
-def _step_tensor(value: float = 0.0) -> Tensor:
-    """torch keeps ``state['step']`` as a 0-d float32 tensor on the CPU."""
-    return Tensor._wrap(np.array(value, dtype=np.float32))
+def _scalar_dtype(fused=None):
+    """torch's ``_get_scalar_dtype``: the dtype of 0-d state such as ``step``: float32, or
+    float64 while the default dtype is float64 (fused optimisers always use float32)."""
+    if not fused and get_default_dtype() is float64:
+        return np.float64
+    return np.float32
+
+
+def _step_tensor(value: float = 0.0, fused=None) -> Tensor:
+    """A 0-d state tensor such as ``state['step']`` (torch keeps them on the CPU)."""
+    return Tensor._wrap(np.array(value, dtype=_scalar_dtype(fused)))
 
 
 def _bump_version(p: Tensor) -> None:
     p._vbox[0] += 1
 
 
-def _scalar(x) -> float:
-    """A Python number from a float or a 1-element Tensor (torch's ``_to_scalar``)."""
+def _scalar(x):
+    """A hyperparameter as a number: a Python float stays one; a 1-element Tensor becomes a
+    NumPy scalar of its dtype. torch keeps such a Tensor 0-d (``_to_scalar``), so the scalars
+    derived from it (``lr / bias_correction``) round in its dtype; NumPy scalars promote
+    against Python floats the same way (NEP 50)."""
     if isinstance(x, Tensor):
-        return x._data.item()
+        return x._data.reshape(())[()]
     return x
 
 
@@ -174,6 +186,8 @@ class Optimizer:
     _fixed_group_options: dict = {}
     #: Whether ``state['step']`` is a tensor (older torch saved a number; loading converts it).
     _tensor_step: bool = False
+    #: Other 0-d state entries torch keeps as tensors (NAdam's mu_product, ASGD's eta and mu).
+    _tensor_scalars: tuple = ()
 
     def __setstate__(self, state):
         # load_state_dict and copy.deepcopy / pickle come through here
@@ -185,8 +199,8 @@ class Optimizer:
             for key, value in self._legacy_group_defaults.items():
                 group.setdefault(key, value)
             group.update(self._fixed_group_options)
-            if self._tensor_step:
-                _steps_as_tensors(self.state, group["params"])
+            keys = (("step",) if self._tensor_step else ()) + self._tensor_scalars
+            _scalars_as_tensors(self.state, group["params"], keys)
 
     def __repr__(self) -> str:
         format_string = self.__class__.__name__ + " ("
@@ -235,6 +249,9 @@ class Optimizer:
                                 + typename(param))
             if param.grad_fn is not None:
                 raise ValueError("can't optimize a non-leaf Tensor")
+            if param._data.dtype.kind == "c":  # torch optimises them as pairs of reals
+                raise TypeError("ember's optimizers do not support complex parameters "
+                                f"(got a parameter of dtype {param._data.dtype})")
 
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
@@ -377,12 +394,14 @@ class Optimizer:
                 yield p, g._data
 
 
-def _steps_as_tensors(state, params) -> None:
-    """Turn a number saved as a parameter's ``state['step']`` into torch's 0-d float32 tensor."""
+def _scalars_as_tensors(state, params, keys) -> None:
+    """Turn numbers saved (by older torch) as a parameter's ``state['step']`` and the like into
+    torch's 0-d tensors."""
     for p in params:
         p_state = state.get(p, {})
-        if "step" in p_state and not isinstance(p_state["step"], Tensor):
-            p_state["step"] = _step_tensor(float(p_state["step"]))
+        for key in keys:
+            if key in p_state and not isinstance(p_state[key], Tensor):
+                p_state[key] = _step_tensor(float(p_state[key]))
 
 
 def _check_lr(lr) -> None:
@@ -401,6 +420,42 @@ def _refuse_differentiable(differentiable) -> None:
     if differentiable:
         raise NotImplementedError("ember's optimizers are not differentiable "
                                   "(differentiable=True is not supported)")
+
+
+def _check_flags(differentiable, fused=None, foreach=None) -> None:
+    """The implementation switches, checked after the parameter groups as torch does: fused
+    conflicts raise torch's RuntimeErrors; then differentiable=True is refused. (ember has one
+    implementation: ``foreach`` and ``fused`` select nothing, and torch's fused CPU kernels
+    agree with its single-tensor loop to rounding.)"""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    _refuse_differentiable(differentiable)
+
+
+#: Devices torch can capture for CUDA graphs (``_get_capturable_supported_devices``)
+_CAPTURABLE_DEVICES = ["cuda", "xpu", "hpu", "privateuseone", "xla"]
+
+
+def _refuse_capturable(group: dict, what: str = "params and state_steps",
+                       supports_xla: bool = True) -> None:
+    """capturable=True is for CUDA graphs; on the CPU torch's step fails with this assertion
+    (once a parameter of the group has a gradient), and so does ember's."""
+    if group.get("capturable") and any(p.grad is not None for p in group["params"]):
+        devices = _CAPTURABLE_DEVICES if supports_xla else _CAPTURABLE_DEVICES[:-1]
+        raise AssertionError(f"If capturable=True, {what} must be on supported devices: "
+                             f"{devices}.")
+
+
+def _check_betas(betas) -> tuple:
+    """torch's checks of Adam-like ``betas``: each in [0, 1); returned as floats."""
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    return tuple(float(_scalar(b)) for b in betas)
 
 
 def _as_index(k):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _check_lr,
-                        _check_non_negative, _lerp_, _plus_scaled, _refuse_differentiable, _scalar,
+                        _check_non_negative, _lerp_, _plus_scaled, _check_flags, _refuse_capturable, _scalar,
                         _step_tensor, _zeros_state)
 
 __all__ = ["RMSprop"]
@@ -43,11 +43,11 @@ class RMSprop(Optimizer):
         _check_non_negative("momentum value", momentum)
         _check_non_negative("weight_decay value", weight_decay)
         _check_non_negative("alpha value", alpha)
-        _refuse_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
+        _check_flags(differentiable)
 
     def _state_of(self, p, group):
         state = self.state[p]
@@ -66,6 +66,7 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr, alpha, eps = _scalar(group["lr"]), group["alpha"], group["eps"]
             weight_decay, momentum = group["weight_decay"], group["momentum"]
+            _refuse_capturable(group)
             for p, grad in self._params_with_grad(group):
                 state = self._state_of(p, group)
                 param = p._data
