@@ -114,9 +114,10 @@ def _gaussian_float_var(rng):
     return [rng.standard_normal((4, 3)), rng.standard_normal((4, 3))], []
 
 
-def _triplet(p, swap, shape=(5, 6)):
+def _triplet(p, swap, shape=(5, 6), positive_shape=None):
     def inputs(rng):
-        return [rng.standard_normal(shape) for _ in range(3)], []
+        return [rng.standard_normal(shape), rng.standard_normal(positive_shape or shape),
+                rng.standard_normal(shape)], []
     return inputs, lambda lib, red, a, pos, n: F(lib).triplet_margin_loss(
         a, pos, n, margin=1.5, p=p, swap=swap, reduction=red)
 
@@ -157,6 +158,8 @@ CASES = {
     "gaussian_float_var": (_gaussian_float_var, lambda lib, red, x, t: F(lib).gaussian_nll_loss(
         x, t, 0.5, reduction=red)),
     "triplet_p2": _triplet(2, False), "triplet_p1_swap": _triplet(1, True),
+    "triplet_p2_swap": _triplet(2, True), "triplet_broadcast": _triplet(2, True, positive_shape=(1, 6)),
+    "triplet_pinf": _triplet(float("inf"), False),
     "triplet_p3": _triplet(3.0, False), "triplet_unbatched": _triplet(2, True, shape=(6,)),
     "triplet_3d": _triplet(2, False, shape=(2, 3, 4)),
     "triplet_distance_default": _triplet_distance(False, False),
@@ -238,6 +241,24 @@ def test_triplet_zero_distance_gradient():
                         [a, a + 1e-6, a + 0.3])
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_triplet_swap_tie_splits_the_gradient(rng, reduction):
+    # positive = anchor: d(a, n) = d(p, n) exactly, minimum's gradient goes half to each
+    a = rng.standard_normal((3, 4))
+    n = rng.standard_normal((3, 4))
+    for p in (2, 1):  # the fused Euclidean path and the composed one
+        out = check_against_torch(lambda lib, x, y, z: F(lib).triplet_margin_loss(
+            x, y, z, p=p, margin=5.0, swap=True, reduction=reduction), [a, a.copy(), n])
+        if p == 2:  # (ember's clamp_min, composed for p = 1, names itself ClampBackward0)
+            assert out[0].grad_fn.name() == {"none": "ClampMinBackward0", "mean": "MeanBackward0",
+                                             "sum": "SumBackward0"}[reduction]
+
+
+def test_triplet_integer_inputs_promote_as_torch():
+    a, p, n = (np.arange(12).reshape(3, 4) * k for k in (1, 2, 3))
+    check_against_torch(lambda lib, x, y, z: F(lib).triplet_margin_loss(x, y, z), [a, p, n])
+
+
 def test_soft_margin_large_inputs_overflow_as_torch():
     check_against_torch(lambda lib, x: F(lib).soft_margin_loss(x, lib.tensor([-1.0, 1.0, 1.0])),
                         [[800.0, -30.0, 50.0]])
@@ -256,6 +277,7 @@ def test_double_backward_matches_torch(rng):
 
     for fn in (lambda lib, x, t, v: F(lib).gaussian_nll_loss(x, t, v),
                lambda lib, x, t, v: F(lib).triplet_margin_loss(x, t, v, p=3.0),
+               lambda lib, x, t, v: F(lib).triplet_margin_loss(x, t, v, swap=True, margin=3.0),
                lambda lib, x, t, v: F(lib).cosine_embedding_loss(x, t, lib.tensor([1, -1, 1, 1]),
                                                                   margin=-1.0),
                lambda lib, x, t, v: F(lib).poisson_nll_loss(x, v, full=True)):

@@ -1225,6 +1225,76 @@ def _triplet(dist_pos, dist_neg, dist_swap, margin, reduction):
     return _reduced((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
+class _EuclideanTriplet(Function):
+    r"""The default triplet loss (p = 2) fused, as triplet_margin_loss composes it from ember
+    ops for other p: :math:`\max(0, m + d(a, p) - d(a, n))`, :math:`d(x, y) = \|x - y + \epsilon\|_2`
+    over the last dim, with swap :math:`d(a, n) \to \min(d(a, n), d(p, n))`. One Function
+    instead of a dozen ops: the loss is small-tensor work, where each op's overhead dominates.
+
+    Gradients as the composition's (torch's): :math:`\partial d(x, y)/\partial x = (x - y +
+    \epsilon) / d`, 0 where d = 0 (torch's norm); the hinge passes the gradient at 0 (clamp_min);
+    a tie in the swap's minimum splits it in halves. Double backward recomposes.
+    """
+    @staticmethod
+    def forward(ctx, anchor, positive, negative, margin, eps, swap, reduction):
+        diffs = [anchor - positive + eps, anchor - negative + eps]
+        if swap:
+            diffs.append(positive - negative + eps)
+        dists = [np.sqrt(np.einsum("...i,...i->...", d, d)) for d in diffs]
+        dist_neg = np.minimum(dists[1], dists[2]) if swap else dists[1]
+        hinge = margin + dists[0] - dist_neg
+        ctx.save_for_backward(anchor, positive, negative)
+        ctx.parts = (diffs, dists, hinge >= 0, reduction)
+        return _reduce(np.maximum(hinge, 0).astype(anchor.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        diffs, dists, passed, reduction = ctx.parts
+        g = _unreduce(grad, passed.shape, reduction) * passed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = [np.where(d[..., None] == 0, 0, v / d[..., None]) for v, d in zip(diffs, dists)]
+        if len(units) == 3:  # swap: the minimum's gradient, halves at a tie
+            to_n = np.where(dists[1] < dists[2], 1.0, np.where(dists[1] == dists[2], 0.5, 0.0))
+            g_swap = ((g * (1 - to_n))[..., None] * units[2])
+            g_neg = (g * to_n)[..., None] * units[1]
+        else:
+            g_swap, g_neg = 0, g[..., None] * units[1]
+        g_pos = g[..., None] * units[0]
+        dtype = units[0].dtype
+        return ((g_pos - g_neg).astype(dtype, copy=False),
+                (-g_pos - g_swap).astype(dtype, copy=False),
+                (g_neg + g_swap).astype(dtype, copy=False), None, None, None, None)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        from ...autograd.higher_order import grad_of, input_links
+        return grad_of(lambda a, p, n, margin, eps, swap, reduction: _composed_triplet(
+            a, p, n, margin, 2.0, eps, swap, reduction), ctx, (grad,), input_links(ctx))
+
+
+# torch's grad_fn is that of the loss's last op: clamp_min, or the reduction after it
+_EUCLIDEAN_TRIPLET = {reduction: type(f"_EuclideanTriplet_{reduction}", (_EuclideanTriplet,),
+                                      {"name": name})
+                      for reduction, name in (("none", "ClampMinBackward0"),
+                                              ("mean", "MeanBackward0"), ("sum", "SumBackward0"))}
+
+
+def _composed_triplet(anchor, positive, negative, margin, p, eps, swap, reduction):
+    dist_pos = _pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    dist_swap = _pairwise_distance(positive, negative, p, eps) if swap else None
+    return _triplet(dist_pos, dist_neg, dist_swap, margin, reduction)
+
+
+def _fusable_triplet(p, *tensors) -> bool:
+    """The fused Euclidean path takes three floating tensors of one shape and dtype (no
+    broadcasting, no promotion); anything else composes."""
+    first = _array(tensors[0])
+    return p == 2 and first.ndim >= 1 and first.dtype.kind == "f" and all(
+        isinstance(t, Tensor) and t.shape == tensors[0].shape and t._data.dtype == first.dtype
+        for t in tensors)
+
+
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     r"""Triplet loss :math:`\max(0, \text{margin} + d(a, p) - d(a, n))` with the pairwise
@@ -1232,10 +1302,10 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     reduction = _get_reduction(size_average, reduce, reduction)
     _check_margin(margin)
     _check_triplet_dims(anchor, positive, negative)
-    dist_pos = _pairwise_distance(anchor, positive, p, eps)
-    dist_neg = _pairwise_distance(anchor, negative, p, eps)
-    dist_swap = _pairwise_distance(positive, negative, p, eps) if swap else None
-    return _triplet(dist_pos, dist_neg, dist_swap, margin, reduction)
+    if _fusable_triplet(p, anchor, positive, negative):
+        return _EUCLIDEAN_TRIPLET[reduction].apply(anchor, positive, negative, float(margin), float(eps),
+                                       bool(swap), reduction)
+    return _composed_triplet(anchor, positive, negative, margin, p, eps, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
