@@ -169,6 +169,23 @@ def test_grad_fn_and_saved_input_modified_in_place(rng):
         loss.sum().backward()
 
 
+def test_parallel_kernels_agree_with_serial(rng):
+    # F picks the parallel twin only for large inputs; check it on a small one directly
+    from ember._kernels import ctc as K
+    logits, targets, il, tl = _batch(rng, T=9, N=4, C=5, S=3)
+    lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    results = []
+    for variant in ("serial", "parallel"):
+        nll, alpha = np.empty(4), np.full((4, 9, 7), np.nan)
+        getattr(K.ctc_alpha, variant)(lp, np.maximum(targets, 0), il, tl, 0, nll, alpha)
+        grad = np.empty_like(lp)
+        getattr(K.ctc_grad, variant)(np.ones(4), lp, np.maximum(targets, 0), il, tl, 0, True, nll,
+                                     alpha, grad)
+        results.append((nll, grad))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_targets_out_of_range_raise_in_ember():
     # torch reads out of bounds here (undefined behaviour); ember refuses. Padding past a
     # target's length is never read and may hold anything.

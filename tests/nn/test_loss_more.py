@@ -424,6 +424,8 @@ Y4 = np.array([0, 1, 2, 3])
      "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'"),
     (lambda lib: F(lib).soft_margin_loss(lib.tensor(X[:, :1]), lib.tensor(X)),
      r"output with shape \[4, 1\] doesn't match the broadcast shape \[4, 5\]"),
+    (lambda lib: F(lib).soft_margin_loss(lib.tensor(Y4), lib.tensor(Y4 * 1.0)),
+     "result type Double can't be cast to the desired output type Long"),
     (lambda lib: F(lib).multilabel_soft_margin_loss(lib.tensor(X), lib.tensor(X), reduction="avg"),
      "avg is not valid"),
     (lambda lib: F(lib).multi_margin_loss(lib.tensor(X), lib.tensor(Y4), p=3),

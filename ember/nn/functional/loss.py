@@ -1037,8 +1037,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     if shape != x.shape:
         raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape "
                            f"{list(shape)}")
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+    if x.dtype.kind != "f":  # the in-place product (or the exp after it) is floating
+        result = _type_name(t) if t.dtype.kind == "f" else "Float"
+        raise RuntimeError(f"result type {result} can't be cast to the desired output type "
                            f"{_type_name(x)}")
     # written into a buffer of the input's shape and dtype, as aten's soft_margin_loss_out
     target = _constant(t.astype(x.dtype, copy=False))
