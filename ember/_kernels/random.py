@@ -150,33 +150,37 @@ def random64(mt, ctl, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 @numba.njit(**_jit)
-def _uniform_f32_from(words, out, lo, hi):
+def _uniform_f32_from(words, out, lo, hi, fused):
     span = hi - lo
     scale = np.float32(1.0 / 16777216.0)
     for i in range(out.size):
         x = np.float32(words[i] & np.uint32(0xFFFFFF)) * scale
-        out[i] = _fma(x, span, lo)
+        out[i] = _fma(x, span, lo) if fused else x * span + lo
 
 
 @numba.njit(**_jit)
-def _uniform_f64_from(hi_lo, out, lo, hi):
+def _uniform_f64_from(hi_lo, out, lo, hi, fused):
     span = hi - lo
     scale = 1.0 / 9007199254740992.0
     for i in range(out.size):
         w = (np.uint64(hi_lo[2 * i]) << np.uint64(32)) | np.uint64(hi_lo[2 * i + 1])
         x = np.float64(w & np.uint64(0x1FFFFFFFFFFFFF)) * scale
-        out[i] = _fma(x, span, lo)
+        out[i] = _fma(x, span, lo) if fused else x * span + lo
 
 
-def uniform(mt, ctl, n: int, dtype, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+def uniform(mt, ctl, n: int, dtype, lo: float = 0.0, hi: float = 1.0,
+            fused: bool = True) -> np.ndarray:
     """n uniforms on [lo, hi) in ``dtype``'s opmath (float32 for float32/16, float64 for
-    float64), as uniform_kernel; the caller casts and applies the upper-bound clamp."""
+    float64), as uniform_kernel; the caller casts and applies the upper-bound clamp.
+    ``fused``: ``x * (hi - lo) + lo`` is one fma, as in torch's per-CPU-capability kernels
+    (built with FMA, which GCC contracts); ATen code outside native/cpu (RReLU's draw) rounds
+    the product and the sum separately."""
     if np.dtype(dtype) == np.float64:
         out = np.empty(n, dtype=np.float64)
-        _uniform_f64_from(random32(mt, ctl, 2 * n), out, np.float64(lo), np.float64(hi))
+        _uniform_f64_from(random32(mt, ctl, 2 * n), out, np.float64(lo), np.float64(hi), fused)
     else:
         out = np.empty(n, dtype=np.float32)
-        _uniform_f32_from(random32(mt, ctl, n), out, np.float32(lo), np.float32(hi))
+        _uniform_f32_from(random32(mt, ctl, n), out, np.float32(lo), np.float32(hi), fused)
     return out
 
 

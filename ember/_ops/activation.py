@@ -15,7 +15,8 @@ import numpy as np
 from .._dtype import get_default_dtype, scalar_type_name
 from .._kernels import activation as K
 from ..autograd.function import Function
-from ..random import numpy_generator
+from .. import random as _random
+from . import random as _draw
 from .util import normalize_dim
 
 
@@ -143,8 +144,14 @@ class RreluWithNoise(Function):
     @staticmethod
     def forward(ctx, x, lower, upper, training, generator):
         if training:
-            draw = numpy_generator(generator).random(x.shape, dtype=np.float64)
-            noise = np.where(x <= 0, lower + (upper - lower) * draw, 1.0).astype(x.dtype)
+            # ATen's _rrelu_with_noise_train: one float64 uniform on [lower, upper) (the bounds
+            # first rounded to the opmath type) per element x <= 0, in order; the rest keep 1
+            opmath = np.float64 if x.dtype == np.float64 else np.float32
+            negative = x <= 0
+            draw = _draw.uniform(_random.resolve(generator), (int(negative.sum()),), np.float64,
+                                 float(opmath(lower)), float(opmath(upper)), fused=False)
+            noise = np.ones_like(x)
+            noise[negative] = draw.astype(opmath)
             ctx.save_for_backward(noise)
             ctx.slope = None
             return x * noise

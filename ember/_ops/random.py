@@ -35,11 +35,13 @@ def random64(gen, n: int) -> np.ndarray:
     return K.random64(gen._mt, gen._ctl, n)
 
 
-def uniform(gen, shape, dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+def uniform(gen, shape, dtype, low: float = 0.0, high: float = 1.0,
+            fused: bool = True) -> np.ndarray:
     """uniform_kernel: [low, high) in the dtype's opmath, cast to ``dtype``; a value the cast
-    rounds up to ``high`` becomes ``low`` (ATen's clamp)."""
+    rounds up to ``high`` becomes ``low`` (ATen's clamp). ``fused=False``: the affine map
+    rounded twice (uniform_real_distribution in code built without FMA)."""
     dtype = np.dtype(dtype)
-    out = K.uniform(gen._mt, gen._ctl, _count(shape), dtype, low, high)
+    out = K.uniform(gen._mt, gen._ctl, _count(shape), dtype, low, high, fused)
     if out.dtype != dtype:
         cast = out.astype(dtype)
         cast[cast == dtype.type(high)] = dtype.type(low)

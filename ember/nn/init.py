@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, where
 from ..autograd.grad_mode import no_grad
 
 __all__ = [
@@ -29,34 +29,9 @@ __all__ = [
     "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
 ]
 
-# ATen's names for dtypes in "... not implemented for 'Long'" messages.
-_ATEN_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                    "uint8": "Byte", "bool": "Bool"}
-
-
 # ---------------------------------------------------------------------------------------------
-# Array-level helpers: where the numbers come from and how they get into the tensor
+# Where the numbers come from: the tensor's own in-place fills (torch's streams, bit for bit)
 # ---------------------------------------------------------------------------------------------
-
-def _rng(generator) -> np.random.Generator:
-    """The NumPy generator behind an ``ember.Generator`` (or the default one for ``None``)."""
-    if generator is None:
-        from .. import random
-        return random.default_generator.numpy
-    if isinstance(generator, np.random.Generator):
-        return generator
-    return generator.numpy
-
-
-def _sampling_dtype(tensor, kernel: str) -> np.dtype:
-    """The dtype random numbers are drawn in: the tensor's for float32/float64, float32 for
-    float16 (NumPy draws no halves); NotImplementedError for integer tensors, as ATen."""
-    dt = tensor._data.dtype
-    if dt.kind != "f":
-        raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{_ATEN_TYPE_NAMES.get(dt.name, dt.name)}'")
-    return dt if dt.itemsize >= 4 else np.dtype(np.float32)
-
 
 def _write(tensor, values):
     """``tensor.copy_(values)`` under no_grad: into the tensor's own array, cast to its dtype,
@@ -67,19 +42,13 @@ def _write(tensor, values):
 
 
 def _uniform(tensor, a: float, b: float, generator):
-    if not a <= b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    dt = _sampling_dtype(tensor, "check_uniform_bounds")
-    u = _rng(generator).random(tensor._data.shape, dtype=dt)
-    return _write(tensor, a + (b - a) * u)
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def _normal(tensor, mean: float, std: float, generator):
-    if not std >= 0.0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    dt = _sampling_dtype(tensor, "normal_kernel_cpu")
-    z = _rng(generator).standard_normal(tensor._data.shape, dtype=dt)
-    return _write(tensor, mean + std * z)
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,38 +134,55 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     r"""Fill with values from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to
     :math:`[a, b]` (values outside are redrawn).
 
-    As torch (init.py's ``_no_grad_trunc_normal_``): when the interval holds more than 30% of the
-    mass, out-of-range normal draws are redrawn until none is left; otherwise candidates are drawn
-    uniformly on [a, b] and accepted with probability
-    :math:`\exp(-\tfrac12 z^2 - \log\text{peak})`, :math:`z = (x - \text{mean})/\text{std}`,
-    which stays efficient for narrow or far-off intervals."""
+    As torch (init.py's ``_no_grad_trunc_normal_``), drawing in its order: when the interval
+    holds more than 30% of the mass, the whole tensor is drawn from the normal and, while any
+    value is out of range, a whole fresh tensor is drawn and used where the old one was out;
+    otherwise candidates are drawn uniformly on [a, b] and accepted where
+    :math:`\log u \le -\tfrac12 z^2 - \log\text{peak}`, :math:`z = (x - \text{mean})/\text{std}`,
+    redrawing (candidates, then acceptance uniforms, whole tensors) where still pending."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
-    rng = _rng(generator)
-    dt = _sampling_dtype(tensor, "normal_kernel_cpu")
-    shape = tensor._data.shape
-    mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
-    if mass > 0.3:
-        x = mean + std * rng.standard_normal(shape, dtype=dt)
-        bad = np.flatnonzero((x < a) | (x > b))
-        while bad.size:
-            flat = x.reshape(-1)
-            flat[bad] = mean + std * rng.standard_normal(bad.size, dtype=dt)
-            bad = bad[(flat[bad] < a) | (flat[bad] > b)]
-    else:
-        mode = max(a, min(mean, b))  # where the density peaks on [a, b]
+    from .. import _creation
+    with no_grad():
+        mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+        if mass > 0.3:
+            lo, hi = (float(np.asarray(v, dtype=tensor._data.dtype)) for v in (a, b))
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not mask.any():
+                    break
+                fresh = _creation.empty_like(result).normal_(mean, std, generator=generator)
+                result = where(mask, fresh, result)
+            if tensor is not result:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
         log_peak = -0.5 * ((mode - mean) / std) ** 2
-        x = np.empty(shape, dtype=dt).reshape(-1)
-        pending = np.arange(x.size)
-        while pending.size:
-            cand = a + (b - a) * rng.random(pending.size, dtype=dt)
-            log_accept = -0.5 * ((cand - mean) / std) ** 2 - log_peak
-            ok = np.log(rng.random(pending.size, dtype=dt)) <= log_accept
-            x[pending[ok]] = cand[ok]
-            pending = pending[~ok]
-        x = x.reshape(shape)
-    return _write(tensor, x)
+        accept_buf = _creation.empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        log_accept = _log_acceptance(tensor, mean, std, log_peak)
+        pending = accept_buf.uniform_(generator=generator).log_().gt(log_accept)._data
+        if pending.any():
+            result = tensor._data.copy()
+            candidates = _creation.empty_like(tensor)
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = np.where(pending, candidates._data, result)
+                log_accept = _log_acceptance(candidates, mean, std, log_peak)
+                redraw = accept_buf.uniform_(generator=generator).log_().gt(log_accept)._data
+                pending = np.where(pending, redraw, pending)
+                if not pending.any():
+                    break
+            tensor.copy_(Tensor._wrap(result))
+        return tensor
+
+
+def _log_acceptance(x, mean, std, log_peak):
+    """torch's ``candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)``, in the
+    tensor's dtype, one rounding per step."""
+    return (((x - mean) / std) ** 2 * -0.5) - log_peak
 
 
 def _norm_cdf(x: float) -> float:
@@ -305,8 +291,8 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    dt = _sampling_dtype(tensor, "normal_kernel_cpu")
-    flattened = _rng(generator).standard_normal((rows, cols)).astype(dt, copy=False)
+    flattened = Tensor._wrap(np.empty((rows, cols), dtype=tensor._data.dtype))
+    flattened = _normal(flattened, 0.0, 1.0, generator)._data
     if rows < cols:
         flattened = flattened.T
     q, r = np.linalg.qr(flattened)
@@ -323,12 +309,13 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    rng = _rng(generator)
-    dt = _sampling_dtype(tensor, "normal_kernel_cpu")
-    values = std * rng.standard_normal((rows, cols), dtype=dt)
-    # a random permutation of the rows for every column at once: argsort of uniform keys
-    zero_rows = np.argsort(rng.random((rows, cols)), axis=0)[:num_zeros]
-    values[zero_rows, np.arange(cols)] = 0
+    from .._creation import randperm
+    _normal(tensor, 0.0, std, generator)
+    values = tensor._data.copy()
+    for col_idx in range(cols):
+        # torch draws these permutations from the default generator, not ``generator``
+        zero_rows = randperm(rows)._data[:num_zeros]
+        values[zero_rows, col_idx] = 0
     return _write(tensor, values)
 
 

@@ -1,8 +1,11 @@
 """Dropout: torch.nn.functional's dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout.
 
-As ATen's ``_dropout_impl`` (aten/src/ATen/native/Dropout.cpp): a keep mask ``m ~ Bernoulli(1-p)``,
-drawn per element (dropout) or per (sample, channel) and broadcast over the rest (feature
-dropout), from ember's generator, so ``ember.manual_seed`` makes it reproducible.
+As ATen's ``_dropout_impl`` (aten/src/ATen/native/Dropout.cpp), drawing torch's numbers: a noise
+tensor in the input's dtype, per element (dropout) or per (sample, channel) and broadcast over
+the rest (feature dropout), filled by ``bernoulli_(1 - p)`` (one float64 uniform per element,
+``u < 1 - p``: the portable kernel torch runs on AMD and other non-Intel CPUs; on Intel CPUs
+torch's MKL build draws the mask from MKL's own stream, see docs/reproducibility.md), then
+scaled in the input's dtype as torch does.
 
 * dropout:        y = x * m / (1 - p)                                  (grad_fn MulBackward0)
 * alpha dropout:  y = a (x * m + alpha' p) - alpha' a (1 - m), where alpha' = -SELU's saturation
@@ -17,7 +20,6 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor
-from ...random import numpy_generator
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout"]
@@ -41,13 +43,16 @@ def _dropout_impl(input: Tensor, p: float, train: bool, inplace: bool, *, featur
         zero = Tensor._wrap(np.zeros((), dtype=dtype))
         return input.mul_(zero) if inplace else input * zero
     shape = input.shape[:2] + (1,) * (input.ndim - 2) if feature else input.shape
-    keep = numpy_generator(generator).random(shape) >= p            # Bernoulli(1 - p)
+    noise = Tensor._wrap(np.empty(shape, dtype=dtype)).bernoulli_(1 - p, generator=generator)._data
+    one = dtype.type(1)
     if not alpha:
-        noise = Tensor._wrap((keep / (1 - p)).astype(dtype))
+        noise /= dtype.type(1 - p)                                       # noise.div_(1 - p)
+        noise = Tensor._wrap(noise)
         return input.mul_(noise) if inplace else input * noise
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
-    shift = Tensor._wrap(((keep - 1.0) * _ALPHA * a + _ALPHA * a * p).astype(dtype))
-    noise = Tensor._wrap((keep * a).astype(dtype))
+    # b = noise.add(-1).mul_(alpha * a).add_(alpha * a * p); noise.mul_(a): one rounding each
+    shift = Tensor._wrap((noise - one) * dtype.type(_ALPHA * a) + dtype.type(_ALPHA * a * p))
+    noise = Tensor._wrap(noise * dtype.type(a))
     if inplace:
         return input.mul_(noise).add_(shift)
     return input * noise + shift
