@@ -31,6 +31,7 @@ from ..._ops.util import unbroadcast
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from .activation import logsigmoid, relu
+from .distance import pairwise_distance
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -1200,11 +1201,6 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduced(loss, reduction)
 
 
-def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
-    """aten's pairwise_distance: the p-norm of x1 - x2 + eps over the last dim."""
-    return (x1 - x2 + eps).norm(p, dim=-1)
-
-
 def _check_triplet_dims(anchor, positive, negative) -> None:
     a, p, n = anchor.ndim, positive.ndim, negative.ndim
     if not (a == p and p == n):
@@ -1281,9 +1277,9 @@ _EUCLIDEAN_TRIPLET = {reduction: type(f"_EuclideanTriplet_{reduction}", (_Euclid
 
 
 def _composed_triplet(anchor, positive, negative, margin, p, eps, swap, reduction):
-    dist_pos = _pairwise_distance(anchor, positive, p, eps)
-    dist_neg = _pairwise_distance(anchor, negative, p, eps)
-    dist_swap = _pairwise_distance(positive, negative, p, eps) if swap else None
+    dist_pos = pairwise_distance(anchor, positive, p, eps)
+    dist_neg = pairwise_distance(anchor, negative, p, eps)
+    dist_swap = pairwise_distance(positive, negative, p, eps) if swap else None
     return _triplet(dist_pos, dist_neg, dist_swap, margin, reduction)
 
 
@@ -1318,7 +1314,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     _check_margin(margin)
     _check_triplet_dims(anchor, positive, negative)
     if distance_function is None:
-        distance_function = _pairwise_distance
+        distance_function = pairwise_distance
     dist_pos = distance_function(anchor, positive)
     dist_neg = distance_function(anchor, negative)
     dist_swap = distance_function(positive, negative) if swap else None
