@@ -41,3 +41,23 @@ class CtcLoss(Function):
         K.ctc_grad(np.ascontiguousarray(grad, dtype=lp.dtype), lp, targets, input_lengths,
                    target_lengths, blank, bool(zero_infinity), nll, log_alpha, grad_in)
         return grad_in, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        from ..autograd.higher_order import saved
+        (log_probs,) = saved(ctx)
+        return _CtcLossBackward.apply(grad, log_probs, ctx), None, None, None, None, None
+
+
+class _CtcLossBackward(Function):
+    """CtcLoss's backward as a recorded node (create_graph=True): its value is the array
+    backward's; differentiating it raises, with torch's message."""
+    name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, grad, log_probs, node):
+        return CtcLoss.backward(node, grad)[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("derivative for aten::_ctc_loss_backward is not implemented")

@@ -169,6 +169,20 @@ def test_grad_fn_and_saved_input_modified_in_place(rng):
         loss.sum().backward()
 
 
+def test_create_graph_records_a_backward_that_cannot_be_differentiated(rng):
+    logits, targets, il, tl = _batch(rng)
+    results = []
+    for lib in (ember, torch):
+        lp = lib.tensor(logits).log_softmax(2).detach().requires_grad_()
+        loss = F(lib).ctc_loss(lp, lib.tensor(targets), lib.tensor(il), lib.tensor(tl))
+        (g,) = lib.autograd.grad(loss, lp, create_graph=True)
+        assert g.requires_grad
+        results.append(g.detach().numpy())
+        with pytest.raises(RuntimeError, match="derivative for aten::_ctc_loss_backward is not implemented"):
+            g.sum().backward()
+    np.testing.assert_allclose(*results, rtol=1e-7, atol=1e-9)
+
+
 def test_parallel_kernels_agree_with_serial(rng):
     # F picks the parallel twin only for large inputs; check it on a small one directly
     from ember._kernels import ctc as K
