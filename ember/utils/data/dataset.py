@@ -8,7 +8,6 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 
-from .sampler import _numpy_generator
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
@@ -169,8 +168,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
 
     Fractions summing to 1 become ``floor(frac * len(dataset))`` each, and the remainder is
     handed out one by one, round robin, from the first split (as torch). The permutation comes
-    from ``generator`` (an :class:`ember.Generator`; default: ember's global generator), so
-    ``ember.manual_seed`` reproduces the split.
+    from ``generator`` (an :class:`ember.Generator`; default: ember's global generator) through
+    ``randperm`` as torch's, so after the same ``manual_seed`` the split is torch's.
     """
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         subset_lengths: list[int] = []
@@ -188,6 +187,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
                               f"This might result in an empty dataset.", stacklevel=2)
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = _numpy_generator(generator).permutation(sum(lengths)).tolist()
+    import ember
+    indices = ember.randperm(sum(lengths), generator=generator).tolist()
     return [Subset(dataset, indices[offset - length:offset])
             for offset, length in zip(itertools.accumulate(lengths), lengths)]

@@ -1,8 +1,9 @@
 """Samplers, as torch.utils.data.sampler: iterables of dataset indices (or of index batches).
 
 Randomness comes from an :class:`ember.Generator` passed as ``generator`` or, by default, from
-ember's global generator, so ``ember.manual_seed`` makes shuffling reproducible. The streams
-differ from torch's (its mt19937 randperm is not reproduced); the distributions are the same.
+ember's global generator, through the same calls as torch's samplers (``randperm``, ``randint``
+in chunks of 32, ``multinomial``, a seed from ``empty((), int64).random_()``), so after the same
+``manual_seed`` the indices are torch's, bit for bit.
 """
 from __future__ import annotations
 
@@ -15,22 +16,10 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
-def _numpy_generator(generator=None) -> np.random.Generator:
-    """The ``np.random.Generator`` behind an ember Generator (None: ember's global one)."""
-    if generator is None:
-        import ember.random
-        return ember.random.default_generator.numpy
-    if isinstance(generator, np.random.Generator):
-        return generator
-    try:
-        return generator.numpy
-    except AttributeError:
-        raise TypeError(f"generator should be an ember.Generator, got {type(generator).__name__}") from None
-
-
 def _draw_seed(generator=None) -> int:
-    """One 63-bit seed from ``generator``, as torch's ``torch.empty((), dtype=int64).random_()``."""
-    return int(_numpy_generator(generator).integers(0, 2**63 - 1))
+    """One seed from ``generator``, as torch's ``torch.empty((), dtype=int64).random_()``."""
+    import ember
+    return int(ember.empty((), dtype=ember.int64).random_(generator=generator).item())
 
 
 class Sampler:
@@ -79,20 +68,24 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
+        import ember
         n = len(self.data_source)
         if self.generator is None:
-            rng = np.random.default_rng(_draw_seed())
+            generator = ember.Generator()
+            generator.manual_seed(_draw_seed())
         else:
-            rng = _numpy_generator(self.generator)
+            generator = self.generator
         if self.replacement:
             # drawn in chunks of 32, as torch, so a partly consumed iterator wastes little
             for _ in range(self.num_samples // 32):
-                yield from rng.integers(0, n, size=32).tolist()
-            yield from rng.integers(0, n, size=self.num_samples % 32).tolist()
+                yield from ember.randint(high=n, size=(32,), dtype=ember.int64,
+                                         generator=generator).tolist()
+            yield from ember.randint(high=n, size=(self.num_samples % 32,), dtype=ember.int64,
+                                     generator=generator).tolist()
         else:
             for _ in range(self.num_samples // n):
-                yield from rng.permutation(n).tolist()
-            yield from rng.permutation(n).tolist()[: self.num_samples % n]
+                yield from ember.randperm(n, generator=generator).tolist()
+            yield from ember.randperm(n, generator=generator).tolist()[: self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -106,31 +99,12 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        for i in _numpy_generator(self.generator).permutation(len(self.indices)).tolist():
+        import ember
+        for i in ember.randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:
         return len(self.indices)
-
-
-def _multinomial(weights: np.ndarray, num_samples: int, replacement: bool,
-                 rng: np.random.Generator) -> np.ndarray:
-    """torch.multinomial for one row of non-negative weights (int64 indices).
-
-    Without replacement it uses torch's algorithm: the ``num_samples`` largest ``w / E`` with
-    ``E ~ Exp(1)`` (Efraimidis-Spirakis); zero weights come last, in arbitrary order.
-    """
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    total = weights.sum()
-    if not total > 0:
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if replacement:
-        return rng.choice(len(weights), size=num_samples, replace=True, p=weights / total)
-    if num_samples > len(weights):
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    keys = weights / rng.exponential(size=len(weights))
-    return np.argsort(-keys, kind="stable")[:num_samples]
 
 
 class WeightedRandomSampler(Sampler):
@@ -154,8 +128,9 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        rng = _numpy_generator(self.generator)
-        yield from _multinomial(self.weights, self.num_samples, self.replacement, rng).tolist()
+        import ember
+        yield from ember.multinomial(ember.tensor(self.weights), self.num_samples,
+                                     self.replacement, generator=self.generator).tolist()
 
     def __len__(self) -> int:
         return self.num_samples
