@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 from tests.helpers import check_against_torch, same_error
@@ -61,6 +63,23 @@ def test_gradient_of_raw_log_probs_is_torchs_formula(rng, dtype, reduction):
     check_against_torch(lambda lib, x: F(lib).ctc_loss(x, lib.tensor(targets), lib.tensor(il),
                                                        lib.tensor(tl), reduction=reduction),
                         [logits], dtype=dtype)
+
+
+@settings(max_examples=25)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 7), st.integers(1, 3), st.integers(2, 4),
+       st.integers(0, 4), st.booleans())
+def test_random_cases_match_torch(seed, T, N, C, S, concatenated):
+    # few labels (C - 1 of them) make repeats, which need blanks between them, frequent
+    rng = np.random.default_rng(seed)
+    blank = int(rng.integers(0, C))
+    labels = [c for c in range(C) if c != blank]
+    targets = rng.choice(labels, (N, S))
+    tl = rng.integers(0, S + 1, N)
+    il = rng.integers(0, T + 1, N)
+    tg = _concatenated(targets, tl) if concatenated else targets
+    check_against_torch(lambda lib, x: F(lib).ctc_loss(
+        x.log_softmax(2), lib.tensor(tg), list(map(int, il)), list(map(int, tl)), blank=blank,
+        reduction="sum", zero_infinity=True), [rng.standard_normal((T, N, C))])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
