@@ -359,6 +359,9 @@ def test_embedding_bag_gradcheck(rng):
                                     (w, psw))
     assert ember.autograd.gradgradcheck(
         lambda w, p: _bag(ember, w, "offsets", "sum", None, p) ** 2, (w, psw))
+    for mode in ("mean", "max"):
+        assert ember.autograd.gradgradcheck(lambda w: _bag(ember, w, "offsets", mode, 4) ** 2,
+                                            (w,))
 
 
 @pytest.mark.parametrize("call", [

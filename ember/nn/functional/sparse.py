@@ -225,6 +225,21 @@ class _EmbeddingBagMax(Function):
         num_rows, max_rows = ctx.meta
         return K.max_bag_backward(num_rows, max_rows, grad), None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # the output is the weight gathered at the winners (zero for empty bags): linear in the
+        # weight at fixed positions, so the recorded backward is that gather's (the weight's
+        # values are not needed: a zero stand-in linked to its graph serves)
+        from ...autograd.higher_order import constant, grad_of, input_links
+        _, max_rows = ctx.meta
+        dim = max_rows.shape[1]
+        flat = Tensor._wrap(np.maximum(max_rows, 0) * dim + np.arange(dim))
+        taken = constant(max_rows != K.NO_ROW, grad)
+
+        def gathered(weight, *_):
+            return weight.reshape(-1)[flat] * taken
+        return grad_of(gathered, ctx, (grad,), input_links(ctx))
+
 
 _MODES = ("sum", "mean", "max")
 
