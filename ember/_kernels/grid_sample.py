@@ -47,7 +47,9 @@ def _clip(x, size):
     """clip_coordinates(_set_grad): clamp to [0, size - 1]; gradient 0 where clamped."""
     f = x.dtype.type
     inside = (x > 0) & (x < size - 1)
-    return np.clip(x, f(0), f(size - 1)), inside.astype(x.dtype)
+    # fmax/fmin: a NaN coordinate becomes 0, as ATen's maximum(in, 0) (the docs: "NaN values
+    # in grid would be interpreted as -1")
+    return np.fmin(np.fmax(x, f(0)), f(size - 1)), inside.astype(x.dtype)
 
 
 def _reflect(x, twice_low, twice_high):
@@ -70,7 +72,6 @@ def _reflect(x, twice_low, twice_high):
 
 def _pad(x, size, padding_mode, align_corners):
     """compute_coordinates: the padding applied to a pixel coordinate, and its derivative."""
-    ones = np.ones_like(x)
     if padding_mode == "border":
         return _clip(x, size)
     if padding_mode == "reflection":
@@ -80,11 +81,24 @@ def _pad(x, size, padding_mode, align_corners):
             x, g = _reflect(x, -1, 2 * size - 1)
         x, g2 = _clip(x, size)
         return x, g * g2
-    return x, ones
+    return x, x.dtype.type(1)
 
 
-def _outside_to_minus_one(index, size):
-    return np.where((index >= 0) & (index < size), index, -1)
+@numba.njit(cache=True)
+def _index_of(pos, size, out):
+    """out = int(pos) where 0 <= pos < size, else -1 (outside a zero-padded input; NaN and
+    infinities fail both comparisons). ``pos`` holds whole numbers (floor, rint, or taps)."""
+    flat_pos = pos.ravel()
+    flat_out = out.ravel()
+    for q in range(flat_pos.size):
+        v = flat_pos[q]
+        flat_out[q] = np.int64(v) if (v >= 0) and (v < size) else -1
+
+
+def _index(pos, size):
+    out = np.empty(pos.shape, np.int64)
+    _index_of(np.ascontiguousarray(pos), size, out)
+    return out
 
 
 def _cubic(t, a=-0.75):
@@ -121,27 +135,22 @@ def axis_taps(coord, size, mode, padding_mode, align_corners):
         w, dw = _cubic(x - x0)
         pos = x0[..., None] + np.arange(-1, 3).astype(x.dtype)
         pos, _ = _pad(pos, size, padding_mode, align_corners)
-        index = _outside_to_minus_one(_to_int(pos), size)
-        return index, w.astype(x.dtype), (dw * factor).astype(x.dtype)
+        return _index(pos, size), w.astype(x.dtype), (dw * factor).astype(x.dtype)
     x, grad = _pad(x, size, padding_mode, align_corners)
     if mode == "nearest":
-        index = _outside_to_minus_one(_to_int(np.rint(x)), size)[..., None]
+        index = _index(np.rint(x)[..., None], size)
         return index, np.ones(index.shape, x.dtype), np.zeros(index.shape, x.dtype)
     x0 = np.floor(x)
-    frac = x - x0
-    i0 = _to_int(x0)
-    index = _outside_to_minus_one(np.stack([i0, i0 + 1], axis=-1), size)
-    weight = np.stack([f(1) - frac, frac], axis=-1)
+    two = x.shape + (2,)
+    pos, weight, dweight = np.empty(two, x.dtype), np.empty(two, x.dtype), np.empty(two, x.dtype)
+    pos[..., 0] = x0
+    pos[..., 1] = x0 + f(1)
+    np.subtract(x, x0, out=weight[..., 1])
+    np.subtract(f(1), weight[..., 1], out=weight[..., 0])
     g = grad * factor
-    dweight = np.stack([-g, g], axis=-1)
-    return index, weight, dweight
-
-
-def _to_int(x):
-    """Float pixel positions to int64; NaN and out-of-range values become -1 (outside), as
-    ATen's bounds check discards them."""
-    ok = np.isfinite(x) & (np.abs(x) < 2.0 ** 62)
-    return np.where(ok, np.where(ok, x, 0).astype(np.int64), -1)
+    dweight[..., 1] = g
+    dweight[..., 0] = -g
+    return _index(pos, size), weight, dweight
 
 
 def constant_taps(shape, dtype):
@@ -154,25 +163,28 @@ def constant_taps(shape, dtype):
 
 @parallel_kernel
 def _gather(x, id_d, w_d, id_h, w_h, id_w, w_w, out):
-    """out[n, c, p] = sum over the tap products of w_d w_h w_w x[n, c, id_d, id_h, id_w]."""
+    """out[n, c, p] = sum over the tap products of w_d w_h w_w x[n, c, id_d, id_h, id_w].
+
+    A tap outside the input adds nothing, except that a NaN (or infinite) weight still makes
+    the output NaN, as ATen's masked loads multiply 0 by the weight (a NaN grid coordinate)."""
     n_batch, channels, points = out.shape
     for q in numba.prange(n_batch * points):
         n = q // points
         p = q - n * points
         for a in range(id_d.shape[2]):
             i = id_d[n, p, a]
-            if i < 0:
-                continue
             for b in range(id_h.shape[2]):
                 j = id_h[n, p, b]
-                if j < 0:
-                    continue
                 wdh = w_d[n, p, a] * w_h[n, p, b]
                 for e in range(id_w.shape[2]):
                     k = id_w[n, p, e]
-                    if k < 0:
-                        continue
                     wt = wdh * w_w[n, p, e]
+                    if i < 0 or j < 0 or k < 0:
+                        nan = wt - wt  # 0, or NaN for a NaN / infinite weight
+                        if nan != 0:
+                            for c in range(channels):
+                                out[n, c, p] += nan
+                        continue
                     for c in range(channels):
                         out[n, c, p] += x[n, c, i, j, k] * wt
 

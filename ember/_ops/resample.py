@@ -70,7 +70,7 @@ def resample_function(mode, n, antialias=False):
 class _GridSampler(Function):
     """``out[n, c, p] = sum over taps of w(grid[n, p]) * x[n, c, taps]`` (see
     ember/_kernels/grid_sample.py). Linear in x, not in grid: the grid's gradient uses the
-    weights' derivatives. Saves x and grid.
+    weights' derivatives. Saves x and grid; keeps the taps on ctx.
 
     ``forward(x, grid, mode, padding_mode, align_corners)``; x is (N, C, *spatial) with 2 or 3
     spatial dims, grid (N, *out_spatial, n) with its last axis in x, y(, z) order.
@@ -79,10 +79,10 @@ class _GridSampler(Function):
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
         ctx.save_for_backward(x, grid)
-        ctx.options = (mode, padding_mode, align_corners)
         work = _compute_dtype(x.dtype)
         x5, taps = _grid_taps(x.astype(work, copy=False), grid.astype(work, copy=False),
-                              *ctx.options)
+                              mode, padding_mode, align_corners)
+        ctx.taps = taps  # index/weight tables (a few per sampling point): backward reuses them
         out = G.grid_sample_forward(x5, taps)
         return out.reshape(x.shape[:2] + grid.shape[1:-1]).astype(x.dtype, copy=False)
 
@@ -91,17 +91,20 @@ class _GridSampler(Function):
         x, grid = ctx.saved_tensors
         want_x, want_grid = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         work = _compute_dtype(x.dtype)
-        x5, taps = _grid_taps(x.astype(work, copy=False), grid.astype(work, copy=False),
-                              *ctx.options)
+        x5 = x.astype(work, copy=False).reshape(x.shape[:2] + (-1,) * 0 + _as_3d(x.shape[2:]))
         points = int(np.prod(grid.shape[1:-1], dtype=np.int64))
         g = grad.astype(work, copy=False).reshape(grad.shape[0], grad.shape[1], points)
-        gx, gpix = G.grid_sample_backward(g, x5, taps, want_x, want_grid)
+        gx, gpix = G.grid_sample_backward(g, x5, ctx.taps, want_x, want_grid)
         grad_x = gx.reshape(x.shape).astype(x.dtype, copy=False) if want_x else None
         grad_grid = None
         if want_grid:
             n = grid.shape[-1]
             grad_grid = gpix[:, :, :n].reshape(grid.shape).astype(grid.dtype, copy=False)
         return grad_x, grad_grid, None, None, None
+
+
+def _as_3d(spatial):
+    return (1,) * (3 - len(spatial)) + tuple(spatial)
 
 
 def _grid_taps(x, grid, mode, padding_mode, align_corners):

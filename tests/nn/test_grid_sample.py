@@ -214,3 +214,14 @@ def test_affine_grid_bad_arguments_raise_as_torch(theta_shape, size, match):
         warnings.simplefilter("ignore")  # align_corners not given: both warn first
         same_error(lambda lib, t: lib.nn.functional.affine_grid(lib.tensor(t), size),
                    np.zeros((2, 2, 3), np.int64), match="Expected theta to have floating point")
+
+
+@pytest.mark.parametrize("padding_mode", PADDINGS)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_nan_and_infinite_grid_values_as_torch(mode, padding_mode):
+    # "NaN values in grid would be interpreted as -1" once padded (border, reflection); with
+    # zeros padding a NaN weight still poisons the output (bilinear, bicubic), as in ATen
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    g = np.array([[[[np.nan, 0.0], [0.0, np.nan], [np.nan, np.nan], [-1, 0.0], [np.inf, 0.0],
+                    [-np.inf, 0.3], [0.2, np.inf]]]])
+    check_against_torch(_sample(mode, padding_mode, False), [x, g], grad=False)
