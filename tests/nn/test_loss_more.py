@@ -226,6 +226,15 @@ def test_multi_margin_kink_has_no_gradient():
         x, lib.tensor([[0, -1, 2]]), reduction="sum"), [[[2.0, 1.0, 0.5]]])
 
 
+def test_multilabel_margin_without_labels_and_with_many_classes(rng):
+    check_against_torch(lambda lib, x: F(lib).multilabel_margin_loss(
+        x, lib.tensor(np.full((3, 4), -1)), reduction="none"), [rng.standard_normal((3, 4))])
+    y = np.full((8, 300), -1)
+    y[:, :2] = rng.integers(0, 300, (8, 2))  # two labels among 300: only (8, 2, 300) pairs formed
+    check_against_torch(lambda lib, x: F(lib).multilabel_margin_loss(x, lib.tensor(y)),
+                        [rng.standard_normal((8, 300))], dtype="float32")
+
+
 def test_hinge_and_cosine_kinks():
     check_against_torch(lambda lib, x: F(lib).hinge_embedding_loss(
         x, lib.tensor([-1.0, -1.0, 1.0]), margin=1.0, reduction="sum"), [[1.0, 0.25, 1.0]])

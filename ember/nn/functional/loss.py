@@ -1140,10 +1140,13 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError("argument #2 'target' is out of range")
     _check_long_target(x, t, "multilabel_margin_loss_forward_out_frame")
     labels = t.reshape(n, c)
-    # the labels in use: those before the first -1 of each row
+    # the labels in use: those before the first -1 of each row; the pairs below are
+    # (n, j, C) with j only as wide as the longest such prefix (a few labels, typically)
     used = np.cumprod(labels >= 0, axis=1).astype(bool)
+    width = int(used.sum(axis=1).max(initial=0))
+    used, labels = used[:, :width], labels[:, :width]
     is_target = np.zeros((n, c), dtype=bool)
-    rows_idx = np.broadcast_to(np.arange(n)[:, None], (n, c))
+    rows_idx = np.broadcast_to(np.arange(n)[:, None], used.shape)
     is_target[rows_idx[used], labels[used]] = True
     rows = input.reshape(n, c)
     at_labels = rows.gather(1, _constant(np.where(used, labels, 0)))          # (n, j)
