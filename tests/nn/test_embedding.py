@@ -20,7 +20,7 @@ def F(lib):
 # ------------------------------------------------------------------ F.embedding
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("index_shape", [(), (1,), (7,), (2, 5), (2, 3, 4)])
+@pytest.mark.parametrize("index_shape", [(), (1,), (7,), (2, 5), (2, 3, 4), (0,), (2, 0)])
 def test_embedding_values_and_grads(rng, dtype, index_shape):
     idx = rng.integers(0, 6, index_shape)
 

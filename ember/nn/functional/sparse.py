@@ -109,7 +109,7 @@ class _Embedding(Function):
         scale = (1.0 / K.frequency_divisors(flat, num_rows) if by_freq
                  else np.ones(flat.shape[0]))
         rows = np.where(flat == padding_idx, K.NO_ROW, flat)
-        src = grad.reshape(flat.shape[0], -1)
+        src = grad.reshape(flat.shape[0], grad.shape[-1])
         gw = K.rows_scatter_add(num_rows, rows, src, np.arange(flat.shape[0]), scale)
         return gw, None, None, None
 
