@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 from tests.helpers import assert_close, check_against_torch, same_error
@@ -311,6 +313,25 @@ def test_embedding_bag_last_offset_short_of_the_end(rng, mode):
                                     lib.tensor([0, 3, 3, 7]), mode=mode, include_last_offset=True)
 
     check_against_torch(fn, [rng.standard_normal((10, 3))])
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(0, 12), bags=st.integers(1, 5), mode=st.sampled_from(["sum", "mean", "max"]),
+       padding=st.sampled_from([None, 0, 3]), last=st.booleans(), seed=st.integers(0, 2**16))
+def test_embedding_bag_random_bags(n, bags, mode, padding, last, seed):
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, 5, n)
+    offsets = np.sort(np.concatenate([[0], rng.integers(0, n + 1, bags - 1)]))
+    if last:
+        offsets = np.append(offsets, n)
+    psw = rng.standard_normal(n) if mode == "sum" and seed % 2 else None
+
+    def fn(lib, w, *p):
+        return F(lib).embedding_bag(lib.tensor(indices), w, lib.tensor(offsets), mode=mode,
+                                    include_last_offset=last, padding_idx=padding,
+                                    per_sample_weights=p[0] if p else None)
+
+    check_against_torch(fn, [rng.standard_normal((5, 3))] + ([psw] if psw is not None else []))
 
 
 def test_embedding_bag_max_ties_and_nan():
