@@ -5,7 +5,7 @@ try:
 except ImportError as e:
     raise ImportError("ember.vision needs Pillow: pip install 'ember[vision]'", name="PIL") from e
 
-from . import datasets, transforms, utils  # noqa: E402,F401
+from . import datasets, models, ops, transforms, utils  # noqa: E402,F401
 from .utils import make_grid, save_image  # noqa: E402,F401
 
-__all__ = ["datasets", "transforms", "utils", "make_grid", "save_image"]
+__all__ = ["datasets", "models", "ops", "transforms", "utils", "make_grid", "save_image"]

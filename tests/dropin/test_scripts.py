@@ -20,11 +20,17 @@ import importlib, importlib.abc, importlib.util, sys
 import ember
 
 class _TorchIsEmber(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    # torch -> ember, torchvision -> ember.vision (and their submodules)
+    PREFIXES = (("torchvision", "ember.vision"), ("torch", "ember"))
+    def _target(self, name):
+        for old, new in self.PREFIXES:
+            if name == old or name.startswith(old + "."):
+                return new + name[len(old):]
     def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
+        if self._target(name):
             return importlib.util.spec_from_loader(name, self)
     def create_module(self, spec):
-        return importlib.import_module("ember" + spec.name[len("torch"):])
+        return importlib.import_module(self._target(spec.name))
     def exec_module(self, module):
         pass
 
@@ -34,8 +40,16 @@ exec(compile(open({path!r}).read(), {path!r}, "exec"), {{"__name__": "__main__"}
 """
 
 
+# torchvision on a CPU build of torch needs the schemas tests/torchvision_oracle.py declares
+TORCH_RUN = ("import sys; sys.path.insert(0, {root!r}); import tests.torchvision_oracle as o; "
+             "o._import() if {vision} else None; import runpy; "
+             "runpy.run_path({path!r}, run_name='__main__')")
+
+
 def _run(path, as_ember):
-    code = ALIAS.format(path=path) if as_ember else f"import runpy; runpy.run_path({path!r}, run_name='__main__')"
+    vision = "torchvision" in open(path).read()
+    code = ALIAS.format(path=path) if as_ember else \
+        TORCH_RUN.format(root=os.path.dirname(os.path.dirname(HERE)), vision=vision, path=path)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
