@@ -29,6 +29,12 @@ CASES = [
     ("LazyBatchNorm1d", "BatchNorm1d", (), lambda c: (c,), (4, 3)),
     ("LazyBatchNorm2d", "BatchNorm2d", (1e-3, 0.2), lambda c: (c, 1e-3, 0.2), (2, 3, 4, 4)),
     ("LazyBatchNorm3d", "BatchNorm3d", (), lambda c: (c,), (2, 2, 2, 3, 3)),
+    # torch's lazy instance norms default to affine=True, track_running_stats=True
+    ("LazyInstanceNorm1d", "InstanceNorm1d", (), lambda c: (c, 1e-5, 0.1, True, True), (2, 3, 5)),
+    ("LazyInstanceNorm2d", "InstanceNorm2d", (1e-3, 0.2, True, False),
+     lambda c: (c, 1e-3, 0.2, True, False), (2, 3, 4, 4)),
+    ("LazyInstanceNorm3d", "InstanceNorm3d", (), lambda c: (c, 1e-5, 0.1, True, True),
+     (2, 2, 2, 3, 3)),
 ]
 IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
@@ -322,3 +328,9 @@ def test_custom_lazy_module_not_implemented(lib):
     with pytest.raises(NotImplementedError, match="initialize_parameters is not implemented "
                                                   "for Lazy"):
         Lazy()(lib.ones(1))
+
+
+def test_lazy_instance_norm_unbatched_reads_dim_1():
+    # torch infers num_features from input.shape[1] even for unbatched input, then rejects it
+    same_error(lambda lib: lib.nn.LazyInstanceNorm1d()(lib.ones(3, 5)),
+               match=r"expected input's size at dim=0 to match num_features \(5\), but got: 3.")

@@ -139,45 +139,7 @@ class BatchNorm3d(_BatchNorm):
 
 
 # -- lazy variants (torch/nn/modules/batchnorm.py) -----------------------------------------------
-from ..._parameter import UninitializedBuffer, UninitializedParameter  # noqa: E402
-from .lazy import LazyModuleMixin  # noqa: E402
-
-
-class _LazyNormBase(LazyModuleMixin):
-    """``num_features`` inferred from the first input's dim 1; weight, bias and the running
-    statistics are then materialised and reset as the eager layer's."""
-
-    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None, *, bias=True) -> None:
-        factory_kwargs = {"device": device, "dtype": dtype}
-        super().__init__(0, eps, momentum, False, False, **factory_kwargs, bias=False)
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = UninitializedParameter(**factory_kwargs)
-            if bias:
-                self.bias = UninitializedParameter(**factory_kwargs)
-        if self.track_running_stats:
-            self.running_mean = UninitializedBuffer(**factory_kwargs)
-            self.running_var = UninitializedBuffer(**factory_kwargs)
-            self.num_batches_tracked = tensor(0, dtype=_int64, device=device)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.num_features != 0:
-            super().reset_parameters()
-
-    def initialize_parameters(self, input) -> None:
-        """Infer ``num_features`` from ``input.shape[1]`` and initialise."""
-        if self.has_uninitialized_params():
-            self.num_features = input.shape[1]
-            if self.affine:
-                self.weight.materialize((self.num_features,))
-                if self.bias is not None:
-                    self.bias.materialize((self.num_features,))
-            if self.track_running_stats:
-                self.running_mean.materialize((self.num_features,))
-                self.running_var.materialize((self.num_features,))
-            self.reset_parameters()
+from .lazy import _LazyNormBase  # noqa: E402
 
 
 class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import itertools
 
-from ..._parameter import is_lazy
+from ... import int64 as _int64
+from ... import tensor
+from ..._parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 from ...autograd.grad_mode import no_grad
 
-__all__ = ["LazyModuleMixin"]
+__all__ = ["LazyModuleMixin", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
 class LazyModuleMixin:
@@ -90,3 +92,77 @@ class LazyModuleMixin:
         raise RuntimeError(
             "Modules with uninitialized parameters can't be used with `DataParallel`. Run a "
             "dummy forward pass to correctly initialize the modules")
+
+
+class _LazyNormBase(LazyModuleMixin):
+    """The lazy batch and instance norms: ``num_features`` inferred from the first input's dim
+    1; weight, bias and the running statistics are then materialised and reset as the eager
+    layer's. torch's defaults: ``affine=True``, ``track_running_stats=True`` (for the instance
+    norms too)."""
+
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None, *, bias=True) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__(0, eps, momentum, False, False, **factory_kwargs, bias=False)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if self.affine:
+            self.weight = UninitializedParameter(**factory_kwargs)
+            if bias:
+                self.bias = UninitializedParameter(**factory_kwargs)
+        if self.track_running_stats:
+            self.running_mean = UninitializedBuffer(**factory_kwargs)
+            self.running_var = UninitializedBuffer(**factory_kwargs)
+            self.num_batches_tracked = tensor(0, dtype=_int64, device=device)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input) -> None:
+        """Infer ``num_features`` from ``input.shape[1]`` (also for unbatched input, as torch)
+        and initialise."""
+        if self.has_uninitialized_params():
+            self.num_features = input.shape[1]
+            if self.affine:
+                self.weight.materialize((self.num_features,))
+                if self.bias is not None:
+                    self.bias.materialize((self.num_features,))
+            if self.track_running_stats:
+                self.running_mean.materialize((self.num_features,))
+                self.running_var.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+# The lazy instance norms live here, not beside InstanceNorm: batchnorm.py imports this module
+# at its end (for _LazyNormBase), and instancenorm.py imports batchnorm. Importing instancenorm
+# last, once _BatchNorm exists, keeps that chain acyclic in practice.
+from .instancenorm import (InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,  # noqa: E402
+                           _InstanceNorm)
+
+
+class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
+    """An :class:`InstanceNorm1d` whose ``num_features`` is inferred from the first input."""
+
+    cls_to_become = InstanceNorm1d
+    _expected_dims = InstanceNorm1d._expected_dims
+    _dims_text = InstanceNorm1d._dims_text
+    _no_batch_dim = InstanceNorm1d._no_batch_dim
+
+
+class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
+    """An :class:`InstanceNorm2d` whose ``num_features`` is inferred from the first input."""
+
+    cls_to_become = InstanceNorm2d
+    _expected_dims = InstanceNorm2d._expected_dims
+    _dims_text = InstanceNorm2d._dims_text
+    _no_batch_dim = InstanceNorm2d._no_batch_dim
+
+
+class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
+    """An :class:`InstanceNorm3d` whose ``num_features`` is inferred from the first input."""
+
+    cls_to_become = InstanceNorm3d
+    _expected_dims = InstanceNorm3d._expected_dims
+    _dims_text = InstanceNorm3d._dims_text
+    _no_batch_dim = InstanceNorm3d._no_batch_dim
