@@ -22,6 +22,16 @@ import numpy as np
 from ._jit import parallel_kernel
 
 
+@numba.njit(cache=True, inline="always")
+def _log_add(x1, x2, x3):
+    """log(e^x1 + e^x2 + e^x3), the maximum subtracted first (0 when all are -inf: no
+    -inf - -inf); a -inf term adds exactly nothing, so this serves two terms too."""
+    m = max(x1, x2, x3)
+    if m == -np.inf:
+        m = 0.0
+    return np.log(np.exp(x1 - m) + np.exp(x2 - m) + np.exp(x3 - m)) + m
+
+
 @parallel_kernel
 def ctc_alpha(log_probs, targets, input_lengths, target_lengths, blank, neg_log_likelihood,
               log_alpha):
@@ -45,34 +55,20 @@ def ctc_alpha(log_probs, targets, input_lengths, target_lengths, blank, neg_log_
         for t in range(1, input_length):
             for s in range(n_states):
                 label = blank if s % 2 == 0 else targets[b, s // 2]
-                la1 = log_alpha[b, t - 1, s]
-                lamax = la1
-                la2 = neginf
-                la3 = neginf
-                if s > 0:
-                    la2 = log_alpha[b, t - 1, s - 1]
-                    if la2 > lamax:
-                        lamax = la2
-                # skip the blank in between only between two different labels
+                stay = log_alpha[b, t - 1, s]
+                step = log_alpha[b, t - 1, s - 1] if s > 0 else neginf
+                # skipping the blank in between is allowed only between two different labels
+                skip = neginf
                 if s > 1 and s % 2 == 1 and targets[b, s // 2 - 1] != label:
-                    la3 = log_alpha[b, t - 1, s - 2]
-                    if la3 > lamax:
-                        lamax = la3
-                if lamax == neginf:  # all three -inf: avoid -inf - -inf
-                    lamax = 0.0
-                log_alpha[b, t, s] = (np.log(np.exp(la1 - lamax) + np.exp(la2 - lamax)
-                                             + np.exp(la3 - lamax)) + lamax
-                                      + log_probs[t, b, label])
+                    skip = log_alpha[b, t - 1, s - 2]
+                log_alpha[b, t, s] = _log_add(stay, step, skip) + log_probs[t, b, label]
         last = input_length - 1
         if target_length == 0:
             neg_log_likelihood[b] = -log_alpha[b, last, 0]
         else:
-            l1 = log_alpha[b, last, 2 * target_length]
-            l2 = log_alpha[b, last, 2 * target_length - 1]
-            m = max(l1, l2)
-            if m == neginf:
-                m = 0.0
-            neg_log_likelihood[b] = -(np.log(np.exp(l1 - m) + np.exp(l2 - m)) + m)
+            # ending on the last label or on the blank after it
+            neg_log_likelihood[b] = -_log_add(log_alpha[b, last, 2 * target_length],
+                                              log_alpha[b, last, 2 * target_length - 1], neginf)
 
 
 @parallel_kernel
@@ -113,29 +109,18 @@ def ctc_grad(grad_out, log_probs, targets, input_lengths, target_lengths, blank,
         for t in range(input_length - 2, -1, -1):
             for s in range(n_states - 1, -1, -1):
                 label = blank if s % 2 == 0 else targets[b, s // 2]
-                lb1 = log_beta[t + 1, s]
-                lbmax = lb1
-                lb2 = neginf
-                lb3 = neginf
-                if s < 2 * target_length:
-                    lb2 = log_beta[t + 1, s + 1]
-                    if lb2 > lbmax:
-                        lbmax = lb2
+                stay = log_beta[t + 1, s]
+                step = log_beta[t + 1, s + 1] if s < 2 * target_length else neginf
+                skip = neginf
                 if s < 2 * target_length - 1 and s % 2 == 1 and targets[b, s // 2 + 1] != label:
-                    lb3 = log_beta[t + 1, s + 2]
-                    if lb3 > lbmax:
-                        lbmax = lb3
-                if lbmax == neginf:
-                    lbmax = 0.0
-                log_beta[t, s] = (np.log(np.exp(lb1 - lbmax) + np.exp(lb2 - lbmax)
-                                         + np.exp(lb3 - lbmax)) + lbmax + log_probs[t, b, label])
+                    skip = log_beta[t + 1, s + 2]
+                log_beta[t, s] = _log_add(stay, step, skip) + log_probs[t, b, label]
+                # collected[t, l'(s)] log-plus= alpha[t, s] + beta[t, s] (several s share a label)
                 log_alpha_beta = log_alpha[b, t, s] + log_beta[t, s]
-                collected = grad[t, b, label]
-                if collected == neginf:
+                if grad[t, b, label] == neginf:  # the first term: no exp/log (most labels)
                     grad[t, b, label] = log_alpha_beta
                 else:
-                    m = max(collected, log_alpha_beta)
-                    grad[t, b, label] = np.log(np.exp(collected - m) + np.exp(log_alpha_beta - m)) + m
+                    grad[t, b, label] = _log_add(grad[t, b, label], log_alpha_beta, neginf)
         g = grad_out[b]
         for t in range(input_length):
             for c in range(n_labels):
