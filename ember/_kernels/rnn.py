@@ -11,11 +11,13 @@ reverse direction starts each sequence from h0 at its own last step), as torch.
 Work per layer and direction:
 
 * the input projection of all steps is one GEMM, ``x @ W_ih^T + b``;
-* the time loop does, per step, one GEMM of the running state with ``W_hh^T`` (NumPy's BLAS) and
-  one compiled numba kernel for the gates (activations, cell update, and in backward their
-  derivatives). numba cannot call BLAS without SciPy, which ember does not depend on, and a
-  numba-written GEMM is several times slower than BLAS at these sizes, so the GEMM of each step
-  stays outside the kernel;
+* the time loop does, per step, one GEMM of the running state with ``W_hh^T`` (NumPy's BLAS),
+  the activations as NumPy ufuncs over the step's gate block (SIMD exp/tanh) and one numba
+  kernel for the rest of the cell arithmetic (in backward, one numba kernel for all of a step's
+  gate derivatives). numba cannot call BLAS without SciPy, which ember does not depend on, a
+  numba-written GEMM is several times slower than BLAS at these sizes, and numba's scalar
+  tanh/exp are 10-40x slower than NumPy's SIMD ones (see the step kernels below), so the loop
+  itself stays in Python: a handful of calls per step, each on a whole (batch, gates) block;
 * backward: the gradients of the gate pre-activations of every step, ``dG`` (N, G), come out of
   the loop; then ``dx = dG @ W_ih``, ``dW_ih = dG^T x``, ``dW_hh = dG^T h_prev`` and the bias
   gradients ``dG.sum(0)`` are GEMMs / reductions over all steps at once.
@@ -26,8 +28,6 @@ derivative reads y). Gate layouts are torch's: LSTM i, f, g, o; GRU r, z, n with
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` (TRAPS.md 21).
 """
 from __future__ import annotations
-
-import math
 
 import numba
 import numpy as np
@@ -40,23 +40,29 @@ def gate_count(mode: str) -> int:
 
 
 # --------------------------------------------------------------------------- step kernels
+# The activations (sigmoid, tanh) run as NumPy ufuncs over a step's whole gate block: NumPy's
+# SIMD exp/tanh cost ~2-3 ns an element here, numba's scalar math.tanh ~90 ns (measured on the
+# (64, 2048) float32 gate block of the benchmark: 13 ms a step in one numba kernel, 1.8 ms with
+# the ufuncs). The numba kernels below do the arithmetic that would otherwise take several
+# NumPy passes and temporaries, and call no transcendental function.
+
+def _sigmoid_(a):
+    """In place: a = 1 / (1 + exp(-a)) (exp may overflow to inf, giving 0, as torch)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    np.add(a, 1, out=a)
+    np.reciprocal(a, out=a)
+
 
 @numba.njit(cache=True)
-def _sigmoid(v):
-    return 1.0 / (1.0 + math.exp(-v))
-
-
-@numba.njit(cache=True)
-def rnn_step_forward(pre, gh, relu, h_state, y):
-    """pre (bs, H) holds x W_ih^T + b_ih + b_hh; adds gh = h W_hh^T, applies the
-    nonlinearity; writes the new state into h_state[:bs] and y (bs, H)."""
-    bs, hidden = pre.shape
+def lstm_cell_update(gates, c_state, c_saved):
+    """c = f c_prev + i g (gates activated, rows i, f, g, o) into c_state[:bs] and c_saved."""
+    bs, hidden = c_saved.shape
     for b in range(bs):
         for j in range(hidden):
-            v = pre[b, j] + gh[b, j]
-            v = (v if v > 0 else 0.0) if relu else math.tanh(v)
-            h_state[b, j] = v
-            y[b, j] = v
+            c = gates[b, hidden + j] * c_state[b, j] + gates[b, j] * gates[b, 2 * hidden + j]
+            c_state[b, j] = c
+            c_saved[b, j] = c
 
 
 @numba.njit(cache=True)
@@ -70,31 +76,9 @@ def rnn_step_backward(dh, y, relu, dpre):
 
 
 @numba.njit(cache=True)
-def lstm_step_forward(gates, gh, c_state, c_saved, m):
-    """gates (bs, 4H) holds x W_ih^T + b_ih + b_hh: adds gh = h W_hh^T and activates in place
-    (i, f, o sigmoid, g tanh); c = f c_prev + i g into c_state[:bs] and c_saved;
-    m = o tanh(c) (the new h before any projection)."""
-    bs, hidden = m.shape
-    for b in range(bs):
-        for j in range(hidden):
-            i = _sigmoid(gates[b, j] + gh[b, j])
-            f = _sigmoid(gates[b, hidden + j] + gh[b, hidden + j])
-            g = math.tanh(gates[b, 2 * hidden + j] + gh[b, 2 * hidden + j])
-            o = _sigmoid(gates[b, 3 * hidden + j] + gh[b, 3 * hidden + j])
-            gates[b, j] = i
-            gates[b, hidden + j] = f
-            gates[b, 2 * hidden + j] = g
-            gates[b, 3 * hidden + j] = o
-            c = f * c_state[b, j] + i * g
-            c_state[b, j] = c
-            c_saved[b, j] = c
-            m[b, j] = o * math.tanh(c)
-
-
-@numba.njit(cache=True)
-def lstm_step_backward(dm, gates, c, c_prev, dc_state, dgates):
-    """dm (bs, H): gradient of o tanh(c); dc_state[:bs] the cell gradient from the later steps,
-    replaced by the gradient reaching c_prev; writes the pre-activation gradients dgates."""
+def lstm_step_backward(dm, gates, tanh_c, c_prev, dc_state, dgates):
+    """dm (bs, H): gradient of m = o tanh(c); dc_state[:bs] the cell gradient from the later
+    steps, replaced by the gradient reaching c_prev; writes the pre-activation gradients."""
     bs, hidden = dm.shape
     for b in range(bs):
         for j in range(hidden):
@@ -102,7 +86,7 @@ def lstm_step_backward(dm, gates, c, c_prev, dc_state, dgates):
             f = gates[b, hidden + j]
             g = gates[b, 2 * hidden + j]
             o = gates[b, 3 * hidden + j]
-            tc = math.tanh(c[b, j])
+            tc = tanh_c[b, j]
             dc = dc_state[b, j] + dm[b, j] * o * (1.0 - tc * tc)
             dgates[b, j] = dc * g * i * (1.0 - i)
             dgates[b, hidden + j] = dc * c_prev[b, j] * f * (1.0 - f)
@@ -112,30 +96,10 @@ def lstm_step_backward(dm, gates, c, c_prev, dc_state, dgates):
 
 
 @numba.njit(cache=True)
-def gru_step_forward(gx, gh, b_hh, h_state, saved, y):
-    """gx (bs, 3H) = x W_ih^T + b_ih, gh (bs, 3H) = h W_hh^T; r = s(gx_r + gh_r + b_hr),
-    z likewise, n = tanh(gx_n + r (gh_n + b_hn)), h' = (1 - z) n + z h. Saves r, z, n and
-    gh_n + b_hn in ``saved`` (bs, 4H); writes h' into h_state[:bs] and y."""
-    bs, hidden = y.shape
-    for b in range(bs):
-        for j in range(hidden):
-            r = _sigmoid(gx[b, j] + gh[b, j] + b_hh[j])
-            z = _sigmoid(gx[b, hidden + j] + gh[b, hidden + j] + b_hh[hidden + j])
-            hn = gh[b, 2 * hidden + j] + b_hh[2 * hidden + j]
-            n = math.tanh(gx[b, 2 * hidden + j] + r * hn)
-            h = (1.0 - z) * n + z * h_state[b, j]
-            saved[b, j] = r
-            saved[b, hidden + j] = z
-            saved[b, 2 * hidden + j] = n
-            saved[b, 3 * hidden + j] = hn
-            h_state[b, j] = h
-            y[b, j] = h
-
-
-@numba.njit(cache=True)
 def gru_step_backward(dh, saved, h_prev, dgx, dgh, dh_direct):
-    """dh (bs, H): gradient of h'; writes the gradients of gx (dgx) and of gh + b_hh (dgh), and
-    dh_direct = dh z, the part of h_prev's gradient that bypasses W_hh."""
+    """dh (bs, H): gradient of h' = (1 - z) n + z h; ``saved`` rows r, z, n, W_hn h + b_hn.
+    Writes the gradients of the input projection (dgx) and of W_hh h + b_hh (dgh), and
+    dh_direct = dh z, the part of h's gradient that bypasses W_hh."""
     bs, hidden = dh.shape
     for b in range(bs):
         for j in range(hidden):
@@ -188,6 +152,12 @@ def _steps(batch_sizes, reverse):
 def layer_forward(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, batch_sizes, reverse):
     """One layer, one direction. x (N, I) packed; h0 (B, P); c0 (B, H) for LSTM (else None);
     biases and w_hr may be None. Returns (y (N, P), h_n, c_n or None, saved)."""
+    with np.errstate(over="ignore"):  # exp(-x) -> inf in a sigmoid is its 0, not an error
+        return _layer_forward(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, batch_sizes,
+                              reverse)
+
+
+def _layer_forward(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, batch_sizes, reverse):
     n_rows = x.shape[0]
     hidden = w_hh.shape[0] // gate_count(mode)
     dtype = x.dtype
@@ -195,40 +165,60 @@ def layer_forward(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, batch_sizes, re
     gx = x @ w_ih.T                                   # all steps' input projection: one GEMM
     if b_ih is not None:
         gx += b_ih
-        if mode != "GRU":                             # GRU's b_hn sits inside r * (...)
+        if mode == "GRU":                             # GRU's b_hn sits inside r * (...)
+            gx[:, :2 * hidden] += b_hh[:2 * hidden]
+        else:
             gx += b_hh
     w_hh_t = w_hh.T
     h_state = np.array(h0, dtype=dtype, order="C")
-    out_width = h_state.shape[1]
+    batch, out_width = h_state.shape
     y = np.empty((n_rows, out_width), dtype=dtype)
-    batch = h_state.shape[0]
     gh = np.empty((batch, w_hh.shape[0]), dtype=dtype)
+    scratch = np.empty((batch, hidden), dtype=dtype)
     saved = c_state = None
     if mode == "LSTM":
         c_state = np.array(c0, dtype=dtype, order="C")
         saved = np.empty((n_rows, hidden), dtype=dtype)        # cell states
-        m = np.empty((batch, hidden), dtype=dtype) if w_hr is not None else None
     elif mode == "GRU":
         saved = np.empty((n_rows, 4 * hidden), dtype=dtype)    # r, z, n, W_hn h + b_hn
-        b_hh_arr = np.zeros(3 * hidden, dtype=dtype) if b_hh is None else b_hh
-    relu = mode == "RNN_RELU"
     for t in order:
         bs = int(batch_sizes[t])
         lo, hi = offsets[t], offsets[t] + bs
-        step_gh = gh[:bs]
-        np.matmul(h_state[:bs], w_hh_t, out=step_gh)
+        step_gh, h_prev, tmp = gh[:bs], h_state[:bs], scratch[:bs]
+        np.matmul(h_prev, w_hh_t, out=step_gh)
+        out = y[lo:hi]
         if mode == "LSTM":
+            gates = gx[lo:hi]                         # activated in place: saved for backward
+            gates += step_gh
+            _sigmoid_(gates[:, :2 * hidden])
+            np.tanh(gates[:, 2 * hidden:3 * hidden], out=gates[:, 2 * hidden:3 * hidden])
+            _sigmoid_(gates[:, 3 * hidden:])
+            lstm_cell_update(gates, c_state, saved[lo:hi])
+            np.tanh(saved[lo:hi], out=tmp)
             if w_hr is None:
-                lstm_step_forward(gx[lo:hi], step_gh, c_state, saved[lo:hi], y[lo:hi])
-                h_state[:bs] = y[lo:hi]
+                np.multiply(tmp, gates[:, 3 * hidden:], out=out)
             else:
-                lstm_step_forward(gx[lo:hi], step_gh, c_state, saved[lo:hi], m[:bs])
-                np.matmul(m[:bs], w_hr.T, out=y[lo:hi])
-                h_state[:bs] = y[lo:hi]
+                np.multiply(tmp, gates[:, 3 * hidden:], out=tmp)
+                np.matmul(tmp, w_hr.T, out=out)
         elif mode == "GRU":
-            gru_step_forward(gx[lo:hi], step_gh, b_hh_arr, h_state, saved[lo:hi], y[lo:hi])
+            gates, pre = saved[lo:hi], gx[lo:hi]
+            rz, n, hn = gates[:, :2 * hidden], gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+            np.add(pre[:, :2 * hidden], step_gh[:, :2 * hidden], out=rz)
+            _sigmoid_(rz)
+            np.add(step_gh[:, 2 * hidden:], 0 if b_hh is None else b_hh[2 * hidden:], out=hn)
+            np.multiply(rz[:, :hidden], hn, out=n)
+            n += pre[:, 2 * hidden:]
+            np.tanh(n, out=n)
+            np.subtract(h_prev, n, out=tmp)           # h' = n + z (h - n)
+            tmp *= rz[:, hidden:]
+            np.add(tmp, n, out=out)
         else:
-            rnn_step_forward(gx[lo:hi], step_gh, relu, h_state, y[lo:hi])
+            np.add(gx[lo:hi], step_gh, out=out)
+            if mode == "RNN_RELU":
+                np.maximum(out, 0, out=out)
+            else:
+                np.tanh(out, out=out)
+        h_prev[...] = out
     if mode == "LSTM":
         saved = (gx, saved)                           # gx now holds the activated gates
     return y, h_state, c_state, saved
@@ -259,6 +249,7 @@ def layer_backward(mode, dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, y, saved,
         c_prev = np.empty_like(cells)
         previous_states(cells, c0, batch_sizes, offsets, reverse, c_prev)
         dc_state = np.array(dc_n, dtype=dtype, order="C")
+        tanh_c = np.tanh(cells)
         if w_hr is not None:
             dh_total = np.empty_like(y)
             dm = np.empty((batch, hidden), dtype=dtype)
@@ -275,7 +266,7 @@ def layer_backward(mode, dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, y, saved,
                 dh_total[lo:hi] = dh
                 np.matmul(dh, w_hr, out=dm[:bs])
                 dh = dm[:bs]
-            lstm_step_backward(dh, gates[lo:hi], cells[lo:hi], c_prev[lo:hi], dc_state,
+            lstm_step_backward(dh, gates[lo:hi], tanh_c[lo:hi], c_prev[lo:hi], dc_state,
                                dgates[lo:hi])
             np.matmul(dgates[lo:hi], w_hh, out=dh_state[:bs])
         elif mode == "GRU":
@@ -296,7 +287,7 @@ def layer_backward(mode, dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, y, saved,
         db_hh = db_ih.copy() if dgh is None else dgh.sum(axis=0)
     dw_hr = None
     if w_hr is not None and need_whr:
-        m = gates[:, 3 * hidden:] * np.tanh(cells)
+        m = gates[:, 3 * hidden:] * tanh_c
         dw_hr = dh_total.T @ m
     dh0 = dh_state if need_h0 else None
     dc0 = dc_state if mode == "LSTM" and need_c0 else None
