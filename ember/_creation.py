@@ -325,6 +325,19 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     return _finish("multinomial", Tensor._wrap(res), out, False)
 
 
+def poisson(input, generator=None):
+    """Counts drawn from Poisson(rate) per element of ``input`` (torch.poisson's CPU sampler:
+    Knuth's product of uniforms below rate 10, Hoermann's transformed rejection above)."""
+    from . import random
+    from ._ops import random as R
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for '
+                                  f"'{_dtype.scalar_type_name(input._data.dtype)}'")
+    if np.any(input._data < 0):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    return Tensor._wrap(R.poisson(random.resolve(generator), input._data))
+
+
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, requires_grad=False, pin_memory=False):
     """normal(mean, std) with a tensor among them (shape broadcast from both), or

@@ -376,10 +376,10 @@ def normal_fill(mt, ctl, n: int, dtype, mean: float, std: float) -> np.ndarray:
 # Integers and permutations
 # ---------------------------------------------------------------------------------------------
 
-def random_from_to(mt, ctl, n: int, span: int, base: int, wide: bool) -> np.ndarray:
+def random_from_to(mt, ctl, n: int, span: int, base: int) -> np.ndarray:
     """uniform_int_from_to_distribution: ``(v % span) + base`` as int64, v = random64() when
-    ``span >= 2^32`` and the dtype is int64/float/double/bfloat16 (``wide``), else random()."""
-    v = random64(mt, ctl, n) if wide and span >= 1 << 32 else random32(mt, ctl, n).astype(np.uint64)
+    ``span >= 2^28`` (whatever the dtype: torch's builds outside fbcode), else random()."""
+    v = random64(mt, ctl, n) if span >= 1 << 28 else random32(mt, ctl, n).astype(np.uint64)
     return ((v % np.uint64(span)).astype(np.int64) + np.int64(base)) if span else \
         v.astype(np.int64)
 
@@ -453,3 +453,69 @@ def exp_inplace(z):
     for i in range(z.size):
         z[i] = math.exp(z[i])
     return z
+
+
+@numba.njit(**_jit)
+def _random32_one(mt, ctl):
+    left = ctl[0] - 1
+    if left == 0:
+        _next_state(mt)
+        left = STATE_N
+        ctl[1] = 0
+    ctl[0] = left
+    y = mt[ctl[1]]
+    ctl[1] += 1
+    return _temper(y)
+
+
+@numba.njit(**_jit)
+def _uniform_double_one(mt, ctl):
+    hi = np.uint64(_random32_one(mt, ctl))
+    lo = np.uint64(_random32_one(mt, ctl))
+    w = (hi << np.uint64(32)) | lo
+    return np.float64(w & np.uint64(0x1FFFFFFFFFFFFF)) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(**_jit)
+def _poisson_one(mt, ctl, lam):
+    if lam >= 10:
+        # transformed rejection (Hoermann 1993), as ATen's sample_poisson; this file of ATen is
+        # built without FMA, so nothing below is fused
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = _uniform_double_one(mt, ctl) - 0.5
+            v = _uniform_double_one(mt, ctl)
+            us = 0.5 - abs(u)
+            k = np.int64(math.floor((2 * a / us + b) * u + lam + 0.43))
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= \
+                    (-lam + k * loglam - math.lgamma(np.float64(k) + 1)):
+                return k
+    if lam == 0:
+        return np.int64(0)
+    enlam = math.exp(-lam)
+    x = np.int64(0)
+    prod = 1.0
+    while True:
+        prod *= _uniform_double_one(mt, ctl)
+        if prod > enlam:
+            x += 1
+        else:
+            return x
+
+
+@numba.njit(**_jit)
+def poisson(mt, ctl, rates):
+    """sample_poisson per rate, in order (float64 rates in, float64 counts out)."""
+    out = np.empty(rates.size, dtype=np.float64)
+    for i in range(rates.size):
+        out[i] = np.float64(_poisson_one(mt, ctl, rates[i]))
+    return out

@@ -68,11 +68,42 @@ def normal(gen, shape, dtype, mean: float = 0.0, std: float = 1.0,
 
 def random_from_to(gen, shape, dtype, low: int, high: int) -> np.ndarray:
     """random_from_to_kernel: ``low + v % (high - low)``; v is random64() when the range
-    reaches 2^32 and the dtype is int64, float32 or float64, else random()."""
-    dtype = np.dtype(dtype)
-    wide = dtype in (np.dtype(np.int64), np.dtype(np.float32), np.dtype(np.float64))
-    vals = K.random_from_to(gen._mt, gen._ctl, _count(shape), high - low, low, wide)
-    return vals.astype(dtype).reshape(shape)
+    reaches 2^28, else random() (aten/src/ATen/core/DistributionsHelper.h)."""
+    vals = K.random_from_to(gen._mt, gen._ctl, _count(shape), high - low, low)
+    return vals.astype(np.dtype(dtype)).reshape(shape)
+
+
+def float_random_bounds(dtype, low: int, high: int) -> tuple[int, int]:
+    """random_(from, to) on a float dtype: ATen's update_from/update_to move the bounds inward
+    to integers the dtype represents, so no cast rounds a draw onto ``to``; a bound beyond
+    +-2^mantissa warns as torch."""
+    digits = np.finfo(dtype).nmant + 1
+
+    def update_from(v):
+        plus_1 = int(np.asarray(v + 1, dtype=dtype).astype(np.float64))
+        if plus_1 < v:
+            v = plus_1 + (1 << (abs(v + 1).bit_length() - 1 - digits + 1))
+        return v
+
+    def update_to(v):
+        minus_1 = int(np.asarray(v - 1, dtype=dtype).astype(np.float64))
+        if minus_1 >= v:
+            v = minus_1 - (1 << (abs(v - 1).bit_length() - 1 - digits + 1))
+        return v
+
+    low, high = update_from(low), update_to(high)
+    if low >= high:
+        raise RuntimeError("random_ expects 'from' casted to dtype to be less than 'to' casted to "
+                           f"dtype, but got from={low} >= to={high}")
+    name = {16: "half", 32: "float", 64: "double"}[np.dtype(dtype).itemsize * 8]
+    for value, what in ((low, "from"), (high - 1, "to - 1")):
+        if not -(1 << digits) <= value <= 1 << digits:
+            import warnings
+            warnings.warn(f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision "
+                          f"limitations {name} can support discrete uniform distribution only "
+                          "within this range. This warning will become an error in version 1.7 "
+                          "release, please fix the code in advance", UserWarning, stacklevel=4)
+    return low, high
 
 
 def random_full_range(gen, shape, dtype) -> np.ndarray:
@@ -162,3 +193,9 @@ def multinomial_with_replacement(gen, probs: np.ndarray, num_samples: int) -> np
 def _sequential_cumsum(row: np.ndarray) -> np.ndarray:
     """Running sums added one at a time in the row's dtype (np.cumsum is sequential)."""
     return np.cumsum(row, dtype=row.dtype)
+
+
+def poisson(gen, rates: np.ndarray) -> np.ndarray:
+    """_s_poisson_cpu: sample_poisson(double(rate)) per element, in order, in the rates' dtype."""
+    flat = np.ascontiguousarray(rates, dtype=np.float64).reshape(-1)
+    return K.poisson(gen._mt, gen._ctl, flat).astype(rates.dtype).reshape(rates.shape)
