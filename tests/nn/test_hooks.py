@@ -447,3 +447,28 @@ def test_hooks_error_in_backward_hook_propagates():
         m.register_full_backward_hook(lambda *a: 1 / 0)
         m(lib.ones(2, requires_grad=True)).sum().backward()
     same_error(f)
+
+
+def _tensor_hook_on_unused_hooked_output(lib):
+    # a tensor hook on a module output that gets no gradient is not called (torch calls tensor
+    # hooks only with defined gradients), also behind a full backward hook's identity node
+    class Two(lib.nn.Module):
+        def forward(self, x):
+            return x * 2, x * 3
+
+    m = Two()
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    x = lib.ones(2, requires_grad=True)
+    a, b = m(x)
+    log = []
+    a.register_hook(lambda g: log.append(("a", arr(g))))
+    b.register_hook(lambda g: log.append(("b", arr(g))))
+    b.retain_grad()
+    a.sum().backward()
+    log.append(("b.grad", arr(b.grad)))
+    log.append(("x.grad", arr(x.grad)))
+    return log
+
+
+def test_tensor_hook_on_unused_output_behind_backward_hook():
+    assert_same_log(_tensor_hook_on_unused_hooked_output)
