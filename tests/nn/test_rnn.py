@@ -320,6 +320,41 @@ def test_trap_lstm_gate_order_ifgo():
     assert abs(h.item() - np.tanh(np.tanh(0.5))) < 1e-9
 
 
+def test_lstm_state_dtype_mismatch_raises():
+    # torch raises from its oneDNN path ("get_mkldnn_dtype: unsupported data type"); ember
+    # raises too, never casting the state silently
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError):
+            lib.nn.LSTM(2, 3)(lib.randn(4, 3, 2), (lib.zeros(1, 3, 3, dtype=lib.float64),
+                                                   lib.zeros(1, 3, 3)))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_saturated_gates_as_torch_without_warnings(kind):
+    """Inputs of 1e4 and beyond: exp(-x) overflows to inf inside a sigmoid, which is its 0."""
+    t, e = _pair(kind, "float64", 2, 3)
+    x = np.array([[[1e4, -1e4]], [[-1e5, 1e3]], [[0.5, 1e300]], [[-3.0, 2.0]]])
+    tx, ex = _leaf(x, "float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _compare(t, e, (tx,), (ex,), "float64", [(tx, ex)])
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_gradient_of_h_n_alone_and_frozen_input(kind):
+    """Only h_n reaches the loss (output gets zeros), and the input needs no gradient."""
+    t, e = _pair(kind, "float64", 3, 4, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(13).standard_normal((5, 2, 3))
+    th = t(torch.tensor(x))[1]
+    eh = e(ember.tensor(x))[1]
+    th = th[0] if kind == "LSTM" else th
+    eh = eh[0] if kind == "LSTM" else eh
+    (th * th).sum().backward()
+    (eh * eh).sum().backward()
+    for (name, tp), ep in zip(t.named_parameters(), e.parameters()):
+        assert_close(ep.grad, tp.grad, "float64", what=name)
+
+
 # --------------------------------------------------------------------------- parameters
 
 @pytest.mark.parametrize("kind,kwargs", [
@@ -466,6 +501,10 @@ ERRORS = [
     ("lstm_cell_hx_3d", lambda lib: lib.nn.LSTMCell(2, 3)(lib.randn(2, 2), (lib.randn(1, 2, 3), lib.randn(2, 3))),
      "LSTMCell: Expected hx\\[0\\] to be 1D or 2D, got 3D instead"),
     ("cell_dtype", lambda lib: lib.nn.RNNCell(2, 3)(lib.randn(4, 2).double()),
+     "mat1 and mat2 must have the same dtype, but got Double and Float"),
+    ("state_dtype", lambda lib: lib.nn.GRU(2, 3)(lib.randn(4, 3, 2), lib.zeros(1, 3, 3, dtype=lib.float64)),
+     "mat1 and mat2 must have the same dtype, but got Double and Float"),
+    ("cell_state_dtype", lambda lib: lib.nn.GRUCell(2, 3)(lib.randn(4, 2), lib.zeros(4, 3, dtype=lib.float64)),
      "mat1 and mat2 must have the same dtype, but got Double and Float"),
     ("nonlinearity", lambda lib: lib.nn.RNN(2, 3, nonlinearity="foo"),
      "Unknown nonlinearity 'foo'. Select from 'tanh' or 'relu'."),

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from ... import empty, zeros
+from ..._dtype import scalar_type_name
 from ..._ops import rnn as _rnn
 from .. import init
 from ..utils.rnn import PackedSequence
@@ -56,6 +57,16 @@ def _check_sizes(input_size, hidden_size, num_layers, bias, batch_first, dropout
         raise ValueError("proj_size should be a positive integer or zero to disable projections")
     if proj_size >= hidden_size:
         raise ValueError("proj_size has to be smaller than hidden_size")
+
+
+def _check_state_dtypes(states, weight_dtype) -> None:
+    # torch fails in its hidden-state GEMM (the LSTM's oneDNN path with its own wording); the
+    # kernels would silently cast the state, so refuse here with the GEMM's message
+    for state in states:
+        if state is not None and state.dtype != weight_dtype:
+            raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
+                               f"{scalar_type_name(state.dtype)} and "
+                               f"{scalar_type_name(weight_dtype)}")
 
 
 def _permute(hx, permutation):
@@ -200,6 +211,7 @@ class RNNBase(Module):
         the input's layout, h_n, c_n)."""
         weights = [[getattr(self, n) for n in names] for names in self._all_weights]
         weights = [self._layer_weights(names, w) for names, w in zip(self._all_weights, weights)]
+        _check_state_dtypes((hx, cx), weights[0][0].dtype)
         if batch_sizes is not None:
             sizes = batch_sizes.numpy().astype(np.int64)
             return _rnn.rnn(self.mode, input, sizes, hx, cx, weights, self.num_layers,
@@ -442,22 +454,13 @@ class RNNCellBase(Module):
             if state.size(1) != self.hidden_size:
                 raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got "
                                    f"{state.size(1)}, expected {self.hidden_size}")
-        for t in (input, *states):
-            if t.dtype != self.weight_ih.dtype:
-                raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
-                                   f"{_scalar_name(t.dtype)} and "
-                                   f"{_scalar_name(self.weight_ih.dtype)}")
+        _check_state_dtypes((input, *states), self.weight_ih.dtype)
         sizes = np.array([input.size(0)], dtype=np.int64)
         c0 = states[1] if mode == "LSTM" else None
         out = _rnn.RNNLayer.apply(input, self.weight_ih, self.weight_hh, self.bias_ih,
                                   self.bias_hh, None, states[0], c0, mode, type(self).__name__,
                                   sizes, False)
         return (out[0], out[2]) if mode == "LSTM" else out[0]
-
-
-def _scalar_name(dtype) -> str:
-    from ..._dtype import scalar_type_name
-    return scalar_type_name(dtype)
 
 
 def _single_state_cell(cell, mode, input, hx):
