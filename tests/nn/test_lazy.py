@@ -334,3 +334,13 @@ def test_lazy_instance_norm_unbatched_reads_dim_1():
     # torch infers num_features from input.shape[1] even for unbatched input, then rejects it
     same_error(lambda lib: lib.nn.LazyInstanceNorm1d()(lib.ones(3, 5)),
                match=r"expected input's size at dim=0 to match num_features \(5\), but got: 3.")
+
+
+@LIBS
+def test_pickle_round_trip_of_lazy_module(lib):
+    import pickle
+    m = pickle.loads(pickle.dumps(lib.nn.Sequential(lib.nn.LazyLinear(3), lib.nn.ReLU())))
+    assert isinstance(m[0].weight, lib.nn.UninitializedParameter)
+    m(lib.ones(2, 4))
+    assert type(m[0]) is lib.nn.Linear and tuple(m[0].weight.shape) == (3, 4)
+    assert not m[0]._forward_pre_hooks and not m[0]._load_state_dict_pre_hooks

@@ -235,6 +235,21 @@ class _WrappedHook:
             return self.hook(module, *args, **kwargs)
         return self.hook(*args, **kwargs)
 
+    def __getstate__(self) -> dict:
+        # a weak reference cannot be pickled: the module goes in as itself
+        result = {"hook": self.hook, "with_module": self.with_module}
+        if self.with_module:
+            result["module"] = self.module()
+        return result
+
+    def __setstate__(self, state: dict):
+        self.hook = state["hook"]
+        self.with_module = state["with_module"]
+        if self.with_module:
+            if state["module"] is None:
+                raise RuntimeError("You are trying to revive the hook of a dead Module!")
+            self.module = weakref.ref(state["module"])
+
 
 # ---------------------------------------------------------------------------------------------
 # Full backward hooks (torch.utils.hooks.BackwardHook)
@@ -1068,17 +1083,6 @@ class Module:
                     warnings.warn("module forward hook with ``always_call=True`` raised an "
                                   "exception that was silenced as another error was raised "
                                   f"in forward: {e}", stacklevel=3)
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        # modules pickled before a registry existed get it empty (torch's __setstate__)
-        for name in ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
-                     "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-                     "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
-                     "_load_state_dict_post_hooks", "_backward_pre_hooks", "_backward_hooks"):
-            self.__dict__.setdefault(name, OrderedDict())
-        self.__dict__.setdefault("_non_persistent_buffers_set", set())
-        self.__dict__.setdefault("_is_full_backward_hook", None)
 
     # -- state dict ----------------------------------------------------------------------------
     def register_state_dict_pre_hook(self, hook):
