@@ -44,7 +44,28 @@ from .._tensor_str import typename
 from ..autograd.grad_mode import enable_grad
 from ..utils.hooks import RemovableHandle
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+#: Step hooks of every optimiser (torch.optim.optimizer's globals of the same use)
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+               "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+               "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs) -> None or (args, kwargs)`` runs before every
+    optimiser's step (before the optimiser's own pre-hooks)."""
+    return _add_hook(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs) -> None`` runs after every optimiser's step (after the
+    optimiser's own post-hooks)."""
+    return _add_hook(_global_optimizer_post_hooks, hook)
 
 
 class _RequiredParameter:
@@ -155,8 +176,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict) -> None:
         self.defaults = defaults
-        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + typename(params))
@@ -192,8 +213,8 @@ class Optimizer:
     def __setstate__(self, state):
         # load_state_dict and copy.deepcopy / pickle come through here
         self.__dict__.update(state)
-        self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
-        self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        for name in _HOOK_DICTS:
+            self.__dict__.setdefault(name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
         for group in self.param_groups:
             for key, value in self._legacy_group_defaults.items():
@@ -310,11 +331,32 @@ class Optimizer:
         """``hook(optimizer, args, kwargs) -> None`` runs after each step."""
         return _add_hook(self._optimizer_step_post_hooks, hook)
 
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer) -> None`` runs before :meth:`state_dict` builds the dict;
+        ``prepend`` puts it before the hooks already registered."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict) -> None or a new state_dict`` runs on the dict
+        :meth:`state_dict` returns."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer, state_dict) -> None or a new state_dict`` runs on (a shallow copy
+        of) the dict given to :meth:`load_state_dict` before it is read."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False):
+        """``hook(optimizer) -> None`` runs after :meth:`load_state_dict`."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     # -- state_dict ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """The optimiser's state as ``{'state': {index: {...}}, 'param_groups': [...]}``:
         parameters are replaced by their position across all groups (torch's layout). The
         state's tensors are returned by reference, not copied, as torch does."""
+        for pre_hook in tuple(self._optimizer_state_dict_pre_hooks.values()):
+            pre_hook(self)
         param_mappings: dict[int, int] = {}
         start_index = 0
 
@@ -330,12 +372,22 @@ class Optimizer:
         param_groups = [pack_group(g) for g in self.param_groups]
         packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
                         for k, v in self.state.items()}
-        return {"state": packed_state, "param_groups": param_groups}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for post_hook in tuple(self._optimizer_state_dict_post_hooks.values()):
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state from :meth:`state_dict`: groups and parameters are matched by position.
         Floating-point state tensors are copied and cast to their parameter's dtype, except
         ``'step'`` (kept as saved, torch issue #74424)."""
+        state_dict = state_dict.copy()  # shallow, as torch (the hooks may replace entries)
+        for pre_hook in tuple(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -375,6 +427,8 @@ class Optimizer:
 
         param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
         self.__setstate__({"state": state, "param_groups": param_groups})
+        for post_hook in tuple(self._optimizer_load_state_dict_post_hooks.values()):
+            post_hook(self)
 
     # -- helpers for subclasses ------------------------------------------------------------------
     @staticmethod
@@ -465,16 +519,19 @@ def _as_index(k):
     return k
 
 
-def _add_hook(hooks: OrderedDict, hook):
+def _add_hook(hooks: OrderedDict, hook, prepend: bool = False):
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
     return handle
 
 
 def _with_step_hooks(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        for pre_hook in tuple(self._optimizer_step_pre_hooks.values()):
+        for pre_hook in (*_global_optimizer_pre_hooks.values(),
+                         *self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -482,7 +539,8 @@ def _with_step_hooks(step):
                                        f"(new_args, new_kwargs), but got {result}.")
                 args, kwargs = result
         out = step(self, *args, **kwargs)
-        for post_hook in tuple(self._optimizer_step_post_hooks.values()):
+        for post_hook in (*self._optimizer_step_post_hooks.values(),
+                          *_global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
 

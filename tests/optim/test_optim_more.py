@@ -5,6 +5,7 @@ N steps from the same start and the same gradients, for a product of each one's 
 from __future__ import annotations
 
 import copy
+import importlib
 import itertools
 
 import numpy as np
@@ -514,3 +515,42 @@ def test_errors_match_torch(make, match):
 def test_sparse_adam_is_not_provided():
     """ember has no sparse gradients, so no SparseAdam (docs/torch_api_coverage.md)."""
     assert not hasattr(ember.optim, "SparseAdam")
+
+
+def test_state_dict_hooks_like_torch():
+    """The four state_dict hooks (with prepend) and the global step hooks: the same calls in
+    the same order, and what a hook returns replaces the dict."""
+    def run(lib):
+        calls = []
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.Adamax([p], lr=0.1)
+        opt.register_state_dict_pre_hook(lambda o: calls.append("sd-pre"))
+        opt.register_state_dict_pre_hook(lambda o: calls.append("sd-pre-first"), prepend=True)
+        opt.register_state_dict_post_hook(
+            lambda o, sd: calls.append(("sd-post", sorted(sd))) or dict(sd, extra=1))
+        opt.register_load_state_dict_pre_hook(
+            lambda o, sd: calls.append(("load-pre", sd.get("extra"))) or
+            {k: v for k, v in sd.items() if k != "extra"})
+        handle = opt.register_load_state_dict_post_hook(lambda o: calls.append("load-post"))
+        opt.register_load_state_dict_post_hook(lambda o: calls.append("load-post-first"),
+                                               prepend=True)
+        hooks = importlib.import_module(lib.__name__ + ".optim.optimizer")
+        pre = hooks.register_optimizer_step_pre_hook(lambda o, a, k: calls.append("global-pre"))
+        post = hooks.register_optimizer_step_post_hook(lambda o, a, k: calls.append("global-post"))
+        opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+        opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+        try:
+            p.grad = lib.ones(2)
+            opt.step()
+        finally:
+            pre.remove()
+            post.remove()
+        opt.step()
+        sd = opt.state_dict()
+        assert sd["extra"] == 1
+        opt.load_state_dict(sd)
+        handle.remove()
+        opt.load_state_dict(sd)
+        return calls
+
+    assert run(ember) == run(torch)
