@@ -504,3 +504,17 @@ def test_multi_head_attention_forward_functional_with_static_kv():
             v_proj_weight=w[2 * E:], need_weights=False)
         return out1[0], out1[1], out2[0]
     check_against_torch(fn, list(arrays.values()))
+
+
+def test_mha_pickles_and_reads_checkpoints_without_the_qkv_flag():
+    """torch 1.1 checkpoints lack ``_qkv_same_embed_dim``; unpickling sets it True."""
+    import pickle
+    mha = ember.nn.MultiheadAttention(8, 2, dropout=0.0)
+    copy = pickle.loads(pickle.dumps(mha))
+    x = ember.randn(3, 2, 8)
+    assert np.array_equal(copy(x, x, x)[0].detach().numpy(), mha(x, x, x)[0].detach().numpy())
+    state = dict(mha.__dict__)
+    del state["_qkv_same_embed_dim"]
+    old = ember.nn.MultiheadAttention.__new__(ember.nn.MultiheadAttention)
+    old.__setstate__(state)
+    assert old._qkv_same_embed_dim is True

@@ -18,6 +18,16 @@ class NonDynamicallyQuantizableLinear(Linear):
     the same layer otherwise, kept for its name in reprs and checkpoints."""
 
 
+def _set_state(module, state: dict) -> None:
+    """Module's own unpickling (its ``__setstate__`` where it has one, else the plain dict
+    update), after a layer has patched ``state`` for older checkpoints."""
+    restore = getattr(Module, "__setstate__", None)
+    if restore is None:
+        module.__dict__.update(state)
+    else:
+        restore(module, state)
+
+
 def _requires_grad(tensors) -> bool:
     return grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
                                                for t in tensors)
@@ -113,7 +123,7 @@ class MultiheadAttention(Module):
     def __setstate__(self, state):
         # checkpoints of torch 1.1 lack the flag
         state.setdefault("_qkv_same_embed_dim", True)
-        super().__setstate__(state)
+        _set_state(self, state)
 
     def _fast_path(self, query, key, value, attn_mask, key_padding_mask) -> bool:
         """torch's conditions for its fused inference path (MultiheadAttention.forward)."""

@@ -25,7 +25,7 @@ from .. import functional as F
 from ..functional import attention as FA
 from ..init import xavier_uniform_
 from .activation import GELU, ReLU
-from .attention import MultiheadAttention, _requires_grad
+from .attention import MultiheadAttention, _requires_grad, _set_state
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -307,7 +307,7 @@ class TransformerEncoderLayer(Module):
         self.activation = activation
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        _set_state(self, state)
         if not hasattr(self, "activation"):
             self.activation = F.relu
 
@@ -400,7 +400,7 @@ class TransformerDecoderLayer(Module):
     def __setstate__(self, state):
         if "activation" not in state:
             state["activation"] = F.relu
-        super().__setstate__(state)
+        _set_state(self, state)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
