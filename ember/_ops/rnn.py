@@ -8,7 +8,6 @@ import numpy as np
 
 from .._kernels import rnn as K
 from ..autograd.function import Function
-from ..random import numpy_generator
 from .joins import cat, stack
 
 LAYER_NAMES = {"RNN_TANH": "RNN", "RNN_RELU": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
@@ -56,25 +55,15 @@ class RNNLayer(Function):
                            "(create_graph=True reached its fused recurrent kernel)")
 
 
-def _dropout(x, p, generator=None):
-    """Dropout between layers, as F.dropout(x, p, training=True) (same draws)."""
-    if p == 0:
-        return x
-    keep = numpy_generator(generator).random(x.shape) >= p
-    dtype = x._data.dtype
-    if p == 1:
-        return x * type(x)._wrap(np.zeros((), dtype=dtype))
-    return x * type(x)._wrap((keep / (1 - p)).astype(dtype))
-
-
-def rnn(mode, x, batch_sizes, hx, cx, weights, num_layers, dropout, train, bidirectional,
+def rnn(mode, x, batch_sizes, hx, cx, weights, num_layers, bidirectional, between_layers=None,
         layer=None):
     """The stacked recurrent network over packed data.
 
     x (N, input_size) Tensor in the packed layout of ``batch_sizes`` (int64 array); hx
     (num_layers * D, B, P) and, for LSTM, cx (num_layers * D, B, H); ``weights`` one list per
     layer and direction, in torch's order: [w_ih, w_hh, b_ih, b_hh, w_hr] (None for an absent
-    one). Dropout (training only) acts on every layer's output but the last's. Returns
+    one). ``between_layers`` (the caller's dropout, in training) maps every layer's output but
+the last's before the next layer reads it. Returns
     (output (N, D * P), h_n, c_n or None).
     """
     layer = layer or LAYER_NAMES[mode]
@@ -93,7 +82,7 @@ def rnn(mode, x, batch_sizes, hx, cx, weights, num_layers, dropout, train, bidir
             if mode == "LSTM":
                 c_finals.append(res[2])
         x = outs[0] if directions == 1 else cat(outs, 1)
-        if train and dropout > 0 and index < num_layers - 1:
-            x = _dropout(x, dropout)
+        if between_layers is not None and index < num_layers - 1:
+            x = between_layers(x)
     c_n = stack(c_finals, 0) if mode == "LSTM" else None
     return x, stack(h_finals, 0), c_n

@@ -415,7 +415,24 @@ def test_dropout_between_layers_training_only():
         assert_close(b, a, "float64")
 
 
-def test_dropout_half_changes_training_output_not_eval_output():
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_dropout_between_layers_draws_torchs_masks(kind, dtype):
+    """Seeded alike, the layer starts with torch's weights and its inter-layer dropout draws
+    torch's masks (F.dropout's bernoulli_ noise), so training outputs and gradients agree."""
+    layers = []
+    for lib in (torch, ember):
+        lib.manual_seed(7)
+        layers.append(getattr(lib.nn, kind)(3, 4, num_layers=3, dropout=0.5,
+                                            bidirectional=True).to(getattr(lib, dtype)))
+    t, e = layers
+    tx, ex = _leaf(np.random.default_rng(14).standard_normal((5, 2, 3)), dtype)
+    torch.manual_seed(8)
+    ember.manual_seed(8)
+    _compare(t, e, (tx,), (ex,), dtype, [(tx, ex)])
+
+
+def test_dropout_acts_in_training_only():
     ember.manual_seed(0)
     layer = ember.nn.LSTM(3, 8, num_layers=2, dropout=0.5).double()
     x = ember.randn(6, 4, 3, dtype=ember.float64)

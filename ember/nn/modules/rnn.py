@@ -12,6 +12,7 @@ n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) (TRAPS.md 21).
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -21,6 +22,7 @@ import numpy as np
 from ... import empty, zeros
 from ..._dtype import scalar_type_name
 from ..._ops import rnn as _rnn
+from .. import functional as F
 from .. import init
 from ..utils.rnn import PackedSequence
 from .module import Module, Parameter
@@ -212,10 +214,14 @@ class RNNBase(Module):
         weights = [[getattr(self, n) for n in names] for names in self._all_weights]
         weights = [self._layer_weights(names, w) for names, w in zip(self._all_weights, weights)]
         _check_state_dtypes((hx, cx), weights[0][0].dtype)
+        # dropout between layers, training only: F.dropout's mask, drawn as torch draws it
+        between = None
+        if self.training and self.dropout > 0:
+            between = functools.partial(F.dropout, p=self.dropout, training=True)
         if batch_sizes is not None:
             sizes = batch_sizes.numpy().astype(np.int64)
             return _rnn.rnn(self.mode, input, sizes, hx, cx, weights, self.num_layers,
-                            self.dropout, self.training, self.bidirectional)
+                            self.bidirectional, between)
         if self.batch_first:
             input = input.transpose(0, 1)
         steps, batch = input.shape[0], input.shape[1]
@@ -224,7 +230,7 @@ class RNNBase(Module):
         flat = input.reshape(steps * batch, input.shape[2])
         sizes = np.full(steps, batch, dtype=np.int64)
         out, h_n, c_n = _rnn.rnn(self.mode, flat, sizes, hx, cx, weights, self.num_layers,
-                                 self.dropout, self.training, self.bidirectional)
+                                 self.bidirectional, between)
         out = out.reshape(steps, batch, out.shape[1])
         return (out.transpose(0, 1) if self.batch_first else out), h_n, c_n
 
