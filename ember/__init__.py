@@ -40,7 +40,7 @@ _quiet_floating_point_warnings()
 
 from . import _creation, _dtype, autograd, random  # noqa: E402
 from ._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,  # noqa: E402
-                        full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                        full_like, linspace, logspace, multinomial, normal, ones, ones_like, poisson, rand,
                         rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
                         zeros_like)
 from ._dtype import get_default_dtype, set_default_dtype  # noqa: E402
@@ -303,14 +303,18 @@ def get_num_threads() -> int:
     return numba.get_num_threads()
 
 
-def save(obj, f, **kwargs):
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False, *, format=None):
     from .serialization import save as _save
-    return _save(obj, f, **kwargs)
+    return _save(obj, f, pickle_module, pickle_protocol, _use_new_zipfile_serialization,
+                 _disable_byteorder_record, format=format)
 
 
-def load(f, map_location=None, weights_only=True, **kwargs):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
     from .serialization import load as _load
-    return _load(f, map_location=map_location, weights_only=weights_only, **kwargs)
+    return _load(f, map_location, pickle_module, weights_only=weights_only, mmap=mmap,
+                 **pickle_load_args)
 
 
 _LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli", "cuda", "accelerator",

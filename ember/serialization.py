@@ -1,4 +1,6 @@
-"""ember.save / ember.load: checkpoints in the safetensors format, never pickle.
+"""ember.save / ember.load: checkpoints in the safetensors format (the default, never pickled)
+and in torch's own formats (ember/_torch_format.py: read with torch's weights-only allowlist,
+written so that ``torch.load(weights_only=True)`` reads them; whole objects pickled only there).
 
 A checkpoint is one safetensors file (https://github.com/huggingface/safetensors: an 8-byte
 little-endian header length, a JSON header, then the raw tensor bytes). The tensors of the saved
@@ -386,11 +388,47 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def save(obj, f) -> None:
-    """Save ``obj`` - a state dict, or any nesting of dicts, lists, tuples, numbers, strings,
-    None, Tensors and NumPy arrays - to ``f`` (a path, or a binary file object) as a
-    safetensors file. A path is replaced atomically; objects of other types raise TypeError
-    (nothing is pickled)."""
+_TORCH_SUFFIXES = (".pt", ".pth", ".tar", ".pkl", ".ckpt")
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False, *, format=None) -> None:
+    """Save ``obj`` to ``f`` (a path, or a binary file object). A path is replaced atomically.
+
+    Which format (``format=None`` decides; ``"safetensors"`` or ``"torch"`` force one):
+
+    * a path ending in ``.pt``/``.pth``/``.tar``/``.pkl``/``.ckpt``: torch's zip format, which
+      ``torch.load(weights_only=True)`` reads (and ember.load);
+    * otherwise safetensors - for a state dict or any nesting of dicts, lists, tuples, numbers,
+      strings, None, Tensors and NumPy arrays; nothing is pickled;
+    * an object safetensors cannot hold (a whole ``nn.Module``, an optimizer, your own class)
+      goes to torch's format, pickled, as ``torch.save`` does - unless the path ends in
+      ``.safetensors`` (then TypeError). ``ember.load`` refuses such a file unless the caller
+      passes ``weights_only=False``, as torch 2.6+ does.
+    """
+    if format not in (None, "safetensors", "torch"):
+        raise ValueError(f"format must be None, 'safetensors' or 'torch', got {format!r}")
+    path = os.fspath(f) if isinstance(f, (str, os.PathLike)) else None
+    if format is None and path is not None and str(path).lower().endswith(_TORCH_SUFFIXES):
+        format = "torch"
+    if format != "torch":
+        try:
+            data = _safetensors_bytes(obj)
+        except TypeError:
+            if format == "safetensors" or (path is not None and
+                                           str(path).lower().endswith(".safetensors")):
+                raise
+            format = "torch"
+    if format == "torch":
+        from . import _torch_format
+        data = _torch_format.save(obj, f)
+    if path is not None:
+        _atomic_write(path, data)
+    else:
+        _write_all(f, data)
+
+
+def _safetensors_bytes(obj) -> bytes:
     st = _safetensors_numpy()
     encoder = _Encoder()
     structure = encoder.encode(obj, [])
@@ -400,11 +438,7 @@ def save(obj, f) -> None:
                          "(as JSON); ember.load refuses deeper structures")
     metadata = {"format": _FORMAT, "ember_format_version": str(_FORMAT_VERSION),
                 "ember": json.dumps(structure, allow_nan=False, separators=(",", ":"))}
-    data = st.save(encoder.arrays, metadata=metadata)
-    if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), data)
-    else:
-        _write_all(f, data)
+    return st.save(encoder.arrays, metadata=metadata)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,19 +605,37 @@ def _read_arrays(st, data: bytes, tensors: dict, source: str) -> dict:
     return arrays
 
 
-def load(f, map_location=None, weights_only=True, *, mmap=None):
-    """Load an object saved by :func:`save` from ``f`` (a path or a binary file object).
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
+    """Load an object saved by :func:`save` or by ``torch.save`` from ``f`` (a path or a
+    binary file object).
 
-    A plain safetensors file (written by another tool) loads as an ``OrderedDict`` of its
-    tensors. ``map_location``, ``weights_only`` and ``mmap`` are accepted for compatibility with
-    ``torch.load``: ember tensors live on the CPU, and loading never unpickles anything whatever
-    ``weights_only`` says. A truncated, corrupt or foreign file raises RuntimeError saying so
-    ("not a valid ember checkpoint: <file> ...").
+    * safetensors (ember's default): parsed as JSON and raw bytes, never unpickled; a plain
+      safetensors file from another tool loads as an ``OrderedDict`` of its tensors.
+    * torch's zip and legacy formats: with ``weights_only=True`` (the default, as torch 2.6+)
+      only tensors, storages, dtypes, Size, device and plain containers are rebuilt - any other
+      global in the file raises ``pickle.UnpicklingError`` naming it, and nothing from the file
+      runs; ``weights_only=False`` unpickles whole objects (only for files you trust).
+      ``mmap=True`` maps the file and its tensors view it (copy-on-write) instead of reading it.
+      ``map_location`` ('cpu', a device, a dict or a function) is accepted; ember tensors live
+      on the CPU, and a CUDA checkpoint needs a map_location as in torch.
+
+    A truncated, corrupt or foreign file raises RuntimeError saying so.
     """
-    st = _safetensors_numpy()
+    if weights_only is None:
+        weights_only = True
+    st = _safetensors_numpy()  # a core dependency: say how to install it before anything else
     if isinstance(f, (str, os.PathLike)):
         source = os.fspath(f)
         with open(source, "rb") as fh:
+            head = fh.read(16)
+            from . import _torch_format
+            if _torch_format.is_zip(head):
+                shown = repr(source)
+                fh.seek(0)  # records are read one by one into their arrays: one copy in memory
+                mapped = _torch_format.open_mapped(source) if mmap else None
+                return _torch_format.load_zip(fh, shown, weights_only, map_location, mapped)
+            fh.seek(0)
             data = fh.read()
     else:
         source = getattr(f, "name", "the file")
@@ -591,6 +643,12 @@ def load(f, map_location=None, weights_only=True, *, mmap=None):
         if isinstance(data, str):
             raise TypeError("ember.load needs a binary file object (open it with 'rb')")
     source = repr(source) if isinstance(source, (str, bytes)) else str(source)
+    from . import _torch_format
+    if _torch_format.is_zip(data):
+        import io
+        return _torch_format.load_zip(io.BytesIO(data), source, weights_only, map_location, None)
+    if _torch_format.is_legacy(data) and _safetensors_header_length(data) is None:
+        return _torch_format.load_legacy(data, source, weights_only, map_location)
     metadata, tensors = _read_header(data, source)
     arrays = _read_arrays(st, data, tensors, source)
     if metadata.get("format") != _FORMAT or "ember" not in metadata:
