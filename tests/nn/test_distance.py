@@ -120,6 +120,16 @@ def test_pdist_repeated_rows_and_ties(p):
     check_against_torch(lambda lib, x: F(lib).pdist(x, p=p), [x0])
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_distances_with_zero_differences_below_p_one(p):
+    # |d|^(p-1) is infinite at d = 0: torch's norm backward gives those entries 0, not NaN
+    # (needs ember/_ops/reduce.py's Norm.backward masking them)
+    x0 = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [2.0, 2.0, 0.0], [0.0, -1.0, 3.0]])
+    check_against_torch(lambda lib, x: F(lib).pdist(x, p=p), [x0])
+    check_against_torch(lambda lib, a, b: F(lib).pairwise_distance(a, b, p=p, eps=0),
+                        [x0, x0[::-1].copy()])
+
+
 def test_pdist_noncontiguous_gradcheck_and_no_columns(rng):
     check_against_torch(lambda lib, x: F(lib).pdist(x.t()), [rng.standard_normal((3, 5))])
     x = ember.tensor(rng.standard_normal((4, 3)), requires_grad=True)
