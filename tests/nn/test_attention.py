@@ -413,6 +413,13 @@ def test_mha_gradcheck_tiny():
         return mha(x, x, x, attn_mask=mask)[0]
     assert ember.autograd.gradcheck(fn, (x, *params))
     assert ember.autograd.gradcheck(lambda x: mha(x, x, x, need_weights=False)[0], (x,))
+    # second derivatives, through the returned weights too
+    small = ember.tensor(_randn(2, 1, 4), requires_grad=True)
+
+    def with_weights(x):
+        out, w = mha(x, x, x, attn_mask=mask[:2, :2])
+        return out.sum() + (w * w).sum()
+    assert ember.autograd.gradgradcheck(with_weights, (small,))
 
 
 # --------------------------------------------------------------------------- module shape

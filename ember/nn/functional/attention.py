@@ -78,7 +78,7 @@ def _check_mask_dtype(attn_mask, query) -> None:
                            f"query.dtype: {_cpp_name(query)} instead.")
 
 
-def _batched_product_check(a_shape, b_shape, what) -> tuple:
+def _batched_product_check(a_shape, b_shape) -> tuple:
     """torch's matmul checks for (.., n, k) @ (.., k', m): broadcast batch dims, then k == k'
     (bmm's message over the flattened batch, or mm's for two matrices). Returns the batch."""
     if len(a_shape) == 2 and len(b_shape) == 2:
@@ -98,8 +98,8 @@ def _batched_product_check(a_shape, b_shape, what) -> tuple:
 def _check_mask_shape(mask_shape, scores_shape) -> None:
     """The mask is added in place to the scores: it must broadcast *to* their shape."""
     _check_broadcast(scores_shape, mask_shape)
-    if np.broadcast_shapes(scores_shape, mask_shape) != tuple(scores_shape):
-        full = np.broadcast_shapes(scores_shape, mask_shape)
+    full = np.broadcast_shapes(scores_shape, mask_shape)
+    if full != tuple(scores_shape):
         raise RuntimeError(f"output with shape [{', '.join(map(str, scores_shape))}] doesn't "
                            f"match the broadcast shape [{', '.join(map(str, full))}]")
 
@@ -112,6 +112,7 @@ def _expand_heads(query, key, value):
                          f"{min(query.ndim, key.ndim, value.ndim) - 1}], but got -3)")
     hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
     if hq % hk or hq % hv:
+        # (sic: torch's message ends there)
         raise RuntimeError("Number of heads in key and value must divide the number of heads in ")
     if hk != hq:
         key = key.repeat_interleave(hq // hk, -3)
@@ -170,10 +171,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         not query.shape[-3] == key.shape[-3] == value.shape[-3]
     if enable_gqa:
         key, value = _expand_heads(query, key, value)
-    scores_batch = _batched_product_check(query.shape, key.shape[:-2] + key.shape[-2:][::-1],
-                                          "key")
+    scores_batch = _batched_product_check(query.shape, key.shape[:-2] + key.shape[-2:][::-1])
     L, S = query.shape[-2], key.shape[-2]
-    _batched_product_check(scores_batch + (L, S), value.shape, "value")
+    _batched_product_check(scores_batch + (L, S), value.shape)
     dtype = query._data.dtype
     bias = None
     if is_causal:

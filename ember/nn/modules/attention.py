@@ -4,7 +4,6 @@ from __future__ import annotations
 from ... import empty
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .. import functional as F
 from ..functional import attention as FA
 from ..init import constant_, xavier_normal_, xavier_uniform_
 from .linear import Linear
