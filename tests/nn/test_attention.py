@@ -525,3 +525,18 @@ def test_mha_pickles_and_reads_checkpoints_without_the_qkv_flag():
     old = ember.nn.MultiheadAttention.__new__(ember.nn.MultiheadAttention)
     old.__setstate__(state)
     assert old._qkv_same_embed_dim is True
+
+
+def test_canonical_mask_helpers_as_torch():
+    """torch's transformer code (and code copied from it) calls F._canonical_mask."""
+    mask = np.array([[True, False], [False, False]])
+    for lib in (ember, torch):
+        F = lib.nn.functional
+        got = F._canonical_mask(lib.tensor(mask), "m", None, "", lib.float64)
+        assert got.dtype == lib.float64
+        assert got.tolist() == [[-np.inf, 0.0], [0.0, 0.0]]
+        with pytest.warns(UserWarning, match="Support for mismatched m and other is deprecated"):
+            F._canonical_mask(lib.tensor(mask), "m", lib.float32, "other", lib.float32)
+        assert F._none_or_dtype(None) is None
+    _same_message(lambda lib: lib.nn.functional._canonical_mask(
+        lib.tensor(mask.astype(np.int64)), "m", None, "", lib.float32))

@@ -26,7 +26,10 @@ from .dropout import dropout as _dropout
 from .linear import linear
 from .padding import pad
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+# the private helpers too: torch's transformer.py calls them as F._canonical_mask ..., and so
+# does code copied from it
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_canonical_mask",
+           "_none_or_dtype", "_mha_shape_check", "_in_projection_packed", "_in_projection"]
 
 # the C++ type names torch's SDPA messages print
 _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
