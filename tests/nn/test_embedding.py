@@ -416,6 +416,28 @@ def test_embedding_bag_errors_as_torch(call):
     same_error(lambda lib: call(lib, lib.ones(10, 3, dtype=lib.float64)))
 
 
+@pytest.mark.parametrize("mode,psw", [("sum", False), ("mean", False), ("max", False),
+                                      ("sum", True)])
+def test_embedding_bag_weight_changed_before_backward(mode, psw):
+    # the weight is saved only when per-sample weights need it: otherwise it may change in
+    # place between forward and backward (another max_norm lookup, an optimizer step), as torch
+    outcomes = []
+    for lib in (ember, torch):
+        w = lib.tensor(np.full((5, 3), 2.0), requires_grad=True)
+        p = lib.ones(2, dtype=lib.float64, requires_grad=True) if psw else None
+        out = F(lib).embedding_bag(lib.tensor([0, 1]), w, lib.tensor([0]), mode=mode,
+                                   per_sample_weights=p)
+        with lib.no_grad():
+            w.mul_(0.5)
+        try:
+            out.sum().backward()
+            outcomes.append(w.grad.numpy().tolist())
+        except RuntimeError as e:
+            assert "modified by an inplace operation" in str(e)
+            outcomes.append("raised")
+    assert outcomes[0] == outcomes[1]
+
+
 def test_embedding_bag_decreasing_offsets_raise():
     # torch checks this only on some paths (float32 raises an internal check, float64 computes
     # something); ember always refuses

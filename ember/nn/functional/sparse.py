@@ -170,8 +170,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 class _EmbeddingBag(Function):
     """Bags of rows reduced by sum (each row scaled by its per-sample weight when given) or
-    mean. Linear in the weight and in the per-sample weights. Saves the weight and the
-    per-sample weights (for each other's gradients) and the indices."""
+    mean. Linear in the weight and in the per-sample weights. Saves the indices, and the weight
+    and the per-sample weights only when the latter are given (each one's gradient reads the
+    other): without them the weight may change in place before backward, as in torch."""
 
     name = "EmbeddingBagBackward0"
     affine_in = (0, 2)  # double backward: autograd/higher_order.py
@@ -181,14 +182,18 @@ class _EmbeddingBag(Function):
         starts, ends = bags
         out, bag_size, _ = K.bag_reduce(weight, indices, starts, ends, mode, per_sample_weights,
                                         padding_idx)
-        ctx.save_for_backward(weight, indices, per_sample_weights)
-        ctx.meta = (bags, bag_size, mode, padding_idx, by_freq)
+        if per_sample_weights is None:
+            ctx.save_for_backward(indices)
+        else:
+            ctx.save_for_backward(indices, weight, per_sample_weights)
+        ctx.meta = (bags, bag_size, mode, padding_idx, by_freq, weight.shape[0])
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        weight, indices, psw = ctx.saved_tensors
-        (starts, ends), bag_size, mode, padding_idx, by_freq = ctx.meta
+        indices, *weights = ctx.saved_tensors
+        weight, psw = weights if weights else (None, None)
+        (starts, ends), bag_size, mode, padding_idx, by_freq, num_rows = ctx.meta
         used = indices[:ends[-1]] if ends.size else indices[:0]  # lookups inside some bag
         bag_of = np.repeat(np.arange(starts.size), ends - starts)
         rows = np.where(used == padding_idx, K.NO_ROW, used)
@@ -196,10 +201,10 @@ class _EmbeddingBag(Function):
         if ctx.needs_input_grad[0]:
             scale = np.ones(used.size) if psw is None else psw[:used.size].astype(np.float64)
             if by_freq:
-                scale = scale / K.bag_frequency_divisors(indices, weight.shape[0])[:used.size]
+                scale = scale / K.bag_frequency_divisors(indices, num_rows)[:used.size]
             if mode == "mean":
                 scale = scale / np.maximum(bag_size, 1)[bag_of]
-            gw = K.rows_scatter_add(weight.shape[0], rows, grad, bag_of, scale)
+            gw = K.rows_scatter_add(num_rows, rows, grad, bag_of, scale)
         if ctx.needs_input_grad[2]:
             gp = np.zeros(indices.shape, grad.dtype)
             dots = np.einsum("ij,ij->i", grad[bag_of], weight[used])
