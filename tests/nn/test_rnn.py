@@ -557,3 +557,13 @@ def test_rnn_cell_unknown_nonlinearity_raises_on_forward_as_torch():
         cell = lib.nn.RNNCell(2, 3, nonlinearity="foo")
         with pytest.raises(RuntimeError, match="Unknown nonlinearity: foo"):
             cell(lib.randn(1, 2))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import ember.nn.modules.rnn as modules
+    import ember.nn.utils.rnn as utils
+    for module in (modules, utils):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
