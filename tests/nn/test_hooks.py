@@ -370,7 +370,7 @@ def test_load_state_dict_hooks():
     assert_same_log(_load_hooks)
 
 
-# -- tensor hooks on activations: Grad-CAM ----------------------------------------------------------
+# -- tensor hooks on activations: Grad-CAM ---------------------------------------------------------
 
 def _grad_cam(lib):
     lib.manual_seed(0)

@@ -208,7 +208,7 @@ def test_lazy_load_then_call_with_wrong_width_raises():
                         "from self.weight: 5")
 
 
-# -- UninitializedParameter / Buffer ----------------------------------------------------------------
+# -- UninitializedParameter / Buffer --------------------------------------------------------------
 
 @LIBS
 def test_uninitialized_parameter_allows_dtype_and_size(lib):

@@ -1,6 +1,5 @@
 """ember.nn.utils's gradient clipping and parameter vectors against torch.nn.utils."""
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -199,5 +198,6 @@ def test_vector_to_parameters_shares_memory(dtype):
 
 
 def test_vector_to_parameters_type_error():
-    same_error(lambda lib: lib.nn.utils.vector_to_parameters([1.0], [lib.nn.Parameter(lib.ones(1))]),
+    same_error(lambda lib: lib.nn.utils.vector_to_parameters([1.0],
+                                                             [lib.nn.Parameter(lib.ones(1))]),
                match="expected torch.Tensor, but got: list")

@@ -280,8 +280,8 @@ def _transfer(lib):
     P.register_parametrization(a, "weight", symmetric(lib))
     b = lib.nn.Linear(3, 3)
     P.transfer_parametrizations_and_params(a, b)
-    return [type(b).__name__, b.parametrizations.weight.original is a.parametrizations.weight.original,
-            b.weight.detach()]
+    shared = b.parametrizations.weight.original is a.parametrizations.weight.original
+    return [type(b).__name__, shared, b.weight.detach()]
 
 
 def test_transfer_parametrizations_and_params():
@@ -350,7 +350,7 @@ def test_spectral_norm_parametrization_one_dim_and_errors():
                match="has no parameter or buffer with name 'nope'")
 
 
-# -- parametrizations.orthogonal --------------------------------------------------------------------
+# -- parametrizations.orthogonal -------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("orthogonal_map", [None, "matrix_exp", "cayley", "householder"])
@@ -403,7 +403,7 @@ def test_orthogonal_errors():
     same_error(bad_shape, match="Expected a matrix or batch of matrices of shape")
 
 
-# -- hook-based weight_norm / spectral_norm ---------------------------------------------------------
+# -- hook-based weight_norm / spectral_norm --------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [0, 1, None])
@@ -511,7 +511,8 @@ def test_old_norms_refuse_uninitialized():
 def test_norm_except_dim(dim):
     from ember.nn.utils.weight_norm import norm_except_dim
     x = np.random.default_rng(0).standard_normal((3, 4, 5))
-    assert_close(norm_except_dim(ember.tensor(x), 2, dim), torch.norm_except_dim(torch.tensor(x), 2, dim))
+    assert_close(norm_except_dim(ember.tensor(x), 2, dim),
+                 torch.norm_except_dim(torch.tensor(x), 2, dim))
 
 
 def test_gradcheck_weight_norm_and_spectral_norm():
