@@ -540,3 +540,13 @@ def test_canonical_mask_helpers_as_torch():
         assert F._none_or_dtype(None) is None
     _same_message(lambda lib: lib.nn.functional._canonical_mask(
         lib.tensor(mask.astype(np.int64)), "m", None, "", lib.float32))
+
+
+def test_mha_defaults_sequence_first_and_averaged_weights():
+    """TRAPS 24: batch_first=False and average_attn_weights=True by default."""
+    em, tm = _pair(embed_dim=E, num_heads=2)
+    assert em.batch_first is False and em.dropout == 0.0
+    x = _randn(L, N, E)                       # (L, N, E): sequence first
+    out, weights = em(*[ember.tensor(x)] * 3)
+    assert tuple(out.shape) == (L, N, E) and tuple(weights.shape) == (N, L, L)
+    _compare_mha(em, tm, [x])
