@@ -10,6 +10,10 @@ default ``./ember-explain``)::
     ember explain features [IMAGE]
     ember explain checkerboard
     ember explain summary lenet --explain
+    ember explain rnn --cell lstm
+    ember explain attention --causal
+    ember explain upsample
+    ember explain pixelshuffle --factor 2
 """
 from __future__ import annotations
 
@@ -120,7 +124,8 @@ def add_subcommand(subparsers) -> None:
     explain.set_defaults(func=lambda args: explain.print_help() or 0)
     sub = explain.add_subparsers(dest="explain_command", metavar="SUBCOMMAND")
     for add_parser in (_add_size, _add_matrix, _add_animate, _add_activation, _add_features,
-                       _add_checkerboard, _add_summary):
+                       _add_checkerboard, _add_summary, _add_rnn, _add_attention, _add_upsample,
+                       _add_pixelshuffle):
         add_parser(sub)
 
 
@@ -263,10 +268,64 @@ subcommands:
   features [IMAGE]            a photo through random Conv2d(3, 1, 3) filters, ReLU, pooling (PNG)
   checkerboard                ConvTranspose2d(k=3, s=2) vs resize-then-convolve (PNG)
   summary MODEL               layer-by-layer table: shapes, parameters, multiply-adds
+  rnn [--cell lstm|gru|rnn]   a recurrent layer unrolled in time: h_t (and c_t) per step (PNG)
+  attention [--causal]        MultiheadAttention's weights per head on a sentence (PNG)
+  upsample                    F.interpolate's modes side by side on one image (PNG)
+  pixelshuffle [--factor R]   where PixelShuffle moves each channel's pixels (PNG)
 
 Run 'ember explain SUBCOMMAND --help' for each one's options. Files go to --out
 (default ./ember-explain). Plots and GIFs need: pip install 'ember[explain]'.
 """
+
+
+def _add_rnn(sub):
+    """``explain rnn [--cell] [--steps] [--hidden]``."""
+    p = sub.add_parser("rnn", help="a recurrent layer unrolled in time",
+                       description="Step an RNN/GRU/LSTM cell through a sequence with the layer's "
+                                   "weights, check it against the fused layer and plot the states.")
+    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), default="lstm")
+    p.add_argument("--steps", type=_positive_int, default=24)
+    p.add_argument("--hidden", type=_positive_int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    _out(p)
+    p.set_defaults(func=_cmd_rnn)
+
+
+def _add_attention(sub):
+    """``explain attention [--sentence] [--heads] [--embed-dim] [--causal]``."""
+    from ember.explain.attention import SENTENCE
+    p = sub.add_parser("attention", help="attention weights as a heat map, one per head",
+                       description="Self-attention of nn.MultiheadAttention on a sentence's tokens: "
+                                   "softmax(Q K^T / sqrt(d)) per head.")
+    p.add_argument("--sentence", default=SENTENCE)
+    p.add_argument("--heads", type=_positive_int, default=2)
+    p.add_argument("--embed-dim", type=_positive_int, default=16)
+    p.add_argument("--causal", action="store_true", help="mask the future (decoder attention)")
+    p.add_argument("--seed", type=int, default=0)
+    _out(p)
+    p.set_defaults(func=_cmd_attention)
+
+
+def _add_upsample(sub):
+    """``explain upsample [--image] [--scale]``."""
+    p = sub.add_parser("upsample", help="F.interpolate's modes side by side",
+                       description="nearest, nearest-exact, bilinear (both align_corners) and "
+                                   "bicubic upsampling of the same small image.")
+    p.add_argument("--image", default=None, help="a photo (default: the bundled one)")
+    p.add_argument("--scale", type=_positive_int, default=4)
+    _out(p)
+    p.set_defaults(func=_cmd_upsample)
+
+
+def _add_pixelshuffle(sub):
+    """``explain pixelshuffle [--factor] [--channels]``."""
+    p = sub.add_parser("pixelshuffle", help="where PixelShuffle moves each channel's pixels",
+                       description="PixelShuffle(r): (C*r*r, H, W) -> (C, H*r, W*r), drawn as "
+                                   "labelled cells.")
+    p.add_argument("--factor", type=_positive_int, default=2)
+    p.add_argument("--channels", type=_positive_int, default=1)
+    _out(p)
+    p.set_defaults(func=_cmd_pixelshuffle)
 
 
 def _out(p):
@@ -513,6 +572,51 @@ def _cmd_checkerboard(args):
         cb = checkerboard(photo, seed=args.seed)
         figure = checkerboard_figure(cb)
     print(cb.summary())
+    _save(path, figure.savefig)
+    return 0
+
+
+def _cmd_rnn(args):
+    from ember.explain.recurrent import unroll, unrolled_figure
+    path = _out_path(args, f"rnn-{args.cell}.png")
+    with _argument_errors():
+        u = unroll(args.cell, args.steps, args.hidden, args.seed)
+        figure = unrolled_figure(u)
+    print(u.summary())
+    _save(path, figure.savefig)
+    return 0
+
+
+def _cmd_attention(args):
+    from ember.explain.attention import attention_figure, attention_weights
+    path = _out_path(args, "attention.png")
+    with _argument_errors():
+        a = attention_weights(args.sentence, args.embed_dim, args.heads, args.causal, args.seed)
+        figure = attention_figure(a)
+    print(a.summary())
+    _save(path, figure.savefig)
+    return 0
+
+
+def _cmd_upsample(args):
+    from ember.explain.resample import upsample_figure, upsample_modes
+    image = _read_image(args.image, 12).mean(axis=0) if args.image is not None else None
+    path = _out_path(args, "upsample.png")
+    with _argument_errors():
+        u = upsample_modes(image, args.scale)
+        figure = upsample_figure(u)
+    print(u.summary())
+    _save(path, figure.savefig)
+    return 0
+
+
+def _cmd_pixelshuffle(args):
+    from ember.explain.resample import pixel_shuffle_figure, pixel_shuffle_layout
+    path = _out_path(args, "pixelshuffle.png")
+    with _argument_errors():
+        p = pixel_shuffle_layout(args.factor, args.channels)
+        figure = pixel_shuffle_figure(p)
+    print(p.summary())
     _save(path, figure.savefig)
     return 0
 

@@ -178,7 +178,46 @@ def _mult_adds(module, input_shape, output_shape):
         return int(np.prod(output_shape)) * module.in_features
     if kind == "Bilinear":
         return int(np.prod(output_shape)) * module.in1_features * module.in2_features
+    if kind in ("RNN", "LSTM", "GRU"):
+        return _recurrent_mult_adds(module, input_shape)
+    if kind in ("RNNCell", "LSTMCell", "GRUCell"):
+        gates = {"RNNCell": 1, "LSTMCell": 4, "GRUCell": 3}[kind]
+        steps = int(np.prod(input_shape[:-1])) if len(input_shape) > 1 else 1
+        return steps * gates * module.hidden_size * (module.input_size + module.hidden_size)
+    if kind == "MultiheadAttention":
+        return _attention_mult_adds(module, input_shape)
     return 0
+
+
+def _recurrent_mult_adds(module, input_shape):
+    """Per time step and sequence, each layer and direction multiplies its input and its
+    previous (projected) state by the gate weights (gates x hidden rows), plus LSTM's
+    projection; the steps are every leading element of the input (T*N, or a packed batch's
+    total length)."""
+    gates = {"LSTM": 4, "GRU": 3}.get(type(module).__name__, 1)
+    hidden, proj = module.hidden_size, getattr(module, "proj_size", 0)
+    state = proj or hidden
+    directions = 2 if module.bidirectional else 1
+    steps = int(np.prod(input_shape[:-1]))
+    total, layer_input = 0, module.input_size
+    for _ in range(module.num_layers):
+        per_step = gates * hidden * (layer_input + state) + (hidden * proj if proj else 0)
+        total += directions * per_step
+        layer_input = state * directions
+    return steps * total
+
+
+def _attention_mult_adds(module, input_shape):
+    """Self-attention on the recorded query (key and value of the same length): the q/k/v and
+    output projections, Q K^T and the weighted sum of V."""
+    if len(input_shape) == 2:
+        length, batch = input_shape[0], 1
+    else:
+        length, batch = (input_shape[1], input_shape[0]) if module.batch_first else input_shape[:2]
+    e = module.embed_dim
+    projections = length * batch * e * (e + module.kdim + module.vdim + e)
+    scores_and_mix = 2 * batch * length * length * e   # heads x head_dim = embed_dim
+    return projections + scores_and_mix
 
 
 def explain_module(module, input_shape):

@@ -8,7 +8,8 @@ import pytest
 import ember
 from ember.cli import main
 
-SUBCOMMANDS = ["size", "matrix", "animate", "activation", "features", "checkerboard", "summary"]
+SUBCOMMANDS = ["size", "matrix", "animate", "activation", "features", "checkerboard", "summary",
+               "rnn", "attention", "upsample", "pixelshuffle"]
 
 
 def run(capsys, *argv):
