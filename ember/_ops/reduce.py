@@ -296,7 +296,9 @@ class Norm(Function):
             elif p == 2:
                 grad = np.where(out == 0, 0, a / out) * g  # torch: zero gradient at a zero norm
             else:
-                grad = np.where(out == 0, 0, np.sign(a) * np.abs(a) ** (p - 1) / out ** (p - 1)) * g
+                # p < 1: a zero entry's |a|^(p-1) is inf; torch masks it to a zero gradient
+                scaled = np.where(a == 0, 0, np.sign(a) * np.abs(a) ** (p - 1))
+                grad = np.where(out == 0, 0, scaled / out ** (p - 1)) * g
         return grad.astype(a.dtype, copy=False), None, None, None
 
     @staticmethod
