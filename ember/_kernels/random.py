@@ -376,12 +376,34 @@ def normal_fill(mt, ctl, n: int, dtype, mean: float, std: float) -> np.ndarray:
 # Integers and permutations
 # ---------------------------------------------------------------------------------------------
 
+@numba.njit(**_jit)
+def _from_to_32(words, span, base, out):
+    for i in range(out.size):
+        out[i] = np.int64(np.uint64(words[i]) % span) + base
+
+
+@numba.njit(**_jit)
+def _from_to_64(words, span, base, out):
+    for i in range(out.size):
+        v = (np.uint64(words[2 * i]) << np.uint64(32)) | np.uint64(words[2 * i + 1])
+        out[i] = np.int64(v % span) + base   # wraps as ATen's int64 arithmetic
+
+
+_CHUNK = 1 << 20
+
+
 def random_from_to(mt, ctl, n: int, span: int, base: int) -> np.ndarray:
     """uniform_int_from_to_distribution: ``(v % span) + base`` as int64, v = random64() when
-    ``span >= 2^28`` (whatever the dtype: torch's builds outside fbcode), else random()."""
-    v = random64(mt, ctl, n) if span >= 1 << 28 else random32(mt, ctl, n).astype(np.uint64)
-    return ((v % np.uint64(span)).astype(np.int64) + np.int64(base)) if span else \
-        v.astype(np.int64)
+    ``span >= 2^28`` (whatever the dtype: torch's builds outside fbcode), else random().
+    Drawn in chunks, so the words never take more memory than a million of them."""
+    out = np.empty(n, dtype=np.int64)
+    wide = span >= 1 << 28
+    per = 2 if wide else 1
+    fill = _from_to_64 if wide else _from_to_32
+    for start in range(0, n, _CHUNK):
+        part = out[start:start + _CHUNK]
+        fill(random32(mt, ctl, per * part.size), np.uint64(span), np.int64(base), part)
+    return out
 
 
 @numba.njit(**_jit)

@@ -70,7 +70,7 @@ def random_from_to(gen, shape, dtype, low: int, high: int) -> np.ndarray:
     """random_from_to_kernel: ``low + v % (high - low)``; v is random64() when the range
     reaches 2^28, else random() (aten/src/ATen/core/DistributionsHelper.h)."""
     vals = K.random_from_to(gen._mt, gen._ctl, _count(shape), high - low, low)
-    return vals.astype(np.dtype(dtype)).reshape(shape)
+    return vals.astype(np.dtype(dtype), copy=False).reshape(shape)
 
 
 def float_random_bounds(dtype, low: int, high: int) -> tuple[int, int]:
