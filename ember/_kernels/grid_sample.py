@@ -27,20 +27,53 @@ import numpy as np
 
 from ._jit import parallel_kernel
 
-__all__ = ["axis_taps", "constant_taps", "grid_sample_forward", "grid_sample_backward"]
+__all__ = ["axis_taps", "constant_taps", "grid_sample_forward", "grid_sample_backward",
+           "fused_multiply_add"]
 
 
 # -- coordinates (GridSampler.h) ----------------------------------------------------------------
 
-def _unnormalize(coord, size, align_corners):
+def _unnormalize(coord, size, align_corners, fused):
     """[-1, 1] -> pixel units, and d(pixel)/d(coord). align_corners: -1 and 1 are the centres of
-    the corner pixels, else the outer edges of the corner pixels."""
+    the corner pixels, else the outer edges of the corner pixels.
+
+    Which pixel a point lands on (floor, rint) can hang on the last bit: an identity affine
+    grid puts points exactly on pixel centres, where torch's choice of neighbour decides the
+    grid's gradient. So the arithmetic is torch's own: its 2-d CPU kernel (vectorised,
+    compiled with FMA) computes ``fma(coord + 1, size / 2, -0.5)`` with a single rounding
+    (``fused``); the 3-d kernel (scalar GridSampler.h) ``((coord + 1) * size - 1) / 2``."""
     f = coord.dtype.type
     if align_corners:
         factor = f(size - 1) / f(2)
         return (coord + f(1)) * factor, factor
     factor = f(size) / f(2)
-    return (coord + f(1)) * factor - f(0.5), factor
+    if fused:
+        return fused_multiply_add(coord + f(1), factor, -0.5), factor
+    return ((coord + f(1)) * f(size) - f(1)) / f(2), factor
+
+
+def fused_multiply_add(a, b, c):
+    """round(a * b + c) with one rounding, elementwise (a an array, b and c numbers): float32
+    through float64 (the product of two float32 is exact there); float64 with Dekker's exact
+    product and Knuth's two-sum (the error terms added before the last rounding)."""
+    if a.dtype == np.float32:
+        return (a.astype(np.float64) * np.float64(b) + c).astype(np.float32)
+    a = a.astype(np.float64)
+    b, c = np.float64(b), np.float64(c)
+    p = a * b
+    split = 134217729.0  # 2**27 + 1: Veltkamp's split into two 26-bit halves
+    ta = split * a
+    a_hi = ta - (ta - a)
+    a_lo = a - a_hi
+    tb = split * b
+    b_hi = tb - (tb - b)
+    b_lo = b - b_hi
+    err = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo  # a*b = p + err
+    s = p + c
+    v = s - p
+    t = (p - (s - v)) + (c - v)  # p + c = s + t
+    out = s + (t + err)
+    return np.where(np.isfinite(p), out, a * b + c)
 
 
 def _clip(x, size):
@@ -125,10 +158,11 @@ def _cubic(t, a=-0.75):
     return w, dw
 
 
-def axis_taps(coord, size, mode, padding_mode, align_corners):
+def axis_taps(coord, size, mode, padding_mode, align_corners, fused=True):
     """``(index, weight, dweight)``, each ``coord.shape + (T,)``, for one spatial axis of the
-    input (``size`` pixels) sampled at normalised coordinates ``coord``."""
-    x, factor = _unnormalize(coord, size, align_corners)
+    input (``size`` pixels) sampled at normalised coordinates ``coord``; ``fused``: unnormalise
+    as torch's 2-d kernel (see ``_unnormalize``)."""
+    x, factor = _unnormalize(coord, size, align_corners, fused)
     f = coord.dtype.type
     if mode == "bicubic":
         x0 = np.floor(x)

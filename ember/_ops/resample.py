@@ -112,7 +112,8 @@ def _grid_taps(x, grid, mode, padding_mode, align_corners):
     n = x.ndim - 2
     points = grid.reshape(grid.shape[0], int(np.prod(grid.shape[1:-1], dtype=np.int64)), n)
     spatial = x.shape[2:]
-    taps = [G.axis_taps(points[..., k], spatial[n - 1 - k], mode, padding_mode, align_corners)
+    taps = [G.axis_taps(points[..., k], spatial[n - 1 - k], mode, padding_mode, align_corners,
+                        fused=n == 2)
             for k in range(n)]  # grid's x is the last spatial axis
     taps = taps[::-1]  # -> outermost spatial axis first
     if n == 2:
@@ -139,18 +140,33 @@ def base_grid(spatial, align_corners, dtype):
 
 def _linspace_from_neg_one(steps, align_corners, dtype):
     """linspace(-1, 1, steps), scaled by (steps - 1) / steps without align_corners; one step
-    is 0. linspace fills from both ends, as ATen's (start + i*step, then end - (steps-1-i)*step)."""
+    is 0. As ATen's linspace kernel: ``start + step * i`` for the first half and
+    ``end - step * (steps - 1 - i)`` for the rest, each one fused multiply-add (the kernel is
+    compiled with FMA), so the pixel centres carry torch's last bits."""
     f = np.dtype(dtype).type
     if steps <= 1:
         return np.zeros(max(steps, 0), dtype)
     step = (f(1) - f(-1)) / f(steps - 1)
     i = np.arange(steps)
-    half = steps // 2
-    values = np.where(i < half, f(-1) + step * i.astype(dtype),
-                      f(1) - step * (steps - 1 - i).astype(dtype)).astype(dtype)
+    first = G.fused_multiply_add(i.astype(dtype), step, -1.0)
+    second = G.fused_multiply_add(-(steps - 1 - i).astype(dtype), step, 1.0)
+    values = np.where(i < steps // 2, first, second).astype(dtype)
     if not align_corners:
         values = (values * f(steps - 1) / f(steps)).astype(dtype)
     return values
+
+
+def _apply_affine(base, theta):
+    """base (P, n + 1) times theta (N, n, n + 1) transposed -> (N, P, n), each entry summed
+    left to right with a rounding per step, as torch's bmm computes these K = 3 or 4 sums
+    (sampling points on a pixel centre must land on the same side of it as torch's)."""
+    out = np.empty((theta.shape[0], base.shape[0], theta.shape[1]), theta.dtype)
+    for k in range(theta.shape[1]):
+        acc = base[None, :, 0] * theta[:, k, 0:1]
+        for j in range(1, base.shape[1]):
+            acc = acc + base[None, :, j] * theta[:, k, j:j + 1]
+        out[:, :, k] = acc
+    return out
 
 
 class AffineGridGenerator(Function):
@@ -163,7 +179,7 @@ class AffineGridGenerator(Function):
     def forward(ctx, theta, spatial, align_corners):
         ctx.spatial, ctx.align_corners = spatial, align_corners
         base = base_grid(spatial, align_corners, theta.dtype).reshape(-1, len(spatial) + 1)
-        grid = np.matmul(base[None], np.swapaxes(theta, 1, 2))
+        grid = _apply_affine(base, theta)
         return grid.reshape((theta.shape[0],) + tuple(spatial) + (len(spatial),))
 
     @staticmethod

@@ -225,3 +225,31 @@ def test_nan_and_infinite_grid_values_as_torch(mode, padding_mode):
     g = np.array([[[[np.nan, 0.0], [0.0, np.nan], [np.nan, np.nan], [-1, 0.0], [np.inf, 0.0],
                     [-np.inf, 0.3], [0.2, np.inf]]]])
     check_against_torch(_sample(mode, padding_mode, False), [x, g], grad=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_affine_grid_is_bit_identical_to_torch(dtype):
+    # sampling points on pixel centres (the identity) sit on the kink of bilinear sampling:
+    # which neighbour the grid's gradient uses hangs on the last bit, so the base grid is
+    # torch's linspace (fused multiply-adds) and the products are summed in bmm's order
+    for size in [(4, 1, 28, 28), (2, 3, 5, 7), (2, 1, 3, 4, 5)]:
+        n = len(size) - 2
+        theta = (np.tile(np.eye(n, n + 1), (size[0], 1, 1))
+                 + 0.05 * randn(size[0], n, n + 1)).astype(dtype)
+        for align in (False, True):
+            got = F.affine_grid(ember.tensor(theta), size, align_corners=align).numpy()
+            want = torch.nn.functional.affine_grid(torch.tensor(theta), size,
+                                                   align_corners=align).numpy()
+            np.testing.assert_array_equal(got, want)
+
+
+def test_identity_transform_gradient_takes_torchs_side_of_each_pixel():
+    # the spatial-transformer tutorial starts at theta = identity: every point is on a pixel
+    # centre, and torch's 2-d kernel rounds (coord + 1) * size / 2 - 0.5 with one FMA
+    x = randn(2, 1, 28, 28)
+    theta = np.tile(np.eye(2, 3), (2, 1, 1))
+
+    def stn(lib, x, theta):
+        grid = lib.nn.functional.affine_grid(theta, (2, 1, 28, 28), align_corners=False)
+        return lib.nn.functional.grid_sample(x, grid, align_corners=False)
+    check_against_torch(stn, [x, theta], "float64")

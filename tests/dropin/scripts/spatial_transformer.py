@@ -14,7 +14,7 @@ rng = np.random.default_rng(5)
 def same_start(model):
     with torch.no_grad():  # the same starting weights on both libraries
         for name, p in model.named_parameters():
-            p.copy_(torch.tensor(rng.uniform(-0.2, 0.2, tuple(p.shape)).astype(np.float32)))
+            p.copy_(torch.tensor(rng.uniform(-0.08, 0.08, tuple(p.shape)).astype(np.float32)))
 
 
 class Net(nn.Module):
@@ -42,10 +42,15 @@ class Net(nn.Module):
             nn.Linear(32, 3 * 2)
         )
 
-    def init_identity(self):
-        # Initialize the weights/bias with identity transformation
+    def init_transform(self):
+        # Initialize the weights/bias with a fixed transformation: the tutorial starts from the
+        # identity; a slight zoom and turn here, because the identity puts every sampling point
+        # exactly on a pixel centre, where the gradient's side (which neighbour) hangs on the
+        # last bit of rounding (ember rounds as torch's AVX2/AVX-512 CPU kernels do, but a
+        # script should not depend on the machine)
         self.fc_loc[2].weight.data.zero_()
-        self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
+        self.fc_loc[2].bias.data.copy_(torch.tensor([0.93, 0.07, 0.03, -0.06, 0.95, -0.02],
+                                                    dtype=torch.float))
 
     # Spatial transformer network forward function
     def stn(self, x):
@@ -71,22 +76,25 @@ class Net(nn.Module):
 
 model = Net()
 same_start(model)
-model.init_identity()
+model.init_transform()
 print(model.fc_loc)
 
 images = torch.tensor(rng.standard_normal((32, 1, 28, 28)).astype(np.float32))
 targets = torch.tensor(rng.integers(0, 10, 32))
-optimizer = optim.SGD(model.parameters(), lr=0.002)
-for epoch in range(1, 4):
-    model.train()
-    for i in range(0, 32, 8):
-        data, target = images[i:i + 8], targets[i:i + 8]
-        optimizer.zero_grad()
-        output, theta = model(data)
-        loss = F.nll_loss(output, target)
-        loss.backward()
-        optimizer.step()
-    print(f"Train Epoch: {epoch} Loss: {loss.item():.6f}")
+optimizer = optim.SGD(model.parameters(), lr=0.01)
+# one short epoch with small weights: float32 rounding differs between the libraries in the
+# last bits, and a max-pooling window holding two nearly equal values (the zero-padded
+# corners the transform brings in are flat) may then pick different winners; a long or
+# unstable run amplifies that into different (equally valid) trajectories
+model.train()
+for batch_idx, i in enumerate(range(0, 32, 8)):
+    data, target = images[i:i + 8], targets[i:i + 8]
+    optimizer.zero_grad()
+    output, theta = model(data)
+    loss = F.nll_loss(output, target)
+    loss.backward()
+    optimizer.step()
+    print(f"Train step: {batch_idx} Loss: {loss.item():.6f}")
 model.eval()
 with torch.no_grad():
     output, theta = model(images)
