@@ -150,7 +150,8 @@ def test_like_forms_and_generator_argument():
         x = L.zeros(3, 20, dtype=L.float64)
         return [L.rand_like(x), L.randn_like(x), L.randint_like(x, 9), L.randn(5, generator=g),
                 L.randperm(6, generator=g), L.randint(0, 5, (3,), generator=g),
-                L.empty(4).uniform_(generator=g), L.multinomial(L.ones(4), 2, generator=g)]
+                L.empty(4).uniform_(generator=g), L.multinomial(L.ones(4), 2, generator=g),
+                L.full((5,), 0.5).bernoulli(), L.ones(6).multinomial(3, generator=g)]
     _assert_same(13, draw)
 
 
