@@ -532,3 +532,22 @@ def test_gradcheck_weight_norm_and_spectral_norm():
     par = sn.parametrizations.weight[0]
     w = sn.parametrizations.weight.original.detach().requires_grad_()
     assert ember.autograd.gradcheck(lambda w_: par(w_), (w,))
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
+def test_gradcheck_orthogonal_maps(orthogonal_map, shape):
+    m = ember.nn.Linear(shape[1], shape[0]).double()
+    ember.nn.utils.parametrizations.orthogonal(m, orthogonal_map=orthogonal_map)
+    par = m.parametrizations.weight[0]
+    X = m.parametrizations.weight.original.detach() + 0.1 * ember.randn(*shape,
+                                                                        dtype=ember.float64)
+    assert ember.autograd.gradcheck(lambda x: par(x), (X.requires_grad_(),))
+
+
+def test_householder_product_against_torch():
+    from ember.nn.utils.parametrizations import _householder_product
+    rng = np.random.default_rng(0)
+    A, tau = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 3))
+    assert_close(_householder_product(ember.tensor(A), ember.tensor(tau)),
+                 torch.linalg.householder_product(torch.tensor(A), torch.tensor(tau)))

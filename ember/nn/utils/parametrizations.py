@@ -158,6 +158,7 @@ def _householder_product(A, tau):
     H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i = column i of A below the diagonal with a 1 on
     it - composed of differentiable ops, one rank-1 update per reflector."""
     n, k = A.size(-2), A.size(-1)
+    A = A.tril(-1)  # the reflectors live below the diagonal; the rest of A is not read
     Q = eye(n, dtype=A.dtype).expand(*A.shape[:-2], n, n)
     unit = eye(n, k, dtype=A.dtype)
     for i in range(k):
