@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _check_lr,
-                        _check_non_negative, _lerp_, _plus_scaled, _check_flags, _refuse_capturable, _scalar,
-                        _step_tensor, _zeros_state)
+from .optimizer import (Optimizer, _add_, _addcdiv_, _addcmul_, _bump_version, _check_flags,
+                        _check_lr, _check_non_negative, _lerp_, _plus_scaled, _refuse_capturable,
+                        _scalar, _step_tensor, _zeros_state)
 
 __all__ = ["RMSprop"]
 

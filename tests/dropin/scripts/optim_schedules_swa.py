@@ -49,36 +49,40 @@ def evaluate(model):
     return loss, acc
 
 
-# 1. NAdam: 2 warm-up epochs, then warm restarts stepped per batch (epoch + i / iters)
-model = make_model(1)
-optimizer = NAdam(model.parameters(), lr=0.02, weight_decay=1e-3, momentum_decay=4e-3)
-iters = len(loader)
-warmup = LinearLR(optimizer, start_factor=0.2, total_iters=2)
-for epoch in range(8):
+def train_epoch(model, optimizer, after_batch=None):
+    model.train()
     for i, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         optimizer.step()
-        if epoch >= 2:
-            sgdr.step(epoch - 2 + i / iters)
-    if epoch < 2:
-        warmup.step()
-        if epoch == 1:
-            sgdr = CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2, eta_min=1e-3)
-    print(f"nadam epoch {epoch} lr {optimizer.param_groups[0]['lr']:.6f} "
-          f"train loss {loss.item():.5f} eval {evaluate(model)}")
+        if after_batch is not None:
+            after_batch(i)
+    return loss.item()
+
+
+# 1. NAdam: 2 warm-up epochs, then warm restarts stepped per batch (epoch + i / iters)
+model = make_model(1)
+optimizer = NAdam(model.parameters(), lr=0.02, weight_decay=1e-3, momentum_decay=4e-3)
+warmup = LinearLR(optimizer, start_factor=0.2, total_iters=2)
+for epoch in range(2):
+    loss = train_epoch(model, optimizer)
+    warmup.step()
+    print(f"nadam warm-up {epoch} lr {optimizer.param_groups[0]['lr']:.6f} "
+          f"train loss {loss:.5f} eval {evaluate(model)}")
+sgdr = CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2, eta_min=1e-3)
+iters = len(loader)
+for epoch in range(6):
+    loss = train_epoch(model, optimizer, lambda i: sgdr.step(epoch + i / iters))
+    print(f"nadam sgdr {epoch} lr {optimizer.param_groups[0]['lr']:.6f} "
+          f"train loss {loss:.5f} eval {evaluate(model)}")
 
 # 2. SGD + OneCycleLR (per batch; momentum cycles between 0.85 and 0.95)
 model = make_model(2)
 optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
 scheduler = OneCycleLR(optimizer, max_lr=0.3, epochs=4, steps_per_epoch=len(loader))
 for epoch in range(4):
-    for xb, yb in loader:
-        optimizer.zero_grad()
-        F.cross_entropy(model(xb), yb).backward()
-        optimizer.step()
-        scheduler.step()
+    train_epoch(model, optimizer, lambda i: scheduler.step())
     print(f"onecycle epoch {epoch} lr {scheduler.get_last_lr()[0]:.6f} "
           f"momentum {optimizer.param_groups[0]['momentum']:.4f} eval {evaluate(model)}")
 
@@ -92,11 +96,7 @@ ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
 swa_scheduler = SWALR(optimizer, swa_lr=0.005, anneal_epochs=2, anneal_strategy="linear")
 swa_start = 3
 for epoch in range(7):
-    for xb, yb in loader:
-        optimizer.zero_grad()
-        F.cross_entropy(model(xb), yb).backward()
-        optimizer.step()
-        ema_model.update_parameters(model)
+    train_epoch(model, optimizer, lambda i: ema_model.update_parameters(model))
     if epoch >= swa_start:
         swa_model.update_parameters(model)
         swa_scheduler.step()
@@ -108,4 +108,5 @@ update_bn(loader, ema_model)
 print("swa averaged", int(swa_model.n_averaged), "eval", evaluate(swa_model))
 print("ema averaged", int(ema_model.n_averaged), "eval", evaluate(ema_model))
 print("bn running mean", swa_model.module.bn.running_mean[:4].tolist())
-print("state keys", len(optimizer.state_dict()["state"]), sorted(optimizer.state_dict()["state"][0]))
+state = optimizer.state_dict()["state"]
+print("state keys", len(state), sorted(state[0]))
