@@ -12,7 +12,8 @@ of each mode are built here from ATen's formulas (aten/src/ATen/native/UpSample.
     nearest-exact  index = min(floorf(src(j) + 0.5), in - 1)                  (one tap)
     linear         src(j), i0 = floor, i1 = i0 + 1 (clamped), weights 1-l, l  (two taps)
     cubic          src(j) unclamped, i0-1 .. i0+2 clamped, Keys A = -0.75     (four taps)
-    antialias      PIL's filter support widened by the scale, normalised      (variable taps)
+    antialias      PIL's filter (triangle, Keys A = -0.5, Lanczos-3) with its
+                   support widened by the down-scale, weights normalised      (variable taps)
 
 with ``src(j) = scale * (j + 0.5) - 0.5`` (half-pixel centres; clamped at 0 except cubic) or
 ``scale * j`` with align_corners, and ``scale = 1 / scale_factor`` when a scale factor is used
@@ -110,24 +111,31 @@ def _cubic_taps(in_size, out_size, align_corners, scale, opmath):
     return index, _cubic_weights(lam, -0.75)
 
 
-def _aa_filter(x, cubic):
-    """PIL's filters as ATen's ``aa_filter``: triangle, or Keys cubic with A = -0.5 (PIL's)."""
+def _aa_filter(x, kind):
+    """PIL's filters as ATen's ``aa_filter``: triangle ('linear'), Keys cubic with A = -0.5
+    (PIL's, 'cubic'), or Lanczos-3 ``sinc(x) sinc(x / 3)`` ('lanczos', evaluated in double)."""
     x = np.abs(x)
-    if not cubic:
+    if kind == "linear":
         return np.where(x < 1, (1.0 - x.astype(np.float64)).astype(x.dtype), x.dtype.type(0))
+    if kind == "lanczos":
+        v = x.astype(np.float64)
+        return np.where(v < 3, np.sinc(v) * np.sinc(v / 3), 0.0).astype(x.dtype)
     a = x.dtype.type(-0.5)
     near = ((a + 2) * x - (a + 3)) * x * x + 1
     far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
     return np.where(x < 1, near, np.where(x < 2, far, x.dtype.type(0))).astype(x.dtype)
 
 
-def _antialias_taps(in_size, out_size, align_corners, scale, cubic, dtype):
+_AA_HALF_WIDTH = {"linear": 1.0, "cubic": 2.0, "lanczos": 3.0}  # interp_size / 2
+
+
+def _antialias_taps(in_size, out_size, align_corners, scale, kind, dtype):
     """_compute_indices_min_size_weights_aa: each output averages the inputs under the filter
     stretched by the down-scale (support = taps/2 * scale when scale >= 1), weights
     normalised to sum 1. Computed in the input's dtype (not opmath), as ATen."""
     f = dtype.type
     s = _scale(in_size, out_size, align_corners, scale, dtype)
-    half = f(2.0 if cubic else 1.0)
+    half = f(_AA_HALF_WIDTH[kind])
     support = half * s if s >= 1.0 else half
     width = int(np.ceil(support)) * 2 + 1
     invscale = f(1.0 / np.float64(s)) if s >= 1.0 else f(1.0)
@@ -140,7 +148,7 @@ def _antialias_taps(in_size, out_size, align_corners, scale, cubic, dtype):
     # (j + xmin - center + 0.5) * invscale: the int converts to dtype, + 0.5 makes a double
     arg = (((t + xmin[:, None]).astype(dtype) - center[:, None]).astype(np.float64) + 0.5) \
         * np.float64(invscale)
-    w = _aa_filter(arg.astype(dtype), cubic)
+    w = _aa_filter(arg.astype(dtype), kind)
     w = np.where(t < count[:, None], w, f(0))
     total = np.zeros(out_size, dtype)
     for k in range(width):  # summed in order, in dtype, as ATen's loop
@@ -153,11 +161,11 @@ def _antialias_taps(in_size, out_size, align_corners, scale, cubic, dtype):
 def axis_taps(mode, in_size, out_size, align_corners, scale, dtype, antialias=False):
     """``(index, weight, count)`` for one axis: ``index``/``weight`` are ``(out, T)``, ``count``
     the number of taps used per output position (``None``: all T). ``mode`` is 'nearest',
-    'nearest-exact', 'linear' or 'cubic'; ``scale`` the user's scale factor for this axis
-    (None: from the sizes)."""
+    'nearest-exact', 'linear', 'cubic' or (antialias only) 'lanczos'; ``scale`` the user's
+    scale factor for this axis (None: from the sizes)."""
     dtype = np.dtype(dtype)
     if antialias:
-        return _antialias_taps(in_size, out_size, align_corners, scale, mode == "cubic", dtype)
+        return _antialias_taps(in_size, out_size, align_corners, scale, mode, dtype)
     if mode in ("nearest", "nearest-exact"):
         index, weight = _nearest_taps(in_size, out_size, scale, mode == "nearest-exact", dtype)
     elif mode == "linear":

@@ -57,6 +57,7 @@ _NAMES = {
     ("linear", 1): "UpsampleLinear1D", ("bilinear", 2): "UpsampleBilinear2D",
     ("trilinear", 3): "UpsampleTrilinear3D", ("bicubic", 2): "UpsampleBicubic2D",
     ("bilinear-aa", 2): "UpsampleBilinear2DAa", ("bicubic-aa", 2): "UpsampleBicubic2DAa",
+    ("lanczos-aa", 2): "UpsampleLanczos2DAa",
 }
 _FUNCTIONS = {key: type(name, (_Resample,), {"name": name + "Backward0"})
               for key, name in _NAMES.items()}

@@ -80,6 +80,17 @@ def test_antialias_matches_torch(mode, spatial, kw, dtype):
                             [randn(2, 3, *spatial)], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lanczos_matches_torch(dtype):
+    for spatial, kw in [((12, 10), dict(size=(5, 4))), ((7, 9), dict(size=(11, 3))),
+                        ((9, 16), dict(scale_factor=(0.4, 0.3))), ((6, 9), dict(size=(6, 4)))]:
+        check_against_torch(_interp(mode="lanczos", antialias=True, **kw),
+                            [randn(2, 3, *spatial)], dtype)
+    x = ember.randn(1, 1, 6, 6, requires_grad=True)
+    out = F.interpolate(x, size=3, mode="lanczos", antialias=True)
+    assert type(out.grad_fn).__name__ == "UpsampleLanczos2DAaBackward0"
+
+
 def test_antialias_to_width_one_is_the_separable_filter():
     # torch 2.13 (CPU) repeats the first row when the width becomes 1 after its horizontal pass
     # (ember keeps the rows distinct); the filter is separable, so resizing the transpose and
@@ -125,7 +136,7 @@ def test_gradcheck(rank, mode):
 
 def test_antialias_gradcheck_and_double_backward():
     x = ember.tensor(randn(1, 2, 7, 6), requires_grad=True)
-    for mode in ("bilinear", "bicubic"):
+    for mode in ("bilinear", "bicubic", "lanczos"):
         f = lambda t: F.interpolate(t, size=(3, 4), mode=mode, antialias=True)  # noqa: E731
         assert ember.autograd.gradcheck(f, (x,))
         assert ember.autograd.gradgradcheck(f, (x,))

@@ -131,12 +131,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     Output size: ``size``, or ``floor(in * scale_factor)`` per dim. Modes: 'nearest' (source
     ``floor(j * scale)``), 'nearest-exact' (``floor((j + 0.5) * scale)``), 'linear' /
-    'bilinear' / 'trilinear' (3/4/5-d input), 'bicubic' (4-d, Keys A = -0.75, may overshoot)
-    and 'area' (adaptive average pooling). ``align_corners=True`` maps the corner pixel
-    centres onto each other; otherwise pixels are areas with half-pixel centres. The given
-    ``scale_factor`` places the samples unless ``recompute_scale_factor=True`` (then
-    ``in / out`` does). ``antialias=True`` (bilinear/bicubic, 4-d) low-pass filters when
-    down-sampling, as PIL.
+    'bilinear' / 'trilinear' (3/4/5-d input), 'bicubic' (4-d, Keys A = -0.75, may overshoot),
+    'lanczos' (4-d, Lanczos-3, antialias=True only) and 'area' (adaptive average pooling).
+    ``align_corners=True`` maps the corner pixel centres onto each other; otherwise pixels
+    are areas with half-pixel centres. The given ``scale_factor`` places the samples unless
+    ``recompute_scale_factor=True`` (then ``in / out`` does). ``antialias=True``
+    (bilinear/bicubic/lanczos, 4-d) low-pass filters when down-sampling, as PIL.
 
     >>> x = ember.arange(1., 5.).view(1, 1, 2, 2)
     >>> F.interpolate(x, scale_factor=2, mode='bilinear')[0, 0, 0]
@@ -172,7 +172,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 raise ValueError("Lanczos mode does not support align_corners=True")
             if not antialias:
                 raise ValueError("Lanczos mode requires antialias=True")
-            raise NotImplementedError("interpolate: mode='lanczos' is not implemented in ember")
+            return _resample(input, output_size, scale_factors, mode, False, True)
         if mode in _RANK_OF_MODE and mode != "bicubic":
             raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
                                       f"{_RANK_OF_MODE[mode]}D input")
@@ -191,8 +191,8 @@ def _resample(input, output_size, scale_factors, mode, align_corners, antialias)
         scales = scale_factors
     else:
         scales = [None] * dim
-    kernel = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "cubic"}.get(mode,
-                                                                                        "linear")
+    kernel = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "cubic",
+              "lanczos": "lanczos"}.get(mode, "linear")
     _check_sizes(input, output_size)
     _check_dtype(input, kernel)
     dtype = input._data.dtype
