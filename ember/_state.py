@@ -18,6 +18,9 @@ threading layer        process         numba's own setting; ember never chooses 
 scratch memory         per thread      kernels' reusable work arrays (``scratch``), at most
                                        ``SCRATCH_LIMIT_BYTES`` kept per thread; freed with the
                                        thread or by ``release_scratch()``
+attention fast path    process         ``ember.backends.mha.set_fastpath_enabled`` (whether
+                                       MultiheadAttention/Transformer mimic torch's fused
+                                       inference path, ``mha_fastpath.enabled``)
 default generator      process         ``ember.manual_seed``/``ember.random.default_generator``
                                        (ember/random.py: a Generator is a Tensor-level object);
                                        shared by all threads, as torch's default CPU generator
@@ -77,6 +80,17 @@ def set_parallel(enabled: bool) -> None:
 
 def parallel_enabled() -> bool:
     return parallel.enabled
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.backends.mha's switch: process-wide, as torch's module global
+# ---------------------------------------------------------------------------------------------
+
+class _MhaFastpath:
+    enabled = True
+
+
+mha_fastpath = _MhaFastpath()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -550,3 +550,35 @@ def test_mha_defaults_sequence_first_and_averaged_weights():
     out, weights = em(*[ember.tensor(x)] * 3)
     assert tuple(out.shape) == (L, N, E) and tuple(weights.shape) == (N, L, L)
     _compare_mha(em, tm, [x])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_backends_mha_fastpath_switch_changes_the_same_cases_as_torch(enabled):
+    """torch.backends.mha.set_fastpath_enabled(False) makes eval-mode attention take the slow
+    path, whose fully masked rows are zeros instead of NaN: ember follows the switch."""
+    x = np.random.default_rng(0).standard_normal((1, 3, 4)).astype(np.float32)
+    outs = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(4, 2, batch_first=True).eval()
+        if lib is ember:
+            m.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+        tm = m
+        lib.backends.mha.set_fastpath_enabled(enabled)
+        try:
+            assert lib.backends.mha.get_fastpath_enabled() is enabled
+            q = lib.tensor(x)  # the fast path needs query is key is value
+            with lib.no_grad():
+                out, _ = m(q, q, q, key_padding_mask=lib.tensor([[True, True, True]]),
+                           need_weights=False)
+        finally:
+            lib.backends.mha.set_fastpath_enabled(True)
+        outs.append(out.numpy())
+    np.testing.assert_array_equal(np.isnan(outs[1]), np.isnan(outs[0]))
+    assert np.isnan(outs[1]).all() == enabled
+    np.testing.assert_allclose(np.nan_to_num(outs[1]), np.nan_to_num(outs[0]), atol=1e-6)
+
+
+def test_multihead_attention_importable_from_activation_as_in_torch():
+    from ember.nn.modules.activation import MultiheadAttention
+    assert MultiheadAttention is ember.nn.MultiheadAttention

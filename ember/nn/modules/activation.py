@@ -400,3 +400,8 @@ class LogSoftmax(_SoftmaxBase):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+# torch defines MultiheadAttention in this module (ember in attention.py): code that imports it
+# from torch.nn.modules.activation finds it here too
+from .attention import MultiheadAttention  # noqa: E402,F401

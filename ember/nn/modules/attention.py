@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ... import empty
+from ... import _state
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ..functional import attention as FA
@@ -126,6 +127,8 @@ class MultiheadAttention(Module):
 
     def _fast_path(self, query, key, value, attn_mask, key_padding_mask) -> bool:
         """torch's conditions for its fused inference path (MultiheadAttention.forward)."""
+        if not _state.mha_fastpath.enabled:
+            return False
         if query.dim() != 3 or query is not key or key is not value:
             return False
         if self.in_proj_bias is None or self.in_proj_weight is None:

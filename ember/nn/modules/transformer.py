@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ... import full, triu
+from ... import _state
 from ..._tensor import Tensor
 from .. import functional as F
 from ..functional import attention as FA
@@ -198,6 +199,8 @@ class TransformerEncoder(Module):
         Nested tensors keep the first ``len`` tokens of each sequence, ``len`` the number of
         unpadded ones: with ``mask_check=False`` a mask that is not left-aligned is read so."""
         first = self.layers[0]
+        if not _state.mha_fastpath.enabled:
+            return None
         if not getattr(self, "use_nested_tensor", False) or first.training or src.dim() != 3:
             return None
         if key_padding_mask is None or mask is not None:
@@ -333,6 +336,8 @@ class TransformerEncoderLayer(Module):
     def _fast_path(self, src) -> bool:
         """torch's conditions for ``_transformer_encoder_layer_fwd``."""
         sa = self.self_attn
+        if not _state.mha_fastpath.enabled:
+            return False
         if src.dim() != 3 or self.training or not sa.batch_first or sa.in_proj_bias is None:
             return False
         if not sa._qkv_same_embed_dim or not self.activation_relu_or_gelu:
