@@ -62,8 +62,8 @@ def _output_size_and_scales(input, size, scale_factor, dim):
             if len(size) != dim:
                 raise ValueError(
                     "Input and output must have the same number of spatial dimensions, but got "
-                    f"input with spatial dimensions of {_spatial(input)} and output size of {size}. "
-                    "Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                    f"input with spatial dimensions of {_spatial(input)} and output size of "
+                    f"{size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
                     "output size in (o1, o2, ...,oK) format.")
             if not all(_is_integer(x) for x in size):
                 raise TypeError(
