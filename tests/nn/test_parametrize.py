@@ -551,3 +551,25 @@ def test_householder_product_against_torch():
     A, tau = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 3))
     assert_close(_householder_product(ember.tensor(A), ember.tensor(tau)),
                  torch.linalg.householder_product(torch.tensor(A), torch.tensor(tau)))
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
+def test_orthogonal_householder_without_trivialization(shape):
+    def run(lib):
+        m = set_params(lib, lib.nn.Linear(shape[1], shape[0]), "float64")
+        lib.nn.utils.parametrizations.orthogonal(m, orthogonal_map="householder",
+                                                 use_trivialization=False)
+        keys = list(m.state_dict())
+        W0 = m.weight.detach().clone()
+        Q = np.linalg.qr(np.random.default_rng(4).standard_normal(
+            (max(shape), min(shape))))[0]
+        m.weight = lib.tensor(Q if shape[0] >= shape[1] else Q.T)
+        return keys, W0, m.weight.detach(), m.parametrizations.weight.original.detach()
+    e, t = run(ember), run(torch)
+    assert e[0] == t[0] == ["bias", "parametrizations.weight.original"]
+    for a, b in zip(e[1:], t[1:]):
+        assert_close(a, b, rtol=1e-6, atol=1e-9)
+    same_error(lambda lib: setattr(lib.nn.utils.parametrizations.orthogonal(
+        lib.nn.Linear(2, 2), use_trivialization=False), "weight", lib.eye(2)),
+        match="It is not possible to assign to the matrix exponential or the Cayley "
+              "parametrizations when use_trivialization=False.")

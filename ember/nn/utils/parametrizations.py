@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-from ... import cat, eye, finfo, linalg, matrix_exp, mv, randn, vdot, zeros_like
+import numpy as np
+
+from ... import cat, eye, finfo, linalg, matrix_exp, mv, randn, tensor, vdot, zeros_like
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
@@ -153,6 +155,13 @@ def _make_orthogonal(A):
     return Q * R.diagonal(dim1=-2, dim2=-1).sgn().unsqueeze(-2)
 
 
+def _geqrf(A):
+    """torch.geqrf (no gradient): LAPACK's QR factorisation in Householder form, through
+    NumPy's ``qr(mode='raw')``, which returns the factor transposed."""
+    h, tau = np.linalg.qr(A.detach().numpy(), mode="raw")
+    return tensor(np.ascontiguousarray(np.swapaxes(h, -1, -2))), tensor(tau)
+
+
 def _householder_product(A, tau):
     """torch.linalg.householder_product (real): the first k columns of
     H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i = column i of A below the diagonal with a 1 on
@@ -235,13 +244,16 @@ class _Orthogonal(Module):
             Q = Q.mT
             n, k = k, n
         if not hasattr(self, "base"):
-            # without a base, the original must be a point that forward maps to Q; ember has
-            # no geqrf to compute the Householder vectors, so this is not offered
-            raise NotImplementedError(
-                "It is not possible to assign to the matrix exponential or the Cayley "
-                "parametrizations when use_trivialization=False." if self.orthogonal_map !=
-                _OrthMaps.householder else "Assigning to the householder parametrization "
-                "with use_trivialization=False needs geqrf, which ember does not have.")
+            if self.orthogonal_map in (_OrthMaps.cayley, _OrthMaps.matrix_exp):
+                raise NotImplementedError(
+                    "It is not possible to assign to the matrix exponential or the Cayley "
+                    "parametrizations when use_trivialization=False.")
+            # the Householder vectors of Q (LAPACK geqrf), with the diagonal set to the signs
+            # that make forward give back Q
+            A, tau = _geqrf(Q)
+            diag = A.diagonal(dim1=-2, dim2=-1)
+            diag.copy_(diag.sign() * (1 - 2 * (tau == 0.0).to(A.dtype)))
+            return A.mT if transpose else A
         if n == k:
             Q = _make_orthogonal(Q) if not _is_orthogonal(Q) else Q.clone()
         else:
