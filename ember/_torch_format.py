@@ -259,6 +259,15 @@ def _python3_names(module, name):
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
+def _allowed(module, name):
+    """What an allowlisted global resolves to in ember, or None."""
+    global _ALLOWED
+    if _ALLOWED is None:
+        _ALLOWED = _allowed_globals()
+    value = _ALLOWED.get(f"{module}.{name}")
+    return _dtype_global(value) if isinstance(value, str) else value
+
+
 class WeightsUnpickler(pickle.Unpickler):
     """Unpickles only what torch's ``weights_only=True`` allows; see the module docstring."""
 
@@ -267,51 +276,35 @@ class WeightsUnpickler(pickle.Unpickler):
         self.reader = reader
 
     def find_class(self, module, name):
-        global _ALLOWED
-        if _ALLOWED is None:
-            _ALLOWED = _allowed_globals()
         module, name = _python3_names(module, name)
-        full = f"{module}.{name}"
-        value = _ALLOWED.get(full)
+        value = _allowed(module, name)
         if value is None:
             raise pickle.UnpicklingError(
                 f"Weights only load failed. This file can still be loaded, to do so you have two "
                 f"options, do those steps only if you trust the source of the checkpoint. \n\t(1) "
                 f"{UNSAFE_MESSAGE}\n\t(2) Alternatively, ember cannot extend the weights-only "
-                f"allowlist.\n\tWeightsUnpickler error: Unsupported global: GLOBAL {full} was not "
-                f"an allowed global by default.")
-        if isinstance(value, str):
-            return _dtype_global(value)
+                f"allowlist.\n\tWeightsUnpickler error: Unsupported global: GLOBAL "
+                f"{module}.{name} was not an allowed global by default.")
         return value
 
     def persistent_load(self, pid):
         return self.reader.storage(pid)
 
 
-class _FullUnpickler(pickle.Unpickler):
+class _FullUnpickler(WeightsUnpickler):
     """``weights_only=False``: ordinary pickle (trusted files), with torch's tensor globals
     answered by ember's so that checkpoints written by torch or ember both load."""
 
-    def __init__(self, file, reader):
-        super().__init__(file, encoding="utf-8")
-        self.reader = reader
-
     def find_class(self, module, name):
-        global _ALLOWED
-        if _ALLOWED is None:
-            _ALLOWED = _allowed_globals()
         module, name = _python3_names(module, name)
-        value = _ALLOWED.get(f"{module}.{name}")
+        value = _allowed(module, name)
         if value is not None:
-            return _dtype_global(value) if isinstance(value, str) else value
+            return value
         if module == "torch" or module.startswith("torch."):
             raise pickle.UnpicklingError(
                 f"the file holds a torch object ({module}.{name}) that ember cannot rebuild; "
                 f"save its state_dict() with torch instead")
-        return super().find_class(module, name)
-
-    def persistent_load(self, pid):
-        return self.reader.storage(pid)
+        return pickle.Unpickler.find_class(self, module, name)
 
 
 def _unpickle(data_pkl, reader, weights_only):
