@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 import ember
 from ember.autograd import gradcheck
@@ -179,6 +180,20 @@ def test_packed_unequal_lengths_last_valid_state(kind, config, dtype):
         single = e(ex[:n, b:b + 1].detach(), state)
         h_single = single[1][0] if kind == "LSTM" else single[1]
         assert_close(e_out[1][:, b:b + 1], h_single, dtype, what=f"h_n of sequence {b}")
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(list(KINDS)), lengths=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       bidirectional=st.booleans(), num_layers=st.integers(1, 2), sort=st.booleans())
+def test_packed_any_lengths_as_torch(kind, lengths, bidirectional, num_layers, sort):
+    t, e = _pair(kind, "float64", 2, 3, num_layers=num_layers, bidirectional=bidirectional)
+    if sort:
+        lengths = sorted(lengths, reverse=True)
+    tx, ex = _leaf(np.random.default_rng(len(lengths)).standard_normal((max(lengths), len(lengths), 2)),
+                   "float64")
+    tp = trnn.pack_padded_sequence(tx, lengths, enforce_sorted=sort)
+    ep = ernn.pack_padded_sequence(ex, lengths, enforce_sorted=sort)
+    _compare(t, e, (tp,), (ep,), "float64", [(tx, ex)])
 
 
 def test_packed_output_round_trip_matches_padded_run():
