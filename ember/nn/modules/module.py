@@ -251,6 +251,17 @@ class _WrappedHook:
             self.module = weakref.ref(state["module"])
 
 
+class _ReturningStateDictHook:
+    """A state_dict post-hook registered with the private ``_register_state_dict_hook``: its
+    return value, if any, replaces the state_dict."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
+
+
 # ---------------------------------------------------------------------------------------------
 # Full backward hooks (torch.utils.hooks.BackwardHook)
 # ---------------------------------------------------------------------------------------------
@@ -1094,18 +1105,18 @@ class Module:
     def _register_state_dict_hook(self, hook):
         r"""The older, private post-hook: ``hook(module, state_dict, prefix, local_metadata)``
         may also return a new state_dict, which is used only where ``state_dict`` was called
-        on this module itself (torch's behaviour, pytorch#117437)."""
-        if getattr(hook, "_from_public_api", False):
+        on this module itself (torch's behaviour, pytorch#117437). Stored wrapped, so that
+        ``state_dict`` tells it from the public post-hooks (torch marks the function instead)."""
+        if any(h is hook for h in self._state_dict_hooks.values()):
             raise RuntimeError("Cannot register the same function as the state dict post hook "
                                "that was previously registered via register_state_dict_post_hook")
         handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
+        self._state_dict_hooks[handle.id] = _ReturningStateDictHook(hook)
         return handle
 
     def register_state_dict_post_hook(self, hook):
         r"""``hook(module, state_dict, prefix, local_metadata)`` runs after ``state_dict``
         collected this module; it may change ``state_dict`` in place and must return None."""
-        hook._from_public_api = True  # what tells it from the private hooks in state_dict
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
@@ -1170,7 +1181,7 @@ class Module:
                                   keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
             hook_result = hook(self, destination, prefix, local_metadata)
-            if not getattr(hook, "_from_public_api", False):
+            if type(hook) is _ReturningStateDictHook:
                 if hook_result is not None:
                     destination = hook_result
             elif hook_result is not None:

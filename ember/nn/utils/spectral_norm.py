@@ -190,6 +190,7 @@ def remove_spectral_norm(module, name: str = "weight"):
     else:
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
     for k, hook in module._state_dict_hooks.items():
+        hook = getattr(hook, "hook", hook)  # (private hooks are stored wrapped)
         if isinstance(hook, SpectralNormStateDictHook) and hook.fn.name == name:
             del module._state_dict_hooks[k]
             break
