@@ -1070,30 +1070,21 @@ class Module:
 
     def _run_always_called_hooks(self, args, kwargs, result, called) -> None:
         """After forward (or a hook) raised: the ``always_call`` forward hooks that have not
-        run yet, their own errors reduced to warnings."""
-        for hook_id, hook in list(_global_forward_hooks.items()):
-            if hook_id in _global_forward_hooks_always_called and hook_id not in called:
-                try:
-                    out = hook(self, args, result)
-                    if out is not None:
-                        result = out
-                except Exception as e:
-                    warnings.warn("global module forward hook with ``always_call=True`` raised "
-                                  "an exception that was silenced as another error was raised "
-                                  f"in forward: {e}", stacklevel=3)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_always_called and hook_id not in called:
-                try:
-                    if hook_id in self._forward_hooks_with_kwargs:
-                        out = hook(self, args, kwargs, result)
-                    else:
-                        out = hook(self, args, result)
-                    if out is not None:
-                        result = out
-                except Exception as e:
-                    warnings.warn("module forward hook with ``always_call=True`` raised an "
-                                  "exception that was silenced as another error was raised "
-                                  f"in forward: {e}", stacklevel=3)
+        run yet, global ones first, their own errors reduced to warnings."""
+        pending = [(hook, False, "global module") for hook_id, hook in _global_forward_hooks.items()
+                   if hook_id in _global_forward_hooks_always_called and hook_id not in called]
+        pending += [(hook, hook_id in self._forward_hooks_with_kwargs, "module")
+                    for hook_id, hook in self._forward_hooks.items()
+                    if hook_id in self._forward_hooks_always_called and hook_id not in called]
+        for hook, with_kwargs, owner in pending:
+            try:
+                out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
+                if out is not None:
+                    result = out
+            except Exception as e:
+                warnings.warn(f"{owner} forward hook with ``always_call=True`` raised an exception "
+                              f"that was silenced as another error was raised in forward: {e}",
+                              stacklevel=3)
 
     # -- state dict ----------------------------------------------------------------------------
     def register_state_dict_pre_hook(self, hook):

@@ -20,6 +20,7 @@ from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..parameter import Parameter
+from .weight_norm import _remove_pre_hook
 
 __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
            "spectral_norm", "remove_spectral_norm"]
@@ -182,12 +183,7 @@ def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1,
 
 def remove_spectral_norm(module, name: str = "weight"):
     r"""Undo :func:`spectral_norm`: ``<name>`` becomes a Parameter holding ``orig / sigma``."""
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            break
-    else:
+    if not _remove_pre_hook(module, SpectralNorm, name):
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
     for k, hook in module._state_dict_hooks.items():
         hook = getattr(hook, "hook", hook)  # (private hooks are stored wrapped)

@@ -97,11 +97,19 @@ def weight_norm(module, name: str = "weight", dim: int = 0):
     return module
 
 
-def remove_weight_norm(module, name: str = "weight"):
-    r"""Undo :func:`weight_norm`: ``<name>`` becomes a Parameter holding the current weight."""
+def _remove_pre_hook(module, cls, name: str) -> bool:
+    """Undo and unregister the forward pre-hook of type ``cls`` for ``name``, if there is one
+    (shared by remove_weight_norm and remove_spectral_norm)."""
     for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, cls) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+            return True
+    return False
+
+
+def remove_weight_norm(module, name: str = "weight"):
+    r"""Undo :func:`weight_norm`: ``<name>`` becomes a Parameter holding the current weight."""
+    if not _remove_pre_hook(module, WeightNorm, name):
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    return module
