@@ -11,7 +11,10 @@ What else this layer adds: ember Tensors are accepted wherever torch accepts ten
 are checked (1, 3 or 4 channels, a known ``dataformats``) and converted to uint8 with torch's
 rule (uint8 kept, anything else ``clip(x * 255, 0, 255)`` - tensorboardX does not clip, so a
 conv output outside ``[0, 1]`` would wrap around); ``add_scalars`` lays out its sub-runs as
-torch does (``<log_dir>/<main_tag>_<tag>``).
+torch does (``<log_dir>/<main_tag>_<tag>``). ``add_graph`` builds its graph from one forward
+pass's autograd graph (``_graph.py``; ember has no JIT to trace with); where tensorboardX's
+builders differ from torch's (video, audio, mesh, the projector's files) ``_summary.py``
+follows torch.
 """
 from __future__ import annotations
 
@@ -131,6 +134,15 @@ class FileWriter:
     def add_summary(self, summary, global_step: int | None = None, walltime: float | None = None) -> None:
         event = self._event(summary=summary, wall_time=time.time() if walltime is None else walltime)
         self.add_event(event, global_step)
+
+    def add_graph(self, graph_profile, walltime: float | None = None) -> None:
+        """A GraphDef and its RunMetadata (serialised), as two events (torch's FileWriter)."""
+        from tensorboardX.proto.event_pb2 import Event, TaggedRunMetadata
+
+        graph, run_metadata = graph_profile
+        self.add_event(Event(graph_def=graph.SerializeToString()), None, walltime)
+        tagged = TaggedRunMetadata(tag="step1", run_metadata=run_metadata)
+        self.add_event(Event(tagged_run_metadata=tagged), None, walltime)
 
     def flush(self) -> None:
         if not self.closed:
@@ -326,6 +338,132 @@ class SummaryWriter:
                 w_hp._add(summary, global_step, None)
             for k, v in metrics.items():
                 w_hp.add_scalar(k, v, global_step)
+
+    def add_pr_curve(self, tag: str, labels, predictions, global_step: int | None = None,
+                     num_thresholds: int = 127, weights=None, walltime: float | None = None) -> None:
+        """A precision-recall curve of binary ``labels`` against ``predictions`` in [0, 1], at
+        ``num_thresholds`` (at most 127) thresholds."""
+        from tensorboardX.summary import pr_curve
+
+        weights = None if weights is None else _to_numpy(weights)
+        summary = pr_curve(tag, _to_numpy(labels), _to_numpy(predictions), num_thresholds, weights)
+        self._add(summary, global_step, walltime)
+
+    def add_pr_curve_raw(self, tag: str, true_positive_counts, false_positive_counts,
+                         true_negative_counts, false_negative_counts, precision, recall,
+                         global_step: int | None = None, num_thresholds: int = 127, weights=None,
+                         walltime: float | None = None) -> None:
+        """A precision-recall curve from counts computed elsewhere (one entry per threshold)."""
+        from tensorboardX.summary import pr_curve_raw
+
+        counts = [_to_numpy(x) for x in (true_positive_counts, false_positive_counts,
+                                         true_negative_counts, false_negative_counts, precision, recall)]
+        self._add(pr_curve_raw(tag, *counts, num_thresholds, weights), global_step, walltime)
+
+    def add_video(self, tag: str, vid_tensor, global_step: int | None = None, fps=4,
+                  walltime: float | None = None) -> None:
+        """A batch of videos ``N x T x C x H x W`` (uint8 in [0, 255] or floats in [0, 1]),
+        tiled into one gif clip. Needs the ``moviepy`` package."""
+        from ._summary import video
+
+        self._add(video(tag, _to_numpy(vid_tensor), fps), global_step, walltime)
+
+    def add_audio(self, tag: str, snd_tensor, global_step: int | None = None,
+                  sample_rate: int = 44100, walltime: float | None = None) -> None:
+        """One channel of sound ``1 x L`` in [-1, 1], written as 16-bit wav."""
+        from ._summary import audio
+
+        self._add(audio(tag, _to_numpy(snd_tensor), sample_rate), global_step, walltime)
+
+    def add_mesh(self, tag: str, vertices, colors=None, faces=None, config_dict=None,
+                 global_step: int | None = None, walltime: float | None = None) -> None:
+        """A mesh or point cloud: ``vertices`` ``B x N x 3``, optional per-vertex ``colors``
+        (uint8 in [0, 255] or floats in [0, 1]) and triangle ``faces`` (vertex indices),
+        with a Three.js ``config_dict`` (camera, lights, materials)."""
+        from ._summary import mesh
+
+        arrays = [None if x is None else _to_numpy(x) for x in (vertices, colors, faces)]
+        self._add(mesh(tag, *arrays, config_dict), global_step, walltime)
+
+    def add_custom_scalars(self, layout: dict) -> None:
+        """Charts gathering scalar tags: ``{category: {chart: ["Multiline", tags]}}`` or
+        ``["Margin", [value, lower, upper]]`` (once per writer)."""
+        from tensorboardX.summary import custom_scalars
+
+        for charts in layout.values():
+            for kind, tags in charts.values():
+                if kind == "Margin" and len(tags) != 3:
+                    raise AssertionError("len(tags) != 3")
+        self._add(custom_scalars(layout), None, None)
+
+    def add_custom_scalars_multilinechart(self, tags: list, category: str = "default",
+                                          title: str = "untitled") -> None:
+        """One chart of several scalar tags."""
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(self, tags: list, category: str = "default",
+                                       title: str = "untitled") -> None:
+        """One chart of a value and its lower and upper bounds (three scalar tags)."""
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
+    # -- graph and embeddings --------------------------------------------------------------------
+
+    def add_graph(self, model, input_to_model=None, verbose: bool = False,
+                  use_strict_trace: bool = True) -> None:
+        """The model's graph for TensorBoard's Graphs tab, from one forward pass on
+        ``input_to_model`` (a Tensor, or a tuple of the forward's positional arguments), in
+        eval mode. Ops are grouped by the module that ran them (``Net/Conv2d[conv1]/...``);
+        ``verbose`` prints the graph. ``use_strict_trace`` is accepted for torch's signature
+        (ember records containers as they come; there is no JIT to be strict)."""
+        from ._graph import graph
+
+        self._get_file_writer().add_graph(graph(model, input_to_model, verbose))
+
+    @staticmethod
+    def _encode(rawstr: str) -> str:
+        # a tag as one folder name (torch's escaping)
+        return rawstr.replace("%", "%25").replace("/", "%2f").replace("\\", "%5c")
+
+    def add_embedding(self, mat, metadata=None, label_img=None, global_step: int | None = None,
+                      tag: str = "default", metadata_header=None) -> None:
+        """Points ``mat`` (``N x D``) for TensorBoard's Projector, with optional ``metadata``
+        (one label, or one row of ``metadata_header`` columns, per point) and ``label_img``
+        (``N x C x H x W`` thumbnails), in ``<log_dir>/<step, 5 digits>/<tag>``."""
+        from ._summary import projector_config_pbtxt, write_embedding
+
+        mat = _to_numpy(mat)
+        if global_step is None:
+            global_step = 0
+        subdir = f"{str(global_step).zfill(5)}/{self._encode(tag)}"
+        logdir = self._get_file_writer().get_logdir()
+        save_path = os.path.join(logdir, subdir)
+        if os.path.exists(save_path):
+            if not os.path.isdir(save_path):
+                raise NotADirectoryError(f"Path: `{save_path}` exists, but is a file. Cannot proceed.")
+            print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
+        if metadata is not None and mat.shape[0] != len(metadata):
+            raise AssertionError("#labels should equal with #data points")
+        if label_img is not None:
+            label_img = _to_numpy(label_img)
+            if mat.shape[0] != label_img.shape[0]:
+                raise AssertionError("#images should equal with #data points")
+        if mat.ndim != 2:
+            raise AssertionError("mat should be 2D, where mat.size(0) is the number of data points")
+        os.makedirs(save_path, exist_ok=True)
+        write_embedding(save_path, mat, metadata, label_img, metadata_header)
+        info = {"tensor_name": f"{tag}:{str(global_step).zfill(5)}",
+                "tensor_path": subdir + "/tensors.tsv"}
+        if metadata is not None:
+            info["metadata_path"] = subdir + "/metadata.tsv"
+        if label_img is not None:
+            info["sprite_path"] = subdir + "/sprite.png"
+            info["single_image_dim"] = [label_img.shape[3], label_img.shape[2]]
+        # the config lists every embedding of this writer; rewritten whole (torch's way)
+        self._embeddings = getattr(self, "_embeddings", []) + [info]
+        with open(os.path.join(logdir, "projector_config.pbtxt"), "wb") as f:
+            f.write(projector_config_pbtxt(self._embeddings).encode("utf-8"))
 
     def flush(self) -> None:
         """Write every pending event to disk."""

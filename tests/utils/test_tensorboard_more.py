@@ -1,0 +1,398 @@
+"""SummaryWriter's graph, embedding, PR curve, video, audio, mesh and custom-scalar summaries:
+events read back with the tensorboard package's EventAccumulator and compared with what
+torch.utils.tensorboard's own SummaryWriter writes for the same calls."""
+from __future__ import annotations
+
+import io
+import os
+import wave
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+from ember.utils.tensorboard import SummaryWriter
+
+event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+torch_tb = pytest.importorskip("torch.utils.tensorboard")
+
+
+def read(log_dir):
+    acc = event_accumulator.EventAccumulator(str(log_dir), size_guidance={
+        event_accumulator.TENSORS: 0, event_accumulator.AUDIO: 0, event_accumulator.IMAGES: 0})
+    acc.Reload()
+    return acc
+
+
+def both(tmp_path, calls):
+    """Run ``calls(writer, make_tensor)`` with ember's writer and with torch's; the two
+    accumulators."""
+    with SummaryWriter(tmp_path / "ember") as writer:
+        calls(writer, lambda a: ember.from_numpy(np.ascontiguousarray(a)))
+    with torch_tb.SummaryWriter(str(tmp_path / "torch")) as writer:
+        calls(writer, lambda a: torch.from_numpy(np.ascontiguousarray(a)))
+    return read(tmp_path / "ember"), read(tmp_path / "torch")
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 3 * 3, 2)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        return self.fc(ember.flatten(x, 1))
+
+
+class Residual(nn.Module):
+    """Two inputs, a residual add, a nested Sequential, a module run twice and an op of the
+    parent's own before a child's call."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 3)
+        self.b = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x, y):
+        h = self.act(self.a(x * 2))
+        return self.drop(self.act(self.b(h))) + y
+
+
+def graph_of(log_dir):
+    acc = read(log_dir)
+    graph = acc.Graph()
+    return {n.name: n for n in graph.node}, acc
+
+
+def shapes(node):
+    return [[d.size for d in s.dim] for s in node.attr["_output_shapes"].list.shape]
+
+
+def test_add_graph_small_cnn(tmp_path):
+    model = SmallCNN()
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(model, ember.randn(2, 1, 8, 8))
+    nodes, acc = graph_of(tmp_path)
+    expected = {  # name: (op, inputs, output shapes)
+        "input/x": ("IO Node", [], [[2, 1, 8, 8]]),
+        "SmallCNN/Conv2d[conv1]/weight": ("Parameter", [], [[4, 1, 3, 3]]),
+        "SmallCNN/Conv2d[conv1]/bias": ("Parameter", [], [[4]]),
+        "SmallCNN/Linear[fc]/weight": ("Parameter", [], [[2, 36]]),
+        "SmallCNN/Linear[fc]/bias": ("Parameter", [], [[2]]),
+        "SmallCNN/Conv2d[conv1]/Convolution_0": (
+            "Convolution",
+            ["input/x", "SmallCNN/Conv2d[conv1]/weight", "SmallCNN/Conv2d[conv1]/bias"],
+            [[2, 4, 6, 6]]),
+        "SmallCNN/Relu_0": ("Relu", ["SmallCNN/Conv2d[conv1]/Convolution_0"], [[2, 4, 6, 6]]),
+        "SmallCNN/MaxPool2d[pool]/MaxPool2DWithIndices_0": (
+            "MaxPool2DWithIndices", ["SmallCNN/Relu_0"], [[2, 4, 3, 3], [2, 4, 3, 3]]),
+        "SmallCNN/View_0": ("View", ["SmallCNN/MaxPool2d[pool]/MaxPool2DWithIndices_0"], [[2, 36]]),
+        "SmallCNN/Linear[fc]/Addmm_0": (
+            "Addmm", ["SmallCNN/View_0", "SmallCNN/Linear[fc]/weight", "SmallCNN/Linear[fc]/bias"],
+            [[2, 2]]),
+        "output/output.1": ("IO Node", ["SmallCNN/Linear[fc]/Addmm_0"], [[2, 2]]),
+    }
+    assert sorted(nodes) == sorted(expected)
+    for name, (op, inputs, output_shapes) in expected.items():
+        assert (nodes[name].op, list(nodes[name].input), shapes(nodes[name])) == \
+            (op, inputs, output_shapes), name
+    # the step stats event torch writes with it
+    from tensorboard.compat.proto.config_pb2 import RunMetadata
+    from tensorboard.compat.proto.step_stats_pb2 import DeviceStepStats, StepStats
+    assert acc.RunMetadata("step1") == RunMetadata(
+        step_stats=StepStats(dev_stats=[DeviceStepStats(device="/device:CPU:0")]))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace, inside torch's add_graph
+def test_add_graph_io_and_parameters_match_torch(tmp_path):
+    """The IO nodes and the parameters' shapes are torch's for the same architecture."""
+    import torch.nn as tnn
+
+    class SmallCNN(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(1, 4, 3)
+            self.pool = tnn.MaxPool2d(2)
+            self.fc = tnn.Linear(4 * 3 * 3, 2)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(self.pool(torch.relu(self.conv1(x))), 1))
+
+    with torch_tb.SummaryWriter(str(tmp_path / "torch")) as writer:
+        writer.add_graph(SmallCNN(), torch.randn(2, 1, 8, 8))
+    with SummaryWriter(tmp_path / "ember") as writer:
+        writer.add_graph(globals()["SmallCNN"](), ember.randn(2, 1, 8, 8))
+    theirs, their_acc = graph_of(tmp_path / "torch")
+    ours, our_acc = graph_of(tmp_path / "ember")
+    assert shapes(ours["output/output.1"]) == shapes(theirs["output/output.1"])
+    assert ours["output/output.1"].op == theirs["output/output.1"].op == "IO Node"
+    (their_input,) = [n for n in theirs.values() if n.name.startswith("input/")]
+    assert shapes(ours["input/x"]) == shapes(their_input) and their_input.op == "IO Node"
+    # torch's GetAttr nodes are scoped under the same module names
+    for module in ("SmallCNN/Conv2d[conv1]", "SmallCNN/Linear[fc]"):
+        assert any(n.startswith(module + "/") for n in theirs)
+        assert {module + "/weight", module + "/bias"} <= set(ours)
+    assert our_acc.RunMetadata("step1") == their_acc.RunMetadata("step1")
+
+
+def test_add_graph_residual_multi_input(tmp_path):
+    model = Residual()
+    model.train()
+    x, y = ember.randn(2, 3), ember.randn(2, 3)
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(model, (x, y))
+    nodes, _ = graph_of(tmp_path)
+    ops = {name: (n.op, list(n.input)) for name, n in nodes.items()}
+    assert ops["input/x"] == ("IO Node", []) and ops["input/y"] == ("IO Node", [])
+    assert ops["Residual/Mul_0"] == ("Mul", ["input/x"])  # the parent's own op, before self.a
+    assert ops["Residual/Linear[a]/Addmm_0"] == (
+        "Addmm", ["Residual/Mul_0", "Residual/Linear[a]/weight", "Residual/Linear[a]/bias"])
+    assert ops["Residual/ReLU[act]/Relu_0"] == ("Relu", ["Residual/Linear[a]/Addmm_0"])
+    assert ops["Residual/Sequential[b]/Linear[0]/Addmm_1"][1][0] == "Residual/ReLU[act]/Relu_0"
+    assert ops["Residual/Sequential[b]/Tanh[1]/Tanh_0"] == (
+        "Tanh", ["Residual/Sequential[b]/Linear[0]/Addmm_1"])
+    # the shared ReLU's second call is scoped to it too; dropout ran in eval mode (no op)
+    assert ops["Residual/ReLU[act]/Relu_1"] == ("Relu", ["Residual/Sequential[b]/Tanh[1]/Tanh_0"])
+    assert ops["Residual/Add_0"] == ("Add", ["Residual/ReLU[act]/Relu_1", "input/y"])
+    assert ops["output/output.1"] == ("IO Node", ["Residual/Add_0"])
+    assert shapes(nodes["Residual/Sequential[b]/Linear[0]/weight"]) == [[3, 3]]
+    assert not any("Dropout" in name for name in nodes)
+    # the model and the inputs are left as they were
+    assert model.training and not x.requires_grad and not y.requires_grad
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_add_graph_verbose_prints_the_graph(tmp_path, capsys):
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(SmallCNN(), ember.randn(1, 1, 8, 8), verbose=True)
+    out = capsys.readouterr().out
+    assert out.startswith("graph(SmallCNN):")
+    assert ("SmallCNN/Conv2d[conv1]/Convolution_0 = Convolution(input/x, "
+            "SmallCNN/Conv2d[conv1]/weight, SmallCNN/Conv2d[conv1]/bias) : [1, 4, 6, 6]") in out
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(SmallCNN(), ember.randn(1, 1, 8, 8))
+    assert capsys.readouterr().out == ""
+
+
+def test_add_graph_tuple_output_and_integer_input(tmp_path):
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(5, 3)
+            self.head = nn.Linear(3, 2)
+
+        def forward(self, idx, scale):
+            h = self.emb(idx) * scale
+            return self.head(h), h
+
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(TwoHeads(), (ember.tensor([[0, 4]]), ember.tensor(2.0)))
+    nodes, _ = graph_of(tmp_path)
+    assert shapes(nodes["input/idx"]) == [[1, 2]] and shapes(nodes["input/scale"]) == [[]]
+    (emb,) = [n for n in nodes if n.startswith("TwoHeads/Embedding[emb]/")
+              and nodes[n].op not in ("Parameter",)]
+    assert list(nodes[emb].input) == ["TwoHeads/Embedding[emb]/weight"]  # indices need no grad
+    (mul,) = [n for n in nodes if nodes[n].op == "Mul"]
+    assert list(nodes[mul].input) == [emb, "input/scale"]
+    assert shapes(nodes["output/output.1"]) == [[1, 2, 2]]
+    assert list(nodes["output/output.2"].input) == [mul]
+
+
+# -- embedding -------------------------------------------------------------------------------
+
+
+def test_add_embedding_files_match_torch(tmp_path):
+    rng = np.random.default_rng(0)
+    mat = rng.standard_normal((10, 5)).astype(np.float32)
+    imgs = rng.random((10, 3, 6, 6)).astype(np.float32)
+    meta = [f"word{i}" for i in range(10)]
+    table = [[i, f"w{i}"] for i in range(10)]
+
+    def calls(writer, t):
+        writer.add_embedding(t(mat), metadata=meta, label_img=t(imgs))
+        writer.add_embedding(t(mat), global_step=3, tag="a/b")
+        writer.add_embedding(t(mat[:, :2]), metadata=table, metadata_header=["id", "word"],
+                             label_img=t(imgs[:, :1]), global_step=12, tag="gray")
+
+    both(tmp_path, calls)
+    ours, theirs = tmp_path / "ember", tmp_path / "torch"
+    files = sorted(os.path.relpath(os.path.join(d, f), theirs)
+                   for d, _, fs in os.walk(theirs) for f in fs if "tfevents" not in f)
+    assert files == sorted(os.path.relpath(os.path.join(d, f), ours)
+                           for d, _, fs in os.walk(ours) for f in fs if "tfevents" not in f)
+    assert "00003/a%2fb/tensors.tsv" in files and "00000/default/sprite.png" in files
+    for name in files:
+        a, b = (ours / name).read_bytes(), (theirs / name).read_bytes()
+        if name.endswith(".png"):  # compare the pixels, not the encoder's bytes
+            a, b = (np.array(Image.open(io.BytesIO(x))) for x in (a, b))
+            assert a.shape == b.shape and (a == b).all(), name
+        else:
+            assert a == b, name
+
+
+def test_add_embedding_errors(tmp_path, capsys):
+    writer = SummaryWriter(tmp_path)
+    with pytest.raises(AssertionError, match="#labels should equal with #data points"):
+        writer.add_embedding(ember.randn(3, 2), metadata=["a", "b"])
+    with pytest.raises(AssertionError, match="#images should equal with #data points"):
+        writer.add_embedding(ember.randn(3, 2), label_img=ember.rand(2, 3, 4, 4))
+    with pytest.raises(AssertionError, match="mat should be 2D"):
+        writer.add_embedding(ember.randn(3))
+    writer.add_embedding(ember.randn(3, 2), global_step=1)
+    writer.add_embedding(ember.randn(3, 2), global_step=1)
+    assert "Embedding dir exists" in capsys.readouterr().out
+    (tmp_path / "00002").mkdir()
+    (tmp_path / "00002" / "default").write_text("")
+    with pytest.raises(NotADirectoryError, match="exists, but is a file"):
+        writer.add_embedding(ember.randn(3, 2), global_step=2)
+    writer.close()
+
+
+# -- pr curves, audio, mesh, custom scalars ----------------------------------------------------
+
+
+def same_tensor_events(ours, theirs, tag):
+    a, b = ours.Tensors(tag), theirs.Tensors(tag)
+    assert [e.step for e in a] == [e.step for e in b]
+    for x, y in zip(a, b):
+        assert x.tensor_proto == y.tensor_proto
+    assert ours.SummaryMetadata(tag) == theirs.SummaryMetadata(tag)
+
+
+def test_add_pr_curve_matches_torch(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 100)
+    predictions = rng.random(100).astype(np.float32)
+    weights = rng.random(100)
+
+    def calls(writer, t):
+        writer.add_pr_curve("pr", t(labels), t(predictions), 0)
+        # (torch takes weights only as an array; ember takes tensors too, checked below)
+        writer.add_pr_curve("pr", labels, predictions, 1, num_thresholds=10, weights=weights)
+        writer.add_pr_curve("few", t(labels), t(predictions), 0, num_thresholds=500)  # capped at 127
+        n = 5
+        tp = t(np.array([10, 8, 5, 2, 0], dtype=np.float64))
+        fp = t(np.array([10, 6, 3, 1, 0], dtype=np.float64))
+        writer.add_pr_curve_raw("raw", tp, fp, t(np.zeros(n)), t(np.arange(n, dtype=np.float64)),
+                                t(np.linspace(0.5, 1, n)), t(np.linspace(1, 0, n)), 2, num_thresholds=n)
+
+    ours, theirs = both(tmp_path, calls)
+    for tag in ("pr", "few", "raw"):
+        same_tensor_events(ours, theirs, tag)
+    curve = ours.Tensors("pr")[0].tensor_proto
+    assert [d.size for d in curve.tensor_shape.dim] == [6, 127]
+    with SummaryWriter(tmp_path / "weights") as writer:
+        writer.add_pr_curve("pr", labels, predictions, 1, num_thresholds=10,
+                            weights=ember.from_numpy(weights))
+    assert read(tmp_path / "weights").Tensors("pr")[0].tensor_proto == ours.Tensors("pr")[1].tensor_proto
+
+
+def test_add_audio_matches_torch(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    sound = rng.uniform(-1, 1, (1, 800)).astype(np.float32)
+
+    def calls(writer, t):
+        writer.add_audio("sound", t(sound), 0, sample_rate=8000)
+        writer.add_audio("loud", t(sound * 3), 1)
+
+    ours, theirs = both(tmp_path, calls)
+    assert capsys.readouterr().out.count("audio amplitude out of range") == 2  # both writers
+    for tag in ("sound", "loud"):
+        a, b = ours.Audio(tag), theirs.Audio(tag)
+        assert [(e.step, e.sample_rate, e.length_frames, e.content_type, e.encoded_audio_string)
+                for e in a] == [(e.step, e.sample_rate, e.length_frames, e.content_type,
+                                 e.encoded_audio_string) for e in b]
+    with wave.open(io.BytesIO(ours.Audio("sound")[0].encoded_audio_string)) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (1, 8000, 800)
+    with pytest.raises(AssertionError, match="input tensor should be 1 dimensional"):
+        SummaryWriter(tmp_path / "bad").add_audio("stereo", ember.zeros(2, 10))
+
+
+def test_add_mesh_matches_torch(tmp_path):
+    vertices = np.array([[[1, 1, 1], [-1, -1, 1], [1, -1, -1], [-1, 1, -1]]], dtype=np.float32)
+    colors = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 0, 255]]], dtype=np.int32)
+    faces = np.array([[[0, 2, 3], [0, 3, 1], [0, 1, 2], [1, 3, 2]]], dtype=np.int32)
+    config = {"camera": {"cls": "PerspectiveCamera", "fov": 75}}
+
+    def calls(writer, t):
+        writer.add_mesh("mesh", vertices=t(vertices), colors=t(colors), faces=t(faces),
+                        config_dict=config, global_step=0)
+        writer.add_mesh("cloud", vertices=t(vertices * 2), global_step=1)
+
+    ours, theirs = both(tmp_path, calls)
+    assert sorted(ours.Tags()["tensors"]) == sorted(theirs.Tags()["tensors"]) == [
+        "cloud_VERTEX", "mesh_COLOR", "mesh_FACE", "mesh_VERTEX"]
+    for tag in ours.Tags()["tensors"]:
+        same_tensor_events(ours, theirs, tag)
+    # the mesh plugin reads the metadata back (components: vertices, faces and colours)
+    from tensorboard.plugins.mesh import metadata
+    parsed = metadata.parse_plugin_metadata(ours.SummaryMetadata("mesh_FACE").plugin_data.content)
+    assert parsed.components == (1 << 1) | (1 << 2) | (1 << 3) and list(parsed.shape) == [1, 4, 3]
+    with pytest.raises(ValueError, match="BxNx3"):
+        SummaryWriter(tmp_path / "bad").add_mesh("flat", ember.zeros(4, 3))
+
+
+def test_add_custom_scalars_matches_torch(tmp_path):
+    layout = {"Taiwan": {"twse": ["Multiline", ["twse/0050", "twse/2330"]]},
+              "USA": {"dow": ["Margin", ["dow/aaa", "dow/bbb", "dow/ccc"]]}}
+
+    def calls(writer, t):
+        writer.add_custom_scalars(layout)
+
+    ours, theirs = both(tmp_path, calls)
+    same_tensor_events(ours, theirs, "custom_scalars__config__")
+    for method in ("add_custom_scalars_multilinechart", "add_custom_scalars_marginchart"):
+        def calls(writer, t, method=method):
+            getattr(writer, method)(["a", "b", "c"], category="cat", title="t")
+
+        ours, theirs = both(tmp_path / method, calls)
+        same_tensor_events(ours, theirs, "custom_scalars__config__")
+    writer = SummaryWriter(tmp_path / "bad")
+    with pytest.raises(AssertionError, match="Expected 3 tags, got 2"):
+        writer.add_custom_scalars_marginchart(["a", "b"])
+    with pytest.raises(AssertionError, match=r"len\(tags\) != 3"):
+        writer.add_custom_scalars({"c": {"m": ["Margin", ["a"]]}})
+    writer.close()
+
+
+# -- video -------------------------------------------------------------------------------------
+
+
+def _has_moviepy() -> bool:
+    try:
+        import moviepy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(_has_moviepy(), reason="moviepy is installed")
+def test_add_video_without_moviepy_raises(tmp_path):
+    with SummaryWriter(tmp_path) as writer:
+        with pytest.raises(ImportError, match="add_video needs package moviepy"):
+            writer.add_video("clip", ember.rand(1, 2, 3, 4, 4))
+
+
+@pytest.mark.skipif(not _has_moviepy(), reason="moviepy is not installed")
+def test_add_video_writes_a_gif(tmp_path):  # pragma: no cover - needs moviepy
+    video = np.random.default_rng(3).random((3, 4, 3, 8, 8)).astype(np.float32)
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_video("clip", ember.from_numpy(video), 0, fps=2)
+        writer.add_video("bytes", (video * 255).astype(np.uint8), 1)
+    acc = read(tmp_path)
+    (event,) = acc.Images("clip")
+    assert (event.height, event.width) == (16, 16)  # 3 videos padded to 4, tiled 2 x 2
+    frames = Image.open(io.BytesIO(event.encoded_image_string))
+    assert frames.format == "GIF" and frames.n_frames == 4
+    assert acc.Images("bytes")[0].step == 1
