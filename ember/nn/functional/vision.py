@@ -181,6 +181,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         f"modes: {_MODES} (got {mode})")
 
 
+# interpolate's mode -> the 1-d taps of each axis (ember/_kernels/interpolate.py)
+_TAPS_MODE = {"nearest": "nearest", "nearest-exact": "nearest-exact", "linear": "linear",
+              "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic",
+              "lanczos": "lanczos"}
+
+
 def _resample(input, output_size, scale_factors, mode, align_corners, antialias):
     """The separable modes: output sizes (C++'s compute_output_size truncates in * scale),
     ATen's checks, per-axis taps, then one Function."""
@@ -191,16 +197,11 @@ def _resample(input, output_size, scale_factors, mode, align_corners, antialias)
         scales = scale_factors
     else:
         scales = [None] * dim
-    kernel = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "cubic",
-              "lanczos": "lanczos"}.get(mode, "linear")
+    taps_mode = _TAPS_MODE[mode]
     _check_sizes(input, output_size)
-    _check_dtype(input, kernel)
+    _check_dtype(input, "nearest" if taps_mode.startswith("nearest") else taps_mode)
     dtype = input._data.dtype
     opmath = np.dtype(np.float32) if dtype.itemsize < 4 or dtype.kind != "f" else dtype
-    if kernel == "nearest":
-        taps_mode = mode
-    else:
-        taps_mode = kernel
     taps = [K.axis_taps(taps_mode, i, o, align_corners, s, opmath, antialias)
             for i, o, s in zip(in_sizes, output_size, scales)]
     if antialias:
