@@ -150,7 +150,7 @@ def test_add_graph_residual_multi_input(tmp_path):
     model = Residual()
     model.train()
     x, y = ember.randn(2, 3), ember.randn(2, 3)
-    with SummaryWriter(tmp_path) as writer:
+    with SummaryWriter(tmp_path) as writer, ember.no_grad():  # the graph is recorded anyway
         writer.add_graph(model, (x, y))
     nodes, _ = graph_of(tmp_path)
     ops = {name: (n.op, list(n.input)) for name, n in nodes.items()}
@@ -384,6 +384,45 @@ def test_add_video_without_moviepy_raises(tmp_path):
             writer.add_video("clip", ember.rand(1, 2, 3, 4, 4))
 
 
+def test_add_video_frames_match_torch(tmp_path, monkeypatch):
+    """What goes to the gif encoder: the batch tiled (padded to a power of two), floats scaled
+    by 255 and clipped, uint8 kept; compared with torch's frames (the encoder stubbed out)."""
+    import tensorboardX.summary
+    import torch.utils.tensorboard.summary as torch_summary
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    from ember.utils.tensorboard import _summary
+
+    frames = {"ember": [], "torch": []}
+
+    def encoder(name, summary_class):
+        def make_video(tensor, fps):
+            frames[name].append((tensor.copy(), fps))
+            return summary_class.Image(height=tensor.shape[1], width=tensor.shape[2])
+        return make_video
+
+    monkeypatch.setattr(_summary, "_require_moviepy", lambda: None)
+    monkeypatch.setattr(tensorboardX.summary, "make_video", encoder("ember", Summary))
+    monkeypatch.setattr(torch_summary, "make_video", encoder("torch", torch_summary.Summary))
+    rng = np.random.default_rng(4)
+    videos = [rng.uniform(-0.5, 1.5, (3, 2, 3, 4, 5)).astype(np.float32),  # out of [0, 1]
+              rng.integers(0, 256, (1, 3, 1, 4, 4)).astype(np.uint8),
+              rng.random((5, 2, 3, 2, 2))]
+
+    def calls(writer, t):
+        for i, video in enumerate(videos):
+            writer.add_video(f"v{i}", t(video), i, fps=i + 2)
+
+    both(tmp_path, calls)
+    assert len(frames["ember"]) == len(frames["torch"]) == 3
+    for (ours, our_fps), (theirs, their_fps) in zip(frames["ember"], frames["torch"]):
+        assert ours.dtype == theirs.dtype == np.uint8 and our_fps == their_fps
+        np.testing.assert_array_equal(ours, theirs)
+    assert frames["ember"][0][0].shape == (2, 4, 20, 3)  # 3 videos padded to 4, in one row
+    with pytest.raises(ValueError, match=r"\(N, T, C, H, W\)"):
+        SummaryWriter(tmp_path / "bad").add_video("v", ember.rand(2, 3, 4, 4))
+
+
 @pytest.mark.skipif(not _has_moviepy(), reason="moviepy is not installed")
 def test_add_video_writes_a_gif(tmp_path):  # pragma: no cover - needs moviepy
     video = np.random.default_rng(3).random((3, 4, 3, 8, 8)).astype(np.float32)
@@ -392,7 +431,7 @@ def test_add_video_writes_a_gif(tmp_path):  # pragma: no cover - needs moviepy
         writer.add_video("bytes", (video * 255).astype(np.uint8), 1)
     acc = read(tmp_path)
     (event,) = acc.Images("clip")
-    assert (event.height, event.width) == (16, 16)  # 3 videos padded to 4, tiled 2 x 2
+    assert (event.height, event.width) == (8, 32)  # 3 videos padded to 4, in one row
     frames = Image.open(io.BytesIO(event.encoded_image_string))
     assert frames.format == "GIF" and frames.n_frames == 4
     assert acc.Images("bytes")[0].step == 1
