@@ -34,6 +34,8 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
+from ._jit import parallel_kernel
+
 STATE_N = 624
 _M = 397
 _MATRIX_A = np.uint32(0x9908B0DF)
@@ -246,11 +248,11 @@ def _box_muller_f64(d, start, mean, std):
         d[j + 8] = _fma(radius * math.sin(theta), std, mean)
 
 
-@numba.njit(**_jit)
+@parallel_kernel(error_model="numpy")
 def _box_muller_blocks_f64(d, mean, std):
-    n = d.size
-    for i in range(0, n - 15, 16):
-        _box_muller_f64(d, i, mean, std)
+    # blocks are independent once the uniforms are drawn: parallel over blocks, same numbers
+    for b in numba.prange(d.size // 16):
+        _box_muller_f64(d, 16 * b, mean, std)
 
 
 # avx_mathfun.h's constants, as float32
@@ -343,11 +345,10 @@ def _box_muller_f32(d, start, mean, std):
         d[j + 8] = _fma(radius * s, std, mean)
 
 
-@numba.njit(**_jit)
+@parallel_kernel(error_model="numpy")
 def _box_muller_blocks_f32(d, mean, std):
-    n = d.size
-    for i in range(0, n - 15, 16):
-        _box_muller_f32(d, i, mean, std)
+    for b in numba.prange(d.size // 16):
+        _box_muller_f32(d, 16 * b, mean, std)
 
 
 def normal_fill(mt, ctl, n: int, dtype, mean: float, std: float) -> np.ndarray:
