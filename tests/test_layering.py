@@ -46,6 +46,7 @@ LAYERS = {
     # 5. applications of all of the above
     "ember.distributed": 5,
     "ember.explain": 5,
+    "ember.onnx": 5,
     "ember.demo": 5,
     "ember.cli": 5,
     "ember.__main__": 5,

@@ -1,0 +1,197 @@
+"""``ember.onnx.export``: torch's legacy exporter's signature over ember's tracer."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from .. import Tensor
+from ..autograd import grad_mode
+from ._graph import Graph, OnnxExporterError
+from ._symbolic import TABLE
+from ._trace import Tracer, tracing
+
+DEFAULT_OPSET = 17  # torch 2.x's legacy exporter default
+MIN_OPSET, MAX_OPSET = 13, 20  # the range the op table is written for
+
+
+def export(model, args, f, export_params=True, verbose=False, training=None, input_names=None,
+           output_names=None, operator_export_type=None, opset_version=None,
+           do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None,
+           custom_opsets=None, export_modules_as_functions=False, autograd_inlining=True):
+    """Export ``model`` to ONNX by tracing one forward pass on ``args`` (torch.onnx.export's
+    legacy signature). ``f``: a path or a binary file object. Returns None.
+
+    ``args``: a Tensor, or a tuple of positional arguments whose last element may be a dict of
+    keyword arguments. The model runs in eval mode while it is traced (torch's default
+    ``TrainingMode.EVAL``); its parameters and buffers become initializers named as in
+    ``named_parameters()``/``named_buffers()`` (graph inputs instead with
+    ``export_params=False``). ``dynamic_axes``: ``{name: [axis, ...]}`` or
+    ``{name: {axis: "dim_name"}}`` for inputs and outputs. An op with no ONNX mapping raises
+    :class:`UnsupportedOperatorError` naming it.
+    """
+    opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"Unsupported ONNX opset version: {opset}; ember.onnx exports opsets "
+                         f"{MIN_OPSET} to {MAX_OPSET}")
+    if training not in (None, False) and getattr(training, "name", "EVAL") != "EVAL":
+        raise OnnxExporterError("ember.onnx exports models in eval mode only (training=EVAL)")
+    positional, keywords = _split_args(args)
+    graph = Graph(opset, dynamic=bool(dynamic_axes))
+    tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding)
+    params = _bind_parameters(model, tracer, export_params)
+    inputs = _bind_inputs(positional, input_names, tracer)
+    with _eval_mode(model), grad_mode.enable_grad(), tracing(tracer):
+        result = model(*[t for _, t in inputs], **keywords)
+    outputs = _flatten_outputs(result)
+    proto = _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
+                         export_params)
+    onnx = graph.onnx
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(onnx.helper.printable_graph(proto.graph))
+    if isinstance(f, (str, os.PathLike)):
+        onnx.save_model(proto, os.fspath(f))
+    else:
+        f.write(proto.SerializeToString())
+
+
+def _split_args(args):
+    if isinstance(args, Tensor):
+        return (args,), {}
+    args = tuple(args)
+    if args and isinstance(args[-1], dict):
+        return args[:-1], args[-1]
+    return args, {}
+
+
+class _eval_mode:
+    """model.eval() for the block, each submodule's training flag restored after."""
+
+    def __init__(self, model):
+        self.modules = list(model.modules()) if hasattr(model, "modules") else []
+
+    def __enter__(self):
+        self.flags = [m.training for m in self.modules]
+        for m in self.modules:
+            m.training = False
+
+    def __exit__(self, *exc):
+        for m, flag in zip(self.modules, self.flags):
+            m.training = flag
+
+
+def _bind_parameters(model, tracer, export_params):
+    """Parameters and buffers, by their state_dict names: [(name, tensor)]."""
+    found = []
+    seen = set()
+    named = []
+    if hasattr(model, "named_parameters"):
+        named = list(model.named_parameters()) + list(model.named_buffers())
+    for name, t in named:
+        if t is None or id(t) in seen:
+            continue
+        seen.add(id(t))
+        tracer.bind(t, name, static=export_params)
+        tracer.graph.initializers[name] = t._data  # dropped at the end if unused
+        found.append((name, t))
+    return found
+
+
+def _bind_inputs(positional, input_names, tracer):
+    """Each Tensor argument as a fresh leaf (floating ones requiring grad, so every op on it
+    goes through a Function): [(name, tensor)]."""
+    names = list(input_names or [])
+    inputs = []
+    for i, a in enumerate(positional):
+        if not isinstance(a, Tensor):
+            raise OnnxExporterError(f"ember.onnx.export: argument {i} is a "
+                                    f"{type(a).__name__}; only Tensor arguments are traced")
+        leaf = Tensor._wrap(a._data.copy())
+        if leaf._data.dtype.kind in "fc":
+            leaf.requires_grad_(True)
+        name = names[len(inputs)] if len(inputs) < len(names) else f"input.{len(inputs)}"
+        tracer.bind(leaf, name)
+        inputs.append((name, leaf))
+    return inputs
+
+
+def _flatten_outputs(result):
+    if isinstance(result, Tensor):
+        return [result]
+    if isinstance(result, (list, tuple)):
+        return [t for r in result for t in _flatten_outputs(r)]
+    if isinstance(result, dict):
+        return [t for r in result.values() for t in _flatten_outputs(r)]
+    raise OnnxExporterError(f"ember.onnx.export: the model returned a {type(result).__name__}; "
+                            "expected Tensors (or lists, tuples, dicts of them)")
+
+
+def _dims(name, shape, dynamic_axes):
+    """The declared shape: dynamic axes get a symbolic name."""
+    spec = (dynamic_axes or {}).get(name)
+    if spec is None:
+        return list(shape)
+    if not isinstance(spec, dict):
+        spec = {int(a): f"{name}_dynamic_axes_{j + 1}" for j, a in enumerate(spec)}
+    dims = list(shape)
+    for axis, label in spec.items():
+        dims[int(axis)] = label
+    return dims
+
+
+def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
+                 export_params):
+    onnx = graph.onnx
+    helper = onnx.helper
+    known = {n for n, _ in inputs} | set(output_names or [])
+    unknown = set(dynamic_axes or {}) - known
+    if unknown:
+        raise ValueError(f"dynamic_axes names {sorted(unknown)} that are neither an input nor "
+                         f"an output name (inputs {[n for n, _ in inputs]}, outputs "
+                         f"{list(output_names or [])})")
+    out_names = list(output_names or [])
+    out_infos = []
+    taken = {n for n, _ in inputs} | set(graph.initializers)
+    for i, t in enumerate(outputs):
+        value = tracer.value(t)
+        name = out_names[i] if i < len(out_names) else value
+        if name in taken:  # an input, a weight or an earlier output returned as is
+            name = f"output.{i}" if i >= len(out_names) else name
+        if name != value:
+            graph.nodes.append(helper.make_node("Identity", [value], [name],
+                                                name=graph.fresh("Identity")))
+        taken.add(name)
+        dims = _dims(name, t.shape, dynamic_axes)
+        if dynamic_axes and name not in dynamic_axes:
+            dims = [None] * t.ndim  # shapes that may follow a dynamic input are left open
+        out_infos.append(helper.make_tensor_value_info(name, _elem(t._data.dtype), dims))
+    used = {i for n in graph.nodes for i in n.input} | {o.name for o in out_infos}
+    in_infos = [helper.make_tensor_value_info(n, _elem(t._data.dtype),
+                                              _dims(n, t.shape, dynamic_axes))
+                for n, t in inputs]
+    param_names = {n for n, _ in params}
+    initializers = []
+    for name, array in graph.initializers.items():
+        if name not in used:
+            continue
+        if name in param_names and not export_params:
+            in_infos.append(helper.make_tensor_value_info(name, _elem(array.dtype), array.shape))
+            continue
+        initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+    g = helper.make_graph(graph.nodes, "main_graph", in_infos, out_infos,
+                          initializer=initializers)
+    model = helper.make_model(g, producer_name="ember",
+                              opset_imports=[helper.make_opsetid("", graph.opset)])
+    model.ir_version = 8  # opsets 13-20 all load in IR 8 readers (onnxruntime >= 1.10)
+    if graph.opset >= 19:
+        model.ir_version = 9
+    from .. import __version__
+    model.producer_version = __version__
+    return model
+
+
+def _elem(dtype):
+    from onnx import helper
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))

@@ -1,0 +1,585 @@
+"""The op table: one small function per family of ember Functions, emitting ONNX nodes.
+
+``TABLE[FunctionClass](graph, call) -> output name(s)``. ``call.inputs[i]`` is the ONNX value
+of a Tensor argument (else the Python argument itself), ``call.arrays[i]`` its array (shapes and
+dtypes as traced), ``call.outputs`` the output arrays. Lookup is by exact class: a subclass with
+other semantics never inherits a mapping by accident.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._ops import activation as A
+from .._ops import elementwise as E
+from .._ops import index as I
+from .._ops import linalg as LA
+from .._ops import pointwise as P
+from .._ops import reduce as R
+from .._ops import shape as S
+from ..nn.functional.conv import Convolution
+from ..nn.functional.linear import Linear, _LinearMm, _LinearSqueeze, _LinearUnsafeView, _LinearView
+from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
+from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
+from ..nn.functional import pooling as _pool
+from ..nn.functional.sparse import _Embedding
+from ._graph import UnsupportedOperatorError
+from ._trace import UnusableOutput
+
+TABLE = {}
+
+
+def maps(*functions):
+    """Register the decorated emitter for each Function class in ``functions``."""
+    def register(emit):
+        for fn in functions:
+            TABLE[fn] = emit
+        return emit
+    return register
+
+
+def unsupported(call, why):
+    return UnsupportedOperatorError(
+        f"Exporting the operator '{call.fn._node_cls.name()}' ({call.name}) to ONNX is not supported by "
+        f"ember.onnx: {why}")
+
+
+def operand(g, call, i):
+    """Argument ``i`` as an ONNX value: a Tensor's value, or a Python number as a scalar
+    constant of the output's dtype (torch's rule for a number beside a tensor)."""
+    if call.arrays[i] is not None:
+        return call.inputs[i]
+    return g.const(np.asarray(call.inputs[i], dtype=call.outputs[0].dtype))
+
+
+def scalar(g, value, like):
+    return g.const(np.asarray(value, dtype=like.dtype))
+
+
+# ============================================================================ elementwise
+def _binary(op):
+    def emit(g, call):
+        return g.node(op, [operand(g, call, 0), operand(g, call, 1)])
+    return emit
+
+
+for _fn, _op in ((E.Mul, "Mul"), (E.Div, "Div"), (E.Pow, "Pow"), (E.Maximum, "Max"),
+                 (E.Minimum, "Min")):
+    TABLE[_fn] = _binary(_op)
+
+
+@maps(E.Add, E.Sub)
+def add_sub(g, call):
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    alpha = call.inputs[2] if len(call.inputs) > 2 else 1
+    if alpha != 1:
+        b = g.node("Mul", [b, scalar(g, alpha, call.outputs[0])])
+    return g.node("Add" if call.fn is E.Add else "Sub", [a, b])
+
+
+def _unary(op, **attrs):
+    def emit(g, call):
+        return g.node(op, [call.inputs[0]], **attrs)
+    return emit
+
+
+for _fn, _op in ((E.Neg, "Neg"), (E.Abs, "Abs"), (E.Exp, "Exp"), (E.Log, "Log"),
+                 (E.Sqrt, "Sqrt"), (E.Sin, "Sin"), (E.Cos, "Cos"), (E.Tanh, "Tanh"),
+                 (E.Sigmoid, "Sigmoid"), (E.Clone, "Identity"), (S.Contiguous, "Identity"),
+                 (A.Relu, "Relu"), (A.Sigmoid, "Sigmoid"), (A.Tanh, "Tanh"),
+                 (A.Hardswish, "HardSwish"), (A.Softsign, "Softsign")):
+    TABLE[_fn] = _unary(_op)
+
+
+@maps(E.Log1p)
+def log1p(g, call):
+    one = scalar(g, 1, call.outputs[0])
+    return g.node("Log", [g.node("Add", [call.inputs[0], one])])
+
+
+@maps(E.Rsqrt)
+def rsqrt(g, call):
+    return g.node("Reciprocal", [g.node("Sqrt", [call.inputs[0]])])
+
+
+def clip(g, x, lo, hi, like):
+    return g.node("Clip", [x, None if lo is None else scalar(g, lo, like),
+                           None if hi is None else scalar(g, hi, like)])
+
+
+@maps(E.Clamp)
+def clamp(g, call):
+    return clip(g, call.inputs[0], call.inputs[1], call.inputs[2], call.outputs[0])
+
+
+@maps(E.Where)
+def where(g, call):
+    cond = call.inputs[0] if call.arrays[0] is not None else g.const(
+        np.asarray(call.inputs[0], dtype=bool))
+    return g.node("Where", [cond, operand(g, call, 1), operand(g, call, 2)])
+
+
+@maps(E.Cast)
+def cast(g, call):
+    from onnx import helper
+    return g.node("Cast", [call.inputs[0]],
+                  to=helper.np_dtype_to_tensor_dtype(np.dtype(call.outputs[0].dtype)))
+
+
+# ============================================================================ activations
+@maps(A.LeakyRelu, A.LeakyReluInplace)
+def leaky_relu(g, call):
+    return g.node("LeakyRelu", [call.inputs[0]], alpha=float(call.inputs[1]))
+
+
+@maps(A.Hardtanh)
+def hardtanh(g, call):  # relu6 too
+    return clip(g, call.inputs[0], call.inputs[1], call.inputs[2], call.outputs[0])
+
+
+@maps(A.Hardsigmoid)
+def hardsigmoid(g, call):  # torch: relu6(x + 3) / 6
+    return g.node("HardSigmoid", [call.inputs[0]], alpha=1.0 / 6, beta=0.5)
+
+
+@maps(A.Silu)
+def silu(g, call):
+    x = call.inputs[0]
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+@maps(A.Mish)
+def mish(g, call):
+    x = call.inputs[0]
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
+
+
+@maps(A.Gelu)
+def gelu(g, call):  # 0.5 x (1 + erf(x / sqrt 2))
+    x, like = call.inputs[0], call.outputs[0]
+    erf = g.node("Erf", [g.node("Div", [x, scalar(g, math.sqrt(2.0), like)])])
+    half_x = g.node("Mul", [x, scalar(g, 0.5, like)])
+    return g.node("Mul", [half_x, g.node("Add", [erf, scalar(g, 1.0, like)])])
+
+
+@maps(A.GeluTanh)
+def gelu_tanh(g, call):  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    x, like = call.inputs[0], call.outputs[0]
+    cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+    inner = g.node("Add", [x, g.node("Mul", [cube, scalar(g, 0.044715, like)])])
+    t = g.node("Tanh", [g.node("Mul", [inner, scalar(g, math.sqrt(2.0 / math.pi), like)])])
+    half_x = g.node("Mul", [x, scalar(g, 0.5, like)])
+    return g.node("Mul", [half_x, g.node("Add", [t, scalar(g, 1.0, like)])])
+
+
+@maps(A.Softplus)
+def softplus(g, call):
+    x, beta, threshold = call.inputs
+    like = call.outputs[0]
+    if beta == 1:
+        soft = g.node("Softplus", [x])
+    else:
+        bx = g.node("Mul", [x, scalar(g, beta, like)])
+        soft = g.node("Div", [g.node("Softplus", [bx]), scalar(g, beta, like)])
+    # torch's softplus is the identity where beta * x > threshold
+    above = g.node("Greater", [g.node("Mul", [x, scalar(g, beta, like)]),
+                               scalar(g, threshold, like)])
+    return g.node("Where", [above, x, soft])
+
+
+@maps(A.LogSigmoid)
+def log_sigmoid(g, call):  # -softplus(-x)
+    return g.node("Neg", [g.node("Softplus", [g.node("Neg", [call.inputs[0]])])])
+
+
+@maps(A.Elu, A.EluInplace, A.Celu, A.CeluInplace)
+def elu(g, call):  # ATen's elu(x, alpha, scale, input_scale): ELU, SELU and CELU
+    x, alpha, scale, input_scale = call.inputs
+    if scale == 1 and input_scale == 1:
+        return g.node("Elu", [x], alpha=float(alpha))
+    if input_scale == 1:
+        return g.node("Selu", [x], alpha=float(alpha), gamma=float(scale))
+    if scale == 1 and math.isclose(input_scale, 1.0 / alpha, rel_tol=1e-12):
+        return g.node("Celu", [x], alpha=float(alpha))
+    raise unsupported(call, f"elu with scale {scale} and input_scale {input_scale}")
+
+
+@maps(A.Prelu)
+def prelu(g, call):
+    x, w = call.inputs
+    xs, ws = call.arrays[0].shape, call.arrays[1].shape
+    if len(ws) == 1 and ws[0] > 1 and len(xs) > 2:  # one slope per channel (dim 1)
+        w = g.node("Reshape", [w, g.ints([ws[0]] + [1] * (len(xs) - 2))])
+    return g.node("PRelu", [x, w])
+
+
+@maps(A.Softmax)
+def softmax(g, call):
+    return g.node("Softmax", [call.inputs[0]], axis=int(call.inputs[1]))
+
+
+@maps(A.LogSoftmax)
+def log_softmax(g, call):
+    return g.node("LogSoftmax", [call.inputs[0]], axis=int(call.inputs[1]))
+
+
+@maps(A.Tanhshrink)
+def tanhshrink(g, call):
+    x = call.inputs[0]
+    return g.node("Sub", [x, g.node("Tanh", [x])])
+
+
+@maps(A.Hardshrink)
+def hardshrink(g, call):
+    return g.node("Shrink", [call.inputs[0]], lambd=float(call.inputs[1]), bias=0.0)
+
+
+@maps(A.Softshrink)
+def softshrink(g, call):
+    lambd = float(call.inputs[1])
+    return g.node("Shrink", [call.inputs[0]], lambd=lambd, bias=lambd)
+
+
+# ============================================================================ linear algebra
+@maps(LA.MatMul)
+def matmul(g, call):
+    return g.node("MatMul", [call.inputs[0], call.inputs[1]])
+
+
+@maps(Linear)
+def linear(g, call):
+    x, w, b = call.inputs
+    if call.arrays[0].ndim == 2:
+        return g.node("Gemm", [x, w, b], transB=1)
+    y = g.node("MatMul", [x, g.node("Transpose", [w], perm=[1, 0])])
+    return y if b is None else g.node("Add", [y, b])
+
+
+# ============================================================================ convolution
+@maps(Convolution)
+def convolution(g, call):
+    x, w, b, stride, padding, dilation, groups, transposed, output_padding = call.inputs
+    pads = [lo for lo, _ in padding] + [hi for _, hi in padding]
+    attrs = dict(strides=list(stride), pads=pads, dilations=list(dilation), group=int(groups),
+                 kernel_shape=list(call.arrays[1].shape[2:]))
+    if transposed:
+        return g.node("ConvTranspose", [x, w, b], output_padding=list(output_padding), **attrs)
+    return g.node("Conv", [x, w, b], **attrs)
+
+
+# ============================================================================ pooling
+def closure(fn):
+    """The variables a pooling lambda closes over (kernel, stride, ... out_spatial): the
+    pooling Functions take their configuration as a kernel call."""
+    return dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ())))
+
+
+def batched(g, call, n, emit):
+    """Run ``emit(x)`` on an (N, C, *spatial) value; an unbatched (C, *spatial) input is
+    unsqueezed for it and squeezed back."""
+    x = call.inputs[0]
+    if call.arrays[0].ndim == n + 2:
+        return emit(x)
+    axis = g.ints([0])
+    return g.node("Squeeze", [emit(g.node("Unsqueeze", [x, axis])), axis])
+
+
+def ceil_mode_of(in_spatial, kernel, stride, padding, dilation, out_spatial):
+    floor = [(i + 2 * p - d * (k - 1) - 1) // s + 1
+             for i, k, s, p, d in zip(in_spatial, kernel, stride, padding, dilation)]
+    return int(list(out_spatial) != floor)
+
+
+def max_pool(g, call):
+    n = call.inputs[1]
+    c = closure(call.inputs[2])
+    kernel, stride, padding, dilation = c["kernel"], c["stride"], c["padding"], c["dilation"]
+    in_spatial = call.arrays[0].shape[-n:]
+    ceil = ceil_mode_of(in_spatial, kernel, stride, padding, dilation, c["out_spatial"])
+    y = batched(g, call, n, lambda x: g.node(
+        "MaxPool", [x], kernel_shape=list(kernel), strides=list(stride),
+        pads=list(padding) * 2, dilations=list(dilation), ceil_mode=ceil))
+    return [y, UnusableOutput("max pooling's indices (return_indices=True) are not exported "
+                              "by ember.onnx")]
+
+
+def avg_pool(g, call):
+    n = call.inputs[1]
+    c = closure(call.inputs[2])
+    kernel, stride, padding = c["args"]
+    options = c["options"]
+    if options["divisor_override"] is not None:
+        raise unsupported(call, "avg_pool with divisor_override")
+    in_spatial = call.arrays[0].shape[-n:]
+    ceil = ceil_mode_of(in_spatial, kernel, stride, padding, (1,) * n, c["out_spatial"])
+    return batched(g, call, n, lambda x: g.node(
+        "AveragePool", [x], kernel_shape=list(kernel), strides=list(stride),
+        pads=list(padding) * 2, ceil_mode=ceil,
+        count_include_pad=int(options["count_include_pad"])))
+
+
+def adaptive_pool(op, global_op):
+    def emit(g, call):
+        n = call.inputs[1]
+        out_spatial = tuple(closure(call.inputs[2])["out_spatial"])
+        in_spatial = call.arrays[0].shape[-n:]
+        if all(o == 1 for o in out_spatial):
+            y = batched(g, call, n, lambda x: g.node(global_op, [x]))
+        elif all(i % o == 0 for i, o in zip(in_spatial, out_spatial)):
+            kernel = [i // o for i, o in zip(in_spatial, out_spatial)]
+            y = batched(g, call, n, lambda x: g.node(op, [x], kernel_shape=kernel,
+                                                     strides=kernel))
+        else:
+            raise unsupported(call, f"adaptive pooling from {tuple(in_spatial)} to "
+                                    f"{out_spatial} (ONNX pools need equal windows: the input "
+                                    "size must be a multiple of the output size)")
+        if op == "MaxPool":
+            return [y, UnusableOutput("adaptive max pooling's indices are not exported")]
+        return y
+    return emit
+
+
+for _n in (1, 2, 3):
+    TABLE[_pool._MAX_POOL[_n]] = max_pool
+    TABLE[_pool._AVG_POOL[_n]] = avg_pool
+    TABLE[_pool._ADAPTIVE_AVG_POOL[_n]] = adaptive_pool("AveragePool", "GlobalAveragePool")
+    TABLE[_pool._ADAPTIVE_MAX_POOL[_n]] = adaptive_pool("MaxPool", "GlobalMaxPool")
+
+
+# ============================================================================ normalisation
+def ones_or(g, value, n, like, fill):
+    return value if value is not None else g.const(np.full(n, fill, dtype=like.dtype))
+
+
+@maps(_BatchNorm)
+def batch_norm(g, call):
+    x, w, b, mean, var, training, _momentum, eps = call.inputs
+    like, c = call.outputs[0], call.arrays[0].shape[1]
+    w, b = ones_or(g, w, c, like, 1), ones_or(g, b, c, like, 0)
+    if not training and mean is not None:
+        mean, var = (v if isinstance(v, str) else g.const(v) for v in (mean, var))
+        return g.node("BatchNormalization", [x, w, b, mean, var], epsilon=float(eps))
+    # batch statistics (training, or no running stats): normalise over every axis but dim 1
+    axes = [0] + list(range(2, call.arrays[0].ndim))
+    mu = reduce(g, "ReduceMean", x, axes, keepdims=1)
+    centred = g.node("Sub", [x, mu])
+    variance = reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), axes, keepdims=1)
+    std = g.node("Sqrt", [g.node("Add", [variance, scalar(g, eps, like)])])
+    shape = g.ints([c] + [1] * (call.arrays[0].ndim - 2))
+    y = g.node("Mul", [g.node("Div", [centred, std]), g.node("Reshape", [w, shape])])
+    return g.node("Add", [y, g.node("Reshape", [b, shape])])
+
+
+@maps(_LayerNorm)
+def layer_norm(g, call):
+    x, w, b, k, eps = call.inputs
+    like = call.outputs[0]
+    shape = call.arrays[0].shape[-k:]
+    w = w if w is not None else g.const(np.ones(shape, dtype=like.dtype))
+    return g.node("LayerNormalization", [x, w, b], axis=-int(k), epsilon=float(eps))
+
+
+@maps(_GroupNorm)
+def group_norm(g, call):
+    x, w, b, groups, eps = call.inputs
+    like = call.outputs[0]
+    shape = call.arrays[0].shape
+    # (N, G, rest) normalised over its last axis, then the per-channel affine
+    grouped = g.node("Reshape", [x, g.ints([0, groups, -1])])
+    mu = reduce(g, "ReduceMean", grouped, [2], keepdims=1)
+    centred = g.node("Sub", [grouped, mu])
+    variance = reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), [2], keepdims=1)
+    std = g.node("Sqrt", [g.node("Add", [variance, scalar(g, eps, like)])])
+    y = g.node("Reshape", [g.node("Div", [centred, std]), g.node("Shape", [x])])
+    channel = g.ints([shape[1]] + [1] * (len(shape) - 2))
+    if w is not None:
+        y = g.node("Mul", [y, g.node("Reshape", [w, channel])])
+    if b is not None:
+        y = g.node("Add", [y, g.node("Reshape", [b, channel])])
+    return y
+
+
+# ============================================================================ reductions
+def reduce(g, op, x, axes, keepdims):
+    """``op`` over ``axes`` (None: all): ReduceSum takes axes as an input from opset 13, the
+    other reductions from opset 18."""
+    if axes is None:
+        return g.node(op, [x], keepdims=int(keepdims))
+    if op == "ReduceSum" or g.opset >= 18:
+        return g.node(op, [x, g.ints(axes)], keepdims=int(keepdims))
+    return g.node(op, [x], axes=list(axes), keepdims=int(keepdims))
+
+
+@maps(R.Mean)
+def mean(g, call):
+    x, axes, keepdim = call.inputs
+    return reduce(g, "ReduceMean", x, list(axes), keepdim)
+
+
+@maps(R.Sum)
+def sum_(g, call):
+    x, axes, keepdim = call.inputs[:3]
+    y = reduce(g, "ReduceSum", x, list(axes), keepdim)
+    if call.outputs[0].dtype != call.arrays[0].dtype:
+        from onnx import helper
+        y = g.node("Cast", [y], to=helper.np_dtype_to_tensor_dtype(call.outputs[0].dtype))
+    return y
+
+
+# ============================================================================ shapes
+@maps(S.View, S.Reshape)
+def reshape(g, call):
+    """A shape read at trace time; with dynamic axes a reshape that keeps dim 0 (the batch,
+    as ``x.view(x.size(0), -1)``) says so with ONNX's 0 (copy the input's dim)."""
+    in_shape, out_shape = call.arrays[0].shape, list(call.outputs[0].shape)
+    if g.dynamic and out_shape and in_shape and out_shape[0] == in_shape[0]:
+        out_shape[0] = 0
+    return g.node("Reshape", [call.inputs[0], g.ints(out_shape)])
+
+
+@maps(S.Permute)
+def permute(g, call):
+    return g.node("Transpose", [call.inputs[0]], perm=[int(a) for a in call.inputs[1]])
+
+
+@maps(S.Expand)
+def expand(g, call):
+    return g.node("Expand", [call.inputs[0], g.ints(call.outputs[0].shape)])
+
+
+@maps(S.Cat)
+def cat(g, call):
+    parts = [v for v, a in zip(call.inputs[1:], call.arrays[1:]) if a is not None]
+    return g.node("Concat", parts, axis=int(call.inputs[0]))
+
+
+@maps(S.Stack)
+def stack(g, call):
+    axis = int(call.inputs[0])
+    axes = g.ints([axis])
+    parts = [g.node("Unsqueeze", [v, axes]) for v in call.inputs[1:]]
+    return g.node("Concat", parts, axis=axis)
+
+
+@maps(S.Split)
+def split(g, call):
+    x, sizes, axis = call.inputs
+    if len(sizes) == 1:
+        return [g.node("Identity", [x])]
+    return g.node("Split", [x, g.ints(sizes)], n_out=len(sizes), axis=int(axis))
+
+
+@maps(S.Flip)
+def flip(g, call):
+    x, axes = call.inputs
+    shape = call.arrays[0].shape
+    axes = [int(a) for a in axes]
+    big = np.iinfo(np.int64).min
+    return g.node("Slice", [x, g.ints([-1] * len(axes)), g.ints([big] * len(axes)),
+                            g.ints(axes), g.ints([-1] * len(axes))]) if all(
+        shape[a] > 0 for a in axes) else g.node("Identity", [x])
+
+
+# ============================================================================ padding, lookup
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}
+
+
+@maps(*set(_PAD_FUNCTIONS.values()))
+def pad(g, call):
+    x, pads, mode, value = call.inputs
+    ndim = call.arrays[0].ndim
+    begins, ends = [0] * ndim, [0] * ndim
+    for j in range(len(pads) // 2):  # F.pad order: the last dim first, (left, right) pairs
+        begins[ndim - 1 - j], ends[ndim - 1 - j] = int(pads[2 * j]), int(pads[2 * j + 1])
+    if mode == "circular" and g.opset < 19:
+        raise unsupported(call, "circular padding needs opset_version >= 19 (Pad mode 'wrap')")
+    inputs = [x, g.ints(begins + ends)]
+    if mode == "constant":
+        inputs.append(scalar(g, value, call.outputs[0]))
+    return g.node("Pad", inputs, mode=_PAD_MODES[mode])
+
+
+@maps(_Embedding)
+def embedding(g, call):
+    weight, indices = call.inputs[0], call.inputs[1]
+    return g.node("Gather", [weight, indices], axis=0)
+
+
+# ============================================================================ same ops, other names
+# (subclasses that only give torch's grad_fn name to a shape of the call)
+for _fn in (_LinearMm, _LinearView, _LinearUnsafeView, _LinearSqueeze):
+    TABLE[_fn] = linear
+for _fn in (LA.Mv, LA.Dot, LA.Bmm, LA.BatchedMatMul):
+    TABLE[_fn] = matmul
+TABLE[S.ReshapeView] = reshape
+TABLE[S.Transpose] = permute
+
+
+@maps(A.Threshold, A.ThresholdInplace)
+def threshold(g, call):  # y = x if x > threshold else value
+    x, th, value = call.inputs
+    like = call.outputs[0]
+    return g.node("Where", [g.node("Greater", [x, scalar(g, th, like)]), x,
+                            scalar(g, value, like)])
+
+
+for _name in ("erf", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh"):
+    TABLE[P.FUNCTIONS[_name]] = _unary(_name.capitalize())
+
+
+# ============================================================================ basic indexing
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def expand_index(idx, ndim):
+    """A basic index as a tuple over every input dim: ints, slices and None (Ellipsis and
+    missing trailing dims become full slices)."""
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    used = sum(1 for i in idx if i is not None and i is not Ellipsis)
+    out = []
+    for i in idx:
+        if i is Ellipsis:
+            out.extend([slice(None)] * (ndim - used))
+            used = ndim
+        else:
+            out.append(i)
+    n_dims = sum(1 for i in out if i is not None)
+    return out + [slice(None)] * (ndim - n_dims)
+
+
+@maps(I.Select)
+def select(g, call):
+    """``x[ints, slices, None, ...]``: one Slice over the narrowed dims (ints as 1-wide
+    slices), then Squeeze the int dims and Unsqueeze the None ones. Full slices are left out,
+    so a dynamic axis stays dynamic."""
+    x, idx = call.inputs
+    shape = call.arrays[0].shape
+    starts, ends, axes, steps, squeeze, insert = [], [], [], [], [], []
+    dim = out_pos = 0
+    for i in expand_index(idx, len(shape)):
+        if i is None:
+            insert.append(out_pos)
+            out_pos += 1
+            continue
+        if isinstance(i, slice):
+            start, stop, step = i.indices(shape[dim])
+            if (start, stop, step) != (0, shape[dim], 1):
+                if step < 0 and stop < 0:
+                    stop = INT64_MIN  # "through index 0": ONNX reads -1 as the last element
+                starts.append(start), ends.append(stop), axes.append(dim), steps.append(step)
+            out_pos += 1
+        else:
+            k = int(i) % shape[dim]
+            starts.append(k), ends.append(k + 1), axes.append(dim), steps.append(1)
+            squeeze.append(dim)
+        dim += 1
+    y = x
+    if axes:
+        y = g.node("Slice", [y, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+    if squeeze:
+        y = g.node("Squeeze", [y, g.ints(squeeze)])
+    if insert:
+        y = g.node("Unsqueeze", [y, g.ints(insert)])
+    return y if y != x else g.node("Identity", [x])

@@ -1,0 +1,388 @@
+"""ember.onnx.export: each supported layer/op exported, checked with onnx.checker and run in
+onnxruntime, whose outputs must equal ember's (float32, 1e-5); the demo model and zoo models;
+dynamic batch; clear errors for what cannot be exported; ``ember export`` end to end."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+class Fn(nn.Module):
+    """A model whose forward is ``fn`` (for ops that are not layers)."""
+
+    def __init__(self, fn, *layers):
+        super().__init__()
+        self.fn = fn
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def export_bytes(model, args, **kw):
+    buf = io.BytesIO()
+    ember.onnx.export(model, args, buf, **kw)
+    proto = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    return buf.getvalue(), proto
+
+
+def run_ort(blob, feeds):
+    session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    return session.run(None, dict(zip(names, [np.asarray(f) for f in feeds])))
+
+
+def reference(model, args):
+    with ember.no_grad():
+        out = model(*args)
+    return [o.numpy() for o in (out if isinstance(out, (tuple, list)) else [out])]
+
+
+def check(model, *args, opset_version=None, run_args=None, **kw):
+    """Export ``model`` on ``args``, run onnxruntime on ``run_args`` (default ``args``) and
+    compare every output with ember's."""
+    model.eval()
+    blob, proto = export_bytes(model, tuple(args), opset_version=opset_version, **kw)
+    run_args = args if run_args is None else run_args
+    got = run_ort(blob, [a.numpy() for a in run_args])
+    want = reference(model, run_args)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, **TOL)
+    return proto
+
+
+def randomize_norms(model):
+    """Non-trivial running statistics and affine parameters, so batch norm in eval is tested
+    as more than the identity."""
+    rng = np.random.default_rng(0)
+    with ember.no_grad():
+        for name, b in model.named_buffers():
+            if name.endswith("running_var"):
+                b.copy_(ember.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
+            elif name.endswith("running_mean"):
+                b.copy_(ember.tensor(rng.normal(0, 0.3, b.shape).astype(np.float32)))
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and m.affine:
+                m.weight.copy_(ember.tensor(rng.uniform(0.5, 1.5, m.weight.shape)
+                                            .astype(np.float32)))
+                m.bias.copy_(ember.tensor(rng.normal(0, 0.3, m.bias.shape).astype(np.float32)))
+    return model
+
+
+def x(*shape, seed=0):
+    return ember.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+# ------------------------------------------------------------------------------- layers
+LAYERS = {
+    # convolutions
+    "conv2d": (lambda: nn.Conv2d(3, 4, 3), (2, 3, 7, 7)),
+    "conv2d_stride_pad": (lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 8, 7)),
+    "conv2d_dilation": (lambda: nn.Conv2d(3, 4, 3, dilation=2, padding=(1, 2)), (1, 3, 9, 9)),
+    "conv2d_groups": (lambda: nn.Conv2d(4, 6, 3, groups=2, bias=False), (1, 4, 6, 6)),
+    "conv2d_depthwise": (lambda: nn.Conv2d(4, 4, 3, groups=4, padding=1), (1, 4, 6, 6)),
+    "conv2d_same": (lambda: nn.Conv2d(3, 2, 4, padding="same"), (1, 3, 7, 7)),
+    "conv2d_reflect": (lambda: nn.Conv2d(3, 2, 3, padding=1, padding_mode="reflect"),
+                       (1, 3, 6, 6)),
+    "conv2d_replicate": (lambda: nn.Conv2d(3, 2, 3, padding=2, padding_mode="replicate"),
+                         (1, 3, 6, 6)),
+    "conv1d": (lambda: nn.Conv1d(3, 4, 3, stride=2, padding=1), (2, 3, 9)),
+    "conv3d": (lambda: nn.Conv3d(2, 3, 3, padding=1), (1, 2, 4, 5, 5)),
+    "conv_transpose2d": (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1,
+                                                    output_padding=1, groups=2), (1, 4, 5, 5)),
+    "conv_transpose1d": (lambda: nn.ConvTranspose1d(3, 2, 4, stride=3, dilation=2),
+                         (2, 3, 6)),
+    "conv2d_unbatched": (lambda: nn.Conv2d(3, 4, 3), (3, 7, 7)),
+    # linear
+    "linear": (lambda: nn.Linear(5, 3), (4, 5)),
+    "linear_3d": (lambda: nn.Linear(5, 3), (2, 4, 5)),
+    "linear_1d": (lambda: nn.Linear(5, 3, bias=False), (5,)),
+    # pooling
+    "max_pool2d": (lambda: nn.MaxPool2d(2), (1, 2, 8, 8)),
+    "max_pool2d_ceil": (lambda: nn.MaxPool2d(3, 2, 1, ceil_mode=True), (1, 2, 8, 8)),
+    "max_pool2d_ceil_odd": (lambda: nn.MaxPool2d(2, ceil_mode=True), (1, 2, 7, 7)),
+    "max_pool2d_dilation": (lambda: nn.MaxPool2d(3, 1, 1, dilation=2), (1, 2, 9, 9)),
+    "max_pool2d_unbatched": (lambda: nn.MaxPool2d(2), (2, 6, 6)),
+    "max_pool1d": (lambda: nn.MaxPool1d(3, 2), (2, 3, 11)),
+    "max_pool3d": (lambda: nn.MaxPool3d(2), (1, 2, 4, 4, 4)),
+    "avg_pool2d": (lambda: nn.AvgPool2d(2), (1, 2, 8, 8)),
+    "avg_pool2d_pad": (lambda: nn.AvgPool2d(3, 2, 1), (1, 2, 7, 7)),
+    "avg_pool2d_exclude_pad": (lambda: nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+                               (1, 2, 7, 7)),
+    "avg_pool2d_ceil": (lambda: nn.AvgPool2d(2, ceil_mode=True), (1, 2, 7, 7)),
+    "avg_pool2d_ceil_pad": (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True), (1, 2, 8, 8)),
+    "avg_pool2d_ceil_exclude": (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True,
+                                                     count_include_pad=False), (1, 2, 8, 8)),
+    "avg_pool1d": (lambda: nn.AvgPool1d(3, 2), (2, 3, 11)),
+    "avg_pool3d": (lambda: nn.AvgPool3d(2), (1, 2, 4, 4, 4)),
+    "adaptive_avg_pool2d_global": (lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 5, 7)),
+    "adaptive_avg_pool2d_even": (lambda: nn.AdaptiveAvgPool2d((2, 3)), (1, 3, 4, 6)),
+    "adaptive_avg_pool1d": (lambda: nn.AdaptiveAvgPool1d(1), (2, 3, 5)),
+    "adaptive_max_pool2d": (lambda: nn.AdaptiveMaxPool2d(1), (2, 3, 5, 7)),
+    # activations
+    "relu": (lambda: nn.ReLU(), (2, 5)),
+    "relu_inplace": (lambda: nn.Sequential(nn.Linear(5, 5), nn.ReLU(inplace=True)), (2, 5)),
+    "relu6": (lambda: nn.ReLU6(), (2, 5)),
+    "hardtanh": (lambda: nn.Hardtanh(-0.5, 0.7), (2, 5)),
+    "sigmoid": (lambda: nn.Sigmoid(), (2, 5)),
+    "tanh": (lambda: nn.Tanh(), (2, 5)),
+    "hardswish": (lambda: nn.Hardswish(), (2, 5)),
+    "hardsigmoid": (lambda: nn.Hardsigmoid(), (2, 5)),
+    "gelu": (lambda: nn.GELU(), (2, 5)),
+    "gelu_tanh": (lambda: nn.GELU("tanh"), (2, 5)),
+    "silu": (lambda: nn.SiLU(), (2, 5)),
+    "mish": (lambda: nn.Mish(), (2, 5)),
+    "leaky_relu": (lambda: nn.LeakyReLU(0.1), (2, 5)),
+    "elu": (lambda: nn.ELU(0.7), (2, 5)),
+    "selu": (lambda: nn.SELU(), (2, 5)),
+    "celu": (lambda: nn.CELU(0.5), (2, 5)),
+    "softplus": (lambda: nn.Softplus(beta=2.0, threshold=1.0), (2, 5)),
+    "log_sigmoid": (lambda: nn.LogSigmoid(), (2, 5)),
+    "softsign": (lambda: nn.Softsign(), (2, 5)),
+    "tanhshrink": (lambda: nn.Tanhshrink(), (2, 5)),
+    "hardshrink": (lambda: nn.Hardshrink(0.3), (2, 5)),
+    "softshrink": (lambda: nn.Softshrink(0.3), (2, 5)),
+    "threshold": (lambda: nn.Threshold(0.1, 20.0), (2, 5)),
+    "prelu": (lambda: nn.PReLU(3, init=0.2), (2, 3, 4)),
+    "softmax": (lambda: nn.Softmax(dim=1), (2, 5, 3)),
+    "log_softmax": (lambda: nn.LogSoftmax(dim=-1), (2, 5)),
+    # normalisation, dropout
+    "batch_norm2d": (lambda: randomize_norms(nn.BatchNorm2d(3)), (2, 3, 4, 4)),
+    "batch_norm1d": (lambda: randomize_norms(nn.BatchNorm1d(3)), (4, 3)),
+    "batch_norm2d_no_affine": (lambda: randomize_norms(nn.BatchNorm2d(3, affine=False)),
+                               (2, 3, 4, 4)),
+    "batch_norm2d_batch_stats": (lambda: nn.BatchNorm2d(3, track_running_stats=False),
+                                 (2, 3, 4, 4)),
+    "layer_norm": (lambda: nn.LayerNorm([4, 5]), (2, 3, 4, 5)),
+    "layer_norm_no_affine": (lambda: nn.LayerNorm(5, elementwise_affine=False), (2, 5)),
+    "group_norm": (lambda: nn.GroupNorm(2, 4), (2, 4, 3, 3)),
+    "dropout": (lambda: nn.Sequential(nn.Dropout(0.5), nn.Dropout2d(0.3)), (2, 3, 4, 4)),
+    # padding layers
+    "zero_pad2d": (lambda: nn.ZeroPad2d((1, 2, 0, 3)), (1, 2, 4, 4)),
+    "constant_pad1d": (lambda: nn.ConstantPad1d(2, 3.5), (1, 2, 4)),
+    "reflection_pad2d": (lambda: nn.ReflectionPad2d(2), (1, 2, 4, 4)),
+    "replication_pad1d": (lambda: nn.ReplicationPad1d((1, 3)), (1, 2, 4)),
+    "flatten": (lambda: nn.Flatten(), (2, 3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer(name):
+    make, shape = LAYERS[name]
+    ember.manual_seed(0)
+    check(make(), x(*shape))
+
+
+def test_circular_padding_needs_opset_19():
+    conv = nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular")
+    check(conv, x(1, 2, 5, 5), opset_version=19)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="opset_version >= 19"):
+        export_bytes(conv, (x(1, 2, 5, 5),))
+
+
+def test_embedding():
+    emb = nn.Embedding(10, 4)
+    idx = ember.tensor(np.array([[1, 2, 9], [0, 0, 3]], dtype=np.int64))
+    check(emb, idx)
+
+
+# ------------------------------------------------------------------------------- tensor ops
+OPS = {
+    "add_sub_mul_div": (lambda a, b: (a + b) * 2 - b / 3 + (1 - a) / (b * b + 1), 2),
+    "add_alpha": (lambda a, b: a.add(b, alpha=0.5).sub(a, alpha=2), 2),
+    "broadcast": (lambda a, b: a * b[0] + b.mean(0, keepdim=True), 2),
+    "pointwise": (lambda a: a.exp() + a.abs().sqrt() + (a * a + 1).log() - a.neg().sin()
+                  + a.cos() + a.clamp(-0.5, 0.5) + a.clamp(min=0.1) + a.pow(2), 1),
+    "rsqrt_log1p": (lambda a: (a * a + 1).rsqrt() + a.abs().log1p(), 1),
+    "max_min": (lambda a, b: ember.maximum(a, b) - ember.minimum(a, b), 2),
+    "matmul": (lambda a, b: a @ b.transpose(0, 1), 2),
+    "bmm": (lambda a: ember.bmm(a.reshape(2, 3, 4), a.reshape(2, 4, 3)), 1),
+    "reshape_view_permute": (lambda a: a.view(3, 4, 2).permute(2, 0, 1).reshape(-1, 4)
+                             .contiguous().t(), 1),
+    "cat_stack": (lambda a, b: ember.cat([a, b * 2], dim=1) + ember.stack([a, b]).sum(0)
+                  .repeat_interleave(1, 0).tile(1, 2)
+                  if False else ember.cat([a, ember.stack([a, b], 0).sum(0)], dim=1), 2),
+    "chunk_split": (lambda a: [t * (i + 1) for i, t in enumerate(a.chunk(3, dim=1))]
+                    + list(a.split([1, 3], dim=0)), 1),
+    "mean_sum": (lambda a: a.mean() + a.sum(1, keepdim=True) + a.mean((0, 1)), 1),
+    "unsqueeze_squeeze_expand": (lambda a: a.unsqueeze(1).expand(4, 2, 6).squeeze() if False
+                                 else a.unsqueeze(1).expand(4, 2, 6).sum(1), 1),
+    "indexing": (lambda a: a[1] + a[:, 2:5].sum(1)[0] + a[..., None][-1, ::2, 0].sum()
+                  + a[None, 1:3, -1].sum() + a[:, ::-2].sum(), 1),
+    "transpose_flip": (lambda a: a.transpose(0, 1).flip(0), 1),
+    "where_const": (lambda a: ember.where(ember.tensor([True, False, True, True, False, True]),
+                                          a, a * 3), 1),
+    "constant_in_forward": (lambda a: a + ember.ones(6) * 2 + ember.arange(6.0), 1),
+    "inplace": (lambda a: _inplace(a), 1),
+    "erf_tan": (lambda a: ember.erf(a) + ember.tan(a * 0.5) + a.sinh() + a.cosh() + a.atan(), 1),
+    "cast": (lambda a: a.double().float() * 2, 1),
+}
+
+
+def _inplace(a):
+    b = a * 2
+    b += 1
+    b.mul_(3)
+    b.relu_()
+    return b.sigmoid_() - a
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op(name):
+    fn, n_args = OPS[name]
+    args = [x(4, 6, seed=i) for i in range(n_args)]
+    check(Fn(lambda *xs: fn(*xs)), *args)
+
+
+# ------------------------------------------------------------------------------- models
+def test_demo_model_dynamic_batch():
+    from ember.demo import build_model
+    ember.manual_seed(0)
+    model = build_model()
+    proto = check(model, x(1, 1, 8, 8), run_args=[x(3, 1, 8, 8, seed=1)],
+                  input_names=["images"], output_names=["logits"],
+                  dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    assert [i.name for i in proto.graph.input] == ["images"]
+    assert [o.name for o in proto.graph.output] == ["logits"]
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    # parameters are initializers under their state_dict names
+    assert {i.name for i in proto.graph.initializer} >= set(model.state_dict())
+    assert [n.op_type for n in proto.graph.node].count("Conv") == 2
+
+
+def test_static_batch_is_fixed_without_dynamic_axes():
+    from ember.demo import build_model
+    blob, _ = export_bytes(build_model(), (x(1, 1, 8, 8),))
+    with pytest.raises(Exception, match="(?i)dimension|shape"):
+        run_ort(blob, [x(3, 1, 8, 8).numpy()])
+
+
+def test_view_keeps_dynamic_batch():
+    lin = nn.Linear(12, 2)
+    model = Fn(lambda a: lin(a.view(a.size(0), -1)), lin)
+    check(model, x(1, 3, 4), run_args=[x(5, 3, 4)], input_names=["a"],
+          dynamic_axes={"a": [0]})
+
+
+@pytest.mark.parametrize("name,size", [("resnet18", 32), ("mobilenet_v3_small", 32),
+                                       ("squeezenet1_1", 48)])
+def test_zoo(name, size):
+    from ember.vision import models
+    ember.manual_seed(0)
+    model = randomize_norms(getattr(models, name)(num_classes=7))
+    model.eval()
+    out = reference(model, [x(2, 3, size, size)])[0]
+    assert np.abs(out).max() > 1e-3  # a meaningful comparison, not zeros against zeros
+    check(model, x(1, 3, size, size), run_args=[x(2, 3, size, size)], input_names=["x"],
+          dynamic_axes={"x": {0: "n"}})
+
+
+# ------------------------------------------------------------------------------- export options
+def test_training_flags_restored_and_inputs_untouched():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    model.train()
+    model[1].eval()
+    inp = x(2, 3)
+    export_bytes(model, (inp,))
+    assert model.training and model[0].training and not model[1].training
+    assert not inp.requires_grad and inp.grad_fn is None
+
+
+def test_export_params_false_makes_weights_inputs():
+    model = nn.Linear(3, 2)
+    _, proto = export_bytes(model, (x(2, 3),), export_params=False)
+    assert not proto.graph.initializer
+    assert [i.name for i in proto.graph.input] == ["input.0", "weight", "bias"]
+
+
+def test_constant_folding_folds_weight_only_ops():
+    lin = nn.Linear(3, 3)
+    model = Fn(lambda a: a @ (lin.weight * 2).t(), lin)
+    proto = check(model, x(2, 3))
+    assert [n.op_type for n in proto.graph.node] == ["MatMul"]
+    proto = check(model, x(2, 3), do_constant_folding=False)
+    assert "Mul" in [n.op_type for n in proto.graph.node]
+
+
+def test_multiple_outputs_and_file_path(tmp_path):
+    model = Fn(lambda a, b: (a + b, a * b, a))
+    path = tmp_path / "two.onnx"
+    ember.onnx.export(model, (x(2, 3), x(2, 3, seed=1)), str(path), output_names=["s", "p"])
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert [o.name for o in proto.graph.output] == ["s", "p", "output.2"]
+    got = run_ort(path.read_bytes(), [x(2, 3).numpy(), x(2, 3, seed=1).numpy()])
+    np.testing.assert_allclose(got[2], x(2, 3).numpy())
+
+
+class Scaled(nn.Module):
+    def forward(self, a, scale=1.0):
+        return a * scale
+
+
+def test_keyword_arguments():
+    model = Scaled()
+    check(model, x(2, 3))
+    blob, _ = export_bytes(model, (x(2, 3), {"scale": 4.0}))
+    np.testing.assert_allclose(run_ort(blob, [x(2, 3).numpy()])[0], x(2, 3).numpy() * 4)
+
+
+@pytest.mark.parametrize("opset", [13, 18, 20])
+def test_opsets(opset):
+    body = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
+    model = Fn(lambda a: body(a).mean(1, keepdim=True), body)
+    proto = check(randomize_norms(model), x(2, 2, 5, 5), opset_version=opset)
+    assert proto.opset_import[0].version == opset
+
+
+# ------------------------------------------------------------------------------- errors
+def test_unsupported_op_names_it():
+    model = Fn(lambda a: a.cumsum(1))
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="CumSumBackward0"):
+        export_bytes(model, (x(2, 3),))
+
+
+def test_comparison_on_traced_value_raises():
+    model = Fn(lambda a: a * (a > 0))
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="greater"):
+        export_bytes(model, (x(2, 3),))
+
+
+def test_pool_indices_raise():
+    model = Fn(lambda a: nn.functional.max_pool2d(a, 2, return_indices=True)[1].float())
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="indices"):
+        export_bytes(model, (x(1, 1, 4, 4),))
+
+
+def test_adaptive_pool_with_unequal_windows_raises():
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="multiple"):
+        export_bytes(nn.AdaptiveAvgPool2d(2), (x(1, 1, 5, 5),))
+
+
+def test_apply_restored_after_a_failed_export():
+    from ember.autograd.function import Function
+    apply = Function.__dict__["apply"]
+    with pytest.raises(ember.onnx.UnsupportedOperatorError):
+        export_bytes(Fn(lambda a: a.cumsum(0)), (x(2),))
+    assert Function.__dict__["apply"] is apply
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="opset"):
+        export_bytes(nn.ReLU(), (x(2),), opset_version=7)
+    with pytest.raises(ValueError, match="dynamic_axes"):
+        export_bytes(nn.ReLU(), (x(2),), dynamic_axes={"nope": [0]})
