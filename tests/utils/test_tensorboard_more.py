@@ -196,8 +196,8 @@ def test_add_graph_tuple_output_and_integer_input(tmp_path):
             h = self.emb(idx) * scale
             return self.head(h), h
 
-    with SummaryWriter(tmp_path) as writer:
-        writer.add_graph(TwoHeads(), (ember.tensor([[0, 4]]), ember.tensor(2.0)))
+    with SummaryWriter(tmp_path) as writer:  # a list holds the arguments too, as in torch
+        writer.add_graph(TwoHeads(), [ember.tensor([[0, 4]]), ember.tensor(2.0)])
     nodes, _ = graph_of(tmp_path)
     assert shapes(nodes["input/idx"]) == [[1, 2]] and shapes(nodes["input/scale"]) == [[]]
     (emb,) = [n for n in nodes if n.startswith("TwoHeads/Embedding[emb]/")
@@ -207,6 +207,23 @@ def test_add_graph_tuple_output_and_integer_input(tmp_path):
     assert list(nodes[mul].input) == [emb, "input/scale"]
     assert shapes(nodes["output/output.1"]) == [[1, 2, 2]]
     assert list(nodes["output/output.2"].input) == [mul]
+
+
+def test_add_graph_container_inputs(tmp_path):
+    class Pair(nn.Module):
+        def forward(self, xs, scale=None):
+            return xs[0] - xs[1] if scale is None else (xs["a"] * scale)
+
+    with SummaryWriter(tmp_path / "list") as writer:
+        writer.add_graph(Pair(), ([ember.randn(2), ember.randn(2)],))  # one argument, a list
+    nodes, _ = graph_of(tmp_path / "list")
+    (sub,) = [n for n in nodes.values() if n.op == "Sub"]
+    assert list(sub.input) == ["input/xs.0", "input/xs.1"]
+    with SummaryWriter(tmp_path / "dict") as writer:
+        writer.add_graph(Pair(), ({"a": ember.randn(3)}, ember.tensor(2.0)))
+    nodes, _ = graph_of(tmp_path / "dict")
+    (mul,) = [n for n in nodes.values() if n.op == "Mul"]
+    assert list(mul.input) == ["input/xs.a", "input/scale"]
 
 
 # -- embedding -------------------------------------------------------------------------------

@@ -24,10 +24,15 @@ __all__ = ["graph"]
 
 
 def graph(model, input_to_model=None, verbose: bool = False):
-    """(GraphDef, RunMetadata bytes) for ``model`` run on ``input_to_model`` (a Tensor, or a
-    tuple of positional arguments, as torch.jit.trace takes them)."""
-    args = input_to_model if isinstance(input_to_model, tuple) else (
-        () if input_to_model is None else (input_to_model,))
+    """(GraphDef, RunMetadata bytes) for ``model`` run on ``input_to_model``, read as
+    torch.jit.trace reads it: a Tensor or a dict is the one argument, a tuple or list holds
+    the positional arguments (None: no argument)."""
+    if input_to_model is None:
+        args = ()
+    elif isinstance(input_to_model, (ember.Tensor, dict)):
+        args = (input_to_model,)
+    else:
+        args = tuple(input_to_model)
     names = _input_names(model, len(args))
     leaf_names: dict[int, str] = {}
     args = tuple(_trace_input(a, name, leaf_names) for a, name in zip(args, names))

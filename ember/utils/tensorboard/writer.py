@@ -413,7 +413,7 @@ class SummaryWriter:
     def add_graph(self, model, input_to_model=None, verbose: bool = False,
                   use_strict_trace: bool = True) -> None:
         """The model's graph for TensorBoard's Graphs tab, from one forward pass on
-        ``input_to_model`` (a Tensor, or a tuple of the forward's positional arguments), in
+        ``input_to_model`` (a Tensor, or a tuple or list of the forward's arguments), in
         eval mode. Ops are grouped by the module that ran them (``Net/Conv2d[conv1]/...``);
         ``verbose`` prints the graph. ``use_strict_trace`` is accepted for torch's signature
         (ember records containers as they come; there is no JIT to be strict)."""
