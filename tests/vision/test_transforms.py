@@ -175,8 +175,11 @@ def test_resize_errors(rgb):
         T.Resize((1, 2, 3))
     with pytest.raises(ValueError, match="max_size = 5 must be strictly greater than the requested size"):
         T.Resize(5, max_size=5)(rgb)
-    with pytest.raises(ValueError, match="antialias=False is not supported for tensor images"):
-        T.Resize(3, antialias=False)(ember.zeros(1, 6, 6))
+    # tensor images honour antialias=False (torch's plain bilinear interpolation)
+    x = np.arange(36, dtype=np.float32).reshape(1, 6, 6) ** 1.5
+    expected = torch.nn.functional.interpolate(torch.from_numpy(x)[None], size=(3, 3), mode="bilinear",
+                                               align_corners=False, antialias=False)[0].numpy()
+    np.testing.assert_allclose(T.Resize(3, antialias=False)(ember.from_numpy(x)).numpy(), expected, rtol=1e-6)
 
 
 # -- crops ---------------------------------------------------------------------------------------
