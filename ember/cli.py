@@ -19,6 +19,7 @@ import sys
 _SUBCOMMANDS = [
     ("ember.demo", "add_subcommand"),
     ("ember.explain.cli", "add_subcommand"),
+    ("ember.onnx.cli", "add_subcommand"),
 ]
 
 

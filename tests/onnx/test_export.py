@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember.onnx  # (also ember.onnx once ember.__init__ lists it among its lazy modules)
 from ember import nn
 
 onnx = pytest.importorskip("onnx")
@@ -386,3 +387,60 @@ def test_bad_arguments():
         export_bytes(nn.ReLU(), (x(2),), opset_version=7)
     with pytest.raises(ValueError, match="dynamic_axes"):
         export_bytes(nn.ReLU(), (x(2),), dynamic_axes={"nope": [0]})
+
+
+# ------------------------------------------------------------------------------- ember export
+def _cli(capsys, *argv):
+    from ember.cli import main
+    rc = main(list(argv))
+    return rc, capsys.readouterr().out
+
+
+def _cli_error(capsys, *argv):
+    from ember.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(list(argv))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("demo_format", [False, True])
+def test_cli_export_end_to_end(tmp_path, capsys, demo_format):
+    import re
+    from ember.demo import build_model
+    ember.manual_seed(3)
+    model = build_model().eval()
+    ckpt = tmp_path / "model.safetensors"
+    state = model.state_dict()
+    ember.save({"model": state, "normalization": {"mean": 4.5, "std": 6.0}} if demo_format
+               else state, str(ckpt))
+    out_path = tmp_path / "model.onnx"
+    rc, out = _cli(capsys, "export", str(ckpt), "--onnx", str(out_path))
+    assert rc == 0
+    assert f"wrote {out_path}" in out and "onnx.checker: the model is valid" in out
+    diff = float(re.search(r"max \|onnxruntime - ember\| = (\S+)", out).group(1))
+    assert diff < 1e-5
+    proto = onnx.load(str(out_path))
+    onnx.checker.check_model(proto)
+    meta = {p.key: float(p.value) for p in proto.metadata_props}
+    assert meta == ({"input_mean": 4.5, "input_std": 6.0} if demo_format else {})
+    batch = x(5, 1, 8, 8)  # the batch axis is dynamic
+    got = run_ort(out_path.read_bytes(), [batch.numpy()])[0]
+    np.testing.assert_allclose(got, reference(model, [batch])[0], **TOL)
+
+
+def test_cli_export_errors(tmp_path, capsys):
+    err = _cli_error(capsys, "export", str(tmp_path / "missing.safetensors"), "--onnx",
+                     str(tmp_path / "m.onnx"))
+    assert "no checkpoint" in err
+    wrong = tmp_path / "wrong.safetensors"
+    ember.save(nn.Linear(2, 2).state_dict(), str(wrong))
+    err = _cli_error(capsys, "export", str(wrong), "--onnx", str(tmp_path / "m.onnx"))
+    assert "does not hold the `ember demo` model" in err
+    _cli_error(capsys, "export", str(wrong))  # --onnx is required
+
+
+def test_cli_help_lists_export(capsys):
+    rc, out = _cli(capsys)
+    assert rc == 0 and "export" in out
