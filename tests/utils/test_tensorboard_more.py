@@ -383,6 +383,42 @@ def test_add_custom_scalars_matches_torch(tmp_path):
     writer.close()
 
 
+def test_add_tensor_and_histogram_raw_match_torch(tmp_path):
+    rng = np.random.default_rng(5)
+    arrays = {"f32": rng.standard_normal((2, 3)).astype(np.float32),
+              "f64": rng.standard_normal(4), "f16": rng.standard_normal(3).astype(np.float16),
+              "i64": np.arange(6).reshape(3, 2), "i32": np.arange(3, dtype=np.int32),
+              "i16": np.array([-2, 7], dtype=np.int16), "i8": np.array([-1, 1], dtype=np.int8),
+              "u8": np.array([0, 200, 255], dtype=np.uint8), "bool": np.array([True, False]),
+              "c64": (rng.standard_normal(2) + 1j * rng.standard_normal(2)).astype(np.complex64),
+              "c128": rng.standard_normal(2) + 1j * rng.standard_normal(2),
+              "scalar": np.array(2.5, dtype=np.float32)}
+    values = np.repeat(np.arange(5.0), np.arange(1, 6)) + 0.5
+    counts, limits = np.histogram(values, bins=np.arange(7.0))
+
+    def calls(writer, t):
+        for tag, array in arrays.items():
+            # ember has no complex dtype: its writer takes complex NumPy arrays
+            ember_complex = array.dtype.kind == "c" and isinstance(writer, SummaryWriter)
+            writer.add_tensor(tag, array if ember_complex else t(array), 3)
+        writer.add_histogram_raw("raw", values.min(), values.max(), len(values), values.sum(),
+                                 values.dot(values), limits[1:].tolist(), counts.tolist(), 1)
+        writer.add_histogram_raw("raw", 0.0, 1.0, 2, 1.0, 1.0, t(np.array([0.5, 1.0])),
+                                 t(np.array([1.0, 1.0])), 2)
+
+    ours, theirs = both(tmp_path, calls)
+    for tag in arrays:
+        same_tensor_events(ours, theirs, tag)
+    assert [(e.step, e.histogram_value) for e in ours.Histograms("raw")] == \
+        [(e.step, e.histogram_value) for e in theirs.Histograms("raw")]
+    writer = SummaryWriter(tmp_path / "bad")
+    with pytest.raises(ValueError, match=r"len\(bucket_limits\) != len\(bucket_counts\)"):
+        writer.add_histogram_raw("h", 0, 1, 1, 1, 1, [1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="unsupported tensor dtype"):
+        writer.add_tensor("u16", np.zeros(2, dtype=np.uint16))
+    writer.close()
+
+
 # -- video -------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """Summaries and projector files where tensorboardX's builders differ from torch's
-(torch/utils/tensorboard/summary.py and _embedding.py): video (torch clips to [0, 255]),
-audio (torch writes 16-bit wav with the standard library, tensorboardX needs soundfile), mesh
-(torch's tags ``<tag>_VERTEX`` and the components bitmask TensorBoard's mesh plugin reads),
-and the embedding projector's files (torch's sprite layout and projector_config.pbtxt)."""
+(torch/utils/tensorboard/summary.py and _embedding.py): tensors (torch's dtype map), video
+(torch clips to [0, 255]), audio (torch writes 16-bit wav with the standard library,
+tensorboardX needs soundfile), mesh (torch's tags ``<tag>_VERTEX`` and the components bitmask
+TensorBoard's mesh plugin reads), and the embedding projector's files (torch's sprite layout
+and projector_config.pbtxt)."""
 from __future__ import annotations
 
 import io
@@ -13,7 +14,57 @@ import wave
 
 import numpy as np
 
-__all__ = ["video", "audio", "mesh", "write_embedding", "projector_config_pbtxt"]
+__all__ = ["tensor_summary", "video", "audio", "mesh", "write_embedding", "projector_config_pbtxt"]
+
+
+# -- tensor ------------------------------------------------------------------------------------
+
+# NumPy dtype -> TensorProto dtype and value field (torch's _TENSOR_TYPE_MAP)
+_TENSOR_TYPES = {
+    np.dtype(np.float16): ("DT_HALF", "half_val"),
+    np.dtype(np.float32): ("DT_FLOAT", "float_val"),
+    np.dtype(np.float64): ("DT_DOUBLE", "double_val"),
+    np.dtype(np.int8): ("DT_INT8", "int_val"),
+    np.dtype(np.uint8): ("DT_UINT8", "uint32_val"),
+    np.dtype(np.int16): ("DT_INT16", "int_val"),
+    np.dtype(np.int32): ("DT_INT32", "int_val"),
+    np.dtype(np.int64): ("DT_INT64", "int64_val"),
+    np.dtype(np.complex64): ("DT_COMPLEX64", "scomplex_val"),
+    np.dtype(np.complex128): ("DT_COMPLEX128", "dcomplex_val"),
+    np.dtype(np.bool_): ("DT_BOOL", "bool_val"),
+}
+
+
+def tensor_summary(tag: str, array: np.ndarray):
+    """torch's ``summary.tensor_proto``: the tensor's values in the field of its dtype."""
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+
+    if array.nbytes >= (1 << 31):
+        raise ValueError("tensor is bigger than protocol buffer's hard limit of 2GB in size")
+    if array.dtype not in _TENSOR_TYPES:
+        raise ValueError(f"{tag} has unsupported tensor dtype {array.dtype}")
+    dtype, field = _TENSOR_TYPES[array.dtype]
+    flat = array.reshape(-1)
+    if array.dtype.kind == "c":
+        values = flat.view(flat.real.dtype).tolist()  # real, imaginary, real, ...
+    elif array.dtype == np.float16:
+        # torch stores each half as the int32 bit pattern of its float32 value
+        values = flat.astype(np.float32).view(np.int32).tolist()
+    else:
+        values = flat.tolist()
+    shape = TensorShapeProto(dim=[TensorShapeProto.Dim(size=d) for d in array.shape])
+    if field == "uint32_val":
+        # tensorboardX's TensorProto lacks uint32_val (field 16, packed varints, the highest
+        # field set): appended as serialised and kept as an unknown field, the bytes are torch's
+        payload = b"".join(_varint(v) for v in values)
+        proto = TensorProto.FromString(TensorProto(dtype=dtype, tensor_shape=shape).SerializeToString()
+                                       + b"\x82\x01" + _varint(len(payload)) + payload)
+    else:
+        proto = TensorProto(dtype=dtype, tensor_shape=shape, **{field: values})
+    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="tensor"))
+    return Summary(value=[Summary.Value(tag=tag, metadata=metadata, tensor=proto)])
 
 
 # -- video -------------------------------------------------------------------------------------

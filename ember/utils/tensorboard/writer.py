@@ -315,6 +315,28 @@ class SummaryWriter:
         summary = histogram(tag, values, bins, max_bins=max_bins)
         self._add(self._keep_tag(summary, tag), global_step, walltime)
 
+    def add_histogram_raw(self, tag: str, min, max, num, sum, sum_squares, bucket_limits,
+                          bucket_counts, global_step: int | None = None,
+                          walltime: float | None = None) -> None:
+        """A histogram computed elsewhere: its statistics, the upper limit of each bucket and
+        each bucket's count."""
+        from tensorboardX.proto.summary_pb2 import HistogramProto, Summary
+
+        if len(bucket_limits) != len(bucket_counts):
+            raise ValueError("len(bucket_limits) != len(bucket_counts), see the document.")
+        hist = HistogramProto(min=_scalar_value(min), max=_scalar_value(max), num=_scalar_value(num),
+                              sum=_scalar_value(sum), sum_squares=_scalar_value(sum_squares),
+                              bucket_limit=_to_numpy(bucket_limits).astype(np.float64).tolist(),
+                              bucket=_to_numpy(bucket_counts).astype(np.float64).tolist())
+        self._add(Summary(value=[Summary.Value(tag=tag, histo=hist)]), global_step, walltime)
+
+    def add_tensor(self, tag: str, tensor, global_step: int | None = None,
+                   walltime: float | None = None) -> None:
+        """The whole tensor, in its dtype, as a tensor summary (TensorBoard's "tensor" plugin)."""
+        from ._summary import tensor_summary
+
+        self._add(tensor_summary(tag, _to_numpy(tensor)), global_step, walltime)
+
     def add_text(self, tag: str, text_string: str, global_step: int | None = None,
                  walltime: float | None = None) -> None:
         """Markdown text."""
