@@ -226,6 +226,25 @@ def test_add_graph_container_inputs(tmp_path):
     assert list(mul.input) == ["input/xs.a", "input/scale"]
 
 
+def test_add_onnx_graph_matches_torch(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Relu", ["x"], ["y"], name="relu")
+    model = helper.make_model(helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])]))
+    path = str(tmp_path / "model.onnx")
+    onnx.save(model, path)
+
+    def calls(writer, t):
+        writer.add_onnx_graph(path)
+
+    ours, theirs = both(tmp_path, calls)
+    assert ours.Graph() == theirs.Graph()
+    assert [n.op for n in ours.Graph().node] == ["Variable", "Variable", "Relu"]
+
+
 # -- embedding -------------------------------------------------------------------------------
 
 

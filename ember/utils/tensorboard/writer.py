@@ -144,6 +144,12 @@ class FileWriter:
         tagged = TaggedRunMetadata(tag="step1", run_metadata=run_metadata)
         self.add_event(Event(tagged_run_metadata=tagged), None, walltime)
 
+    def add_onnx_graph(self, graph, walltime: float | None = None) -> None:
+        """A GraphDef alone (what an ONNX model converts to)."""
+        from tensorboardX.proto.event_pb2 import Event
+
+        self.add_event(Event(graph_def=graph.SerializeToString()), None, walltime)
+
     def flush(self) -> None:
         if not self.closed:
             self._records.flush()
@@ -442,6 +448,12 @@ class SummaryWriter:
         from ._graph import graph
 
         self._get_file_writer().add_graph(graph(model, input_to_model, verbose))
+
+    def add_onnx_graph(self, prototxt: str) -> None:
+        """The graph of the ONNX model in the file ``prototxt`` (needs the ``onnx`` package)."""
+        from tensorboardX.onnx_graph import load_onnx_graph
+
+        self._get_file_writer().add_onnx_graph(load_onnx_graph(prototxt))
 
     @staticmethod
     def _encode(rawstr: str) -> str:
