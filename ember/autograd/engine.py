@@ -106,10 +106,12 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     """Run one node's backward and add its input gradients to the nodes that produced them."""
     if node.saved_tensors_ is None:
         node._check_not_released()
-    for g in grads:
-        if g is None:
-            grads = _complete(node, grads)
-            break
+    grad_outputs = grads
+    if node._materialize_grads:
+        for g in grads:
+            if g is None:
+                grads = _complete(node, grads)
+                break
     if node._hooks or node._retained:
         grads = _run_tensor_hooks(node, grads, Tensor)
     if capture is not None:
@@ -120,6 +122,8 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     in_grads = node._backward(*grads)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
+    if node._post_hooks:
+        in_grads = _run_post_hooks(node, in_grads, grad_outputs, Tensor)
     if _state.anomaly.enabled:
         grad_mode.check_anomaly(node, in_grads)
     edges = node.next_edges
@@ -162,13 +166,38 @@ def _complete(node, grads):
 def _run_tensor_hooks(node, grads, Tensor):
     grads = list(grads)
     for i, hook in (node._hooks or ()):
-        res = hook(Tensor._wrap(grads[i]))
+        # (None: a node that does not materialise, and no gradient reached this output)
+        res = hook(None if grads[i] is None else Tensor._wrap(grads[i]))
         if res is not None:
             grads[i] = res._data if isinstance(res, Tensor) else np.asarray(res)
     for i, tensor in (node._retained or ()):
+        if grads[i] is None:
+            continue
         g = Tensor._wrap(grads[i].copy())
         tensor.grad = g if tensor.grad is None else Tensor._wrap(tensor.grad._data + g._data)
     return grads
+
+
+def _run_post_hooks(node, in_grads, grad_outputs, Tensor):
+    """torch's Node post-hooks: ``hook(grad_inputs, grad_outputs)`` over the gradients of the
+    forward's Tensor arguments (other arguments left out, as torch's grad_fn has no slot for
+    them); a returned tuple replaces them."""
+    slots = [i for i, a in enumerate(node._args)
+             if isinstance(a, (function.TensorSlot, np.ndarray))]
+    wrap = lambda g: None if g is None else Tensor._wrap(g)  # noqa: E731
+    grad_outputs = tuple(wrap(g) for g in grad_outputs)
+    for hook in list(node._post_hooks):
+        res = hook(tuple(wrap(in_grads[i]) for i in slots), grad_outputs)
+        if res is not None:
+            if len(res) != len(slots):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an "
+                                   f"incorrect number of values (got {len(res)}, but expected "
+                                   f"{len(slots)})")
+            in_grads = list(in_grads)
+            for i, g in zip(slots, res):
+                in_grads[i] = None if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g))
+            in_grads = tuple(in_grads)
+    return in_grads
 
 
 def _finish_leaf(node, g, owned, capture, Tensor):

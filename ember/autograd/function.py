@@ -29,6 +29,8 @@ class Node:
     _non_diff = None
     _hooks = None
     _retained = None
+    _post_hooks = None
+    _materialize_grads = True  # backward gets zeros for outputs no gradient reached (torch's default)
 
     # -- for forward ---------------------------------------------------------------------------
     def save_for_backward(self, *arrays):
@@ -68,7 +70,13 @@ class Node:
         return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
 
     def register_hook(self, fn):
-        raise RuntimeError("ember supports hooks on tensors (Tensor.register_hook), not on grad_fn")
+        """torch's Node post-hook: ``fn(grad_inputs, grad_outputs)`` runs after this node's
+        backward (first-order passes); a returned tuple replaces ``grad_inputs``. The tuples hold
+        one entry per Tensor argument of the forward (None where no gradient flows)."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
+        return _NodeHookHandle(self._post_hooks, fn)
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -76,6 +84,17 @@ class Node:
     def _release(self):
         self.__dict__.clear()  # drops saved arrays and whatever forward stored on ctx
         self.saved_tensors_ = None
+
+
+class _NodeHookHandle:
+    """What ``Node.register_hook`` returns: ``remove()`` takes the hook off the node."""
+
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
 
 
 class AccumulateGrad(Node):
