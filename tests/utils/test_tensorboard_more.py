@@ -438,6 +438,27 @@ def test_add_tensor_and_histogram_raw_match_torch(tmp_path):
     writer.close()
 
 
+def test_add_image_with_boxes_matches_torch(tmp_path):
+    rng = np.random.default_rng(6)
+    image = rng.uniform(-0.2, 1.2, (3, 40, 50)).astype(np.float32)  # clipped, as torch
+    boxes = np.array([[2, 3, 20, 30], [10, 5, 45, 35]], dtype=np.float32)
+
+    def calls(writer, t):
+        writer.add_image_with_boxes("boxes", t(image), t(boxes), 0, labels=["cat", "dog"])
+        writer.add_image_with_boxes("boxes", t(image.transpose(1, 2, 0)), t(boxes), 1,
+                                    dataformats="HWC", labels="one label, two boxes: none")
+        writer.add_image_with_boxes("scaled", t((image.clip(0, 1) * 255).astype(np.uint8)),
+                                    t(boxes[:1]), 0, rescale=2, labels="x")
+
+    ours, theirs = both(tmp_path, calls)
+    for tag in ("boxes", "scaled"):
+        a, b = ours.Images(tag), theirs.Images(tag)
+        assert [(e.step, e.height, e.width) for e in a] == [(e.step, e.height, e.width) for e in b]
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(*(np.array(Image.open(io.BytesIO(e.encoded_image_string)))
+                                            for e in (x, y)))
+
+
 # -- video -------------------------------------------------------------------------------------
 
 

@@ -177,8 +177,9 @@ def _flush_open_writers() -> None:
 
 
 class SummaryWriter:
-    """Write scalars, images, histograms, text and figures for TensorBoard
-    (``tensorboard --logdir runs``), as torch.utils.tensorboard.SummaryWriter.
+    """Write scalars, images, histograms, text, figures, model graphs, embeddings, PR curves,
+    audio, video, meshes and hyperparameters for TensorBoard (``tensorboard --logdir runs``),
+    as torch.utils.tensorboard.SummaryWriter.
 
     Args:
         log_dir: the run's folder; default ``runs/<Mon DD_HH-MM-SS>_<hostname><comment>``.
@@ -295,6 +296,24 @@ class SummaryWriter:
 
         array = _image_to_uint8(img_tensor, dataformats, "add_images")
         self._add(self._keep_tag(image(tag, array, dataformats=dataformats), tag), global_step, walltime)
+
+    def add_image_with_boxes(self, tag: str, img_tensor, box_tensor, global_step: int | None = None,
+                             walltime: float | None = None, rescale=1, dataformats: str = "CHW",
+                             labels=None) -> None:
+        """An image with boxes drawn on it: ``box_tensor`` ``K x 4`` as (xmin, ymin, xmax, ymax)
+        in pixels, ``labels`` one string per box (ignored when the counts differ, as torch)."""
+        from tensorboardX.summary import image_boxes
+
+        boxes = _to_numpy(box_tensor)
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != boxes.shape[0]:
+                labels = None
+        array = _image_to_uint8(img_tensor, dataformats, "add_image_with_boxes")
+        summary = image_boxes(tag, array, boxes, rescale=rescale, dataformats=dataformats,
+                              labels=labels)
+        self._add(self._keep_tag(summary, tag), global_step, walltime)
 
     def add_figure(self, tag: str, figure, global_step: int | None = None, close: bool = True,
                    walltime: float | None = None) -> None:
