@@ -202,7 +202,3 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
     finally:
         set_rng_state(state)
 
-
-def numpy_generator(generator=None) -> _NumpyView:
-    """NumPy's API over an ember generator's stream (not torch's transformations)."""
-    return resolve(generator).numpy

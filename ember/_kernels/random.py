@@ -186,17 +186,6 @@ def uniform(mt, ctl, n: int, dtype, lo: float = 0.0, hi: float = 1.0,
     return out
 
 
-def uniform_double(mt, ctl, n: int) -> np.ndarray:
-    """uniform_real_distribution<double>(0, 1): what bernoulli, exponential, geometric and
-    cauchy draw per element."""
-    return uniform(mt, ctl, n, np.float64)
-
-
-def uniform_float(mt, ctl, n: int) -> np.ndarray:
-    """uniform_real_distribution<float>(0, 1) (bernoulli with a float probability tensor)."""
-    return uniform(mt, ctl, n, np.float32)
-
-
 # ---------------------------------------------------------------------------------------------
 # Normal
 # ---------------------------------------------------------------------------------------------

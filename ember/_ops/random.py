@@ -106,11 +106,6 @@ def float_random_bounds(dtype, low: int, high: int) -> tuple[int, int]:
     return low, high
 
 
-def random_full_range(gen, shape, dtype) -> np.ndarray:
-    """random_(from=-2^63, to=None): random64() reinterpreted as int64."""
-    return random64(gen, _count(shape)).view(np.int64).astype(dtype).reshape(shape)
-
-
 # uniform_int_distribution's modulus per dtype: int64 and double on random64(), the rest on
 # random(); floats draw [0, 2^mantissa] inclusive, integers [0, max]
 _RANDOM_MODULUS = {"int64": (True, 1 << 63), "float64": (True, (1 << 53) + 1),
