@@ -528,3 +528,16 @@ def test_add_video_writes_a_gif(tmp_path):  # pragma: no cover - needs moviepy
     frames = Image.open(io.BytesIO(event.encoded_image_string))
     assert frames.format == "GIF" and frames.n_frames == 4
     assert acc.Images("bytes")[0].step == 1
+
+
+def test_every_torch_writer_method_with_torch_signature():
+    import inspect
+
+    for name, method in inspect.getmembers(torch_tb.SummaryWriter, inspect.isfunction):
+        if name.startswith("_") and name != "__init__":
+            continue
+        assert hasattr(SummaryWriter, name), name
+        theirs = [(p.name, p.default) for p in inspect.signature(method).parameters.values()]
+        ours = [(p.name, p.default)
+                for p in inspect.signature(getattr(SummaryWriter, name)).parameters.values()]
+        assert ours == theirs, name
