@@ -173,6 +173,23 @@ def test_add_graph_residual_multi_input(tmp_path):
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
+def test_add_graph_failing_forward_leaves_the_model_as_it_was(tmp_path):
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(x) @ ember.ones(5)  # shapes do not match
+
+    model = Broken()
+    with SummaryWriter(tmp_path) as writer:
+        with pytest.raises(RuntimeError):
+            writer.add_graph(model, ember.randn(4, 3))
+    assert model.training
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
 def test_add_graph_verbose_prints_the_graph(tmp_path, capsys):
     with SummaryWriter(tmp_path) as writer:
         writer.add_graph(SmallCNN(), ember.randn(1, 1, 8, 8), verbose=True)

@@ -10,7 +10,9 @@ with its ``_output_shapes``.
 
 What a backward graph cannot show: ops on tensors that need no gradient (integer indices,
 masks, constants) and ops whose outputs need none (argmax, comparisons) leave no node, so a
-model's integer inputs appear without edges.
+model's integer inputs appear without edges. A module's ops are found between its inputs and
+its outputs: an op of an outer module reached by a submodule through an attribute rather
+than an argument is named under the submodule.
 """
 from __future__ import annotations
 
