@@ -202,3 +202,9 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
     finally:
         set_rng_state(state)
 
+
+
+def numpy_generator(generator=None) -> _NumpyView:
+    """NumPy's API over an ember generator's mt19937 words (NumPy's transformations, not
+    torch's: for draws torch has no counterpart of)."""
+    return resolve(generator).numpy
