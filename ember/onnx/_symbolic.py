@@ -17,6 +17,7 @@ from .._ops import index as I
 from .._ops import linalg as LA
 from .._ops import pointwise as P
 from .._ops import reduce as R
+from .._ops import resample as Rs
 from .._ops import shape as S
 from ..nn.functional.conv import Convolution
 from ..nn.functional.linear import Linear, _LinearMm, _LinearSqueeze, _LinearUnsafeView, _LinearView
@@ -24,6 +25,7 @@ from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
 from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
 from ..nn.functional import pooling as _pool
 from ..nn.functional.sparse import _Embedding
+from ..nn.modules.module import _BackwardHookFunction as BackwardHookFunction
 from ._graph import UnsupportedOperatorError
 from ._trace import UnusableOutput
 
@@ -319,6 +321,16 @@ def avg_pool(g, call):
         count_include_pad=int(options["count_include_pad"])))
 
 
+def adaptive_bins(size, out, dtype):
+    """The (out, size) matrix averaging adaptive pooling's bins: bin i covers
+    [floor(i size / out), ceil((i + 1) size / out))."""
+    m = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        lo, hi = (i * size) // out, -(-((i + 1) * size) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
 def adaptive_pool(op, global_op):
     def emit(g, call):
         n = call.inputs[1]
@@ -330,6 +342,15 @@ def adaptive_pool(op, global_op):
             kernel = [i // o for i, o in zip(in_spatial, out_spatial)]
             y = batched(g, call, n, lambda x: g.node(op, [x], kernel_shape=kernel,
                                                      strides=kernel))
+        elif op == "AveragePool" and n <= 2:
+            # unequal (overlapping) bins: the average is separable, one matrix per dim:
+            # y = A_h x A_w^T (MatMul broadcasts over the leading dims)
+            dtype = call.outputs[0].dtype
+            y = g.node("MatMul", [call.inputs[0], g.const(
+                adaptive_bins(in_spatial[-1], out_spatial[-1], dtype).T)])
+            if n == 2:
+                y = g.node("MatMul", [g.const(adaptive_bins(in_spatial[0], out_spatial[0],
+                                                             dtype)), y])
         else:
             raise unsupported(call, f"adaptive pooling from {tuple(in_spatial)} to "
                                     f"{out_spatial} (ONNX pools need equal windows: the input "
@@ -430,12 +451,10 @@ def sum_(g, call):
 # ============================================================================ shapes
 @maps(S.View, S.Reshape)
 def reshape(g, call):
-    """A shape read at trace time; with dynamic axes a reshape that keeps dim 0 (the batch,
-    as ``x.view(x.size(0), -1)``) says so with ONNX's 0 (copy the input's dim)."""
-    in_shape, out_shape = call.arrays[0].shape, list(call.outputs[0].shape)
-    if g.dynamic and out_shape and in_shape and out_shape[0] == in_shape[0]:
-        out_shape[0] = 0
-    return g.node("Reshape", [call.inputs[0], g.ints(out_shape)])
+    """A shape read at trace time (see ``shape_for``: ``x.view(x.size(0), -1)`` keeps a
+    dynamic batch)."""
+    return g.node("Reshape", [call.inputs[0],
+                              shape_for(g, call.arrays[0].shape, call.outputs[0].shape)])
 
 
 @maps(S.Permute)
@@ -583,3 +602,228 @@ def select(g, call):
     if insert:
         y = g.node("Unsqueeze", [y, g.ints(insert)])
     return y if y != x else g.node("Identity", [x])
+
+
+# ============================================================================ more reductions
+def axes_list(axes, ndim):
+    if axes is None:
+        return list(range(ndim))
+    if isinstance(axes, (int, np.integer)):
+        return [int(axes)]
+    return [int(a) for a in axes]
+
+
+@maps(R.AmaxAmin)
+def amax_amin(g, call):
+    x, axes, keepdim, is_max = call.inputs[:4]
+    axes = axes_list(axes, call.arrays[0].ndim)
+    return reduce(g, "ReduceMax" if is_max else "ReduceMin", x, axes, keepdim)
+
+
+@maps(R.MaxMinDim)
+def max_min_dim(g, call):  # (values, indices): the first extreme, as torch's
+    x, axis, keepdim, is_max = call.inputs
+    values = reduce(g, "ReduceMax" if is_max else "ReduceMin", x, [int(axis)], keepdim)
+    indices = g.node("ArgMax" if is_max else "ArgMin", [x], axis=int(axis),
+                     keepdims=int(keepdim))
+    return [values, indices]
+
+
+@maps(R.LogSumExp)
+def logsumexp(g, call):
+    x, axes, keepdim = call.inputs
+    return reduce(g, "ReduceLogSumExp", x, axes_list(axes, call.arrays[0].ndim), keepdim)
+
+
+@maps(R.Prod)
+def prod(g, call):
+    x, axis, keepdim = call.inputs
+    return reduce(g, "ReduceProd", x, axes_list(axis, call.arrays[0].ndim), keepdim)
+
+
+@maps(R.Var)
+def var(g, call):  # sum (x - mean)^2 / (n - correction)
+    x, axes, correction, keepdim = call.inputs
+    shape = call.arrays[0].shape
+    axes = axes_list(axes, len(shape))
+    n = int(np.prod([shape[a] for a in axes]))
+    centred = g.node("Sub", [x, reduce(g, "ReduceMean", x, axes, 1)])
+    total = reduce(g, "ReduceSum", g.node("Mul", [centred, centred]), axes, keepdim)
+    return g.node("Div", [total, scalar(g, max(n - correction, 0), call.outputs[0])])
+
+
+def p_norm(g, call, x, p, axes, keepdim):
+    axes = axes_list(axes, call.arrays[0].ndim)
+    if p == 2:
+        return reduce(g, "ReduceL2", x, axes, keepdim)
+    if p == 1:
+        return reduce(g, "ReduceL1", x, axes, keepdim)
+    if p in (np.inf, -np.inf):
+        return reduce(g, "ReduceMax" if p > 0 else "ReduceMin", g.node("Abs", [x]), axes,
+                      keepdim)
+    raise unsupported(call, f"the {p}-norm (ember.onnx exports p = 1, 2, inf, -inf)")
+
+
+@maps(R.Norm)
+def norm(g, call):
+    x, p, axes, keepdim = call.inputs
+    return p_norm(g, call, x, p, axes, keepdim)
+
+
+@maps(LA.VectorNorm)
+def vector_norm(g, call):
+    x, ord, axes, keepdim = call.inputs
+    return p_norm(g, call, x, ord, axes, keepdim)
+
+
+@maps(R.CumSum)
+def cumsum(g, call):
+    x, axis = call.inputs
+    return g.node("CumSum", [x, g.const(np.asarray(int(axis), dtype=np.int64))])
+
+
+# ============================================================================ more elementwise
+@maps(E.Addcmul, E.Addcdiv)
+def addcmul_addcdiv(g, call):  # x + value * t1 (* or /) t2
+    x, t1, t2, value = call.inputs
+    prod = g.node("Mul" if call.fn is E.Addcmul else "Div", [t1, t2])
+    if value != 1:
+        prod = g.node("Mul", [prod, scalar(g, value, call.outputs[0])])
+    return g.node("Add", [x, prod])
+
+
+@maps(P.ClampTensor)
+def clamp_tensor(g, call):
+    y = operand(g, call, 0)
+    if call.inputs[1] is not None:
+        y = g.node("Max", [y, operand(g, call, 1)])
+    if call.inputs[2] is not None:
+        y = g.node("Min", [y, operand(g, call, 2)])
+    return y
+
+
+@maps(P.Lerp)
+def lerp(g, call):  # start + weight (end - start)
+    start, end, weight = (operand(g, call, i) for i in range(3))
+    return g.node("Add", [start, g.node("Mul", [weight, g.node("Sub", [end, start])])])
+
+
+@maps(I.MaskedFill)
+def masked_fill(g, call):
+    a, mask, value = call.inputs
+    mask = mask if call.arrays[1] is not None else g.const(np.asarray(mask, dtype=bool))
+    return g.node("Where", [mask, operand(g, call, 2), a])
+
+
+@maps(I.Gather, I.TakeAlong)
+def gather(g, call):
+    a, axis, index = call.inputs
+    if call.arrays[2] is None:
+        index = g.const(np.asarray(index, dtype=np.int64))
+    return g.node("GatherElements", [a, index], axis=int(axis))
+
+
+@maps(A.Glu)
+def glu(g, call):  # a * sigmoid(b), a and b the halves along dim
+    x, dim = call.inputs
+    a, b = g.node("Split", [x], n_out=2, axis=int(dim)) if g.opset >= 18 else g.node(
+        "Split", [x, g.ints([call.arrays[0].shape[dim] // 2] * 2)], n_out=2, axis=int(dim))
+    return g.node("Mul", [a, g.node("Sigmoid", [b])])
+
+
+# ============================================================================ more shapes
+@maps(S.Repeat)
+def repeat(g, call):
+    x, reps = call.inputs
+    ndim = call.arrays[0].ndim
+    if len(reps) > ndim:
+        x = g.node("Reshape", [x, g.ints((1,) * (len(reps) - ndim) + call.arrays[0].shape)])
+    return g.node("Tile", [x, g.ints(reps)])
+
+
+@maps(S.Roll)
+def roll(g, call):
+    x, shifts, axes = call.inputs
+    shape = call.arrays[0].shape
+    if axes is None or (isinstance(axes, (tuple, list)) and len(axes) == 0):
+        flat = g.node("Reshape", [x, g.ints([-1])])
+        rolled = roll_axis(g, flat, int(np.ravel(shifts)[0]), 0, int(np.prod(shape)))
+        return g.node("Reshape", [rolled, g.ints(shape)])
+    shifts = np.ravel(shifts).tolist()
+    axes = np.ravel(axes).tolist()
+    y = x
+    for shift, axis in zip(shifts, axes):
+        y = roll_axis(g, y, int(shift), int(axis), shape[axis])
+    return y
+
+
+def roll_axis(g, x, shift, axis, size):
+    shift %= size if size else 1
+    if not shift:
+        return x
+    axes = g.ints([axis])
+    tail = g.node("Slice", [x, g.ints([size - shift]), g.ints([size]), axes])
+    head = g.node("Slice", [x, g.ints([0]), g.ints([size - shift]), axes])
+    return g.node("Concat", [tail, head], axis=axis)
+
+
+def shape_for(g, in_shape, shape):
+    """A target shape read at trace time; with dynamic axes, a dim 0 equal to the input's
+    (the batch) becomes ONNX's 0 (copy the input's dim)."""
+    shape = [int(d) for d in shape]
+    if g.dynamic and shape and in_shape and shape[0] == in_shape[0]:
+        shape[0] = 0
+    return g.ints(shape)
+
+
+@maps(Rs.PixelShuffle, Rs.PixelUnshuffle, Rs.ChannelShuffle, Rs.NativeChannelShuffle)
+def permutation(g, call):  # reshape, transpose, reshape
+    x, split, perm, out_shape = call.inputs
+    in_shape = call.arrays[0].shape
+    y = g.node("Reshape", [x, shape_for(g, in_shape, split)])
+    y = g.node("Transpose", [y], perm=[int(p) for p in perm])
+    return g.node("Reshape", [y, shape_for(g, in_shape, out_shape)])
+
+
+@maps(*Rs._FUNCTIONS.values())
+def resample(g, call):
+    """Interpolation as ember computes it: one resampling matrix per spatial axis (built from
+    the taps), applied by MatMul; every mode (nearest, linear, cubic, antialiased) alike."""
+    x, taps_per_axis = call.inputs
+    in_shape = call.arrays[0].shape
+    ndim, n = len(in_shape), len(taps_per_axis)
+    dtype = call.outputs[0].dtype
+    y = x
+    for k in reversed(range(n)):
+        taps = taps_per_axis[k]
+        if taps is None:
+            continue
+        axis = ndim - n + k
+        index, weight, count = taps
+        m = np.zeros((index.shape[0], in_shape[axis]), dtype=np.float64)
+        counts = np.full(index.shape[0], index.shape[1]) if count is None else count
+        for j in range(index.shape[0]):
+            for t in range(int(counts[j])):
+                m[j, index[j, t]] += weight[j, t]
+        y = apply_on_axis(g, y, m.astype(dtype), axis, ndim)
+    return y
+
+
+def apply_on_axis(g, x, m, axis, ndim):
+    """``m`` (out, in) applied along ``axis``: x @ m^T on the last axis, m @ x on the one
+    before, and through a transpose elsewhere."""
+    if axis == ndim - 1:
+        return g.node("MatMul", [x, g.const(np.ascontiguousarray(m.T))])
+    if axis == ndim - 2:
+        return g.node("MatMul", [g.const(m), x])
+    perm = list(range(ndim))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    y = g.node("MatMul", [g.node("Transpose", [x], perm=perm),
+                          g.const(np.ascontiguousarray(m.T))])
+    return g.node("Transpose", [y], perm=perm)
+
+
+@maps(BackwardHookFunction)
+def backward_hook(g, call):  # the identity on the tensors (a module's backward hooks)
+    return [g.node("Identity", [v]) if a is not None else g.const(out)
+            for v, a, out in zip(call.inputs[3:], call.arrays[3:], call.outputs)]

@@ -164,9 +164,10 @@ def tracing(tracer: Tracer):
             setattr(Tensor, name, method)
 
 
-# Tensor's paths that compute without a Function (comparisons, floor division, bitwise ops):
-# on a traced value their result would be frozen into a constant, a silently wrong graph.
-_UNTRACED = ("_nograd_binary", "_compare")
+# Tensor's paths that compute without a Function (comparisons, floor division, bitwise ops,
+# argmax/argmin): on a traced value their result would be frozen into a constant, a silently
+# wrong graph.
+_UNTRACED = ("_nograd_binary", "_compare", "_arg")
 
 
 def _refuse_traced(tracer, method):
