@@ -558,3 +558,35 @@ def test_every_torch_writer_method_with_torch_signature():
         ours = [(p.name, p.default)
                 for p in inspect.signature(getattr(SummaryWriter, name)).parameters.values()]
         assert ours == theirs, name
+
+
+def test_tutorial_example(tmp_path, monkeypatch, capsys):
+    """examples/tensorboard_tutorial.py (torch's TensorBoard tutorial) on a small generated
+    CIFAR-10: every kind of event it writes reads back."""
+    pytest.importorskip("matplotlib")
+    import runpy
+    import sys
+
+    from ember.vision.datasets.synthetic import make_cifar10
+
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "examples")
+    make_cifar10(str(tmp_path / "data"), train_per_batch=4, test_size=12)
+    log_dir = tmp_path / "logs"
+    monkeypatch.syspath_prepend(examples)
+    monkeypatch.setattr(sys, "argv", ["tensorboard_tutorial.py", "--root", str(tmp_path / "data"),
+                                      "--logdir", str(log_dir), "--max-batches", "4"])
+    runpy.run_path(os.path.join(examples, "tensorboard_tutorial.py"), run_name="__main__")
+    acc = read(log_dir)
+    assert [e.step for e in acc.Scalars("training loss")] == [1, 3]
+    assert [e.step for e in acc.Images("predictions vs. actuals")] == [1, 3]
+    assert acc.Images("four_cifar_images")[0].width > 4 * 32
+    nodes = {n.name: n for n in acc.Graph().node}
+    assert list(nodes["Net/Conv2d[conv1]/Convolution_0"].input) == [
+        "input/x", "Net/Conv2d[conv1]/weight", "Net/Conv2d[conv1]/bias"]
+    assert shapes(nodes["output/output.1"]) == [[4, 10]]
+    pr = acc.Tensors("plane")[0].tensor_proto
+    assert [d.size for d in pr.tensor_shape.dim] == [6, 127]
+    assert len(acc.Tags()["tensors"]) == 10
+    assert (log_dir / "00000" / "default" / "sprite.png").exists()
+    assert len((log_dir / "00000" / "default" / "metadata.tsv").read_text().splitlines()) == 20
