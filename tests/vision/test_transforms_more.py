@@ -526,3 +526,42 @@ def test_random_erasing_value_length_error():
 def test_resized_crop_warns_on_reversed_ranges():
     with pytest.warns(UserWarning, match=r"Scale and ratio should be of kind \(min, max\)"):
         T.RandomResizedCrop(4, scale=(1.0, 0.5))
+
+
+# -- property tests over random images and parameters --------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(3, 12), w=st.integers(3, 12), batch=st.booleans(), seed=st.integers(0, 2**16),
+       op=st.sampled_from(["adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
+                           "adjust_sharpness", "adjust_gamma"]),
+       factor=st.floats(0.0, 2.5), as_float=st.booleans())
+def test_colour_ops_property(h, w, batch, seed, op, factor, as_float):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, ((2,) if batch else ()) + (3, h, w), dtype=np.uint8)
+    if as_float:
+        img = (img / 255).astype(np.float32)
+    if op == "adjust_hue":
+        factor = factor / 5 - 0.25
+    assert_same(*run_both(op, img, factor), float_tol=1e-6)
+    pil = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    assert_same(getattr(F, op)(pil, factor), getattr(TF, op)(pil, factor))
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(2, 12), w=st.integers(2, 12), seed=st.integers(0, 2**16),
+       angle=st.floats(-180, 180), tx=st.integers(-3, 3), ty=st.integers(-3, 3),
+       scale=st.floats(0.5, 2.0), shear=st.floats(-30, 30), bilinear=st.booleans(), as_float=st.booleans())
+def test_affine_property(h, w, seed, angle, tx, ty, scale, shear, bilinear, as_float):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (3, h, w), dtype=np.uint8)
+    if as_float:
+        img = (img / 255).astype(np.float32)
+    interp = IM.BILINEAR if bilinear else IM.NEAREST
+    assert_same(*run_both("affine", img, angle, [tx, ty], scale, [shear, 0.0], interp, fill=[1.0]), float_tol=1e-6)
+    pil = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    assert_same(F.affine(pil, angle, [tx, ty], scale, shear, interp),
+                TF.affine(pil, angle, [tx, ty], scale, shear, tv_interp(interp)))
