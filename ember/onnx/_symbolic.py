@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .._ops import activation as A
+from .._ops import attention as ATT
 from .._ops import elementwise as E
 from .._ops import index as I
 from .._ops import linalg as LA
@@ -827,3 +828,47 @@ def apply_on_axis(g, x, m, axis, ndim):
 def backward_hook(g, call):  # the identity on the tensors (a module's backward hooks)
     return [g.node("Identity", [v]) if a is not None else g.const(out)
             for v, a, out in zip(call.inputs[3:], call.arrays[3:], call.outputs)]
+
+
+@maps(A.RreluWithNoise, A.RreluWithNoiseInplace)
+def rrelu(g, call):  # in eval: leaky relu with the mean slope
+    x, lower, upper, training = call.inputs[:4]
+    if training:
+        raise unsupported(call, "rrelu in training mode (random slopes)")
+    return g.node("LeakyRelu", [x], alpha=(float(lower) + float(upper)) / 2)
+
+
+# ============================================================================ attention
+def tensor_or_const(g, call, i):
+    """Argument ``i``: a traced value, None, or an array/number made a constant."""
+    if call.arrays[i] is not None or call.inputs[i] is None:
+        return call.inputs[i]
+    return g.const(np.asarray(call.inputs[i]))
+
+
+@maps(ATT.ScaledDotProductAttention, ATT.AttentionWithWeights, ATT._SdpaFlashCpu,
+      ATT._SdpaView, ATT._SdpaMm)
+def attention(g, call):
+    """O = softmax(scale Q K^T + bias) V (and the weights with ``weights_out``); rows whose
+    scores are all -inf give zeros when ``safe``, as ember's kernel."""
+    q, k, v = call.inputs[:3]
+    bias = tensor_or_const(g, call, 3)
+    scale, keep, safe = call.inputs[4:7]
+    weights_out = len(call.inputs) > 7 and call.inputs[7]
+    if keep is not None:
+        raise unsupported(call, "attention dropout (export in eval mode, or dropout_p=0)")
+    like = call.outputs[0]
+    nk = call.arrays[1].ndim
+    kt = g.node("Transpose", [k], perm=list(range(nk - 2)) + [nk - 1, nk - 2])
+    scores = g.node("MatMul", [g.node("Mul", [q, scalar(g, scale, like)]), kt])
+    if bias is not None:
+        scores = g.node("Add", [scores, bias])
+    p = g.node("Softmax", [scores], axis=-1)
+    if safe:
+        from onnx import TensorProto
+        minus_inf = g.node("Cast", [g.node("IsInf", [scores], detect_positive=0)],
+                           to=TensorProto.FLOAT)
+        dead = g.node("Cast", [reduce(g, "ReduceMin", minus_inf, [-1], 1)], to=TensorProto.BOOL)
+        p = g.node("Where", [dead, scalar(g, 0, like), p])
+    out = g.node("MatMul", [p, v])
+    return [out, p] if weights_out else out

@@ -164,6 +164,9 @@ LAYERS = {
     "prelu": (lambda: nn.PReLU(3, init=0.2), (2, 3, 4)),
     "softmax": (lambda: nn.Softmax(dim=1), (2, 5, 3)),
     "log_softmax": (lambda: nn.LogSoftmax(dim=-1), (2, 5)),
+    "softmin": (lambda: nn.Softmin(dim=1), (2, 5)),
+    "softmax2d": (lambda: nn.Softmax2d(), (2, 3, 2, 2)),
+    "rrelu_eval": (lambda: nn.RReLU(0.1, 0.3), (2, 5)),
     # normalisation, dropout
     "batch_norm2d": (lambda: randomize_norms(nn.BatchNorm2d(3)), (2, 3, 4, 4)),
     "batch_norm1d": (lambda: randomize_norms(nn.BatchNorm1d(3)), (4, 3)),
@@ -274,6 +277,30 @@ def test_op(name):
     fn, n_args = OPS[name]
     args = [x(4, 6, seed=i) for i in range(n_args)]
     check(Fn(lambda *xs: fn(*xs)), *args)
+
+
+# ------------------------------------------------------------------------------- attention
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention(need_weights):
+    ember.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    model = Fn(lambda q, kv: mha(q, kv, kv, need_weights=need_weights)[0 if not need_weights
+                                                                       else slice(None)], mha)
+    check(model, x(2, 3, 8), x(2, 5, 8, seed=1))
+
+
+def test_scaled_dot_product_attention_masks():
+    F = nn.functional
+    mask = ember.tensor(np.array([[True, False, True], [False, False, False]]))
+    check(Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+             + F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3)),
+          x(1, 2, 2, 4), x(1, 2, 3, 4, seed=1), x(1, 2, 3, 4, seed=2))
+
+
+def test_transformer_encoder_layer():
+    ember.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+    check(layer, x(2, 4, 8))
 
 
 # ------------------------------------------------------------------------------- models
