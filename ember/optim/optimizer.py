@@ -161,6 +161,15 @@ def _scalar(x):
 # Optimizer
 # ---------------------------------------------------------------------------------------------
 
+
+def _is_complex(param) -> bool:
+    """A lazy module's UninitializedParameter has no values yet (reading them raises): it is
+    accepted as torch accepts it, and materialised in place before the first step."""
+    from ..nn.parameter import UninitializedParameter
+    if isinstance(param, UninitializedParameter):
+        return False
+    return param._data.dtype.kind == "c"
+
 class Optimizer:
     r"""Base class for all optimizers.
 
@@ -270,7 +279,7 @@ class Optimizer:
                                 + typename(param))
             if param.grad_fn is not None:
                 raise ValueError("can't optimize a non-leaf Tensor")
-            if param._data.dtype.kind == "c":  # torch optimises them as pairs of reals
+            if _is_complex(param):  # torch optimises them as pairs of reals
                 raise TypeError("ember's optimizers do not support complex parameters "
                                 f"(got a parameter of dtype {param._data.dtype})")
 

@@ -272,10 +272,7 @@ def test_deepcopy_of_lazy_linear(lib):
 
 
 @pytest.mark.parametrize("lib", [
-    pytest.param(ember, marks=pytest.mark.xfail(
-        strict=True, reason="ember/optim/optimizer.py add_param_group reads param._data.dtype "
-                            "(not this area's file); param.is_complex() would accept them")),
-    torch], ids=["ember", "torch"])
+    ember, torch], ids=["ember", "torch"])
 def test_optimizer_accepts_uninitialized_parameters(lib):
     m = lib.nn.LazyLinear(3)
     opt = lib.optim.SGD(m.parameters(), lr=0.1)
