@@ -91,7 +91,7 @@ for _fn, _op in ((E.Neg, "Neg"), (E.Abs, "Abs"), (E.Exp, "Exp"), (E.Log, "Log"),
                  (E.Sqrt, "Sqrt"), (E.Sin, "Sin"), (E.Cos, "Cos"), (E.Tanh, "Tanh"),
                  (E.Sigmoid, "Sigmoid"), (E.Clone, "Identity"), (S.Contiguous, "Identity"),
                  (A.Relu, "Relu"), (A.Sigmoid, "Sigmoid"), (A.Tanh, "Tanh"),
-                 (A.Hardswish, "HardSwish"), (A.Softsign, "Softsign")):
+                 (A.Softsign, "Softsign")):
     TABLE[_fn] = _unary(_op)
 
 
@@ -139,6 +139,14 @@ def leaky_relu(g, call):
 @maps(A.Hardtanh)
 def hardtanh(g, call):  # relu6 too
     return clip(g, call.inputs[0], call.inputs[1], call.inputs[2], call.outputs[0])
+
+
+@maps(A.Hardswish)
+def hardswish(g, call):  # x * relu6(x + 3) / 6; HardSwish itself from opset 14
+    x = call.inputs[0]
+    if g.opset >= 14:
+        return g.node("HardSwish", [x])
+    return g.node("Mul", [x, g.node("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)])
 
 
 @maps(A.Hardsigmoid)
@@ -399,7 +407,14 @@ def layer_norm(g, call):
     like = call.outputs[0]
     shape = call.arrays[0].shape[-k:]
     w = w if w is not None else g.const(np.ones(shape, dtype=like.dtype))
-    return g.node("LayerNormalization", [x, w, b], axis=-int(k), epsilon=float(eps))
+    if g.opset >= 17:
+        return g.node("LayerNormalization", [x, w, b], axis=-int(k), epsilon=float(eps))
+    axes = list(range(-int(k), 0))  # LayerNormalization is opset 17's: compose it before
+    centred = g.node("Sub", [x, reduce(g, "ReduceMean", x, axes, 1)])
+    variance = reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), axes, 1)
+    std = g.node("Sqrt", [g.node("Add", [variance, scalar(g, eps, like)])])
+    y = g.node("Mul", [g.node("Div", [centred, std]), w])
+    return y if b is None else g.node("Add", [y, b])
 
 
 @maps(_GroupNorm)
@@ -727,8 +742,8 @@ def gather(g, call):
 @maps(A.Glu)
 def glu(g, call):  # a * sigmoid(b), a and b the halves along dim
     x, dim = call.inputs
-    a, b = g.node("Split", [x], n_out=2, axis=int(dim)) if g.opset >= 18 else g.node(
-        "Split", [x, g.ints([call.arrays[0].shape[dim] // 2] * 2)], n_out=2, axis=int(dim))
+    half = call.arrays[0].shape[dim] // 2
+    a, b = g.node("Split", [x, g.ints([half, half])], n_out=2, axis=int(dim))
     return g.node("Mul", [a, g.node("Sigmoid", [b])])
 
 

@@ -207,6 +207,26 @@ def test_layer(name):
     check(make(), x(*shape))
 
 
+OPSET_SENSITIVE = ["layer_norm", "layer_norm_no_affine", "hardswish", "glu", "max_pool2d_ceil",
+                   "avg_pool2d_ceil_exclude", "batch_norm2d_batch_stats", "group_norm",
+                   "adaptive_avg_pool2d_global", "softmax", "chunk_split", "reductions"]
+
+
+@pytest.mark.parametrize("opset", [13, 20])
+@pytest.mark.parametrize("name", OPSET_SENSITIVE)
+def test_oldest_and_newest_opset(name, opset):
+    """Ops whose ONNX form changed between opsets 13 and 20 (reduce axes, Split, Pad,
+    LayerNormalization, HardSwish) export at both ends."""
+    ember.manual_seed(0)
+    if name in LAYERS:
+        make, shape = LAYERS[name]
+        proto = check(make(), x(*shape), opset_version=opset)
+    else:
+        fn, n_args = OPS[name]
+        proto = check(Fn(fn), *[x(4, 6, seed=i) for i in range(n_args)], opset_version=opset)
+    assert proto.opset_import[0].version == opset
+
+
 def test_circular_padding_needs_opset_19():
     conv = nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular")
     check(conv, x(1, 2, 5, 5), opset_version=19)
