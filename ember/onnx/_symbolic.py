@@ -17,11 +17,13 @@ from .._ops import elementwise as E
 from .._ops import index as I
 from .._ops import linalg as LA
 from .._ops import pointwise as P
+from .._ops import products as PR
 from .._ops import reduce as R
 from .._ops import resample as Rs
 from .._ops import shape as S
+from .._ops import stats as ST
 from ..nn.functional.conv import Convolution
-from ..nn.functional.linear import Linear, _LinearMm, _LinearSqueeze, _LinearUnsafeView, _LinearView
+from ..nn.functional.linear import Bilinear, _BilinearNoBias, Linear, _LinearMm, _LinearSqueeze, _LinearUnsafeView, _LinearView
 from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
 from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
 from ..nn.functional import pooling as _pool
@@ -887,3 +889,33 @@ def attention(g, call):
         p = g.node("Where", [dead, scalar(g, 0, like), p])
     out = g.node("MatMul", [p, v])
     return [out, p] if weights_out else out
+
+
+# ============================================================================ products, triangles
+@maps(PR.Einsum)
+def einsum(g, call):
+    subs, out, sizes = call.inputs[:3]
+    for sub, array in zip(subs, call.arrays[3:]):
+        if array is None or any(array.shape[i] != sizes[c] for i, c in enumerate(sub)):
+            raise unsupported(call, "einsum with broadcast (size-1) operand dims")
+    return g.node("Einsum", list(call.inputs[3:]), equation=",".join(subs) + "->" + out)
+
+
+@maps(Bilinear, _BilinearNoBias)
+def bilinear(g, call):  # y = x1 A x2 + b, A: (out, in1, in2)
+    x1, x2, w, b = call.inputs
+    y = g.node("Einsum", [x1, w, x2], equation="...i,oij,...j->...o")
+    return y if b is None else g.node("Add", [y, b])
+
+
+@maps(ST.StdFromVar)
+def std_from_var(g, call):
+    return g.node("Sqrt", [call.inputs[0]])
+
+
+@maps(PR.Triangle, PR.Triu, PR.Tril)
+def triangle(g, call):  # the kept triangle of the last two dims, as a fixed mask
+    a, diagonal, upper = call.inputs
+    rows, cols = call.arrays[0].shape[-2:]
+    mask = (np.triu if upper else np.tril)(np.ones((rows, cols), dtype=bool), int(diagonal))
+    return g.node("Where", [g.const(mask), a, scalar(g, 0, call.outputs[0])])

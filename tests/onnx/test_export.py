@@ -234,6 +234,12 @@ def test_circular_padding_needs_opset_19():
         export_bytes(conv, (x(1, 2, 5, 5),))
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear(bias):
+    ember.manual_seed(0)
+    check(nn.Bilinear(3, 4, 5, bias=bias), x(2, 3), x(2, 4, seed=1))
+
+
 def test_embedding():
     emb = nn.Embedding(10, 4)
     idx = ember.tensor(np.array([[1, 2, 9], [0, 0, 3]], dtype=np.int64))
@@ -279,6 +285,8 @@ OPS = {
     "addcmul_lerp_masked": (lambda a, b: a.addcmul(a, b, value=0.5).addcdiv(a, b * b + 1)
                             + a.lerp(b, 0.3) + a.masked_fill(
                                 ember.tensor(np.eye(4, 6, dtype=bool)), -2.0), 2),
+    "einsum_std_triangles": (lambda a, b: ember.einsum("ij,kj->ik", a, b) + a.std(1)[:, None]
+                             + a[:, :4].triu(1) @ b[:, :4].tril(-1).t(), 2),
     "gather": (lambda a: a.gather(1, ember.tensor(np.array([[0, 5], [1, 1], [2, 3], [4, 0]]))),
                1),
 }
