@@ -1,21 +1,15 @@
 """MultiheadAttention, as torch.nn.MultiheadAttention (torch keeps it in activation.py)."""
 from __future__ import annotations
 
-from ... import empty
-from ... import _state
+from ... import _state, empty
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ..functional import attention as FA
 from ..init import constant_, xavier_normal_, xavier_uniform_
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module, Parameter
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A Linear that torch's quantization tools leave alone (MultiheadAttention's out_proj);
-    the same layer otherwise, kept for its name in reprs and checkpoints."""
 
 
 def _set_state(module, state: dict) -> None:

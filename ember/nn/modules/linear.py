@@ -149,4 +149,10 @@ class LazyLinear(LazyModuleMixin, Linear):
             self.in_features = input.shape[-1]
 
 
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear that torch's quantization tools leave alone (MultiheadAttention's out_proj);
+    the same layer otherwise, kept for its name in reprs and checkpoints. (torch defines it
+    here, in nn.modules.linear, and not in __all__.)"""
+
 __all__ += ["LazyLinear"]
