@@ -20,6 +20,7 @@ from .._ops import pointwise as P
 from .._ops import products as PR
 from .._ops import reduce as R
 from .._ops import resample as Rs
+from .._ops.rnn import RNNLayer
 from .._ops import shape as S
 from .._ops import stats as ST
 from ..nn.functional.conv import Convolution
@@ -919,3 +920,57 @@ def triangle(g, call):  # the kept triangle of the last two dims, as a fixed mas
     rows, cols = call.arrays[0].shape[-2:]
     mask = (np.triu if upper else np.tril)(np.ones((rows, cols), dtype=bool), int(diagonal))
     return g.node("Where", [g.const(mask), a, scalar(g, 0, call.outputs[0])])
+
+
+# ============================================================================ recurrent layers
+# torch's gate blocks, in the order ONNX wants them: LSTM i f g o -> i o f c(g); GRU r z n ->
+# z r h(n). RNN has one block.
+_GATES = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
+
+
+def gate_order(g, w, mode, hidden):
+    """Weight or bias rows regrouped from torch's gate order to ONNX's, with ONNX's leading
+    direction axis."""
+    order = _GATES[mode]
+    if len(order) > 1:
+        blocks = g.node("Split", [w, g.ints([hidden] * len(order))], n_out=len(order), axis=0)
+        w = g.node("Concat", [blocks[i] for i in order], axis=0)
+    return g.node("Unsqueeze", [w, g.ints([0])])
+
+
+@maps(RNNLayer)
+def rnn_layer(g, call):
+    """One layer and direction over a full (unpacked) sequence: ONNX's RNN/LSTM/GRU on
+    (T, B, I) with one direction. The packed rows (T*B, I) are time-major."""
+    x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, mode, _layer, batch_sizes, reverse = call.inputs
+    if w_hr is not None:
+        raise unsupported(call, "LSTM with proj_size > 0")
+    sizes = np.asarray(batch_sizes)
+    if sizes.size and (sizes != sizes[0]).any():
+        raise unsupported(call, "packed sequences of different lengths")
+    steps, batch = int(sizes.size), int(sizes[0]) if sizes.size else 0
+    hidden = call.arrays[2].shape[1]
+    seq = g.node("Reshape", [x, g.ints([steps, batch, call.arrays[0].shape[1]])])
+    w = gate_order(g, w_ih, mode, hidden)
+    r = gate_order(g, w_hh, mode, hidden)
+    if b_ih is None:
+        b = None
+    else:
+        b = g.node("Concat", [gate_order(g, b_ih, mode, hidden),
+                              gate_order(g, b_hh, mode, hidden)], axis=1)
+    h = g.node("Unsqueeze", [h0, g.ints([0])])
+    attrs = dict(hidden_size=hidden, direction="reverse" if reverse else "forward")
+    if mode == "LSTM":
+        c = g.node("Unsqueeze", [c0, g.ints([0])])
+        y, h_n, c_n = g.node("LSTM", [seq, w, r, b, None, h, c], n_out=3, **attrs)
+    elif mode == "GRU":  # torch applies r after the hidden matmul: linear_before_reset
+        y, h_n = g.node("GRU", [seq, w, r, b, None, h], n_out=2, linear_before_reset=1, **attrs)
+    else:
+        y, h_n = g.node("RNN", [seq, w, r, b, None, h], n_out=2,
+                        activations=["Tanh" if mode == "RNN_TANH" else "Relu"], **attrs)
+    squeeze0 = g.ints([0])
+    outs = [g.node("Reshape", [y, g.ints([steps * batch, hidden])]),
+            g.node("Squeeze", [h_n, squeeze0])]
+    if mode == "LSTM":
+        outs.append(g.node("Squeeze", [c_n, squeeze0]))
+    return outs

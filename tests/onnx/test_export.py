@@ -47,7 +47,13 @@ def run_ort(blob, feeds):
 def reference(model, args):
     with ember.no_grad():
         out = model(*args)
-    return [o.numpy() for o in (out if isinstance(out, (tuple, list)) else [out])]
+    return [o.numpy() for o in flatten(out)]
+
+
+def flatten(out):
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in flatten(o)]
+    return [out]
 
 
 def check(model, *args, opset_version=None, run_args=None, **kw):
@@ -323,6 +329,33 @@ def test_scaled_dot_product_attention_masks():
     check(Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
              + F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3)),
           x(1, 2, 2, 4), x(1, 2, 3, 4, seed=1), x(1, 2, 3, 4, seed=2))
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", dict(batch_first=True)),
+    ("RNN", dict(nonlinearity="relu", bias=False)), ("RNN", dict(num_layers=2)),
+    ("LSTM", dict(batch_first=True))])
+def test_recurrent(kind, kw):
+    ember.manual_seed(0)
+    layer = getattr(nn, kind)(4, 5, **kw)
+    check(Fn(lambda a: layer(a), layer), x(3, 2, 4))
+
+
+def test_recurrent_unsupported_forms_raise():
+    lstm = nn.LSTM(4, 5, proj_size=2)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="proj_size"):
+        export_bytes(Fn(lambda a: lstm(a)[0], lstm), (x(3, 2, 4),))
+    gru = nn.GRU(4, 5)
+    pack = nn.utils.rnn.pack_padded_sequence
+    with pytest.raises(ember.onnx.UnsupportedOperatorError):  # (packing indexes first)
+        export_bytes(Fn(lambda a: gru(pack(a, [3, 1]))[1], gru), (x(3, 2, 4),))
+
+
+def test_recurrent_with_initial_state():
+    ember.manual_seed(0)
+    lstm = nn.LSTM(4, 5)
+    check(Fn(lambda a, h, c: lstm(a, (h, c)), lstm), x(3, 2, 4), x(1, 2, 5, seed=1),
+          x(1, 2, 5, seed=2))
 
 
 def test_transformer_encoder_layer():
