@@ -217,6 +217,10 @@ from ._ops.rearrange import (cartesian_prod, column_stack, dstack, hstack, meshg
                              row_stack, vstack)
 
 
+from ._ops.resample import (channel_shuffle, native_channel_shuffle, pixel_shuffle,  # noqa: E402,F401
+                            pixel_unshuffle)
+
+
 def combinations(input, r=2, with_replacement=False):
     from ._ops.rearrange import combinations as _combinations
     return _combinations(input, r, with_replacement)
@@ -318,7 +322,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 
 _LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli", "cuda", "accelerator",
-         "backends", "mps", "linalg", "special")
+         "backends", "mps", "linalg", "special", "onnx")
 
 
 def __getattr__(name):

@@ -258,3 +258,73 @@ class NativeChannelShuffle(ChannelShuffle):
     @staticmethod
     def backward(ctx, grad):
         raise RuntimeError("derivative for aten::native_channel_shuffle is not implemented")
+
+
+# ---------------------------------------------------------------------------------------------
+# the shuffles' argument checks (torch.pixel_shuffle and F.pixel_shuffle are the same function)
+# ---------------------------------------------------------------------------------------------
+def _check_int_argument(fn, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}(): argument '{name}' (position 2) must be int, not "
+                        f"{type(value).__name__}")
+    return int(value)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): each group of r^2 channels becomes an r x r block
+    (sub-pixel convolution, Shi et al. 2016)."""
+    r = _check_int_argument("pixel_shuffle", "upscale_factor", upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    c = input.shape[-3]
+    if c % (r * r) != 0:
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible "
+                           f"by the square of upscale_factor, but input.size(-3)={c} is not "
+                           f"divisible by {r * r}")
+    return PixelShuffle.apply_to(input, r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of ``pixel_shuffle``."""
+    r = _check_int_argument("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_unshuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    h, w = input.shape[-2], input.shape[-1]
+    if h % r != 0:
+        raise RuntimeError("pixel_unshuffle expects height to be divisible by downscale_factor, "
+                           f"but input.size(-2)={h} is not divisible by {r}")
+    if w % r != 0:
+        raise RuntimeError("pixel_unshuffle expects width to be divisible by downscale_factor, "
+                           f"but input.size(-1)={w} is not divisible by {r}")
+    return PixelUnshuffle.apply_to(input, r)
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with C = g k: channel ``i k + j`` moves to ``j g + i`` (ShuffleNet)."""
+    return ChannelShuffle.apply_to(input, _check_channel_shuffle(input, groups))
+
+
+def native_channel_shuffle(input, groups):
+    """``channel_shuffle``'s values; as in torch, it has no derivative (backward raises)."""
+    return NativeChannelShuffle.apply_to(input, _check_channel_shuffle(input, groups))
+
+
+def _check_channel_shuffle(input, groups):
+    g = _check_int_argument("channel_shuffle", "groups", groups)
+    if input.dim() <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if g <= 0:
+        raise RuntimeError("Number of groups to divide channels in must be positive. "
+                           f"Value of groups:{g}")
+    c = input.shape[1]
+    if c % g != 0:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {g} groups.")
+    return g
