@@ -2183,27 +2183,137 @@ class Tensor:
     def zero_(self):
         return self._fill_raw(0)
 
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        from .random import numpy_generator
-        return self._fill_raw(numpy_generator(generator).uniform(a, b, self._data.shape))
+    # -- random fills: torch's CPU kernels bit for bit (ember/_ops/random.py, docs/reproducibility.md)
+
+    def _random_fill(self, draw, dtype=None):
+        """Fill with ``draw(n)``'s n values (NumPy array, at least ``dtype``), written in memory
+        order as ATen's TensorIterator walks a strided destination."""
+        arr = self._data
+        if arr.flags.c_contiguous:
+            return self._fill_raw(draw(arr.size).reshape(arr.shape))
+        perm = sorted(range(arr.ndim), key=lambda d: -abs(arr.strides[d]))
+        out = np.empty(arr.shape, dtype=arr.dtype)
+        view = out.transpose(perm)
+        view[...] = draw(arr.size).reshape(view.shape)
+        return self._fill_raw(out)
+
+    def _check_floating_fill(self, kernel):
+        if self._data.dtype.kind != "f":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{_dtype.scalar_type_name(self._data.dtype)}'")
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        from . import random
+        from ._ops import random as R
+        self._check_floating_fill("check_uniform_bounds")
+        from_, to = float(_unwrap(from_)), float(_unwrap(to))
+        if not from_ <= to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={R.cpp_number(from_)} > to={R.cpp_number(to)}")
+        gen = random.resolve(generator)
+        return self._random_fill(lambda n: R.uniform(gen, (n,), self._data.dtype, from_, to))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        from .random import numpy_generator
-        return self._fill_raw(numpy_generator(generator).normal(mean, std, self._data.shape))
+        from . import random
+        from ._ops import random as R
+        self._check_floating_fill("normal_kernel_cpu")
+        mean, std = float(_unwrap(mean)), float(_unwrap(std))
+        if not std >= 0.0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {R.cpp_number(std)}")
+        gen = random.resolve(generator)
+        contiguous = self._data.flags.c_contiguous
+        return self._random_fill(
+            lambda n: R.normal(gen, (n,), self._data.dtype, mean, std, contiguous))
 
     def bernoulli_(self, p=0.5, *, generator=None):
-        from .random import numpy_generator
-        return self._fill_raw(numpy_generator(generator).random(self._data.shape) < _unwrap(p))
+        from . import random
+        from ._ops import random as R
+        gen = random.resolve(generator)
+        if isinstance(p, Tensor):
+            probs = np.broadcast_to(p._data, self._data.shape)
+            if np.any((probs < 0) | (probs > 1)):
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+            return self._fill_raw(R.bernoulli_tensor(gen, np.ascontiguousarray(probs)))
+        p = float(p)
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={R.cpp_number(p)}")
+        return self._random_fill(lambda n: R.bernoulli_scalar(gen, (n,), p))
 
     def exponential_(self, lambd=1.0, *, generator=None):
-        from .random import numpy_generator
-        return self._fill_raw(numpy_generator(generator).exponential(1.0 / lambd, self._data.shape))
+        from . import random
+        from ._ops import random as R
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("Exponential distribution is a continuous probability distribution."
+                               " dtype must be a floating point but you specified "
+                               f"{_dtype.scalar_type_name(self._data.dtype)}")
+        lambd = float(lambd)
+        if not lambd > 0.0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={R.cpp_number(lambd)}")
+        gen = random.resolve(generator)
+        return self._random_fill(lambda n: R.exponential(gen, (n,), lambd))
 
-    def random_(self, low=0, high=None, *, generator=None):
-        from .random import numpy_generator
-        if high is None:
-            low, high = 0, low if low else 2 ** 24
-        return self._fill_raw(numpy_generator(generator).integers(low, high, self._data.shape))
+    def geometric_(self, p, *, generator=None):
+        from . import random
+        from ._ops import random as R
+        p = float(p)
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={R.cpp_number(p)}")
+        gen = random.resolve(generator)
+        return self._random_fill(lambda n: R.geometric(gen, (n,), p))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        from . import random
+        from ._ops import random as R
+        self._check_floating_fill("cauchy_cpu")
+        median, sigma = float(median), float(sigma)
+        if not sigma > 0.0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={R.cpp_number(sigma)}")
+        gen = random.resolve(generator)
+        return self._random_fill(lambda n: R.cauchy(gen, (n,), median, sigma))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        from . import random
+        from ._ops import random as R
+        self._check_floating_fill("log_normal_cpu")
+        mean, std = float(mean), float(std)
+        if not std > 0.0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={R.cpp_number(std)}")
+        gen = random.resolve(generator)
+        return self._random_fill(lambda n: R.log_normal(gen, (n,), mean, std))
+
+    def bernoulli(self, p=None, *, generator=None):
+        from ._creation import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from ._creation import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def random_(self, from_=None, to=None, *, generator=None):
+        """random_() (each dtype's default range), random_(to) or random_(from, to)."""
+        from . import random
+        from ._ops import random as R
+        gen = random.resolve(generator)
+        dt = self._data.dtype
+        if from_ is None and to is None:
+            return self._random_fill(lambda n: R.random_default(gen, (n,), dt))
+        if to is None:
+            from_, to = 0, from_
+        from_, to = int(from_), int(to)
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                               f"from={from_} >= to={to}")
+        if dt.kind == "f":
+            from_, to = R.float_random_bounds(dt, from_, to)
+        if dt.kind in "iub":
+            info = np.iinfo(dt) if dt.kind != "b" else None
+            lo, hi = (0, 1) if info is None else (int(info.min), int(info.max))
+            name = _dtype.cpp_type_name(dt)
+            if not lo <= from_ <= hi:
+                raise RuntimeError(f"from is out of bounds for {name}")
+            if not lo <= to - 1 <= hi:
+                raise RuntimeError(f"to - 1 is out of bounds for {name}")
+        return self._random_fill(lambda n: R.random_from_to(gen, (n,), dt, from_, to))
 
     def unsqueeze_(self, dim):
         return self._reshape_(self.unsqueeze(dim).shape)
