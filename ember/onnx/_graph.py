@@ -55,7 +55,8 @@ class Graph:
 
     def const(self, value, dtype=None, hint: str = "Constant") -> str:
         """An initializer holding ``value`` (an array or a Python number/list)."""
-        array = np.asarray(value, dtype=dtype)
+        # a copy: the traced array may be written later in the forward pass (an in-place op)
+        array = np.array(value, dtype=dtype)
         name = self.fresh(hint)
         self.initializers[name] = array
         return name

@@ -46,6 +46,7 @@ class Tracer:
         self.by_array = {}   # id(array) -> name
         self.static = set()  # names whose value does not depend on the graph inputs
         self.unusable = {}   # name -> why it cannot be used (e.g. pooling indices)
+        self.versions = {}   # fixed value's name -> its tensor's version when bound
         self._keep = []      # everything keyed by id() stays alive while tracing
         self._depth = 0
 
@@ -59,6 +60,7 @@ class Tracer:
             self.by_node[id(tensor.grad_fn), tensor._out_idx] = name
         if static:
             self.static.add(name)
+            self.versions[name] = tensor._vbox[0]
 
     def depends_on_inputs(self, t) -> bool:
         """Whether tensor ``t`` is a traced value that is not fixed (a graph input or an op on
@@ -79,6 +81,8 @@ class Tracer:
                     "outside the traced forward pass; create it inside the model's forward")
         if name is None:
             name = self.by_id.get(id(t)) or self.by_array.get(id(t._data))
+            if name in self.versions and t._vbox[0] != self.versions[name]:
+                name = None  # a fixed tensor written in place since: its value now, anew
         if name is None:  # a constant made outside the traced ops (ember.tensor(...), zeros)
             name = self.graph.const(t._data, hint="Constant")
             self.bind(t, name, static=True)

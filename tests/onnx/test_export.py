@@ -434,6 +434,27 @@ def test_constant_folding_folds_weight_only_ops():
     assert "Mul" in [n.op_type for n in proto.graph.node]
 
 
+def test_folded_constant_keeps_its_value_after_an_inplace_write():
+    lin = nn.Linear(3, 3)
+
+    def forward(a):
+        w = lin.weight * 2  # folded into a constant
+        first = a @ w
+        w += 1              # written in place afterwards: the first use must not see it
+        return first + a @ w
+    check(Fn(forward, lin), x(2, 3))
+
+
+def test_constant_written_in_place_between_uses():
+    def forward(a):
+        c = ember.ones(3)
+        first = a + c
+        c += 1  # no graph records this (c needs no grad): the next use sees the new value
+        c.mul_(3)
+        return first * (a + c)
+    check(Fn(forward), x(2, 3))
+
+
 def test_multiple_outputs_and_file_path(tmp_path):
     model = Fn(lambda a, b: (a + b, a * b, a))
     path = tmp_path / "two.onnx"
