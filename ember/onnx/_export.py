@@ -1,7 +1,6 @@
 """``ember.onnx.export``: torch's legacy exporter's signature over ember's tracer."""
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np

@@ -24,7 +24,8 @@ from .._ops.rnn import RNNLayer
 from .._ops import shape as S
 from .._ops import stats as ST
 from ..nn.functional.conv import Convolution
-from ..nn.functional.linear import Bilinear, _BilinearNoBias, Linear, _LinearMm, _LinearSqueeze, _LinearUnsafeView, _LinearView
+from ..nn.functional.linear import (Bilinear, Linear, _BilinearNoBias, _LinearMm, _LinearSqueeze,
+                                    _LinearUnsafeView, _LinearView)
 from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
 from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
 from ..nn.functional import pooling as _pool
@@ -47,8 +48,8 @@ def maps(*functions):
 
 def unsupported(call, why):
     return UnsupportedOperatorError(
-        f"Exporting the operator '{call.fn._node_cls.name()}' ({call.name}) to ONNX is not supported by "
-        f"ember.onnx: {why}")
+        f"Exporting the operator '{call.fn._node_cls.name()}' ({call.name}) to ONNX is not "
+        f"supported by ember.onnx: {why}")
 
 
 def operand(g, call, i):

@@ -115,8 +115,8 @@ class Tracer:
         emit = self.table.get(fn)
         if emit is None:
             raise UnsupportedOperatorError(
-                f"Exporting the operator '{fn._node_cls.name()}' ({call.name}) to ONNX is not supported by "
-                "ember.onnx")
+                f"Exporting the operator '{fn._node_cls.name()}' ({call.name}) to ONNX is not "
+                "supported by ember.onnx")
         names = emit(self.graph, call)
         if not isinstance(names, (list, tuple)):
             names = [names]
