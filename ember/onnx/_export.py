@@ -34,18 +34,17 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"Unsupported ONNX opset version: {opset}; ember.onnx exports opsets "
                          f"{MIN_OPSET} to {MAX_OPSET}")
-    if training not in (None, False) and getattr(training, "name", "EVAL") != "EVAL":
-        raise OnnxExporterError("ember.onnx exports models in eval mode only (training=EVAL)")
+    _check_options(training, operator_export_type, export_modules_as_functions)
     positional, keywords = _split_args(args)
     graph = Graph(opset, dynamic=bool(dynamic_axes))
     tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding)
     params = _bind_parameters(model, tracer, export_params)
-    inputs = _bind_inputs(positional, input_names, tracer)
+    call_args, inputs = _bind_inputs(positional, input_names, tracer)
     with _eval_mode(model), grad_mode.enable_grad(), tracing(tracer):
-        result = model(*[t for _, t in inputs], **keywords)
+        result = model(*call_args, **keywords)
     outputs = _flatten_outputs(result)
     proto = _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
-                         export_params)
+                         export_params, bool(keep_initializers_as_inputs))
     onnx = graph.onnx
     onnx.checker.check_model(proto)
     if verbose:
@@ -54,6 +53,21 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         onnx.save_model(proto, os.fspath(f))
     else:
         f.write(proto.SerializeToString())
+
+
+def _check_options(training, operator_export_type, export_modules_as_functions):
+    """torch's enum options: only the values ember exports (eval mode, plain ONNX ops)."""
+    if training is True or training not in (None, False) and \
+            getattr(training, "name", None) != "EVAL":
+        raise OnnxExporterError(f"ember.onnx exports models in eval mode only "
+                                f"(training=TrainingMode.EVAL), got training={training!r}")
+    if operator_export_type is not None and \
+            getattr(operator_export_type, "name", operator_export_type) != "ONNX":
+        raise OnnxExporterError(f"ember.onnx exports standard ONNX operators only "
+                                f"(operator_export_type=ONNX), got {operator_export_type!r}")
+    if export_modules_as_functions:
+        raise OnnxExporterError("ember.onnx does not export modules as ONNX functions "
+                                "(export_modules_as_functions=False)")
 
 
 def _split_args(args):
@@ -99,21 +113,24 @@ def _bind_parameters(model, tracer, export_params):
 
 
 def _bind_inputs(positional, input_names, tracer):
-    """Each Tensor argument as a fresh leaf (floating ones requiring grad, so every op on it
-    goes through a Function): [(name, tensor)]."""
+    """The arguments the model is called with, and the graph inputs: each Tensor argument as a
+    fresh leaf (floating ones requiring grad, so every op on it goes through a Function),
+    named from ``input_names`` or ``input.<i>``. Other arguments (numbers, None) are passed as
+    they are and fixed in the graph, as torch's tracer does."""
     names = list(input_names or [])
-    inputs = []
-    for i, a in enumerate(positional):
+    call_args, inputs = [], []
+    for a in positional:
         if not isinstance(a, Tensor):
-            raise OnnxExporterError(f"ember.onnx.export: argument {i} is a "
-                                    f"{type(a).__name__}; only Tensor arguments are traced")
+            call_args.append(a)
+            continue
         leaf = Tensor._wrap(a._data.copy())
         if leaf._data.dtype.kind in "fc":
             leaf.requires_grad_(True)
         name = names[len(inputs)] if len(inputs) < len(names) else f"input.{len(inputs)}"
         tracer.bind(leaf, name)
         inputs.append((name, leaf))
-    return inputs
+        call_args.append(leaf)
+    return call_args, inputs
 
 
 def _flatten_outputs(result):
@@ -141,7 +158,7 @@ def _dims(name, shape, dynamic_axes):
 
 
 def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
-                 export_params):
+                 export_params, initializers_as_inputs):
     onnx = graph.onnx
     helper = onnx.helper
     known = {n for n, _ in inputs} | set(output_names or [])
@@ -179,6 +196,9 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
             in_infos.append(helper.make_tensor_value_info(name, _elem(array.dtype), array.shape))
             continue
         initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if initializers_as_inputs and name in param_names:  # IR < 4 readers want them listed
+            in_infos.append(helper.make_tensor_value_info(name, _elem(array.dtype),
+                                                          array.shape))
     g = helper.make_graph(graph.nodes, "main_graph", in_infos, out_infos,
                           initializer=initializers)
     model = helper.make_model(g, producer_name="ember",

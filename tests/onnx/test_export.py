@@ -470,6 +470,27 @@ class Scaled(nn.Module):
         return a * scale
 
 
+def test_keep_initializers_as_inputs():
+    model = nn.Linear(3, 2)
+    _, proto = export_bytes(model, (x(2, 3),), keep_initializers_as_inputs=True)
+    assert [i.name for i in proto.graph.initializer] == ["weight", "bias"]
+    assert [i.name for i in proto.graph.input] == ["input.0", "weight", "bias"]
+
+
+def test_number_arguments_are_fixed():
+    model = Scaled()
+    blob, proto = export_bytes(model, (x(2, 3), 5.0))
+    assert [i.name for i in proto.graph.input] == ["input.0"]
+    np.testing.assert_allclose(run_ort(blob, [x(2, 3).numpy()])[0], x(2, 3).numpy() * 5)
+
+
+@pytest.mark.parametrize("option", [dict(training=True), dict(operator_export_type="ONNX_ATEN"),
+                                    dict(export_modules_as_functions=True)])
+def test_options_ember_does_not_export_raise(option):
+    with pytest.raises(ember.onnx.OnnxExporterError):
+        export_bytes(nn.ReLU(), (x(2),), **option)
+
+
 def test_keyword_arguments():
     model = Scaled()
     check(model, x(2, 3))
