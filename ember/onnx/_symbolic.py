@@ -975,3 +975,46 @@ def rnn_layer(g, call):
     if mode == "LSTM":
         outs.append(g.node("Squeeze", [c_n, squeeze0]))
     return outs
+
+
+# ============================================================================ integer-array indexing
+@maps(I.Index)
+def index(g, call):
+    """``x[..., ints, ...]``: one integer array (or a fixed 1-d mask) on one dim, full slices
+    elsewhere, is a Gather. Several arrays, or a mask computed from the inputs, are not."""
+    x, idx = call.inputs
+    items = expand_index(idx, call.arrays[0].ndim)
+    arrays = [(d, i) for d, i in enumerate(items) if isinstance(i, np.ndarray)]
+    plain = all(isinstance(i, slice) and i == slice(None) for i in items
+                if not isinstance(i, np.ndarray))
+    if len(arrays) != 1 or not plain or len(items) != call.arrays[0].ndim:
+        raise unsupported(call, "indexing with several index arrays, or arrays mixed with "
+                                "None/ints/partial slices")
+    axis, array = arrays[0]
+    name = call.lookup(array)
+    if array.dtype == np.bool_:
+        if name is not None or array.ndim != 1:
+            raise unsupported(call, "a boolean mask computed in the model (its result's size "
+                                    "depends on the values) or of more than one dim")
+        name = g.const(np.flatnonzero(array).astype(np.int64))
+    elif name is None:
+        name = g.const(array.astype(np.int64))
+    return g.node("Gather", [x, name], axis=axis)
+
+
+_ROUNDING = {np.floor: "Floor", np.ceil: "Ceil", np.sign: "Sign"}
+
+
+@maps(E.ZeroGrad)
+def piecewise_constant(g, call):  # floor, ceil, sign, trunc
+    x, fn = call.inputs
+    if fn is np.trunc:  # sign(x) floor(|x|)
+        return g.node("Mul", [g.node("Sign", [x]), g.node("Floor", [g.node("Abs", [x])])])
+    if fn not in _ROUNDING:
+        raise unsupported(call, f"the piecewise-constant op {getattr(fn, '__name__', fn)}")
+    return g.node(_ROUNDING[fn], [x])
+
+
+@maps(P.Round)
+def round_(g, call):  # to even, as NumPy's rint and ONNX's Round
+    return g.node("Round", [call.inputs[0]])

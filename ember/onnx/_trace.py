@@ -24,12 +24,15 @@ from ._graph import UnsupportedOperatorError
 class Call:
     """One recorded op: ``fn`` (the Function class), ``inputs`` (per argument: an ONNX value name
     for a Tensor, else the Python value), ``arrays`` (per argument: the Tensor's array or None),
-    ``outputs`` (the output arrays) and ``ctx`` (the graph node, or None under no_grad)."""
+    ``outputs`` (the output arrays), ``ctx`` (the graph node, or None under no_grad) and
+    ``lookup`` (array -> the ONNX value holding it, or None: for arrays nested in an argument,
+    such as an index)."""
 
-    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx")
+    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup")
 
-    def __init__(self, fn, inputs, arrays, outputs, ctx):
+    def __init__(self, fn, inputs, arrays, outputs, ctx, lookup):
         self.fn, self.inputs, self.arrays, self.outputs, self.ctx = fn, inputs, arrays, outputs, ctx
+        self.lookup = lookup
 
     @property
     def name(self):
@@ -105,7 +108,8 @@ class Tracer:
                 inputs.append(a)
                 arrays.append(None)
         ctx = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
-        call = Call(fn, inputs, arrays, [o._data for o in outs], ctx)
+        call = Call(fn, inputs, arrays, [o._data for o in outs], ctx,
+                    lambda array: self.by_array.get(id(array)))
         tensor_inputs = [i for i, a in zip(inputs, arrays) if a is not None]
         if self.fold and tensor_inputs and all(i in self.static for i in tensor_inputs):
             # every input is fixed: the op's value is too; keep the value, not the op

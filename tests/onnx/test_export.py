@@ -56,12 +56,20 @@ def flatten(out):
     return [out]
 
 
+def fresh_like(args):
+    """Other values of the same shapes for the floating inputs: the graph must compute from
+    its inputs, not replay the traced values."""
+    rng = np.random.default_rng(123)
+    return [ember.tensor(rng.standard_normal(a.shape).astype(a.numpy().dtype))
+            if a.dtype.is_floating_point else a for a in args]
+
+
 def check(model, *args, opset_version=None, run_args=None, **kw):
-    """Export ``model`` on ``args``, run onnxruntime on ``run_args`` (default ``args``) and
-    compare every output with ember's."""
+    """Export ``model`` on ``args``, run onnxruntime on ``run_args`` (default: other values of
+    the same shapes) and compare every output with ember's."""
     model.eval()
     blob, proto = export_bytes(model, tuple(args), opset_version=opset_version, **kw)
-    run_args = args if run_args is None else run_args
+    run_args = fresh_like(args) if run_args is None else run_args
     got = run_ort(blob, [a.numpy() for a in run_args])
     want = reference(model, run_args)
     assert len(got) == len(want)
@@ -292,6 +300,12 @@ OPS = {
                                 ember.tensor(np.eye(4, 6, dtype=bool)), -2.0), 2),
     "einsum_std_triangles": (lambda a, b: ember.einsum("ij,kj->ik", a, b) + a.std(1)[:, None]
                              + a[:, :4].triu(1) @ b[:, :4].tril(-1).t(), 2),
+    "index_arrays": (lambda a: a[:, ember.tensor([0, 5, 2, 2, 1, -1])] + a[ember.tensor([3, 1, 0, -1])]
+                     + a[ember.tensor([True, False, True, True])].sum(0)
+                     + a[..., ember.tensor([[1], [0]])].sum((-1, -2))[:, None], 1),
+    "index_traced_indices": (lambda a: a[:, a.max(0).indices], 1),
+    "rounding": (lambda a: (a * 3).floor() + (a * 3).ceil() + a.sign() + (a * 3).trunc()
+                 + (a * 3).round(), 1),
     "gather": (lambda a: a.gather(1, ember.tensor(np.array([[0, 5], [1, 1], [2, 3], [4, 0]]))),
                1),
 }
