@@ -1018,3 +1018,29 @@ def piecewise_constant(g, call):  # floor, ceil, sign, trunc
 @maps(P.Round)
 def round_(g, call):  # to even, as NumPy's rint and ONNX's Round
     return g.node("Round", [call.inputs[0]])
+
+
+# ============================================================================ spatial transformers
+@maps(Rs.AffineGridGenerator)
+def affine_grid(g, call):  # grid = base @ theta^T: the base grid is fixed by the output size
+    theta, spatial, align_corners = call.inputs
+    n = len(spatial)
+    base = Rs.base_grid(spatial, align_corners, call.outputs[0].dtype).reshape(-1, n + 1)
+    grid = g.node("MatMul", [g.const(base), g.node("Transpose", [theta], perm=[0, 2, 1])])
+    return g.node("Reshape", [grid, shape_for(g, call.arrays[0].shape, call.outputs[0].shape)])
+
+
+_GRID_MODES = {16: {"bilinear": "bilinear", "nearest": "nearest", "bicubic": "bicubic"},
+               20: {"bilinear": "linear", "nearest": "nearest", "bicubic": "cubic"}}
+
+
+@maps(Rs.GridSampler2D, Rs.GridSampler3D)
+def grid_sample(g, call):
+    x, grid, mode, padding_mode, align_corners = call.inputs
+    spatial = call.arrays[0].ndim - 2
+    if g.opset < 16 or (spatial == 3 and g.opset < 20):
+        raise unsupported(call, f"grid_sample on {spatial}-d inputs needs opset_version >= "
+                                f"{16 if spatial == 2 else 20}")
+    modes = _GRID_MODES[20 if g.opset >= 20 else 16]
+    return g.node("GridSample", [x, grid], mode=modes[mode], padding_mode=padding_mode,
+                  align_corners=int(bool(align_corners)))

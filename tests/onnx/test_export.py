@@ -254,6 +254,29 @@ def test_bilinear(bias):
     check(nn.Bilinear(3, 4, 5, bias=bias), x(2, 3), x(2, 4, seed=1))
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_spatial_transformer(mode, padding_mode, align_corners):
+    F = nn.functional
+    lin = nn.Linear(3 * 5 * 5, 6)
+
+    def forward(a):
+        theta = lin(a.flatten(1)).view(-1, 2, 3) * 0.3 + ember.tensor([[1.0, 0, 0], [0, 1, 0]])
+        grid = F.affine_grid(theta, [a.shape[0], 3, 4, 6], align_corners=align_corners)
+        return F.grid_sample(a, grid, mode=mode, padding_mode=padding_mode,
+                             align_corners=align_corners)
+    ember.manual_seed(0)
+    check(Fn(forward, lin), x(2, 3, 5, 5), opset_version=16)
+
+
+def test_grid_sample_needs_opset_16():
+    grid = ember.tensor(np.zeros((1, 2, 2, 2), np.float32))
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="opset_version >= 16"):
+        export_bytes(Fn(lambda a: nn.functional.grid_sample(a, grid, align_corners=False)),
+                     (x(1, 1, 3, 3),), opset_version=15)
+
+
 def test_embedding():
     emb = nn.Embedding(10, 4)
     idx = ember.tensor(np.array([[1, 2, 9], [0, 0, 3]], dtype=np.int64))
