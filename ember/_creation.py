@@ -182,8 +182,70 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
-    t = Tensor._wrap(np.linspace(start, end, steps).astype(dt.np))
+    t = Tensor._wrap(linspace_array(start, end, steps, dt.np))
     return t.requires_grad_() if requires_grad else t
+
+
+def linspace_array(start, end, steps, np_dtype) -> np.ndarray:
+    """torch.linspace's CPU arithmetic, bit for bit: ``step = (end - start) / (steps - 1)`` in
+    the output dtype; the first half is ``fma(step, i, start)``, the second half
+    ``fma(-step, steps - 1 - i, end)`` - each a fused multiply-add, emulated in a wider float
+    and rounded once. (NumPy's linspace differs from torch's in the last bit most of the time.)
+    Integer outputs: the bounds are truncated to integers first, the steps computed in
+    double and truncated."""
+    dtype = np.dtype(np_dtype)
+    steps = int(steps)
+    if steps == 0:
+        return np.empty(0, dtype)
+    if dtype == np.float16:
+        return _linspace_half(start, end, steps)
+    if dtype.kind in "iub":
+        s, e = float(int(float(start))), float(int(float(end)))
+        work = np.dtype(np.float64)
+    else:
+        work = dtype
+        s, e = work.type(float(start)), work.type(float(end))
+    if steps == 1:
+        return np.array([s], dtype=work).astype(dtype)
+    step = (work.type(e) - work.type(s)) / work.type(steps - 1)
+    idx = np.arange(steps)
+    if work == np.float32:  # a float32 product is exact in float64: one rounding after the add
+        up = np.float64(step) * idx + np.float64(s)
+        down = np.float64(e) - np.float64(step) * (steps - 1 - idx)
+    else:
+        up = _fma64(np.float64(step), idx.astype(np.float64), np.float64(s))
+        down = _fma64(-np.float64(step), (steps - 1 - idx).astype(np.float64), np.float64(e))
+    values = np.where(idx < steps // 2, up, down).astype(work)
+    return values.astype(dtype)
+
+
+def _fma64(a, b, c):
+    """a * b + c rounded once, for float64 arrays: Dekker's exact product and Knuth's exact
+    sum, then one rounding of the three parts (matches the hardware FMA torch's kernels use)."""
+    p = a * b
+    split = 134217729.0  # 2**27 + 1
+    ca, cb = split * a, split * b
+    a_hi, b_hi = ca - (ca - a), cb - (cb - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    p_err = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    s = p + c
+    bb = s - p
+    s_err = (p - (s - bb)) + (c - bb)
+    return s + (p_err + s_err)
+
+
+def _linspace_half(start, end, steps) -> np.ndarray:
+    """float16: c10::Half arithmetic, every operation computed in float32 and rounded back to
+    half (no fused multiply-add)."""
+    h, f = np.float16, np.float32
+    s, e = h(float(start)), h(float(end))
+    if steps == 1:
+        return np.array([s], np.float16)
+    step = h(f(h(f(e) - f(s))) / f(steps - 1))
+    idx = np.arange(steps)
+    up = (f(s) + (f(step) * idx.astype(f)).astype(h).astype(f)).astype(h)
+    down = (f(e) - (f(step) * (steps - 1 - idx).astype(f)).astype(h).astype(f)).astype(h)
+    return np.where(idx < steps // 2, up, down)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):

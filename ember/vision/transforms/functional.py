@@ -921,19 +921,9 @@ def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
 # -- Gaussian blur -------------------------------------------------------------------------------
 
 def _linspace(start: float, end: float, steps: int, dtype) -> np.ndarray:
-    """torch.linspace's CPU arithmetic: ``step = (end - start) / (steps - 1)`` in the output
-    dtype; the first half is ``fma(step, i, start)``, the second ``fma(-step, steps-1-i, end)``
-    (the fused multiply-add emulated in a wider float, then rounded once)."""
-    dtype = np.dtype(dtype)
-    s, e = dtype.type(start), dtype.type(end)
-    if steps == 1:
-        return np.array([s], dtype=dtype)
-    step = (e - s) / dtype.type(steps - 1)
-    wide = np.float64 if dtype == np.float32 else np.longdouble
-    idx = np.arange(steps)
-    up = wide(step) * idx.astype(wide) + wide(s)
-    down = wide(e) - wide(step) * (steps - 1 - idx).astype(wide)
-    return np.where(idx < steps // 2, up, down).astype(dtype)
+    """torch.linspace's values as an array (ember.linspace computes them as torch does)."""
+    from ember._creation import linspace_array
+    return linspace_array(start, end, steps, dtype)
 
 
 def _gaussian_kernel1d(kernel_size: int, sigma: float, dtype) -> np.ndarray:
