@@ -1044,3 +1044,32 @@ def grid_sample(g, call):
     modes = _GRID_MODES[20 if g.opset >= 20 else 16]
     return g.node("GridSample", [x, grid], mode=modes[mode], padding_mode=padding_mode,
                   align_corners=int(bool(align_corners)))
+
+
+def _scaled_unary(op, pre=None, post=None):
+    """``post * op(pre * x)`` (a missing factor is 1): log2, log10, exp2, deg2rad, ..."""
+    def emit(g, call):
+        x, like = call.inputs[0], call.outputs[0]
+        if pre is not None:
+            x = g.node("Mul", [x, scalar(g, pre, like)])
+        y = g.node(op, [x]) if op else x
+        return y if post is None else g.node("Mul", [y, scalar(g, post, like)])
+    return emit
+
+
+for _name, _emit in (("log2", _scaled_unary("Log", post=1 / math.log(2))),
+                     ("log10", _scaled_unary("Log", post=1 / math.log(10))),
+                     ("exp2", _scaled_unary("Exp", pre=math.log(2))),
+                     ("deg2rad", _scaled_unary(None, post=math.pi / 180)),
+                     ("rad2deg", _scaled_unary(None, post=180 / math.pi))):
+    TABLE[P.FUNCTIONS[_name]] = _emit
+
+
+@maps(P.FUNCTIONS["expm1"])
+def expm1(g, call):
+    return g.node("Sub", [g.node("Exp", [call.inputs[0]]), scalar(g, 1, call.outputs[0])])
+
+
+@maps(P.FUNCTIONS["erfc"])
+def erfc(g, call):
+    return g.node("Sub", [scalar(g, 1, call.outputs[0]), g.node("Erf", [call.inputs[0]])])

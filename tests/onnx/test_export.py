@@ -211,6 +211,9 @@ LAYERS = {
     "pixel_unshuffle": (lambda: nn.PixelUnshuffle(2), (1, 2, 4, 6)),
     "channel_shuffle": (lambda: nn.ChannelShuffle(2), (1, 4, 3, 3)),
     "glu": (lambda: nn.GLU(), (2, 6)),
+    "local_response_norm": (lambda: nn.LocalResponseNorm(3), (1, 5, 3, 3)),
+    "cosine_similarity": (lambda: Fn(lambda a: nn.CosineSimilarity()(a, a.flip(0))), (3, 4)),
+    "pairwise_distance": (lambda: Fn(lambda a: nn.PairwiseDistance()(a, a * 2)), (3, 4)),
 }
 
 
@@ -327,6 +330,8 @@ OPS = {
                      + a[ember.tensor([True, False, True, True])].sum(0)
                      + a[..., ember.tensor([[1], [0]])].sum((-1, -2))[:, None], 1),
     "index_traced_indices": (lambda a: a[:, a.max(0).indices], 1),
+    "log_exp_variants": (lambda a: (a * a + 1).log2() + (a * a + 1).log10() + a.exp2()
+                         + a.expm1() + ember.erfc(a) + ember.deg2rad(a) + ember.rad2deg(a), 1),
     "rounding": (lambda a: (a * 3).floor() + (a * 3).ceil() + a.sign() + (a * 3).trunc()
                  + (a * 3).round(), 1),
     "gather": (lambda a: a.gather(1, ember.tensor(np.array([[0, 5], [1, 1], [2, 3], [4, 0]]))),
