@@ -15,6 +15,7 @@ from .._ops import activation as A
 from .._ops import attention as ATT
 from .._ops import elementwise as E
 from .._ops import index as I
+from .._ops import inplace as IP
 from .._ops import linalg as LA
 from .._ops import pointwise as P
 from .._ops import products as PR
@@ -1073,3 +1074,45 @@ def expm1(g, call):
 @maps(P.FUNCTIONS["erfc"])
 def erfc(g, call):
     return g.node("Sub", [scalar(g, 1, call.outputs[0]), g.node("Erf", [call.inputs[0]])])
+
+
+# ============================================================================ writes into a tensor
+# x[idx] = v and in-place ops on views: the written positions are fixed by the traced shapes,
+# so they are computed here on an arange and the write is one ScatterElements on the flat data.
+def scatter_flat(g, base, shape, positions, updates):
+    flat = g.node("Reshape", [base, g.ints([-1])])
+    written = g.node("ScatterElements", [flat, g.const(positions.reshape(-1).astype(np.int64)),
+                                         g.node("Reshape", [updates, g.ints([-1])])], axis=0)
+    return g.node("Reshape", [written, g.ints(shape)])
+
+
+def region_positions(geometry):
+    base_shape = geometry[0]
+    return IP.view_region(np.arange(int(np.prod(base_shape)), dtype=np.int64), geometry).copy()
+
+
+@maps(I.IndexPut)
+def index_put(g, call):  # out = a.clone(); out[idx] = v
+    a, idx, v = call.inputs
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if any(isinstance(i, np.ndarray) and call.lookup(i) is not None for i in items):
+        raise unsupported(call, "writing at indices computed in the model")
+    shape = call.arrays[0].shape
+    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[idx]
+    values = operand(g, call, 2) if call.arrays[2] is not None or np.ndim(v) == 0 else g.const(
+        np.asarray(v, dtype=call.outputs[0].dtype))
+    values = g.node("Expand", [values, g.ints(np.shape(positions))])
+    return scatter_flat(g, a, shape, positions, values)
+
+
+@maps(IP.CopySlices)
+def copy_slices(g, call):  # the base with the view's region replaced by the op's result
+    base, result, geometry = call.inputs
+    return scatter_flat(g, base, geometry[0], region_positions(geometry), result)
+
+
+@maps(IP.AsStrided)
+def as_strided(g, call):  # the view, read back from its (rewritten) base
+    base, geometry = call.inputs
+    flat = g.node("Reshape", [base, g.ints([-1])])
+    return g.node("Gather", [flat, g.const(region_positions(geometry))], axis=0)

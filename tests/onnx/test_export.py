@@ -313,6 +313,8 @@ OPS = {
                                           a, a * 3), 1),
     "constant_in_forward": (lambda a: a + ember.ones(6) * 2 + ember.arange(6.0), 1),
     "inplace": (lambda a: _inplace(a), 1),
+    "setitem": (lambda a: _setitem(a), 1),
+    "inplace_on_views": (lambda a: _inplace_on_views(a), 1),
     "erf_tan": (lambda a: ember.erf(a) + ember.tan(a * 0.5) + a.sinh() + a.cosh() + a.atan(), 1),
     "cast": (lambda a: a.double().float() * 2, 1),
     "reductions": (lambda a: a.amax(1) + a.max(1).values + a.min(1)[0] + a.logsumexp(1)
@@ -337,6 +339,23 @@ OPS = {
     "gather": (lambda a: a.gather(1, ember.tensor(np.array([[0, 5], [1, 1], [2, 3], [4, 0]]))),
                1),
 }
+
+
+def _setitem(a):
+    b = a * 1
+    b[:, 0] = a[:, 1] * 2
+    b[1] = 0.5
+    b[ember.tensor([0, 2]), 3:5] = ember.tensor([7.0, 8.0])
+    return b
+
+
+def _inplace_on_views(a):
+    b = a * 1
+    b[:, 1:3].mul_(3)
+    b[0].add_(1)
+    row = b[2]
+    row.sub_(a[3])
+    return b + row.sum()
 
 
 def _inplace(a):
