@@ -36,6 +36,7 @@ from ._graph import UnsupportedOperatorError
 from ._trace import UnusableOutput
 
 TABLE = {}
+INT64_MIN = int(np.iinfo(np.int64).min)  # a Slice end "through index 0" when stepping back
 
 
 def maps(*functions):
@@ -511,14 +512,14 @@ def split(g, call):
 
 
 @maps(S.Flip)
-def flip(g, call):
+def flip(g, call):  # a Slice with step -1 from the last element through the first
     x, axes = call.inputs
-    shape = call.arrays[0].shape
     axes = [int(a) for a in axes]
-    big = np.iinfo(np.int64).min
-    return g.node("Slice", [x, g.ints([-1] * len(axes)), g.ints([big] * len(axes)),
-                            g.ints(axes), g.ints([-1] * len(axes))]) if all(
-        shape[a] > 0 for a in axes) else g.node("Identity", [x])
+    if any(call.arrays[0].shape[a] == 0 for a in axes):
+        return g.node("Identity", [x])
+    n = len(axes)
+    return g.node("Slice", [x, g.ints([-1] * n), g.ints([INT64_MIN] * n), g.ints(axes),
+                            g.ints([-1] * n)])
 
 
 # ============================================================================ padding, lookup
@@ -570,7 +571,6 @@ for _name in ("erf", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "ac
 
 
 # ============================================================================ basic indexing
-INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 def expand_index(idx, ndim):
