@@ -314,11 +314,54 @@ def max_pool(g, call):
     kernel, stride, padding, dilation = c["kernel"], c["stride"], c["padding"], c["dilation"]
     in_spatial = call.arrays[0].shape[-n:]
     ceil = ceil_mode_of(in_spatial, kernel, stride, padding, dilation, c["out_spatial"])
-    y = batched(g, call, n, lambda x: g.node(
-        "MaxPool", [x], kernel_shape=list(kernel), strides=list(stride),
-        pads=list(padding) * 2, dilations=list(dilation), ceil_mode=ceil))
-    return [y, UnusableOutput("max pooling's indices (return_indices=True) are not exported "
-                              "by ember.onnx")]
+    attrs = dict(kernel_shape=list(kernel), strides=list(stride), pads=list(padding) * 2,
+                 dilations=list(dilation), ceil_mode=ceil)
+    return batched_pair(g, call, n, lambda x: max_pool_with_indices(g, x, n, **attrs))
+
+
+def max_pool_with_indices(g, x, n, **attrs):
+    """ONNX MaxPool's values and indices on (N, C, *spatial) ``x``. ONNX's indices are flat
+    over the whole (N, C, *spatial) tensor, torch's over one plane: subtract each plane's
+    first flat index (read off a 1-wide MaxPool's indices, which number every element)."""
+    y, flat = g.node("MaxPool", [x], n_out=2, **attrs)
+    _, every = g.node("MaxPool", [x], n_out=2, kernel_shape=[1] * n, strides=[1] * n)
+    first = g.node("Slice", [every, g.ints([0] * n), g.ints([1] * n),
+                             g.ints(range(2, 2 + n))])
+    return y, g.node("Sub", [flat, first])
+
+
+def batched_pair(g, call, n, emit):
+    """``batched`` for an emitter returning two values (a pool's values and indices)."""
+    if call.arrays[0].ndim == n + 2:
+        return list(emit(call.inputs[0]))
+    axis = g.ints([0])
+    outs = emit(g.node("Unsqueeze", [call.inputs[0], axis]))
+    return [g.node("Squeeze", [o, axis]) for o in outs]
+
+
+def max_unpool(g, call):
+    """Per plane, ``y = zeros(out); y[indices] = x``: ScatterElements along the flattened
+    planes (torch's indices are per plane already; Reshape's 0 keeps N and C dynamic)."""
+    _, indices, n, out_spatial = call.inputs
+    if call.arrays[1] is None:
+        raise unsupported(call, "indices that are not a tensor")
+
+    def emit(x, idx):
+        planes = g.node("Reshape", [x, g.ints([0, 0, -1])])
+        lead = g.node("Slice", [g.node("Shape", [x]), g.ints([0]), g.ints([2])])
+        zeros = g.node("ConstantOfShape", [g.node("Concat", [lead, g.ints(
+            [int(np.prod(out_spatial))])], axis=0)], value=g.onnx.numpy_helper.from_array(
+                np.zeros(1, dtype=call.outputs[0].dtype)))
+        flat = g.node("ScatterElements", [zeros, g.node("Reshape", [idx, g.ints([0, 0, -1])]),
+                                          planes], axis=2)
+        return g.node("Reshape", [flat, g.ints([0, 0, *out_spatial])])
+
+    x = call.inputs[0]
+    if call.arrays[0].ndim == n + 2:
+        return emit(x, indices)
+    axis = g.ints([0])
+    return g.node("Squeeze", [emit(g.node("Unsqueeze", [x, axis]),
+                                   g.node("Unsqueeze", [indices, axis])), axis])
 
 
 def avg_pool(g, call):
@@ -378,6 +421,7 @@ def adaptive_pool(op, global_op):
 
 for _n in (1, 2, 3):
     TABLE[_pool._MAX_POOL[_n]] = max_pool
+    TABLE[_pool._MAX_UNPOOL[_n]] = max_unpool
     TABLE[_pool._AVG_POOL[_n]] = avg_pool
     TABLE[_pool._ADAPTIVE_AVG_POOL[_n]] = adaptive_pool("AveragePool", "GlobalAveragePool")
     TABLE[_pool._ADAPTIVE_MAX_POOL[_n]] = adaptive_pool("MaxPool", "GlobalMaxPool")

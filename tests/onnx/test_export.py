@@ -590,8 +590,8 @@ def test_untraced_op_on_a_constant_is_fine():
     check(Fn(lambda a: a * (mask > 0)), x(2, 3))
 
 
-def test_pool_indices_raise():
-    model = Fn(lambda a: nn.functional.max_pool2d(a, 2, return_indices=True)[1].float())
+def test_adaptive_pool_indices_raise():
+    model = Fn(lambda a: nn.functional.adaptive_max_pool2d(a, 2, return_indices=True)[1].float())
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="indices"):
         export_bytes(model, (x(1, 1, 4, 4),))
 
