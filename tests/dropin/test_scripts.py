@@ -55,11 +55,18 @@ def _run(path, as_ember):
     return done.stdout
 
 
+# scripts whose numbers must agree more tightly than printing's rounding needs (absolute,
+# relative): the seeded run draws every random number as torch does (issue 20 asks 1e-5)
+STRICT = {"seeded_lenet_dropout.py": (1e-8, 1e-5)}
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_prints_torchs_numbers(script):
     path = os.path.join(HERE, "scripts", script)
     expected, got = _run(path, as_ember=False), _run(path, as_ember=True)
     normalise = lambda s: NUMBER.sub("#", s.replace("torch", "ember"))  # noqa: E731
     assert normalise(got) == normalise(expected), f"ember:\n{got}\ntorch:\n{expected}"
+    absolute, relative = STRICT.get(script, (1e-4, 1e-3))
     for g, e in zip(NUMBER.findall(got), NUMBER.findall(expected)):
-        assert abs(float(g) - float(e)) <= 1e-4 + 1e-3 * abs(float(e)), f"{g} != {e}\n{got}\n{expected}"
+        assert abs(float(g) - float(e)) <= absolute + relative * abs(float(e)), \
+            f"{g} != {e}\n{got}\n{expected}"

@@ -1,10 +1,12 @@
-"""A seeded LeNet-5 with Dropout trained on a shuffled DataLoader, the way tutorials write it:
-manual_seed, then data, weights, shuffling and dropout masks all come from torch's generator.
-(Random crop and flip transforms are left out here; this runs on tensors.)"""
+"""A seeded LeNet-5 with Dropout trained on a shuffled DataLoader with random crop and flip,
+the way tutorials write it: manual_seed, then data, weights, shuffling, the augmentations'
+parameters and the dropout masks all come from torch's generator (issue 20: ember prints
+torch's numbers)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+import torchvision.transforms as T
+from torch.utils.data import DataLoader, Dataset
 
 torch.manual_seed(0)
 
@@ -34,11 +36,25 @@ class LeNet(nn.Module):
         return self.fc3(x)
 
 
+class AugmentedImages(Dataset):
+    """Tensor images through torchvision transforms, one random draw per item."""
+
+    def __init__(self, images, labels, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(self.images[i]), self.labels[i]
+
+
 model = LeNet()
 print("conv1 weight[0, 0, 0]:", [f"{v:.8f}" for v in model.conv1.weight[0, 0, 0].tolist()])
 print("fc3 bias:", [f"{v:.8f}" for v in model.fc3.bias.tolist()[:4]])
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-loader = DataLoader(TensorDataset(images, labels), batch_size=32, shuffle=True)
+augment = T.Compose([T.RandomCrop(28, padding=2), T.RandomHorizontalFlip()])
+loader = DataLoader(AugmentedImages(images, labels, augment), batch_size=32, shuffle=True)
 
 for epoch in range(3):
     model.train()
