@@ -151,3 +151,25 @@ def test_seeded_lenet_training_prints_torchs_losses():
     assert NUMBER.sub("#", got) == NUMBER.sub("#", expected), f"ember:\n{got}\ntorch:\n{expected}"
     for g, e in zip(NUMBER.findall(got), NUMBER.findall(expected)):
         assert abs(float(g) - float(e)) <= 1e-5 * abs(float(e)) + 1e-8, f"{g} != {e}"
+
+
+def test_convolution_tutorial_set_seed_and_xavier_normal_give_torchs_filter():
+    """The convolution tutorials' pattern: a set_seed helper, a Conv2d, xavier_normal_ on its
+    weight; the filter (so the feature-map pictures) is torch's bit for bit."""
+    import random
+
+    def run(lib):
+        def set_seed(seed):
+            random.seed(seed)
+            np.random.seed(seed)
+            lib.manual_seed(seed)
+            lib.cuda.manual_seed_all(seed)  # a no-op without a GPU, in both
+        set_seed(1)
+        conv = lib.nn.Conv2d(3, 4, kernel_size=3, padding=1, bias=False)
+        lib.nn.init.xavier_normal_(conv.weight)
+        image = lib.rand(1, 3, 8, 8)
+        with lib.no_grad():
+            return conv.weight.detach().numpy().copy(), conv(image).numpy()
+    (tw, tout), (ew, eout) = run(torch), run(ember)
+    np.testing.assert_array_equal(ew, tw)
+    np.testing.assert_allclose(eout, tout, rtol=1e-6, atol=1e-6)
