@@ -184,6 +184,7 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
             dims = [None] * t.ndim  # shapes that may follow a dynamic input are left open
         out_infos.append(helper.make_tensor_value_info(name, _elem(t._data.dtype), dims))
     used = {i for n in graph.nodes for i in n.input} | {o.name for o in out_infos}
+    _check_inputs_reach_graph(inputs, used)
     in_infos = [helper.make_tensor_value_info(n, _elem(t._data.dtype),
                                               _dims(n, t.shape, dynamic_axes))
                 for n, t in inputs]
@@ -209,6 +210,18 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
     from .. import __version__
     model.producer_version = __version__
     return model
+
+
+def _check_inputs_reach_graph(inputs, used):
+    """A tensor input no node reads had its values read at trace time (embedding_bag's offsets,
+    a .tolist()): the exported model would ignore what it is fed, a silently wrong result."""
+    unread = [n for n, _ in inputs if n not in used]
+    if unread:
+        raise OnnxExporterError(
+            f"ember.onnx.export: the input(s) {unread} do not reach the exported graph: their "
+            "values were read at trace time (e.g. embedding_bag's offsets, which fix the bag "
+            "layout), so the exported model would ignore what it is fed. Make them constants of "
+            "the model, or leave them out of the inputs")
 
 
 def _elem(dtype):

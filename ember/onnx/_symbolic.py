@@ -30,7 +30,7 @@ from ..nn.functional.linear import (Bilinear, Linear, _BilinearNoBias, _LinearMm
 from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
 from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
 from ..nn.functional import pooling as _pool
-from ..nn.functional.sparse import _Embedding
+from ..nn.functional.sparse import _Embedding, _EmbeddingBag, _EmbeddingBagMax
 from ..nn.modules.module import _BackwardHookFunction as BackwardHookFunction
 from ._graph import UnsupportedOperatorError
 from ._trace import UnusableOutput
@@ -592,6 +592,51 @@ def embedding(g, call):
     return g.node("Gather", [weight, indices], axis=0)
 
 
+@maps(_EmbeddingBag, _EmbeddingBagMax)
+def embedding_bag(g, call):
+    """Gather the rows, then reduce each bag over a (bags, length, D) view with a membership
+    mask (bag and not padding_idx). Equal contiguous bags (the 2-D input) are a Reshape, dynamic
+    in the number of bags; other bags (1-D input with offsets) are a fixed (bags, length) mask:
+    the bag layout read at trace time."""
+    if call.fn is _EmbeddingBagMax:
+        (weight, indices, bags, pad), psw, mode = call.inputs, None, "max"
+    else:
+        weight, indices, psw, bags, mode, pad, _ = call.inputs
+    like = call.outputs[0]
+    starts, ends = (np.asarray(b, dtype=np.int64) for b in bags)
+    size, dim = call.arrays[1].shape[0], call.arrays[0].shape[1]
+    rows = g.node("Gather", [weight, indices], axis=0)
+    if psw is not None:
+        rows = g.node("Mul", [rows, g.node("Unsqueeze", [psw, g.ints([1])])])
+    keep = g.node("Not", [g.node("Equal", [indices, g.const(np.int64(pad))])])
+    width = int(ends[0] - starts[0]) if starts.size else 0
+    if starts.size and width > 0 and (np.diff(starts) == width).all() and \
+            (ends - starts == width).all() and ends[-1] == size:
+        rows = g.node("Reshape", [rows, g.ints([-1, width, dim])])
+        member = g.node("Reshape", [keep, g.ints([-1, width, 1])])
+    else:
+        positions = np.arange(size)
+        in_bag = (positions >= starts[:, None]) & (positions < ends[:, None])
+        rows = g.node("Unsqueeze", [rows, g.ints([0])])
+        member = g.node("And", [g.const(in_bag[:, :, None]),
+                                g.node("Unsqueeze", [keep, g.ints([0, 2])])])
+    count = reduce(g, "ReduceSum", g.node("Cast", [member], to=_elem_type(like)), [1], 0)
+    if mode == "max":
+        lowest = scalar(g, -np.inf, like)
+        top = reduce(g, "ReduceMax", g.node("Where", [member, rows, lowest]), [1], 0)
+        return g.node("Where", [g.node("Greater", [count, scalar(g, 0, like)]), top,
+                                scalar(g, 0, like)])
+    total = reduce(g, "ReduceSum", g.node("Where", [member, rows, scalar(g, 0, like)]), [1], 0)
+    if mode == "sum":
+        return total
+    return g.node("Div", [total, g.node("Max", [count, scalar(g, 1, like)])])
+
+
+def _elem_type(array):
+    from onnx import helper
+    return helper.np_dtype_to_tensor_dtype(np.dtype(array.dtype))
+
+
 # ============================================================================ same ops, other names
 # (subclasses that only give torch's grad_fn name to a shape of the call)
 for _fn in (_LinearMm, _LinearView, _LinearUnsafeView, _LinearSqueeze):
@@ -834,8 +879,11 @@ def roll_axis(g, x, shift, axis, size):
 
 def shape_for(g, in_shape, shape):
     """A target shape read at trace time; with dynamic axes, a dim 0 equal to the input's
-    (the batch) becomes ONNX's 0 (copy the input's dim)."""
+    (the batch) becomes ONNX's 0 (copy the input's dim); a flattening to 1-d is -1 (every
+    element, whatever the batch)."""
     shape = [int(d) for d in shape]
+    if len(shape) == 1:
+        return g.ints([-1])
     if g.dynamic and shape and in_shape and shape[0] == in_shape[0]:
         shape[0] = 0
     return g.ints(shape)

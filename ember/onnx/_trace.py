@@ -50,6 +50,7 @@ class Tracer:
         self.static = set()  # names whose value does not depend on the graph inputs
         self.unusable = {}   # name -> why it cannot be used (e.g. pooling indices)
         self.versions = {}   # fixed value's name -> its tensor's version when bound
+        self.traced_ints = []  # integer arrays of values that are not fixed (see ``constant``)
         self._keep = []      # everything keyed by id() stays alive while tracing
         self._depth = 0
 
@@ -64,6 +65,8 @@ class Tracer:
         if static:
             self.static.add(name)
             self.versions[name] = tensor._vbox[0]
+        elif tensor._data.dtype.kind in "iu":
+            self.traced_ints.append(tensor._data)
 
     def depends_on_inputs(self, t) -> bool:
         """Whether tensor ``t`` is a traced value that is not fixed (a graph input or an op on
@@ -87,10 +90,24 @@ class Tracer:
             if name in self.versions and t._vbox[0] != self.versions[name]:
                 name = None  # a fixed tensor written in place since: its value now, anew
         if name is None:  # a constant made outside the traced ops (ember.tensor(...), zeros)
-            name = self.graph.const(t._data, hint="Constant")
-            self.bind(t, name, static=True)
+            name = self.constant(t)
         if name in self.unusable:
             raise UnsupportedOperatorError(self.unusable[name])
+        return name
+
+    def constant(self, t) -> str:
+        """Bind ``t``, met outside the traced ops, as a constant. Integers equal to a traced
+        value are most likely that value converted with NumPy inside an op (int32 indices
+        made int64): frozen, the graph would ignore its inputs, so that raises."""
+        a = t._data
+        if a.dtype.kind in "iu" and a.size and any(
+                v.shape == a.shape and np.array_equal(v, a) for v in self.traced_ints):
+            raise UnsupportedOperatorError(
+                "an integer tensor equal to a value computed from the model's inputs reached "
+                "an op from outside the traced ops (e.g. int32 indices converted to int64 "
+                "inside embedding_bag): export with int64 indices")
+        name = self.graph.const(a, hint="Constant")
+        self.bind(t, name, static=True)
         return name
 
     # -- recording --------------------------------------------------------------------------

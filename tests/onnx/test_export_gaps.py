@@ -47,3 +47,60 @@ def test_unpool_output_size_and_unbatched():
         return F.max_unpool2d(y, i, 3, stride=2, output_size=a.shape[-2:])
     check(Fn(f), x(2, 8, 7))
     check(Fn(f), x(1, 2, 8, 7))
+
+
+# ------------------------------------------------------------------------------- embedding bag
+def ints(*values):
+    return ember.tensor(np.asarray(values, dtype=np.int64))
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_2d_dynamic_batch(mode, padding_idx):
+    ember.manual_seed(0)
+    bag = nn.EmbeddingBag(6, 3, mode=mode, padding_idx=padding_idx)
+    traced = ember.tensor(np.array([[0, 1, 2], [3, 4, 5]]))
+    other = ember.tensor(np.array([[5, 5, 1], [2, 2, 2], [0, 3, 2], [4, 0, 1]]))
+    check(bag, traced, run_args=[other], **DYNAMIC)
+
+
+def test_embedding_bag_per_sample_weights():
+    ember.manual_seed(0)
+    bag = nn.EmbeddingBag(6, 3, mode="sum")
+    check(Fn(lambda i, w: bag(i, per_sample_weights=w), bag),
+          ember.tensor(np.array([[0, 1], [3, 4]])), x(2, 2),
+          run_args=[ember.tensor(np.array([[5, 2], [1, 1]])), x(2, 2, seed=3)])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("include_last_offset", [False, True])
+def test_embedding_bag_offsets(mode, include_last_offset):
+    """Unequal and empty bags; padding rows left out; the bag layout is fixed at trace time
+    and the indices' values are read from the graph input."""
+    ember.manual_seed(0)
+    bag = nn.EmbeddingBag(6, 3, mode=mode, padding_idx=0,
+                          include_last_offset=include_last_offset)
+    offsets = [0, 2, 2, 5] + ([7] if include_last_offset else [])
+    model = Fn(lambda i: bag(i, ints(*offsets)), bag)
+    check(model, ints(1, 2, 3, 4, 5, 0, 1), run_args=[ints(5, 0, 4, 4, 0, 0, 0)])
+
+
+def test_embedding_bag_psw_with_offsets():
+    ember.manual_seed(0)
+    bag = nn.EmbeddingBag(6, 3, mode="sum")
+    model = Fn(lambda i, w: bag(i, ints(0, 1, 4), per_sample_weights=w), bag)
+    check(model, ints(1, 2, 3, 4, 5), x(5), run_args=[ints(0, 0, 5, 4, 3), x(5, seed=4)])
+
+
+def test_embedding_bag_offsets_as_an_input_raise():
+    """The bag layout is read at trace time: offsets fed to the graph would be ignored."""
+    bag = nn.EmbeddingBag(6, 3)
+    with pytest.raises(ember.onnx.OnnxExporterError, match="offsets"):
+        export_bytes(Fn(lambda i, o: bag(i, o), bag), (ints(1, 2, 3), ints(0, 1)))
+
+
+def test_int32_indices_converted_inside_the_op_raise():
+    """embedding_bag makes int32 indices int64 with NumPy: a frozen copy, so it raises."""
+    bag = nn.EmbeddingBag(6, 3)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="int64"):
+        export_bytes(bag, (ember.tensor(np.array([[0, 1], [2, 3]], dtype=np.int32)),))
