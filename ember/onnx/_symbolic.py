@@ -369,14 +369,29 @@ def avg_pool(g, call):
     c = closure(call.inputs[2])
     kernel, stride, padding = c["args"]
     options = c["options"]
-    if options["divisor_override"] is not None:
-        raise unsupported(call, "avg_pool with divisor_override")
     in_spatial = call.arrays[0].shape[-n:]
+    if options["divisor_override"] is not None:
+        return batched(g, call, n, lambda x: window_sum(
+            g, x, call, kernel, stride, padding, in_spatial, c["out_spatial"],
+            1.0 / options["divisor_override"]))
     ceil = ceil_mode_of(in_spatial, kernel, stride, padding, (1,) * n, c["out_spatial"])
     return batched(g, call, n, lambda x: g.node(
         "AveragePool", [x], kernel_shape=list(kernel), strides=list(stride),
         pads=list(padding) * 2, ceil_mode=ceil,
         count_include_pad=int(options["count_include_pad"])))
+
+
+def window_sum(g, x, call, kernel, stride, padding, in_spatial, out_spatial, scale):
+    """``scale`` times each window's sum (avg_pool's divisor_override): a depthwise Conv with a
+    kernel of ``scale``; the zero padding adds nothing, and ceil mode's last windows are
+    reached by padding the end further."""
+    channels = call.arrays[0].shape[-len(kernel) - 1]
+    extra = [max(0, (o - 1) * s + k - (i + 2 * p))
+             for i, o, k, s, p in zip(in_spatial, out_spatial, kernel, stride, padding)]
+    w = g.const(np.full((channels, 1, *kernel), scale, dtype=call.outputs[0].dtype))
+    return g.node("Conv", [x, w], kernel_shape=list(kernel), strides=list(stride),
+                  group=int(channels),
+                  pads=list(padding) + [p + e for p, e in zip(padding, extra)])
 
 
 def adaptive_bins(size, out, dtype):
@@ -394,29 +409,51 @@ def adaptive_pool(op, global_op):
         n = call.inputs[1]
         out_spatial = tuple(closure(call.inputs[2])["out_spatial"])
         in_spatial = call.arrays[0].shape[-n:]
-        if all(o == 1 for o in out_spatial):
-            y = batched(g, call, n, lambda x: g.node(global_op, [x]))
-        elif all(i % o == 0 for i, o in zip(in_spatial, out_spatial)):
+        if all(i % o == 0 for i, o in zip(in_spatial, out_spatial)):
             kernel = [i // o for i, o in zip(in_spatial, out_spatial)]
-            y = batched(g, call, n, lambda x: g.node(op, [x], kernel_shape=kernel,
-                                                     strides=kernel))
-        elif op == "AveragePool" and n <= 2:
-            # unequal (overlapping) bins: the average is separable, one matrix per dim:
-            # y = A_h x A_w^T (MatMul broadcasts over the leading dims)
-            dtype = call.outputs[0].dtype
-            y = g.node("MatMul", [call.inputs[0], g.const(
-                adaptive_bins(in_spatial[-1], out_spatial[-1], dtype).T)])
-            if n == 2:
-                y = g.node("MatMul", [g.const(adaptive_bins(in_spatial[0], out_spatial[0],
-                                                             dtype)), y])
-        else:
-            raise unsupported(call, f"adaptive pooling from {tuple(in_spatial)} to "
-                                    f"{out_spatial} (ONNX pools need equal windows: the input "
-                                    "size must be a multiple of the output size)")
-        if op == "MaxPool":
-            return [y, UnusableOutput("adaptive max pooling's indices are not exported")]
-        return y
+            if op == "MaxPool":  # equal windows: MaxPool, indices and all
+                return batched_pair(g, call, n, lambda x: max_pool_with_indices(
+                    g, x, n, kernel_shape=kernel, strides=kernel))
+            if all(o == 1 for o in out_spatial):
+                return batched(g, call, n, lambda x: g.node(global_op, [x]))
+            return batched(g, call, n, lambda x: g.node(op, [x], kernel_shape=kernel,
+                                                        strides=kernel))
+        if op == "AveragePool":
+            return batched(g, call, n, lambda x: adaptive_mean(g, x, in_spatial, out_spatial,
+                                                              call.outputs[0].dtype))
+        y = batched(g, call, n, lambda x: adaptive_max(g, x, in_spatial, out_spatial))
+        return [y, UnusableOutput(f"adaptive max pooling's indices from {tuple(in_spatial)} "
+                                  f"to {out_spatial} (unequal windows) are not exported")]
     return emit
+
+
+def adaptive_mean(g, x, in_spatial, out_spatial, dtype):
+    """Unequal (overlapping) bins on (N, C, *spatial): the mean is separable, one averaging
+    matrix per spatial axis, last axis first; the axis being averaged is brought last by a
+    Reshape to (N, C, size, rest) (Reshape's 0 keeps N and C dynamic)."""
+    n = len(in_spatial)
+    y = g.node("MatMul", [x, g.const(adaptive_bins(in_spatial[-1], out_spatial[-1], dtype).T)])
+    for axis in range(n - 2, -1, -1):  # y: (N, C, in[:axis + 1], out[axis + 1:])
+        rest = int(np.prod(out_spatial[axis + 1:]))
+        y = g.node("Reshape", [y, g.ints([0, 0, *in_spatial[:axis + 1], rest])])
+        y = g.node("MatMul", [g.const(adaptive_bins(in_spatial[axis], out_spatial[axis], dtype)),
+                              y])
+        y = g.node("Reshape", [y, g.ints([0, 0, *in_spatial[:axis], *out_spatial[axis:]])])
+    return y
+
+
+def adaptive_max(g, x, in_spatial, out_spatial):
+    """Unequal bins: the max over a box is separable, so per spatial axis, one Slice and
+    ReduceMax per output index, concatenated (sum(out_spatial) reductions in all)."""
+    for k, (size, out) in enumerate(zip(in_spatial, out_spatial)):
+        axis = 2 + k
+        parts = []
+        for i in range(out):
+            lo, hi = (i * size) // out, -(-((i + 1) * size) // out)
+            window = g.node("Slice", [x, g.ints([lo]), g.ints([hi]), g.ints([axis])])
+            parts.append(reduce(g, "ReduceMax", window, [axis], 1))
+        x = g.node("Concat", parts, axis=axis)
+    return x
 
 
 for _n in (1, 2, 3):

@@ -104,3 +104,29 @@ def test_int32_indices_converted_inside_the_op_raise():
     bag = nn.EmbeddingBag(6, 3)
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="int64"):
         export_bytes(bag, (ember.tensor(np.array([[0, 1], [2, 3]], dtype=np.int32)),))
+
+
+# ------------------------------------------------------------------------------- pools
+@pytest.mark.parametrize("n,kw", [
+    (2, dict(kernel_size=3, stride=2, padding=1, divisor_override=5)),
+    (2, dict(kernel_size=3, stride=2, ceil_mode=True, divisor_override=4)),
+    (3, dict(kernel_size=2, padding=1, divisor_override=3))])
+def test_avg_pool_divisor_override(n, kw):
+    pool = getattr(nn, f"AvgPool{n}d")(**kw)
+    check(pool, x(1, 2, *[6] * n), run_args=[x(3, 2, *[6] * n, seed=1)], **DYNAMIC)
+    check(pool, x(2, *[6] * n))
+
+
+@pytest.mark.parametrize("kind", ["Avg", "Max"])
+@pytest.mark.parametrize("shape,out", [((7,), 3), ((5, 7), (2, 3)), ((5, 6, 7), (2, 4, 3)),
+                                       ((5, 4), (3, None)), ((4, 5, 6), (4, 1, 3))])
+def test_adaptive_pool_unequal_bins(kind, shape, out):
+    pool = getattr(nn, f"Adaptive{kind}Pool{len(shape)}d")(out)
+    check(pool, x(1, 2, *shape), run_args=[x(3, 2, *shape, seed=1)], **DYNAMIC)
+    check(pool, x(2, *shape))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_adaptive_max_pool_indices_equal_bins(n):
+    model = Fn(lambda a: getattr(F, f"adaptive_max_pool{n}d")(a, 2, return_indices=True))
+    check(model, x(1, 2, *[6] * n), run_args=[x(3, 2, *[6] * n, seed=1)], **DYNAMIC)
