@@ -1117,6 +1117,10 @@ def index(g, call):
     arrays = [(d, i) for d, i in enumerate(items) if isinstance(i, np.ndarray)]
     plain = all(isinstance(i, slice) and i == slice(None) for i in items
                 if not isinstance(i, np.ndarray))
+    if len(items) == call.arrays[0].ndim and all(
+            isinstance(i, (np.ndarray, int, np.integer)) or i == slice(None) for i in items) and \
+            sum(not isinstance(i, slice) for i in items) > 1:
+        return gather_nd(g, call, items)
     if len(arrays) != 1 or not plain or len(items) != call.arrays[0].ndim:
         raise unsupported(call, "indexing with several index arrays, or arrays mixed with "
                                 "None/ints/partial slices")
@@ -1130,6 +1134,38 @@ def index(g, call):
     elif name is None:
         name = g.const(array.astype(np.int64))
     return g.node("Gather", [x, name], axis=axis)
+
+
+def gather_nd(g, call, items):
+    """``x[a, :, b]`` with several integer arrays (ints count as 0-d arrays, as in NumPy): the
+    indexed dims brought first, the arrays broadcast and stacked, one GatherND; the broadcast
+    dims then stand where NumPy puts them (in place of adjacent indexed dims, else first)."""
+    x = call.inputs[0]
+    shape = call.arrays[0].shape
+    picked = [d for d, i in enumerate(items) if not isinstance(i, slice)]
+    kept = [d for d, i in enumerate(items) if isinstance(i, slice)]
+    arrays = [np.asarray(items[d]) for d in picked]
+    if any(a.dtype == np.bool_ for a in arrays):
+        raise unsupported(call, "boolean masks beside other index arrays")
+    batch = np.broadcast_shapes(*(a.shape for a in arrays))
+    columns = []
+    for d, a in zip(picked, arrays):
+        name = call.lookup(items[d]) if isinstance(items[d], np.ndarray) else None
+        v = g.const(a.astype(np.int64)) if name is None else name
+        if name is not None and a.dtype != np.int64:
+            v = g.node("Cast", [v], to=_elem_type(np.empty(0, np.int64)))
+        size = g.const(np.int64(shape[d]))
+        v = g.node("Where", [g.node("Less", [v, g.const(np.int64(0))]),
+                             g.node("Add", [v, size]), v])  # negative indices count back
+        v = g.node("Expand", [v, g.ints(batch)])
+        columns.append(g.node("Unsqueeze", [v, g.ints([len(batch)])]))
+    moved = g.node("Transpose", [x], perm=picked + kept)
+    y = g.node("GatherND", [moved, g.node("Concat", columns, axis=-1)])
+    if picked == list(range(picked[0], picked[-1] + 1)) and picked[0] > 0:
+        b, lead = len(batch), picked[0]  # adjacent: the broadcast dims go after the lead dims
+        y = g.node("Transpose", [y], perm=[*range(b, b + lead), *range(b),
+                                           *range(b + lead, b + len(kept))])
+    return y
 
 
 _ROUNDING = {np.floor: "Floor", np.ceil: "Ceil", np.sign: "Sign"}

@@ -130,3 +130,23 @@ def test_adaptive_pool_unequal_bins(kind, shape, out):
 def test_adaptive_max_pool_indices_equal_bins(n):
     model = Fn(lambda a: getattr(F, f"adaptive_max_pool{n}d")(a, 2, return_indices=True))
     check(model, x(1, 2, *[6] * n), run_args=[x(3, 2, *[6] * n, seed=1)], **DYNAMIC)
+
+
+# ------------------------------------------------------------------------------- indexing
+@pytest.mark.parametrize("name", ["adjacent_first", "adjacent_middle", "apart", "int_and_array",
+                                  "broadcast", "all_dims", "traced_indices"])
+def test_several_index_arrays(name):
+    i, j = ints(0, 2, -1), ints(1, 0, 3)
+    fns = {
+        "adjacent_first": lambda a: a[i, j],
+        "adjacent_middle": lambda a: a[:, i, j],
+        "apart": lambda a: a[i, :, j],
+        "int_and_array": lambda a: a[:, 1, j],
+        "broadcast": lambda a: a[:, i.reshape(3, 1), j.reshape(1, 3)],
+        "all_dims": lambda a: a[i, j, i, j],
+    }
+    if name == "traced_indices":
+        check(Fn(lambda a, p, q: a[:, p, q]), x(2, 3, 4, 5), ints(0, 2, -1), ints(3, 0, -4),
+              run_args=[x(2, 3, 4, 5, seed=2), ints(1, 1, 0), ints(-1, 2, 2)])
+    else:
+        check(Fn(fns[name]), x(3, 4, 5, 6))
