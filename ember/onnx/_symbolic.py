@@ -464,6 +464,16 @@ for _n in (1, 2, 3):
     TABLE[_pool._ADAPTIVE_MAX_POOL[_n]] = adaptive_pool("MaxPool", "GlobalMaxPool")
 
 
+def fractional_max_pool(g, call):
+    raise unsupported(call, "fractional max pooling draws its windows at random on each call "
+                            "(torch.onnx does not export it either); export a model with "
+                            "MaxPool or AdaptiveMaxPool in its place")
+
+
+for _n in (2, 3):
+    TABLE[_pool._FRACTIONAL_MAX_POOL[_n]] = fractional_max_pool
+
+
 # ============================================================================ normalisation
 def ones_or(g, value, n, like, fill):
     return value if value is not None else g.const(np.full(n, fill, dtype=like.dtype))
@@ -827,6 +837,62 @@ def vector_norm(g, call):
 def cumsum(g, call):
     x, axis = call.inputs
     return g.node("CumSum", [x, g.const(np.asarray(int(axis), dtype=np.int64))])
+
+
+def prefixes(g, x, axis, shape, fill, like):
+    """(..., n_i, n_j, ...) from ``x`` (..., n, ...): entry (i, j) is x_j for j <= i, else
+    ``fill``; reducing over the j axis (``axis + 1``) gives a cumulative reduction along
+    ``axis`` (quadratic in n, exact, no loop). The length n is read at trace time."""
+    n = shape[axis]
+    lower = np.tril(np.ones((n, n), dtype=bool)).reshape((n, n) + (1,) * (len(shape) - axis - 1))
+    wide = g.node("Unsqueeze", [x, g.ints([axis])])
+    return g.node("Where", [g.const(lower), wide, scalar(g, fill, like)])
+
+
+def cumulative(op, fill):
+    def emit(g, call):
+        x, axis = call.inputs
+        axis = int(axis) % max(call.arrays[0].ndim, 1)
+        like = call.outputs[0]
+        return reduce(g, op, prefixes(g, x, axis, call.arrays[0].shape, fill, like),
+                      [axis + 1], 0)
+    return emit
+
+
+TABLE[ST.CumProd] = cumulative("ReduceProd", 1)
+TABLE[ST.LogCumSumExp] = cumulative("ReduceLogSumExp", -np.inf)
+
+
+@maps(ST.CumMaxMin, ST.CumMin)
+def cummax_cummin(g, call):
+    """Values: the max (min) over each prefix, NaN once a NaN was met. Indices, as ember's:
+    the latest j <= i where x_j equals the value at i, or is NaN."""
+    x, axis, is_max = call.inputs
+    shape, like = call.arrays[0].shape, call.outputs[0]
+    axis = int(axis) % max(len(shape), 1)
+    if not shape or call.arrays[0].size == 0:
+        raise unsupported(call, "cummax/cummin of a 0-d or empty tensor")
+    floating = like.dtype.kind == "f"
+    extreme = (-np.inf if is_max else np.inf) if floating else \
+        (np.iinfo(like.dtype).min if is_max else np.iinfo(like.dtype).max)
+    values = reduce(g, "ReduceMax" if is_max else "ReduceMin",
+                    prefixes(g, x, axis, shape, extreme, like), [axis + 1], 0)
+    if floating:
+        nan = g.node("IsNaN", [x])
+        seen = g.node("CumSum", [g.node("Cast", [nan], to=_elem_type(like)),
+                                 g.const(np.int64(axis))])
+        values = g.node("Where", [g.node("Greater", [seen, scalar(g, 0, like)]),
+                                  scalar(g, np.nan, like), values])
+    hit = g.node("Equal", [g.node("Unsqueeze", [x, g.ints([axis])]),
+                           g.node("Unsqueeze", [values, g.ints([axis + 1])])])
+    if floating:
+        hit = g.node("Or", [hit, g.node("Unsqueeze", [nan, g.ints([axis])])])
+    n = shape[axis]
+    position = g.const(np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (len(shape) - axis - 1)))
+    lower = g.const(np.tril(np.ones((n, n), dtype=bool)).reshape(
+        (n, n) + (1,) * (len(shape) - axis - 1)))
+    candidates = g.node("Where", [g.node("And", [hit, lower]), position, g.const(np.int64(-1))])
+    return [values, reduce(g, "ReduceMax", candidates, [axis + 1], 0)]
 
 
 # ============================================================================ more elementwise

@@ -150,3 +150,37 @@ def test_several_index_arrays(name):
               run_args=[x(2, 3, 4, 5, seed=2), ints(1, 1, 0), ints(-1, 2, 2)])
     else:
         check(Fn(fns[name]), x(3, 4, 5, 6))
+
+
+# ------------------------------------------------------------------------------- cumulative ops
+def with_ties_zeros_nans(shape, seed):
+    a = np.round(np.random.default_rng(seed).standard_normal(shape), 1).astype(np.float32)
+    a.reshape(-1)[::7] = 0.0
+    a.reshape(-1)[3::11] = a.reshape(-1)[2::11][:a.reshape(-1)[3::11].size]  # ties
+    return ember.tensor(a)
+
+
+@pytest.mark.parametrize("op", ["cumprod", "logcumsumexp", "cummax", "cummin"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumulative(op, dim):
+    model = Fn(lambda a: getattr(a, op)(dim))
+    check(model, x(3, 4, 5), run_args=[with_ties_zeros_nans((3, 4, 5), 1)])
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+def test_cummax_nan_and_ints(op):
+    a = with_ties_zeros_nans((2, 6), 2).numpy().copy()
+    a[0, 2] = a[1, 4] = np.nan
+    check(Fn(lambda t: getattr(t, op)(1)), x(2, 6), run_args=[ember.tensor(a)])
+    check(Fn(lambda t: getattr(t, op)(0)), ints(3, 1, 3, 5), run_args=[ints(2, 2, 7, -1)])
+
+
+def test_cumprod_dynamic_batch():
+    check(Fn(lambda a: a.cumprod(1)), x(1, 6), run_args=[x(4, 6, seed=3)], **DYNAMIC)
+
+
+def test_fractional_max_pool_raises_as_torch():
+    """torch.onnx has no export for it (random windows per call): ember raises too."""
+    pool = nn.FractionalMaxPool2d(2, output_size=3)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="at random"):
+        export_bytes(pool, (x(1, 1, 6, 6),))
