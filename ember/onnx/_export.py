@@ -196,7 +196,9 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
         if name in param_names and not export_params:
             in_infos.append(helper.make_tensor_value_info(name, _elem(array.dtype), array.shape))
             continue
-        initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # (ascontiguousarray makes a 0-d array 1-d: keep scalars scalars)
+        initializers.append(onnx.numpy_helper.from_array(
+            np.ascontiguousarray(array).reshape(array.shape), name))
         if initializers_as_inputs and name in param_names:  # IR < 4 readers want them listed
             in_infos.append(helper.make_tensor_value_info(name, _elem(array.dtype),
                                                           array.shape))

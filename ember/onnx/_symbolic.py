@@ -1140,11 +1140,11 @@ def rnn_layer(g, call):
     """One layer and direction over a full (unpacked) sequence: ONNX's RNN/LSTM/GRU on
     (T, B, I) with one direction. The packed rows (T*B, I) are time-major."""
     x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, mode, _layer, batch_sizes, reverse = call.inputs
-    if w_hr is not None:
-        raise unsupported(call, "LSTM with proj_size > 0")
     sizes = np.asarray(batch_sizes)
     if sizes.size and (sizes != sizes[0]).any():
         raise unsupported(call, "packed sequences of different lengths")
+    if w_hr is not None:
+        return projected_lstm(g, call)
     steps, batch = int(sizes.size), int(sizes[0]) if sizes.size else 0
     hidden = call.arrays[2].shape[1]
     seq = g.node("Reshape", [x, g.ints([steps, batch, call.arrays[0].shape[1]])])
@@ -1171,6 +1171,33 @@ def rnn_layer(g, call):
     if mode == "LSTM":
         outs.append(g.node("Squeeze", [c_n, squeeze0]))
     return outs
+
+
+def projected_lstm(g, call):
+    """LSTM with proj_size (ONNX's LSTM has no projection): the time loop unrolled over the
+    traced number of steps, torch's gate order (i, f, g, o), h = (o * tanh(c)) W_hr^T. The
+    input projection is one MatMul over the whole sequence; the batch stays dynamic."""
+    x, w_ih, w_hh, b_ih, b_hh, w_hr, h, c, _mode, _layer, batch_sizes, reverse = call.inputs
+    steps, hidden = len(batch_sizes), call.arrays[1].shape[0] // 4
+    seq = g.node("Reshape", [x, g.ints([steps, -1, call.arrays[0].shape[1]])])
+    xw = g.node("MatMul", [seq, g.node("Transpose", [w_ih], perm=[1, 0])])
+    if b_ih is not None:
+        xw = g.node("Add", [xw, g.node("Add", [b_ih, b_hh])])
+    r = g.node("Transpose", [w_hh], perm=[1, 0])
+    p = g.node("Transpose", [w_hr], perm=[1, 0])
+    gate = [(g.ints([k * hidden]), g.ints([(k + 1) * hidden])) for k in range(4)]
+    axis = g.ints([1])
+    ys = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        z = g.node("Add", [g.node("Gather", [xw, g.const(np.int64(t))], axis=0),
+                           g.node("MatMul", [h, r])])
+        i, f, cell, o = (g.node("Slice", [z, lo, hi, axis]) for lo, hi in gate)
+        c = g.node("Add", [g.node("Mul", [g.node("Sigmoid", [f]), c]),
+                           g.node("Mul", [g.node("Sigmoid", [i]), g.node("Tanh", [cell])])])
+        h = g.node("MatMul", [g.node("Mul", [g.node("Sigmoid", [o]), g.node("Tanh", [c])]), p])
+        ys[t] = g.node("Unsqueeze", [h, g.ints([0])])
+    y = g.node("Concat", ys, axis=0) if steps else g.node("Unsqueeze", [h, g.ints([0])])
+    return [g.node("Reshape", [y, g.ints([-1, call.arrays[5].shape[0]])]), h, c]
 
 
 # ============================================================================ integer-array indexing

@@ -402,9 +402,6 @@ def test_recurrent(kind, kw):
 
 
 def test_recurrent_unsupported_forms_raise():
-    lstm = nn.LSTM(4, 5, proj_size=2)
-    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="proj_size"):
-        export_bytes(Fn(lambda a: lstm(a)[0], lstm), (x(3, 2, 4),))
     gru = nn.GRU(4, 5)
     pack = nn.utils.rnn.pack_padded_sequence
     with pytest.raises(ember.onnx.UnsupportedOperatorError):  # (packing indexes first)

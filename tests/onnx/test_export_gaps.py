@@ -184,3 +184,26 @@ def test_fractional_max_pool_raises_as_torch():
     pool = nn.FractionalMaxPool2d(2, output_size=3)
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="at random"):
         export_bytes(pool, (x(1, 1, 6, 6),))
+
+
+# ------------------------------------------------------------------------------- LSTM proj_size
+@pytest.mark.parametrize("kw", [dict(), dict(num_layers=2, bidirectional=True),
+                                dict(batch_first=True, bias=False)])
+def test_lstm_proj_size(kw):
+    """(A fixed batch, as the other recurrent layers: the module's (T, B, I) -> (T*B, I) views
+    are read at trace time.)"""
+    ember.manual_seed(0)
+    lstm = nn.LSTM(4, 5, proj_size=3, **kw)
+    check(Fn(lambda a: lstm(a), lstm), x(3, 2, 4))
+
+
+def test_lstm_proj_size_with_initial_state():
+    ember.manual_seed(0)
+    lstm = nn.LSTM(4, 5, proj_size=2)
+    check(Fn(lambda a, h, c: lstm(a, (h, c)), lstm), x(3, 2, 4), x(1, 2, 2, seed=1),
+          x(1, 2, 5, seed=2))
+
+
+def test_scalar_constants_stay_0d():
+    """A 0-d constant was written as shape (1,): a 0-d result came out (1,)."""
+    check(Fn(lambda a: a.sum() * 2.0 + 1.0), x(2, 3))
