@@ -207,3 +207,22 @@ def test_lstm_proj_size_with_initial_state():
 def test_scalar_constants_stay_0d():
     """A 0-d constant was written as shape (1,): a 0-d result came out (1,)."""
     check(Fn(lambda a: a.sum() * 2.0 + 1.0), x(2, 3))
+
+
+# ------------------------------------------------------------------------------- opsets
+OPSET_CASES = {
+    "unpool": lambda: Fn(lambda a: F.max_unpool2d(*F.max_pool2d(a, 2, return_indices=True), 2,
+                                                  output_size=a.shape[-2:])),
+    "adaptive_max": lambda: nn.AdaptiveMaxPool2d((2, 3)),
+    "adaptive_avg3d": lambda: nn.AdaptiveAvgPool3d((2, 3, 2)),
+    "embedding_bag_max": lambda: Fn(lambda a: F.embedding_bag(
+        ints(0, 3, 1, 2), a.reshape(-1, 5), ints(0, 1), mode="max")),
+    "cummax": lambda: Fn(lambda a: a.cummax(-1)),
+    "logcumsumexp": lambda: Fn(lambda a: a.logcumsumexp(2)),
+}
+
+
+@pytest.mark.parametrize("opset", [13, 18, 20])
+@pytest.mark.parametrize("name", sorted(OPSET_CASES))
+def test_opsets(name, opset):
+    check(OPSET_CASES[name](), x(1, 2, 5, 5), opset_version=opset)
