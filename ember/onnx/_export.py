@@ -183,6 +183,7 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
         if dynamic_axes and name not in dynamic_axes:
             dims = [None] * t.ndim  # shapes that may follow a dynamic input are left open
         out_infos.append(helper.make_tensor_value_info(name, _elem(t._data.dtype), dims))
+    graph.nodes = _reaching(graph.nodes, {o.name for o in out_infos})
     used = {i for n in graph.nodes for i in n.input} | {o.name for o in out_infos}
     _check_inputs_reach_graph(inputs, used)
     in_infos = [helper.make_tensor_value_info(n, _elem(t._data.dtype),
@@ -212,6 +213,17 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
     from .. import __version__
     model.producer_version = __version__
     return model
+
+
+def _reaching(nodes, wanted):
+    """The nodes some output depends on, in order (outputs nobody reads, such as pooling
+    indices computed alongside the values, leave no work in the model)."""
+    wanted, kept = set(wanted), []
+    for node in reversed(nodes):
+        if any(o in wanted for o in node.output):
+            kept.append(node)
+            wanted.update(i for i in node.input if i)
+    return kept[::-1]
 
 
 def _check_inputs_reach_graph(inputs, used):

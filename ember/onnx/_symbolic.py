@@ -421,9 +421,9 @@ def adaptive_pool(op, global_op):
         if op == "AveragePool":
             return batched(g, call, n, lambda x: adaptive_mean(g, x, in_spatial, out_spatial,
                                                               call.outputs[0].dtype))
-        y = batched(g, call, n, lambda x: adaptive_max(g, x, in_spatial, out_spatial))
-        return [y, UnusableOutput(f"adaptive max pooling's indices from {tuple(in_spatial)} "
-                                  f"to {out_spatial} (unequal windows) are not exported")]
+        return batched_pair(g, call, n, lambda x: (
+            adaptive_max(g, x, in_spatial, out_spatial),
+            adaptive_argmax(g, x, in_spatial, out_spatial)))
     return emit
 
 
@@ -440,6 +440,25 @@ def adaptive_mean(g, x, in_spatial, out_spatial, dtype):
                               y])
         y = g.node("Reshape", [y, g.ints([0, 0, *in_spatial[:axis], *out_spatial[axis:]])])
     return y
+
+
+def adaptive_argmax(g, x, in_spatial, out_spatial):
+    """Unequal bins' indices, one output cell at a time: the window flattened, ArgMax (the
+    first of ties, as ember), and the window position mapped to its index in the plane by a
+    Gather on the window's plane indices. (Only used when the graph reads the indices.)"""
+    n = len(in_spatial)
+    plane = np.arange(int(np.prod(in_spatial)), dtype=np.int64).reshape(in_spatial)
+    cells = []
+    for cell in np.ndindex(*out_spatial):
+        bounds = [((i * size) // out, -(-((i + 1) * size) // out))
+                  for i, size, out in zip(cell, in_spatial, out_spatial)]
+        window = g.node("Slice", [x, g.ints([lo for lo, _ in bounds]),
+                                  g.ints([hi for _, hi in bounds]), g.ints(range(2, 2 + n))])
+        local = g.node("ArgMax", [g.node("Reshape", [window, g.ints([0, 0, -1])])], axis=2,
+                       keepdims=1)
+        where = plane[tuple(slice(lo, hi) for lo, hi in bounds)].reshape(-1)
+        cells.append(g.node("Gather", [g.const(where), local], axis=0))
+    return g.node("Reshape", [g.node("Concat", cells, axis=2), g.ints([0, 0, *out_spatial])])
 
 
 def adaptive_max(g, x, in_spatial, out_spatial):

@@ -587,13 +587,6 @@ def test_untraced_op_on_a_constant_is_fine():
     check(Fn(lambda a: a * (mask > 0)), x(2, 3))
 
 
-def test_adaptive_pool_indices_raise():
-    """Unequal windows: the values are exported, the indices are not."""
-    model = Fn(lambda a: nn.functional.adaptive_max_pool2d(a, 2, return_indices=True)[1].float())
-    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="indices"):
-        export_bytes(model, (x(1, 1, 5, 5),))
-
-
 def test_apply_restored_after_a_failed_export():
     from ember.autograd.function import Function
     apply = Function.__dict__["apply"]

@@ -226,3 +226,21 @@ OPSET_CASES = {
 @pytest.mark.parametrize("name", sorted(OPSET_CASES))
 def test_opsets(name, opset):
     check(OPSET_CASES[name](), x(1, 2, 5, 5), opset_version=opset)
+
+
+@pytest.mark.parametrize("shape,out", [((7,), 3), ((5, 7), (2, 3)), ((5, 6, 7), (2, 4, 3))])
+def test_adaptive_max_pool_indices_unequal_bins(shape, out):
+    pool = getattr(F, f"adaptive_max_pool{len(shape)}d")
+    model = Fn(lambda a: pool(a, out, return_indices=True))
+    check(model, x(1, 2, *shape), run_args=[x(3, 2, *shape, seed=1)], **DYNAMIC)
+    ties = np.round(np.random.default_rng(5).standard_normal((2, *shape))).astype(np.float32)
+    check(model, x(2, *shape), run_args=[ember.tensor(ties)])  # ties: the first one wins
+
+
+def test_unread_outputs_leave_no_nodes():
+    """The indices of unequal adaptive bins cost a few nodes per cell: gone when unread."""
+    proto = check(nn.AdaptiveMaxPool2d((2, 3)), x(1, 2, 5, 7))
+    assert {n.op_type for n in proto.graph.node}.isdisjoint({"ArgMax", "Gather"})
+    proto = check(Fn(lambda a: F.adaptive_max_pool2d(a, (2, 3), return_indices=True)),
+                  x(1, 2, 5, 7))
+    assert [n.op_type for n in proto.graph.node].count("ArgMax") == 6
