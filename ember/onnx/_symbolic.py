@@ -1222,43 +1222,65 @@ def projected_lstm(g, call):
 # ============================================================================ integer-array indexing
 @maps(I.Index)
 def index(g, call):
-    """``x[..., ints, ...]``: one integer array (or a fixed 1-d mask) on one dim, full slices
-    elsewhere, is a Gather. Several arrays, or a mask computed from the inputs, are not."""
+    """``x[..., arrays, ...]``: partial slices are taken by a Slice first and None by an
+    Unsqueeze (each then a full slice of the result), a fixed 1-d mask is its integer
+    positions; then one integer array is a Gather, several (or ints beside one) a GatherND.
+    A mask computed from the inputs, or of several dims, is not exported."""
     x, idx = call.inputs
     items = expand_index(idx, call.arrays[0].ndim)
-    arrays = [(d, i) for d, i in enumerate(items) if isinstance(i, np.ndarray)]
-    plain = all(isinstance(i, slice) and i == slice(None) for i in items
-                if not isinstance(i, np.ndarray))
-    if len(items) == call.arrays[0].ndim and all(
-            isinstance(i, (np.ndarray, int, np.integer)) or i == slice(None) for i in items) and \
-            sum(not isinstance(i, slice) for i in items) > 1:
-        return gather_nd(g, call, items)
-    if len(arrays) != 1 or not plain or len(items) != call.arrays[0].ndim:
-        raise unsupported(call, "indexing with several index arrays, or arrays mixed with "
-                                "None/ints/partial slices")
-    axis, array = arrays[0]
+    for k, i in enumerate(items):
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            if call.lookup(i) is not None or i.ndim != 1:
+                raise unsupported(call, "a boolean mask computed in the model (its result's "
+                                        "size depends on the values) or of more than one dim")
+            items[k] = np.flatnonzero(i).astype(np.int64)
+    if not all(i is None or isinstance(i, (slice, np.ndarray, int, np.integer)) for i in items):
+        raise unsupported(call, f"indexing with {idx!r}")
+    x, shape, items = full_slices(g, x, call.arrays[0].shape, items)
+    picked = [(d, i) for d, i in enumerate(items) if not isinstance(i, slice)]
+    if not picked:
+        raise unsupported(call, f"indexing with {idx!r}")
+    if len(picked) > 1 or not isinstance(picked[0][1], np.ndarray):
+        return gather_nd(g, call, x, shape, items)
+    axis, array = picked[0]
     name = call.lookup(array)
-    if array.dtype == np.bool_:
-        if name is not None or array.ndim != 1:
-            raise unsupported(call, "a boolean mask computed in the model (its result's size "
-                                    "depends on the values) or of more than one dim")
-        name = g.const(np.flatnonzero(array).astype(np.int64))
-    elif name is None:
+    if name is None:
         name = g.const(array.astype(np.int64))
     return g.node("Gather", [x, name], axis=axis)
 
 
-def gather_nd(g, call, items):
+def full_slices(g, x, shape, items):
+    """(x', shape', items') with every slice of ``items`` full: partial slices applied by one
+    Slice, None dims added by one Unsqueeze (items' then names one dim of x' each)."""
+    starts, ends, axes, steps, out = [], [], [], [], []
+    dim = 0
+    for i in items:
+        if isinstance(i, slice) and i != slice(None):
+            start, stop, step = i.indices(shape[dim])
+            if step < 0 and stop < 0:
+                stop = INT64_MIN  # "through index 0": ONNX reads -1 as the last element
+            starts.append(start), ends.append(stop), axes.append(dim), steps.append(step)
+        out.append(slice(None) if isinstance(i, slice) else i)
+        dim += i is not None
+    new_shape = [len(range(*s.indices(n))) if isinstance(s, slice) else n
+                 for n, s in zip(shape, [i for i in items if i is not None])]
+    if axes:
+        x = g.node("Slice", [x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+    inserted = [k for k, i in enumerate(out) if i is None]
+    if inserted:
+        x = g.node("Unsqueeze", [x, g.ints(inserted)])
+        for k in inserted:
+            new_shape.insert(k, 1)
+    return x, tuple(new_shape), [slice(None) if i is None else i for i in out]
+
+
+def gather_nd(g, call, x, shape, items):
     """``x[a, :, b]`` with several integer arrays (ints count as 0-d arrays, as in NumPy): the
     indexed dims brought first, the arrays broadcast and stacked, one GatherND; the broadcast
     dims then stand where NumPy puts them (in place of adjacent indexed dims, else first)."""
-    x = call.inputs[0]
-    shape = call.arrays[0].shape
     picked = [d for d, i in enumerate(items) if not isinstance(i, slice)]
     kept = [d for d, i in enumerate(items) if isinstance(i, slice)]
     arrays = [np.asarray(items[d]) for d in picked]
-    if any(a.dtype == np.bool_ for a in arrays):
-        raise unsupported(call, "boolean masks beside other index arrays")
     batch = np.broadcast_shapes(*(a.shape for a in arrays))
     columns = []
     for d, a in zip(picked, arrays):

@@ -134,10 +134,20 @@ def test_adaptive_max_pool_indices_equal_bins(n):
 
 # ------------------------------------------------------------------------------- indexing
 @pytest.mark.parametrize("name", ["adjacent_first", "adjacent_middle", "apart", "int_and_array",
-                                  "broadcast", "all_dims", "traced_indices"])
+                                  "broadcast", "all_dims", "traced_indices", "partial_slice",
+                                  "reversed", "none_first", "none_between", "ellipsis",
+                                  "mask_and_slice", "mask_and_array"])
 def test_several_index_arrays(name):
     i, j = ints(0, 2, -1), ints(1, 0, 3)
+    mask = ember.tensor(np.array([True, False, True]))
     fns = {
+        "partial_slice": lambda a: a[1:3, i],
+        "reversed": lambda a: a[::-2, i, j],
+        "none_first": lambda a: a[None, :, i],
+        "none_between": lambda a: a[i, None, j],
+        "ellipsis": lambda a: a[i, ..., 1:4, j],
+        "mask_and_slice": lambda a: a[mask, 1:],
+        "mask_and_array": lambda a: a[mask, :, ints(1, -2)],
         "adjacent_first": lambda a: a[i, j],
         "adjacent_middle": lambda a: a[:, i, j],
         "apart": lambda a: a[i, :, j],
