@@ -104,8 +104,10 @@ class Tracer:
                 v.shape == a.shape and np.array_equal(v, a) for v in self.traced_ints):
             raise UnsupportedOperatorError(
                 "an integer tensor equal to a value computed from the model's inputs reached "
-                "an op from outside the traced ops (e.g. int32 indices converted to int64 "
-                "inside embedding_bag): export with int64 indices")
+                "an op from outside the traced ops: most likely that value converted or copied "
+                "with NumPy inside the op (e.g. int32 indices of embedding_bag: pass int64), "
+                "which would freeze it into a constant. If it is a genuine constant of the "
+                "model, trace with other example inputs")
         name = self.graph.const(a, hint="Constant")
         self.bind(t, name, static=True)
         return name

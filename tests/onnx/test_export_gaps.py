@@ -254,3 +254,13 @@ def test_unread_outputs_leave_no_nodes():
     proto = check(Fn(lambda a: F.adaptive_max_pool2d(a, (2, 3), return_indices=True)),
                   x(1, 2, 5, 7))
     assert [n.op_type for n in proto.graph.node].count("ArgMax") == 6
+
+
+def test_integer_constant_equal_to_an_input_says_what_to_do():
+    """A constant made in forward that equals the traced integer input cannot be told from a
+    frozen copy of it: the error says to trace with other inputs, which then works."""
+    emb = nn.Embedding(8, 2)
+    model = Fn(lambda t: emb(t) + emb(ember.arange(4)), emb)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="other example inputs"):
+        export_bytes(model, (ember.arange(4),))
+    check(model, ints(3, 1, 2, 7), run_args=[ints(0, 5, 5, 1)])
