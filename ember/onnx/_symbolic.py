@@ -33,7 +33,6 @@ from ..nn.functional import pooling as _pool
 from ..nn.functional.sparse import _Embedding, _EmbeddingBag, _EmbeddingBagMax
 from ..nn.modules.module import _BackwardHookFunction as BackwardHookFunction
 from ._graph import UnsupportedOperatorError
-from ._trace import UnusableOutput
 
 TABLE = {}
 INT64_MIN = int(np.iinfo(np.int64).min)  # a Slice end "through index 0" when stepping back
