@@ -264,3 +264,9 @@ def test_integer_constant_equal_to_an_input_says_what_to_do():
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="other example inputs"):
         export_bytes(model, (ember.arange(4),))
     check(model, ints(3, 1, 2, 7), run_args=[ints(0, 5, 5, 1)])
+
+
+def test_several_index_arrays_dynamic_batch():
+    i, j = ints(0, 2, -1), ints(1, 0, 3)
+    check(Fn(lambda a: a[:, i, 1:, j]), x(1, 3, 4, 5), run_args=[x(4, 3, 4, 5, seed=1)],
+          **DYNAMIC)
