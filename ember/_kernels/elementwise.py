@@ -89,3 +89,40 @@ def add_scaled_(y, x, alpha):
     else:
         np.add(y, np.multiply(x, alpha), out=y, casting="same_kind")
     return y
+
+
+@parallel_kernel
+def _sgd_momentum(param, grad, buf, first, lr, momentum, dampening, nesterov, weight_decay,
+                  maximize):
+    for i in numba.prange(param.size):
+        g = -grad[i] if maximize else grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * param[i]
+        if first:
+            b = g
+        else:
+            b = buf[i] * momentum
+            b = b + (1 - dampening) * g
+        buf[i] = b
+        g = g + momentum * b if nesterov else b
+        param[i] = param[i] + -lr * g
+
+
+def sgd_momentum_(param, grad, buf, first, lr, momentum, dampening, nesterov, weight_decay,
+                  maximize):
+    """One SGD-with-momentum step in place, in one pass over memory (torch's single-tensor
+    SGD: ``buf = momentum * buf + (1 - dampening) * g``, then ``param -= lr * g'``), each
+    operation rounded in the parameter's dtype as torch's are. ``first``: buf is filled with
+    the (decayed) gradient, torch's ``clone(grad)`` at the first step. Returns False (nothing
+    done) where the arrays do not fit one flat loop; the caller then takes the NumPy path."""
+    if not (type(param) is np.ndarray and type(grad) is np.ndarray and type(buf) is np.ndarray
+            and param.dtype.kind == "f" and grad.dtype == param.dtype == buf.dtype
+            and param.shape == grad.shape == buf.shape
+            and param.flags.c_contiguous and grad.flags.c_contiguous and buf.flags.c_contiguous
+            and not np.may_share_memory(param, grad) and not np.may_share_memory(param, buf)
+            and not np.may_share_memory(grad, buf)):
+        return False
+    t = param.dtype.type
+    _sgd_momentum(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), bool(first), t(lr),
+                  t(momentum), t(dampening), bool(nesterov), t(weight_decay), bool(maximize))
+    return True

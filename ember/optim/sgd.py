@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._ops.updates import sgd_momentum_
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _add_, _bump_version, _plus_scaled, _check_flags,
                         _scalar)
@@ -72,6 +73,8 @@ class SGD(Optimizer):
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p, grad in self._params_with_grad(group):
                 param = p._data
+                if momentum != 0 and self._fused_momentum_step(p, grad, group, lr):
+                    continue
                 if group["maximize"]:
                     grad = -grad
                 if weight_decay != 0:
@@ -90,3 +93,19 @@ class SGD(Optimizer):
                 _add_(param, grad, -lr)
                 _bump_version(p)
         return loss
+
+    def _fused_momentum_step(self, p, grad, group, lr) -> bool:
+        """The momentum step in one pass over memory (ember/_kernels/elementwise.py), same
+        arithmetic as the path below; False where the arrays do not allow it."""
+        state = self.state[p]
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        buf_data = np.empty_like(p._data) if first else buf._data
+        done = sgd_momentum_(p._data, grad, buf_data, first, lr, group["momentum"],
+                             group["dampening"], group["nesterov"], group["weight_decay"],
+                             group["maximize"])
+        if done:
+            if first:
+                state["momentum_buffer"] = Tensor._wrap(buf_data)
+            _bump_version(p)
+        return done
