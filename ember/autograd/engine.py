@@ -6,8 +6,9 @@ dependency counts). Leaves receive their gradient through their AccumulateGrad n
 
 Ownership of gradient arrays: a leaf's ``.grad`` is later updated in place, so it must be an
 array nobody else sees. The engine knows which arrays it allocated itself (the sums of several
-contributions, recorded per node in ``summed``); a leaf adopts only those. Anything else came
-from user code (grad_tensors), a hook, or a Function's backward, which may hand its incoming
+contributions, recorded per node in ``summed``) and which a Function declares it allocated
+for one input (``Function.fresh_grads``); a leaf adopts only those. Anything else came from
+user code (grad_tensors), a hook, or a Function's backward, which may hand its incoming
 gradient or a saved array to several inputs, and is copied.
 """
 from __future__ import annotations
@@ -130,6 +131,7 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     if len(in_grads) < len(edges):
         raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "
                            f"of gradients (expected {len(edges)}, got {len(in_grads)})")
+    fresh = node._fresh_grads
     for edge, g in zip(edges, in_grads):
         if edge is None:
             continue
@@ -139,8 +141,12 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
             if slot is None:
                 slot = pending[nxt] = [None] * len(nxt._out_meta)
                 slot[idx] = g
+                if fresh:  # the Function allocated g for this input alone: a leaf may adopt it
+                    summed.add(nxt)
             elif slot[idx] is None:
                 slot[idx] = g
+                if fresh:
+                    summed.add(nxt)
             else:
                 slot[idx] = slot[idx] + g
                 summed.add(nxt)

@@ -30,6 +30,7 @@ class Node:
     _hooks = None
     _retained = None
     _post_hooks = None
+    _fresh_grads = False  # see Function.fresh_grads
     _materialize_grads = True  # backward gets zeros for outputs no gradient reached (torch's default)
 
     # -- for forward ---------------------------------------------------------------------------
@@ -113,11 +114,17 @@ class _FunctionMeta(type):
     def __init__(cls, name, bases, attrs):
         super().__init__(name, bases, attrs)
         node_name = attrs.get("name") or f"{name}Backward0"
-        cls._node_cls = type(node_name, (Node,), {"_function": cls, "_backward": cls.backward})
+        cls._node_cls = type(node_name, (Node,), {"_function": cls, "_backward": cls.backward,
+                                                  "_fresh_grads": getattr(cls, "fresh_grads",
+                                                                          False)})
 
 
 class Function(metaclass=_FunctionMeta):
     is_view = False  # outputs share memory and the version counter with the first input
+    # True when backward returns gradients it allocated itself, each to one input only and
+    # kept nowhere: a leaf may then adopt its gradient instead of copying it (a copy of a
+    # (10000, 300) embedding table's gradient per step was most of the embedding's time).
+    fresh_grads = False
     # Higher-order gradients (create_graph=True, see higher_order.py): a Function gives either
     # ``backward_graph(ctx, *grad_tensors)`` (its backward in Tensor ops, reading the inputs as
     # Tensors with ``higher_order.inputs(ctx)``) or ``affine_in``: the argument positions in

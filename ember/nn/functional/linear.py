@@ -26,6 +26,7 @@ class Linear(Function):
     name = "AddmmBackward0"
 
     affine_in = (0, 1, 2)  # double backward: autograd/higher_order.py
+    fresh_grads = True  # dX, dW are new products, db a new sum (never the incoming grad)
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -48,6 +49,8 @@ class Linear(Function):
         if ctx.bias_shape is not None and needs[2]:
             gb = unbroadcast(g2, ctx.bias_shape) if ctx.bias_shape != (g2.shape[1],) \
                 else g2.sum(axis=0)
+            if gb is g2:  # (a bias shaped like the single row of grad): keep fresh_grads true
+                gb = gb.copy()
         return gx, gw, gb
 
 

@@ -94,6 +94,7 @@ class _Embedding(Function):
 
     name = "EmbeddingBackward0"
     affine_in = (0,)  # double backward: autograd/higher_order.py (a gather is linear)
+    fresh_grads = True  # the weight's gradient is a new scatter-add table
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):

@@ -1,0 +1,38 @@
+"""Leaves adopt only gradient arrays nobody else holds: engine-made sums and the arrays a
+Function declares fresh (Function.fresh_grads); everything else is copied."""
+import numpy as np
+
+import ember
+import ember.nn.functional as F
+
+
+def test_fresh_embedding_gradient_is_adopted_and_still_accumulates():
+    w = ember.randn(50, 4, requires_grad=True)
+    idx = ember.tensor([[1, 2, 2], [7, 1, 0]])
+    up = ember.randn(2, 3, 4)
+    F.embedding(idx, w).backward(up)
+    first = w.grad.numpy().copy()
+    assert not np.shares_memory(w.grad._data, up._data)
+    F.embedding(idx, w).backward(up)
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first)
+
+
+def test_linear_bias_gradient_never_aliases_the_incoming_gradient():
+    """A (1, out) bias with one row of input: unbroadcast would hand back grad itself."""
+    x = ember.randn(1, 3, requires_grad=True)
+    w = ember.randn(2, 3, requires_grad=True)
+    b = ember.randn(1, 2, requires_grad=True)
+    up = ember.randn(1, 2)
+    F.linear(x, w, b).backward(up)
+    assert not np.shares_memory(b.grad._data, up._data)
+    before = up.numpy().copy()
+    b.grad += 1.0  # in place on the leaf's grad must not touch the caller's tensor
+    np.testing.assert_array_equal(up.numpy(), before)
+
+
+def test_hooked_leaf_still_gets_its_own_copy():
+    w = ember.randn(10, 3, requires_grad=True)
+    seen = []
+    w.register_hook(lambda g: seen.append(g))
+    F.embedding(ember.tensor([1, 2]), w).sum().backward()
+    assert not np.shares_memory(w.grad._data, seen[0]._data)
