@@ -177,6 +177,7 @@ class _EmbeddingBag(Function):
 
     name = "EmbeddingBagBackward0"
     affine_in = (0, 2)  # double backward: autograd/higher_order.py
+    fresh_grads = True  # a new scatter-add table for the weight, new zeros for the weights
 
     @staticmethod
     def forward(ctx, weight, indices, per_sample_weights, bags, mode, padding_idx, by_freq):
