@@ -164,7 +164,9 @@ class Function(metaclass=_FunctionMeta):
             if type(o) is not np.ndarray:
                 o = np.asarray(o)
             t = Tensor._wrap(o)
-            if record and (non_diff is None or id(o) not in non_diff):
+            # integer and bool outputs never require grad (torch: only floating point can),
+            # so x.int() or x.round().long() cut the graph instead of passing gradients on
+            if record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff):
                 t._requires_grad = True
                 t.grad_fn = ctx
                 t._out_idx = i

@@ -36,3 +36,15 @@ def test_hooked_leaf_still_gets_its_own_copy():
     w.register_hook(lambda g: seen.append(g))
     F.embedding(ember.tensor([1, 2]), w).sum().backward()
     assert not np.shares_memory(w.grad._data, seen[0]._data)
+
+
+def test_integer_results_do_not_require_grad_as_torch():
+    """x.int() used to stay on the graph: (x + x.int().float()).sum() gave x a gradient of 2."""
+    import torch
+    for lib in (torch, ember):
+        x = lib.tensor([1.7, 2.2], requires_grad=True)
+        y = x.int()
+        assert not y.requires_grad and y.grad_fn is None
+        (x * 1.0 + y.float()).sum().backward()
+        assert x.grad.tolist() == [1.0, 1.0]
+    assert not (ember.tensor([1.5], requires_grad=True) > 1).requires_grad
