@@ -17,8 +17,9 @@ of those steps folded into ``dweight``. The formulas are ATen's
 grid's dtype with NumPy, so float32 rounds as torch's float32 does.
 
 The loops see every input as 3-d ``(N, C, D, H, W)``; a 2-d input is ``D = 1`` with one tap of
-weight 1 along D. The forward runs in parallel over sampling points; the backward over the
-batch, one thread per sample, so scattering into the input gradient needs no atomics.
+weight 1 along D. The forward and the input's gradient run one (sample, channel) plane per task
+(points innermost: contiguous rows, and no two tasks scatter into the same plane, so no
+atomics); the grid's gradient one point per task.
 """
 from __future__ import annotations
 
@@ -199,42 +200,41 @@ def constant_taps(shape, dtype):
 def _gather(x, id_d, w_d, id_h, w_h, id_w, w_w, out):
     """out[n, c, p] = sum over the tap products of w_d w_h w_w x[n, c, id_d, id_h, id_w].
 
+    One (sample, channel) plane per task, points innermost: the writes are contiguous and the
+    reads stay in one input plane (the old point-major order strode over channels).
     A tap outside the input adds nothing, except that a NaN (or infinite) weight still makes
     the output NaN, as ATen's masked loads multiply 0 by the weight (a NaN grid coordinate)."""
     n_batch, channels, points = out.shape
-    for q in numba.prange(n_batch * points):
-        n = q // points
-        p = q - n * points
-        for a in range(id_d.shape[2]):
-            i = id_d[n, p, a]
-            for b in range(id_h.shape[2]):
-                j = id_h[n, p, b]
-                wdh = w_d[n, p, a] * w_h[n, p, b]
-                for e in range(id_w.shape[2]):
-                    k = id_w[n, p, e]
-                    wt = wdh * w_w[n, p, e]
-                    if i < 0 or j < 0 or k < 0:
-                        nan = wt - wt  # 0, or NaN for a NaN / infinite weight
-                        if nan != 0:
-                            for c in range(channels):
-                                out[n, c, p] += nan
-                        continue
-                    for c in range(channels):
-                        out[n, c, p] += x[n, c, i, j, k] * wt
+    for q in numba.prange(n_batch * channels):
+        n = q // channels
+        c = q - n * channels
+        for p in range(points):
+            acc = out[n, c, p]
+            for a in range(id_d.shape[2]):
+                i = id_d[n, p, a]
+                for b in range(id_h.shape[2]):
+                    j = id_h[n, p, b]
+                    wdh = w_d[n, p, a] * w_h[n, p, b]
+                    for e in range(id_w.shape[2]):
+                        k = id_w[n, p, e]
+                        wt = wdh * w_w[n, p, e]
+                        if i < 0 or j < 0 or k < 0:
+                            acc += wt - wt  # 0, or NaN for a NaN / infinite weight
+                        else:
+                            acc += x[n, c, i, j, k] * wt
+            out[n, c, p] = acc
 
 
 @parallel_kernel
-def _scatter(grad, x, id_d, w_d, dw_d, id_h, w_h, dw_h, id_w, w_w, dw_w, want_input,
-             want_grid, grad_x, grad_grid):
-    """The adjoint of ``_gather``: grad_x[n, c, taps] += weight * grad[n, c, p], and
-    grad_grid[n, p, axis] = sum over channels and taps of grad * x * d(weight)/d(axis coord)
-    (axes in grid order: w, h, d)."""
+def _scatter_input(grad, id_d, w_d, id_h, w_h, id_w, w_w, grad_x):
+    """The adjoint of ``_gather`` for the input: grad_x[n, c, taps] += weight * grad[n, c, p].
+    One (sample, channel) plane per task: no two tasks write the same plane, so no atomics."""
     n_batch, channels, points = grad.shape
-    for n in numba.prange(n_batch):
+    for q in numba.prange(n_batch * channels):
+        n = q // channels
+        c = q - n * channels
         for p in range(points):
-            gw = grad_grid[n, p, 0]
-            gh = grad_grid[n, p, 1]
-            gd = grad_grid[n, p, 2]
+            g = grad[n, c, p]
             for a in range(id_d.shape[2]):
                 i = id_d[n, p, a]
                 if i < 0:
@@ -248,20 +248,42 @@ def _scatter(grad, x, id_d, w_d, dw_d, id_h, w_h, dw_h, id_w, w_w, dw_w, want_in
                         k = id_w[n, p, e]
                         if k < 0:
                             continue
-                        wt = wdh * w_w[n, p, e]
-                        if want_input:
-                            for c in range(channels):
-                                grad_x[n, c, i, j, k] += grad[n, c, p] * wt
-                        if want_grid:
-                            total = grad[n, 0, p] * x[n, 0, i, j, k]
-                            for c in range(1, channels):
-                                total += grad[n, c, p] * x[n, c, i, j, k]
-                            gw += total * (wdh * dw_w[n, p, e])
-                            gh += total * (w_d[n, p, a] * dw_h[n, p, b] * w_w[n, p, e])
-                            gd += total * (dw_d[n, p, a] * w_h[n, p, b] * w_w[n, p, e])
-            grad_grid[n, p, 0] = gw
-            grad_grid[n, p, 1] = gh
-            grad_grid[n, p, 2] = gd
+                        grad_x[n, c, i, j, k] += g * (wdh * w_w[n, p, e])
+
+
+@parallel_kernel
+def _scatter_grid(grad, x, id_d, w_d, dw_d, id_h, w_h, dw_h, id_w, w_w, dw_w, grad_grid):
+    """The grid's gradient: grad_grid[n, p, axis] = sum over channels and taps of
+    grad * x * d(weight)/d(axis coord) (axes in grid order: w, h, d); one point per task."""
+    n_batch, channels, points = grad.shape
+    for q in numba.prange(n_batch * points):
+        n = q // points
+        p = q - n * points
+        gw = grad_grid[n, p, 0]
+        gh = grad_grid[n, p, 1]
+        gd = grad_grid[n, p, 2]
+        for a in range(id_d.shape[2]):
+            i = id_d[n, p, a]
+            if i < 0:
+                continue
+            for b in range(id_h.shape[2]):
+                j = id_h[n, p, b]
+                if j < 0:
+                    continue
+                wdh = w_d[n, p, a] * w_h[n, p, b]
+                for e in range(id_w.shape[2]):
+                    k = id_w[n, p, e]
+                    if k < 0:
+                        continue
+                    total = grad[n, 0, p] * x[n, 0, i, j, k]
+                    for c in range(1, channels):
+                        total += grad[n, c, p] * x[n, c, i, j, k]
+                    gw += total * (wdh * dw_w[n, p, e])
+                    gh += total * (w_d[n, p, a] * dw_h[n, p, b] * w_w[n, p, e])
+                    gd += total * (dw_d[n, p, a] * w_h[n, p, b] * w_w[n, p, e])
+        grad_grid[n, p, 0] = gw
+        grad_grid[n, p, 1] = gh
+        grad_grid[n, p, 2] = gd
 
 
 def grid_sample_forward(x5, taps):
@@ -282,6 +304,9 @@ def grid_sample_backward(grad, x5, taps, want_input, want_grid):
     grad_grid = np.zeros((grad.shape[0], grad.shape[2], 3), grad.dtype)
     if grad.shape[1] == 0:  # no channels: nothing flows
         return (grad_x if want_input else None), (grad_grid if want_grid else None)
-    _scatter(grad, np.ascontiguousarray(x5), id_d, w_d, dw_d, id_h, w_h, dw_h, id_w, w_w, dw_w,
-             want_input, want_grid, grad_x, grad_grid)
+    if want_input:
+        _scatter_input(grad, id_d, w_d, id_h, w_h, id_w, w_w, grad_x)
+    if want_grid:
+        _scatter_grid(grad, np.ascontiguousarray(x5), id_d, w_d, dw_d, id_h, w_h, dw_h, id_w,
+                      w_w, dw_w, grad_grid)
     return (grad_x if want_input else None), (grad_grid if want_grid else None)

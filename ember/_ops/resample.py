@@ -76,6 +76,7 @@ class _GridSampler(Function):
     ``forward(x, grid, mode, padding_mode, align_corners)``; x is (N, C, *spatial) with 2 or 3
     spatial dims, grid (N, *out_spatial, n) with its last axis in x, y(, z) order.
     """
+    fresh_grads = True  # new input and grid gradient arrays, one per input
 
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
