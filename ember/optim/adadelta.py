@@ -69,8 +69,6 @@ class Adadelta(Optimizer):
                 param = p._data
                 square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
                 state["step"]._data += 1
-                if group["maximize"]:
-                    grad = -grad
                 if weight_decay != 0:
                     grad = _plus_scaled(grad, param, weight_decay)
                 square_avg *= rho

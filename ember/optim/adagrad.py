@@ -62,8 +62,6 @@ class Adagrad(Optimizer):
                 step_t = state["step"]._data
                 step_t += 1
                 step = step_t.item()
-                if group["maximize"]:
-                    grad = -grad
                 if weight_decay != 0:
                     grad = _plus_scaled(grad, param, weight_decay)
                 clr = lr / (1 + (step - 1) * lr_decay)

@@ -85,8 +85,6 @@ class Adam(Optimizer):
                 state = self._state_of(p, amsgrad, group["fused"])
                 param = p._data
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                if group["maximize"]:
-                    grad = -grad
                 step_t = state["step"]._data
                 step_t += 1
                 if weight_decay != 0:

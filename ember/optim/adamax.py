@@ -65,8 +65,6 @@ class Adamax(Optimizer):
                 state = self._state_of(p)
                 param = p._data
                 exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
-                if group["maximize"]:
-                    grad = -grad
                 step_t = state["step"]._data
                 step_t += 1
                 if weight_decay != 0:

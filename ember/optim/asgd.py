@@ -60,8 +60,6 @@ class ASGD(Optimizer):
             for p, grad in self._params_with_grad(group):
                 state = self._state_of(p, group)
                 param, ax = p._data, state["ax"]._data
-                if group["maximize"]:
-                    grad = -grad
                 step_t = state["step"]._data
                 step_t += 1
                 if weight_decay != 0:

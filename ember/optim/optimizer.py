@@ -449,12 +449,15 @@ class Optimizer:
         with enable_grad():
             return closure()
 
-    def _params_with_grad(self, group):
-        """The group's parameters that have a gradient, as (param, grad array) pairs."""
+    def _params_with_grad(self, group, maximize=None):
+        """The group's parameters that have a gradient, as (param, grad array) pairs; the
+        gradient negated where the group maximises (``maximize``: the group's option unless
+        given), as every torch optimiser starts its step."""
+        negate = group.get("maximize", False) if maximize is None else maximize
         for p in group["params"]:
             g = p.grad
             if g is not None:
-                yield p, g._data
+                yield p, (-g._data if negate else g._data)
 
 
 def _scalars_as_tensors(state, params, keys) -> None:

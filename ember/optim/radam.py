@@ -66,8 +66,6 @@ class RAdam(Optimizer):
                 state = self._state_of(p)
                 param = p._data
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                if group["maximize"]:
-                    grad = -grad
                 step_t = state["step"]._data
                 step_t += 1
                 step = step_t.item()

@@ -70,8 +70,6 @@ class RMSprop(Optimizer):
             for p, grad in self._params_with_grad(group):
                 state = self._state_of(p, group)
                 param = p._data
-                if group["maximize"]:
-                    grad = -grad
                 state["step"]._data += 1
                 if weight_decay != 0:
                     grad = _plus_scaled(grad, param, weight_decay)

@@ -59,8 +59,7 @@ class Rprop(Optimizer):
                 param, prev = p._data, state["prev"]._data
                 step_size = state["step_size"]._data
                 state["step"]._data += 1
-                grad = np.negative(grad) if group["maximize"] else grad.copy()
-                grad = np.asarray(grad)  # (a 0-d array, not a NumPy scalar)
+                grad = np.array(grad)  # its own (updated below), and 0-d stays an array
                 sign = np.sign(np.multiply(grad, prev, out=np.empty_like(param)))
                 # where the sign flipped the step shrinks and this step makes no move
                 flipped = sign < 0

@@ -71,7 +71,8 @@ class SGD(Optimizer):
             lr = _scalar(group["lr"])
             momentum, dampening = group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for p, grad in self._params_with_grad(group):
+            # (maximize handled here: the fused step negates inside its one pass)
+            for p, grad in self._params_with_grad(group, maximize=False):
                 param = p._data
                 if momentum != 0 and self._fused_momentum_step(p, grad, group, lr):
                     continue
