@@ -224,10 +224,8 @@ class _Reader:
 
 
 def _storage_name_of_dtype(name):
-    return {"float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage",
-            "bfloat16": "BFloat16Storage", "int64": "LongStorage", "int32": "IntStorage",
-            "int16": "ShortStorage", "int8": "CharStorage", "uint8": "ByteStorage",
-            "bool": "BoolStorage"}[name]
+    """The storage class of a dtype named as torch writes it (``float32`` -> FloatStorage)."""
+    return "BFloat16Storage" if name == "bfloat16" else _STORAGE_OF[np.dtype(name)]
 
 
 def _map_location(location, map_location):

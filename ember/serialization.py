@@ -32,6 +32,7 @@ no allocation is sized by a number from the file that the file's own size does n
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -625,11 +626,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     if weights_only is None:
         weights_only = True
     st = _safetensors_numpy()  # a core dependency: say how to install it before anything else
+    from . import _torch_format
     if isinstance(f, (str, os.PathLike)):
         source = os.fspath(f)
         with open(source, "rb") as fh:
             head = fh.read(16)
-            from . import _torch_format
             if _torch_format.is_zip(head):
                 shown = repr(source)
                 fh.seek(0)  # records are read one by one into their arrays: one copy in memory
@@ -643,9 +644,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         if isinstance(data, str):
             raise TypeError("ember.load needs a binary file object (open it with 'rb')")
     source = repr(source) if isinstance(source, (str, bytes)) else str(source)
-    from . import _torch_format
     if _torch_format.is_zip(data):
-        import io
         return _torch_format.load_zip(io.BytesIO(data), source, weights_only, map_location, None)
     if _torch_format.is_legacy(data) and _safetensors_header_length(data) is None:
         return _torch_format.load_legacy(data, source, weights_only, map_location)
