@@ -45,6 +45,9 @@ LAYERS = {
     "ember.vision": 4,
     # 5. applications of all of the above
     "ember.distributed": 5,
+    "ember.multiprocessing": 5,
+    "ember.nn.parallel.distributed": 5,   # torch-named home: re-exports ember.distributed
+    "ember.utils.data.distributed": 5,    # torch-named home: re-exports ember.distributed
     "ember.explain": 5,
     "ember.onnx": 5,
     "ember.demo": 5,

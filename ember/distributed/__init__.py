@@ -1,0 +1,1 @@
+"""ember.distributed: process groups and collectives on an existing engine (being built)."""

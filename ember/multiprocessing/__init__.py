@@ -1,0 +1,1 @@
+"""ember.multiprocessing: spawn(fn, args, nprocs) for distributed training (being built)."""
