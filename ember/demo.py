@@ -108,15 +108,24 @@ def limit_threads(n: int | None):
 
     The demo's batches are tiny (32 images of 8x8): starting a parallel region costs more than
     it saves, and on a busy machine waiting for every thread to be scheduled dominates the
-    step time - as ``torch.set_num_threads(1)`` helps torch on small models.
+    step time - as ``torch.set_num_threads(1)`` helps torch on small models. ``n == 1`` also
+    switches ember's parallel kernels off (``ember.set_num_threads(1)``), so that the one
+    large call (the test set's forward) takes the serial twins as well: otherwise it compiles
+    the parallel twins of im2col and max pooling, ~6 of the first run's ~10 s of compilation,
+    only to run them on one thread.
     """
     if n is None:
         yield
         return
     import numba
 
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    from ember import _state
+
+    was_parallel = _state.parallel_enabled()
+    previous = numba.get_num_threads() if n > 1 else None
+    _state.set_parallel(n > 1)
+    if n > 1:
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:
         try:
             from threadpoolctl import threadpool_limits
@@ -127,7 +136,9 @@ def limit_threads(n: int | None):
         with blas:
             yield
     finally:
-        numba.set_num_threads(previous)
+        _state.set_parallel(was_parallel)
+        if previous is not None:
+            numba.set_num_threads(previous)
 
 
 def train(epochs: int = 10, batch_size: int = 32, lr: float | None = None,

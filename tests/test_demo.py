@@ -79,3 +79,20 @@ def test_command_line_run(tmp_path, capsys):
                      "--optimizer", "sgd", "--output-dir", str(tmp_path / "out")]) == 0
     assert "test accuracy" in capsys.readouterr().out
     assert os.path.exists(tmp_path / "out" / demo.CHECKPOINT_NAME)
+
+
+def test_one_thread_runs_the_serial_kernels_and_restores_the_switch():
+    # threads=1 must switch ember's parallel kernels off too (the test set's forward would
+    # otherwise compile the parallel twins on a first run, only to run them on one thread)
+    from ember import _state
+    assert _state.parallel_enabled()
+    with demo.limit_threads(1):
+        assert not _state.parallel_enabled() and ember.get_num_threads() == 1
+    assert _state.parallel_enabled()
+    _state.set_parallel(False)
+    try:
+        with demo.limit_threads(2):
+            assert _state.parallel_enabled()
+        assert not _state.parallel_enabled()
+    finally:
+        _state.set_parallel(True)
