@@ -74,8 +74,10 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from ember._compile_note import compile_note
     try:
-        return int(args.func(args) or 0)
+        with compile_note():  # one stderr line if a kernel compiles (a first run only)
+            return int(args.func(args) or 0)
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
