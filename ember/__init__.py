@@ -14,13 +14,26 @@ __version__ = "0.1.0"
 
 def _numba_cache_dir():
     # numba caches compiled kernels next to their source; when ember is installed read-only
-    # (a system site-packages), keep the cache in the user's cache directory instead.
+    # (a system site-packages), keep the cache in the user's cache directory instead, or in the
+    # temp folder when that cannot be created either (a container user without a home): with no
+    # writable place at all, numba's cache=True would fail the import itself.
     if "NUMBA_CACHE_DIR" in _os.environ:
         return
     here = _os.path.dirname(__file__)
-    if not _os.access(here, _os.W_OK) or not _os.access(_os.path.join(here, "_kernels"), _os.W_OK):
-        base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
-        _os.environ["NUMBA_CACHE_DIR"] = _os.path.join(base, "ember", "numba")
+    if _os.access(here, _os.W_OK) and _os.access(_os.path.join(here, "_kernels"), _os.W_OK):
+        return
+    import tempfile
+    base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
+    user = getattr(_os, "getuid", lambda: "user")()
+    for path in (_os.path.join(base, "ember", "numba"),
+                 _os.path.join(tempfile.gettempdir(), f"ember-numba-{user}")):
+        try:
+            _os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        if _os.access(path, _os.W_OK):
+            _os.environ["NUMBA_CACHE_DIR"] = path
+            return
 
 
 _numba_cache_dir()
