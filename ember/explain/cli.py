@@ -125,7 +125,7 @@ def add_subcommand(subparsers) -> None:
     sub = explain.add_subparsers(dest="explain_command", metavar="SUBCOMMAND")
     for add_parser in (_add_size, _add_matrix, _add_animate, _add_activation, _add_features,
                        _add_checkerboard, _add_summary, _add_rnn, _add_attention, _add_upsample,
-                       _add_pixelshuffle):
+                       _add_pixelshuffle, _add_playground):
         add_parser(sub)
 
 
@@ -272,10 +272,38 @@ subcommands:
   attention [--causal]        MultiheadAttention's weights per head on a sentence (PNG)
   upsample                    F.interpolate's modes side by side on one image (PNG)
   pixelshuffle [--factor R]   where PixelShuffle moves each channel's pixels (PNG)
+  playground [-o FILE]        one offline HTML page: sliders for conv/pool arguments, the output
+                              size worked out, ember's error when impossible, the window animated
 
 Run 'ember explain SUBCOMMAND --help' for each one's options. Files go to --out
 (default ./ember-explain). Plots and GIFs need: pip install 'ember[explain]'.
 """
+
+
+def _add_playground(sub):
+    """``explain playground [-o FILE]``."""
+    p = sub.add_parser("playground", help="an offline HTML page to try conv/pool sizes",
+                       description="Write one self-contained HTML page (no network, no server; "
+                                   "readable on a phone) with sliders for the arguments of "
+                                   "Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d and "
+                                   "MaxUnpool2d: the output size with its formula, ember's error "
+                                   "for impossible configurations, the window sliding over the "
+                                   "padded input, the matrix view and the checkerboard overlap.")
+    p.add_argument("--output", "-o", default=os.path.join(_DEFAULT_OUT, "playground.html"),
+                   metavar="FILE", help="the page to write; a folder gets playground.html "
+                                        f"(default ./{_DEFAULT_OUT}/playground.html)")
+    p.set_defaults(func=_cmd_playground)
+
+
+def _cmd_playground(args):
+    import pathlib
+    from ember.explain.playground import write_playground
+    path = args.output
+    if os.path.isdir(path):
+        path = os.path.join(path, "playground.html")
+    _save(path, write_playground)
+    print(f"open it in a browser: {pathlib.Path(os.path.abspath(path)).as_uri()}")
+    return 0
 
 
 def _add_rnn(sub):
