@@ -353,25 +353,47 @@ MODELS = {
 }
 
 
-def load_model(spec: str):
-    """A named model (:data:`MODELS`) or ``package.module:attr`` (a Module, a Module class or a
-    function returning one). Returns ``(model, default_input_size or None)``.
+def load_model(spec: str, checkpoint=None):
+    """The model named by ``spec``, and its default input size (or None):
+
+    * a named model (:data:`MODELS`: ``lenet``, ``small_cnn`` ...);
+    * a model of the zoo (``resnet18``, ``vgg11``, ... as ``ember.vision.models`` builds it,
+      randomly initialised; default input 1x3x224x224);
+    * ``file.py:attr`` (a Python file, relative to the current directory) or
+      ``package.module:attr``, where attr is a Module, a Module class or a function returning
+      one.
+
+    ``checkpoint``: a state dict saved by ``ember.save``/``torch.save`` (safetensors or torch's
+    zip format), loaded with ``weights_only=True`` - nothing in it is unpickled - into the
+    model (strict: every key must match).
 
     Every way this can fail is a ValueError in words (the module's own import error is named,
     not re-raised: it is the user's code, and one line says enough)."""
+    model, size = _build_model(spec)
+    if checkpoint is not None:
+        _load_checkpoint(model, checkpoint)
+    return model, size
+
+
+def _build_model(spec):
     if spec in MODELS:
         factory, size = MODELS[spec]
         return factory(), size
-    module_name, colon, attr = spec.partition(":")
+    zoo = _zoo_builder(spec)
+    if zoo is not None:
+        return zoo(), (1, 3, 224, 224)
+    module_name, colon, attr = spec.rpartition(":") if spec.count(":") else ("", "", "")
     if not colon or not module_name or not attr:
-        raise ValueError(f"unknown model {spec!r}: use one of {', '.join(MODELS)} or "
+        raise ValueError(f"unknown model {spec!r}: use one of {', '.join(MODELS)}, a model of "
+                         "ember.vision.models (e.g. resnet18), 'file.py:Class' or "
                          "'package.module:attribute'")
-    obj = _import(module_name)
+    obj = _import_file(module_name) if module_name.endswith(".py") else _import(module_name)
+    owner = module_name
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"{spec}: {getattr(obj, '__name__', module_name)!s} has no "
-                             f"attribute {part!r}")
+            raise ValueError(f"{spec}: {owner} has no attribute {part!r}")
         obj = getattr(obj, part)
+        owner = f"{owner}:{part}"
     from ember.nn import Module
     if not isinstance(obj, Module):
         if not callable(obj):
@@ -384,6 +406,64 @@ def load_model(spec: str):
     if not isinstance(obj, Module):
         raise ValueError(f"{spec}() gave a {type(obj).__name__}, not an ember.nn.Module")
     return obj, getattr(obj, "example_input_size", None)
+
+
+def _zoo_builder(name):
+    """The builder of ``ember.vision.models`` registered under ``name``, or None."""
+    from ember.vision.models import get_model_builder, list_models
+    return get_model_builder(name) if name in list_models() else None
+
+
+def _import_file(path):
+    """A Python file as a module (its folder first on sys.path while it imports, so it can
+    import its neighbours)."""
+    import importlib.util
+    import os
+    import sys
+
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise ValueError(f"no such file: {path}")
+    name = "_ember_model_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
+    spec = importlib.util.spec_from_file_location(name, full)
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(full)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001 - the user's file decides what it raises
+        raise ValueError(f"running {path} failed: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")   # common checkpoint layouts
+
+
+def _load_checkpoint(model, path):
+    """``model.load_state_dict(ember.load(path, weights_only=True))``, errors in words; a dict
+    that wraps the state dict under one of the usual keys is unwrapped."""
+    import ember
+
+    try:
+        state = ember.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"no such checkpoint: {path}") from None
+    except Exception as e:  # noqa: BLE001 - a corrupt or foreign file, or a refused global
+        raise ValueError(f"cannot load the checkpoint {path}: {type(e).__name__}: {e}") from e
+    if isinstance(state, dict):
+        for key in _WRAPPER_KEYS:
+            if isinstance(state.get(key), dict):
+                state = state[key]
+                break
+    if not isinstance(state, dict):
+        raise ValueError(f"the checkpoint {path} holds a {type(state).__name__}, not a state "
+                         "dict (a dict of tensor names to tensors)")
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise ValueError(f"the checkpoint {path} does not fit {type(model).__name__}: {e}") from e
 
 
 def _import(module_name):
