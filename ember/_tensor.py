@@ -2390,6 +2390,19 @@ class Tensor:
             node._hooks = hooks
         return _RemovableHook(hooks, entry)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass has accumulated this leaf's ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.function import _edge
+        node = _edge(self)[0]
+        if node._post_acc_hooks is None:
+            node._post_acc_hooks = []
+        node._post_acc_hooks.append(hook)
+        return _RemovableHook(node._post_acc_hooks, hook)
+
     # new_* constructors
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         return _new(np.zeros, _as_shape(size), dtype or self.dtype, requires_grad)

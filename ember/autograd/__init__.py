@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import grad_mode
-from .engine import run_backward
+from .engine import ImperativeEngine, run_backward
 from .function import Function, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
@@ -59,6 +59,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, results):
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
+                if t.grad_fn is None and t._accumulator is not None:
+                    with grad_mode.set_grad_enabled(create_graph):  # as inside the engine
+                        t._accumulator._run_post_acc_hooks()
         return
     if create_graph:
         import warnings
@@ -121,7 +124,34 @@ def _grad(outputs, arrays, inputs, retain_graph, allow_unused, create_graph=Fals
     return tuple(result)
 
 
-__all__ = ["Function", "Node", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
+class VariableMeta(type):
+    def __instancecheck__(cls, other):
+        from .._tensor import Tensor
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=VariableMeta):
+    """torch.autograd.Variable, the legacy wrapper: ``Variable(t)`` is ``t.detach()`` with
+    ``requires_grad`` set; every Tensor is a Variable. ``Variable._execution_engine`` is where
+    torch code queues callbacks for the end of the running backward pass."""
+
+    _execution_engine = ImperativeEngine()
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        from .._tensor import Tensor
+        if volatile:
+            import warnings
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                          "instead.", UserWarning, stacklevel=2)
+        if data is None:
+            from .._creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)
+
+
+__all__ = ["Function", "Node", "Variable", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
            "enable_grad", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "functional",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "once_differentiable", "grad_mode"]
 

@@ -13,6 +13,9 @@ gradient or a saved array to several inputs, and is copied.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 from .. import _state
@@ -48,12 +51,60 @@ def _accumulate(slot, i, g, node, summed):
         summed.add(node)
 
 
+class _Tasks(threading.local):
+    """This thread's running backward passes, innermost last: each one's final callbacks."""
+
+    def __init__(self):
+        self.callbacks = []
+
+
+_tasks = _Tasks()
+
+
+def queue_callback(callback):
+    """Run ``callback()`` when the backward pass now running in this thread has finished (torch's
+    ``Variable._execution_engine.queue_callback``; DDP waits for its all-reduces there)."""
+    stack = _tasks.callbacks
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[-1].append(callback)
+
+
+class ImperativeEngine:
+    """What torch exposes as ``Variable._execution_engine``."""
+
+    queue_callback = staticmethod(queue_callback)
+
+
+@contextlib.contextmanager
+def graph_task():
+    """One backward pass: callbacks queued while it runs are called after its last node, in
+    order, including those queued by a callback (torch's exec_post_processing); a pass that
+    raises runs none."""
+    callbacks = []
+    stack = _tasks.callbacks
+    stack.append(callbacks)
+    try:
+        yield
+        i = 0
+        while i < len(callbacks):  # (not a for loop: a callback may queue another)
+            callbacks[i]()
+            i += 1
+    finally:
+        stack.pop()
+
+
 def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     """Backpropagate ``grad_tensors`` (arrays) from ``tensors``.
 
     ``capture`` maps (node, output index) to a list that receives the gradient instead of
     accumulating into ``.grad`` (autograd.grad); ``None`` accumulates into the leaves' ``.grad``.
     """
+    with graph_task():
+        _run_graph(tensors, grad_tensors, retain_graph, capture)
+
+
+def _run_graph(tensors, grad_tensors, retain_graph, capture):
     Tensor = function.tensor_class()
     pending = {}  # node -> list of output gradients summed so far
     summed = set()  # nodes whose pending gradient is a sum the engine allocated (see top)
@@ -232,3 +283,5 @@ def _finish_leaf(node, g, owned, capture, Tensor):
         var.grad = Tensor._wrap(g)
     else:
         var.grad._data += g
+    if node._post_acc_hooks:
+        node._run_post_acc_hooks()

@@ -103,9 +103,16 @@ class AccumulateGrad(Node):
 
     _out_meta = ((None, None),)  # one input slot, like every node's output list
     next_edges = ()
+    # Tensor.register_post_accumulate_grad_hook: ``hook(variable)`` once ``.grad`` holds this
+    # backward's sum (what DDP's reducer waits for before copying the gradient into a bucket)
+    _post_acc_hooks = None
 
     def __init__(self, variable):
         self.variable = variable
+
+    def _run_post_acc_hooks(self):
+        for hook in list(self._post_acc_hooks or ()):
+            hook(self.variable)
 
 
 class _FunctionMeta(type):

@@ -291,6 +291,13 @@ def _reaching(roots, targets):
 
 def run_backward_graph(tensors, grads, retain_graph, capture=None):
     """As engine.run_backward, with Tensors for gradients and every step recorded."""
+    from .engine import graph_task
+
+    with graph_task():
+        _run_graph(tensors, grads, retain_graph, capture)
+
+
+def _run_graph(tensors, grads, retain_graph, capture):
     from .engine import _dependencies, _skip
 
     Tensor = function.tensor_class()
@@ -379,3 +386,5 @@ def _finish_leaf(node, g, capture, Tensor):
     # out of place, as torch under create_graph: the first-order engine later adds into .grad
     # in place, so a leaf never keeps an array another gradient shares
     var.grad = g.clone() if var.grad is None else var.grad + g
+    if node._post_acc_hooks:
+        node._run_post_acc_hooks()
