@@ -300,11 +300,21 @@ function drawGrid(ctx, g, x0, y0, size) {
   }
 }
 
+// Size the canvas for width x height CSS pixels, sharp on high-density (phone) screens.
+function sizeCanvas(canvas, width, height) {
+  var ratio = window.devicePixelRatio || 1, ctx = canvas.getContext("2d");
+  canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
+  canvas.style.height = height + "px";
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  return ctx;
+}
+
 function drawScene(canvas, r, step) {
-  var width = canvas.clientWidth || 600, ctx = canvas.getContext("2d");
+  var width = canvas.clientWidth || 600, ctx;
   if (r.error) {
-    canvas.width = width; canvas.height = 40;
-    ctx.clearRect(0, 0, width, 40); ctx.fillStyle = "#b91c1c"; ctx.font = "14px sans-serif";
+    ctx = sizeCanvas(canvas, width, 40);
+    ctx.fillStyle = "#b91c1c"; ctx.font = "14px sans-serif";
     ctx.fillText("no picture: the layer raises for this configuration", 8, 24);
     return {steps: 1, caption: ""};
   }
@@ -315,8 +325,7 @@ function drawScene(canvas, r, step) {
                         : cellSize(width, Math.max(sc.src.cols, sc.dst.cols), sc.src.rows + sc.dst.rows, 900);
   var h = horizontal ? label + Math.max(sc.src.rows, sc.dst.rows) * size + 2
                      : 2 * label + (sc.src.rows + sc.dst.rows) * size + gap;
-  canvas.width = width; canvas.height = h;
-  ctx.clearRect(0, 0, width, h);
+  ctx = sizeCanvas(canvas, width, h);
   ctx.fillStyle = COLORS.text; ctx.font = "12px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
   var srcName = r.layer === "conv_transpose" || r.layer === "max_unpool" ? "input" : "padded input";
   ctx.fillText(srcName, 0, 12);
@@ -329,11 +338,9 @@ function drawScene(canvas, r, step) {
 }
 
 function drawMatrix(canvas, m) {
-  var width = canvas.clientWidth || 600, ctx = canvas.getContext("2d");
-  var rows = m.length, cols = m[0].length, size = cellSize(width, cols, 1, 1e9);
-  size = Math.min(size, 22);
-  canvas.width = width; canvas.height = rows * size + 2;
-  ctx.clearRect(0, 0, width, canvas.height);
+  var width = canvas.clientWidth || 600;
+  var rows = m.length, cols = m[0].length, size = Math.min(22, cellSize(width, cols, 1, 1e9));
+  var ctx = sizeCanvas(canvas, width, rows * size + 2);
   ctx.textAlign = "center"; ctx.textBaseline = "middle"; ctx.font = Math.floor(size * 0.5) + "px sans-serif";
   for (var i = 0; i < rows; i++) for (var j = 0; j < cols; j++) {
     var v = m[i][j];
@@ -349,7 +356,8 @@ function drawMatrix(canvas, m) {
 var state = {config: null, step: 0, playing: true, last: 0, steps: 1, period: 700};
 
 function defaults() {
-  return {layer: "max_pool", channels: 1, input: [7, 7], out_channels: 1, kernel_size: [3, 3], stride: [2, 2],
+  // a ceil_mode max pool whose last window hangs over the padding: the case people ask about
+  return {layer: "max_pool", channels: 1, input: [6, 6], out_channels: 1, kernel_size: [3, 3], stride: [2, 2],
           padding: [1, 1], dilation: [1, 1], output_padding: [0, 0], groups: 1, ceil_mode: true};
 }
 
