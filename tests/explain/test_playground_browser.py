@@ -177,3 +177,26 @@ def test_screenshots_desktop_and_phone(page_path, tmp_path):
         assert (22, 163, 74) in colours              # the current output cell
     # the phone layout stacks the controls above the picture, so the page is taller
     assert _pixel_colours(phone)[0][1] > _pixel_colours(desktop)[0][1]
+
+
+def _shrink_png(path) -> None:
+    """64 colours, no dithering: the page's flat colours survive and the file stays small."""
+    from PIL import Image
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT,
+                                          dither=Image.Dither.NONE)
+    tmp = path.with_name(path.name + ".tmp")
+    small.save(tmp, format="PNG", optimize=True)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    # docs/explain.md's screenshots: python -m tests.explain.test_playground_browser docs/img
+    import sys
+    import tempfile
+    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    with tempfile.TemporaryDirectory() as tmp:
+        for png in save_screenshots(pg.write_playground(pathlib.Path(tmp) / "playground.html"),
+                                    folder):
+            _shrink_png(png)
+            print(f"wrote {png} ({png.stat().st_size // 1024} KiB)")
