@@ -9,7 +9,7 @@ from .. import Tensor
 from ..autograd import grad_mode
 from ._graph import Graph, OnnxExporterError
 from ._symbolic import TABLE
-from ._trace import Tracer, tracing
+from ._trace import Tracer, probe_shapes, tracing
 
 DEFAULT_OPSET = 17  # torch 2.x's legacy exporter default
 MIN_OPSET, MAX_OPSET = 13, 20  # the range the op table is written for
@@ -40,8 +40,12 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding)
     params = _bind_parameters(model, tracer, export_params)
     call_args, inputs = _bind_inputs(positional, input_names, tracer)
-    with _eval_mode(model), grad_mode.enable_grad(), tracing(tracer):
-        result = model(*call_args, **keywords)
+    with _eval_mode(model), grad_mode.enable_grad():
+        if dynamic_axes:
+            grown = _grown_inputs(call_args, inputs, dynamic_axes)
+            tracer.probe = probe_shapes(lambda: model(*grown, **keywords))
+        with tracing(tracer):
+            result = model(*call_args, **keywords)
     outputs = _flatten_outputs(result)
     proto = _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
                          export_params, bool(keep_initializers_as_inputs))
@@ -133,6 +137,29 @@ def _bind_inputs(positional, input_names, tracer):
     return call_args, inputs
 
 
+def _grown_inputs(call_args, inputs, dynamic_axes):
+    """The arguments with each dynamic axis of each input one longer (its first slice repeated
+    at the end: indices stay valid), for the probe run that tells which shapes follow it."""
+    axes_of = {id(t): _axes(dynamic_axes.get(name)) for name, t in inputs}
+    grown = []
+    for a in call_args:
+        if isinstance(a, Tensor) and axes_of.get(id(a)):
+            array = a._data
+            for axis in axes_of[id(a)]:
+                array = np.concatenate([array, array.take([0], axis=axis)], axis=axis)
+            a = Tensor._wrap(array)
+            if array.dtype.kind in "fc":
+                a.requires_grad_(True)
+        grown.append(a)
+    return grown
+
+
+def _axes(spec):
+    if spec is None:
+        return []
+    return [int(a) for a in (spec.keys() if isinstance(spec, dict) else spec)]
+
+
 def _flatten_outputs(result):
     if isinstance(result, Tensor):
         return [result]
@@ -185,6 +212,7 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
         out_infos.append(helper.make_tensor_value_info(name, _elem(t._data.dtype), dims))
     graph.nodes = _reaching(graph.nodes, {o.name for o in out_infos})
     used = {i for n in graph.nodes for i in n.input} | {o.name for o in out_infos}
+    tracer.check_frozen(used)
     _check_inputs_reach_graph(inputs, used)
     in_infos = [helper.make_tensor_value_info(n, _elem(t._data.dtype),
                                               _dims(n, t.shape, dynamic_axes))

@@ -503,17 +503,27 @@ def batch_norm(g, call):
     like, c = call.outputs[0], call.arrays[0].shape[1]
     w, b = ones_or(g, w, c, like, 1), ones_or(g, b, c, like, 0)
     if not training and mean is not None:
+        if call.varying is not None and call.varying[0][1]:
+            raise unsupported(call, "running statistics repeated per sample at trace time "
+                                    "(instance norm with track_running_stats) under a dynamic "
+                                    "batch axis; export with a fixed batch")
         mean, var = (v if isinstance(v, str) else g.const(v) for v in (mean, var))
         return g.node("BatchNormalization", [x, w, b, mean, var], epsilon=float(eps))
-    # batch statistics (training, or no running stats): normalise over every axis but dim 1
+    # batch statistics (training, or no running stats): normalise over every axis but dim 1.
+    # (instance_norm is batch_norm over (1, N*C, ...): the channel count follows the batch, so
+    # it is left open (-1) and absent affine parameters add no nodes)
     axes = [0] + list(range(2, call.arrays[0].ndim))
     mu = reduce(g, "ReduceMean", x, axes, keepdims=1)
     centred = g.node("Sub", [x, mu])
     variance = reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), axes, keepdims=1)
     std = g.node("Sqrt", [g.node("Add", [variance, scalar(g, eps, like)])])
-    shape = g.ints([c] + [1] * (call.arrays[0].ndim - 2))
-    y = g.node("Mul", [g.node("Div", [centred, std]), g.node("Reshape", [w, shape])])
-    return g.node("Add", [y, g.node("Reshape", [b, shape])])
+    shape = g.ints([-1] + [1] * (call.arrays[0].ndim - 2))
+    y = g.node("Div", [centred, std])
+    if call.inputs[1] is not None:
+        y = g.node("Mul", [y, g.node("Reshape", [call.inputs[1], shape])])
+    if call.inputs[2] is not None:
+        y = g.node("Add", [y, g.node("Reshape", [call.inputs[2], shape])])
+    return y
 
 
 @maps(_LayerNorm)
@@ -584,8 +594,8 @@ def sum_(g, call):
 def reshape(g, call):
     """A shape read at trace time (see ``shape_for``: ``x.view(x.size(0), -1)`` keeps a
     dynamic batch)."""
-    return g.node("Reshape", [call.inputs[0],
-                              shape_for(g, call.arrays[0].shape, call.outputs[0].shape)])
+    return g.node("Reshape", [call.inputs[0], shape_for(
+        g, call.arrays[0].shape, call.outputs[0].shape, *varying_of(call))])
 
 
 @maps(S.Permute)
@@ -595,7 +605,16 @@ def permute(g, call):
 
 @maps(S.Expand)
 def expand(g, call):
-    return g.node("Expand", [call.inputs[0], g.ints(call.outputs[0].shape)])
+    """A dim that follows the dynamic axes in the input and the output is 1 in Expand's shape
+    (Expand keeps the input's dim there)."""
+    shape = list(call.outputs[0].shape)
+    varying, in_varying = varying_of(call)
+    if varying is not None and in_varying is not None:
+        lead = len(shape) - len(in_varying)
+        for i, v in enumerate(varying):
+            if v and i >= lead and in_varying[i - lead]:
+                shape[i] = 1
+    return g.node("Expand", [call.inputs[0], g.ints(shape)])
 
 
 @maps(S.Cat)
@@ -998,16 +1017,38 @@ def roll_axis(g, x, shift, axis, size):
     return g.node("Concat", [tail, head], axis=axis)
 
 
-def shape_for(g, in_shape, shape):
-    """A target shape read at trace time; with dynamic axes, a dim 0 equal to the input's
-    (the batch) becomes ONNX's 0 (copy the input's dim); a flattening to 1-d is -1 (every
-    element, whatever the batch)."""
+def shape_for(g, in_shape, shape, varying=None, in_varying=None):
+    """A target shape read at trace time. With the probe's ``varying`` (dims that follow the
+    dynamic axes, see ``_trace``): one such dim is -1; several: those equal to the input's
+    varying dim at the same place are 0 (Reshape copies it), and one more may be -1. Without
+    it, or when that cannot say it: with dynamic axes, a dim 0 equal to the input's (the batch)
+    becomes 0; a flattening to 1-d is -1 (every element, whatever the batch)."""
     shape = [int(d) for d in shape]
     if len(shape) == 1:
         return g.ints([-1])
+    if varying is not None and any(varying):
+        open_dims = [i for i, v in enumerate(varying) if v]
+        copied = [i for i in open_dims if in_varying is not None and i < len(in_varying)
+                  and in_varying[i] and in_shape[i] == shape[i]]
+        rest = [i for i in open_dims if i not in copied]
+        if len(open_dims) == 1 or len(rest) <= 1:
+            for i in copied:
+                shape[i] = 0
+            if len(open_dims) == 1:
+                shape[open_dims[0]] = -1
+            elif rest:
+                shape[rest[0]] = -1
+            return g.ints(shape)
     if g.dynamic and shape and in_shape and shape[0] == in_shape[0]:
         shape[0] = 0
     return g.ints(shape)
+
+
+def varying_of(call, out=0, arg=0):
+    """(output ``out``'s, argument ``arg``'s) varying dims, or (None, None)."""
+    if call.varying is None:
+        return None, None
+    return call.varying[out], call.in_varying[arg]
 
 
 @maps(Rs.PixelShuffle, Rs.PixelUnshuffle, Rs.ChannelShuffle, Rs.NativeChannelShuffle)
@@ -1163,9 +1204,10 @@ def rnn_layer(g, call):
         raise unsupported(call, "packed sequences of different lengths")
     if w_hr is not None:
         return projected_lstm(g, call)
-    steps, batch = int(sizes.size), int(sizes[0]) if sizes.size else 0
+    steps = int(sizes.size)
     hidden = call.arrays[2].shape[1]
-    seq = g.node("Reshape", [x, g.ints([steps, batch, call.arrays[0].shape[1]])])
+    # the batch is left open (-1): the (T*B, I) rows are time-major and T is fixed
+    seq = g.node("Reshape", [x, g.ints([steps, -1, call.arrays[0].shape[1]])])
     w = gate_order(g, w_ih, mode, hidden)
     r = gate_order(g, w_hh, mode, hidden)
     if b_ih is None:
@@ -1173,10 +1215,10 @@ def rnn_layer(g, call):
     else:
         b = g.node("Concat", [gate_order(g, b_ih, mode, hidden),
                               gate_order(g, b_hh, mode, hidden)], axis=1)
-    h = g.node("Unsqueeze", [h0, g.ints([0])])
+    h = initial_state(g, h0)
     attrs = dict(hidden_size=hidden, direction="reverse" if reverse else "forward")
     if mode == "LSTM":
-        c = g.node("Unsqueeze", [c0, g.ints([0])])
+        c = initial_state(g, c0)
         y, h_n, c_n = g.node("LSTM", [seq, w, r, b, None, h, c], n_out=3, **attrs)
     elif mode == "GRU":  # torch applies r after the hidden matmul: linear_before_reset
         y, h_n = g.node("GRU", [seq, w, r, b, None, h], n_out=2, linear_before_reset=1, **attrs)
@@ -1184,11 +1226,21 @@ def rnn_layer(g, call):
         y, h_n = g.node("RNN", [seq, w, r, b, None, h], n_out=2,
                         activations=["Tanh" if mode == "RNN_TANH" else "Relu"], **attrs)
     squeeze0 = g.ints([0])
-    outs = [g.node("Reshape", [y, g.ints([steps * batch, hidden])]),
+    outs = [g.node("Reshape", [y, g.ints([-1, hidden])]),
             g.node("Squeeze", [h_n, squeeze0])]
     if mode == "LSTM":
         outs.append(g.node("Squeeze", [c_n, squeeze0]))
     return outs
+
+
+def initial_state(g, state):
+    """A recurrent node's initial state with ONNX's direction axis; a constant of zeros (the
+    module's default, made at the traced batch size) is left out: ONNX's default is zeros, and
+    the batch stays dynamic."""
+    fixed = g.initializers.get(state)
+    if fixed is not None and not fixed.any():
+        return None
+    return g.node("Unsqueeze", [state, g.ints([0])])
 
 
 def projected_lstm(g, call):

@@ -1,9 +1,14 @@
 """Tracing one forward pass: every differentiable op goes through ``Function.apply``.
 
-While :func:`tracing` is active (and only then), ``Function.apply`` is wrapped: after the op ran,
-the call (its Function class, its arguments with each Tensor resolved to an ONNX value, its
-output arrays) is handed to the op table, which emits ONNX nodes; the outputs are bound to the
-names it returns. The autograd hot path is untouched outside an export.
+While :func:`tracing` is active (ember.autograd.tracing's hook), after each op ran, the call
+(its Function class, its arguments with each Tensor resolved to an ONNX value, its output
+arrays) is handed to the op table, which emits ONNX nodes; the outputs are bound to the names
+it returns. The autograd hot path is untouched outside an export.
+
+With dynamic axes, the forward first runs once more on inputs one longer along each dynamic
+axis (:func:`probe_shapes`): a dim of an op's output that differs between the two runs follows
+the inputs, so a Reshape target or an Expand shape read at trace time can leave it open
+(``Call.varying``) instead of freezing the traced batch.
 
 A Tensor argument resolves to, in this order: the value of the graph node that made it (its
 ``grad_fn`` and output slot, which survive in-place ops: ``_inplace`` rebinds the tensor to the
@@ -13,11 +18,12 @@ no_grad), a tensor sharing the array of a bound one (``detach()``), else a const
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
 from .. import Tensor
-from ..autograd.function import Function
+from ..autograd.tracing import trace_calls
 from ._graph import UnsupportedOperatorError
 
 
@@ -26,13 +32,16 @@ class Call:
     for a Tensor, else the Python value), ``arrays`` (per argument: the Tensor's array or None),
     ``outputs`` (the output arrays), ``ctx`` (the graph node, or None under no_grad) and
     ``lookup`` (array -> the ONNX value holding it, or None: for arrays nested in an argument,
-    such as an index)."""
+    such as an index) and, with dynamic axes, ``varying`` / ``in_varying`` (per output / per
+    argument: a bool per dim, True where the dim follows the inputs' dynamic axes; None when
+    unknown or not a Tensor)."""
 
-    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup")
+    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup", "varying", "in_varying")
 
     def __init__(self, fn, inputs, arrays, outputs, ctx, lookup):
         self.fn, self.inputs, self.arrays, self.outputs, self.ctx = fn, inputs, arrays, outputs, ctx
         self.lookup = lookup
+        self.varying = self.in_varying = None
 
     @property
     def name(self):
@@ -52,7 +61,10 @@ class Tracer:
         self.versions = {}   # fixed value's name -> its tensor's version when bound
         self.traced_ints = []  # integer arrays of values that are not fixed (see ``constant``)
         self._keep = []      # everything keyed by id() stays alive while tracing
-        self._depth = 0
+        self.probe = None    # [(fn, argument shapes, output shapes)] of the probe run
+        self.frozen = {}     # fixed value's name -> the op that made or read it, where its
+        #                      shape follows the dynamic axes (it cannot: see check_frozen)
+        self._probe_at = 0
 
     # -- binding ----------------------------------------------------------------------------
     def bind(self, tensor, name, static=False):
@@ -129,11 +141,18 @@ class Tracer:
         ctx = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
         call = Call(fn, inputs, arrays, [o._data for o in outs], ctx,
                     lambda array: self.by_array.get(id(array)))
+        self.compare_with_probe(call)
+        for name, v in zip(inputs, call.in_varying or ()):
+            if v is not None and any(v) and name in self.static:
+                self.frozen.setdefault(name, f"{fn._node_cls.name()} ({call.name})")
         tensor_inputs = [i for i, a in zip(inputs, arrays) if a is not None]
         if self.fold and tensor_inputs and all(i in self.static for i in tensor_inputs):
             # every input is fixed: the op's value is too; keep the value, not the op
-            for o in outs:
-                self.bind(o, self.graph.const(o._data, hint=f"{call.name}_folded"), static=True)
+            for k, o in enumerate(outs):
+                name = self.graph.const(o._data, hint=f"{call.name}_folded")
+                self.bind(o, name, static=True)
+                if call.varying is not None and any(call.varying[k]):
+                    self.frozen[name] = f"{fn._node_cls.name()} ({call.name})"
             return
         emit = self.table.get(fn)
         if emit is None:
@@ -154,6 +173,68 @@ class Tracer:
             self.bind(o, name)
 
 
+    def compare_with_probe(self, call):
+        """Set ``call.varying``/``in_varying`` from the probe run's op at the same place; a
+        probe that ran other ops (control flow on the batch size) is dropped, with a warning."""
+        if self.probe is None:
+            return
+        at = self._probe_at
+        self._probe_at += 1
+        if at >= len(self.probe) or self.probe[at][0] is not call.fn:
+            warnings.warn("ember.onnx.export: the model ran other ops on inputs of another size "
+                          "along the dynamic axes; shapes read at trace time stay as traced")
+            self.probe = None
+            return
+        _, in_shapes, out_shapes = self.probe[at]
+        call.varying = [_differs(o.shape, s) for o, s in zip(call.outputs, out_shapes)]
+        call.in_varying = [None if a is None or s is None else _differs(a.shape, s)
+                           for a, s in zip(call.arrays, in_shapes)]
+
+    def check_frozen(self, used):
+        """A fixed value the graph reads whose shape followed the dynamic axes in the probe run
+        (``ember.zeros(x.size(0), ...)`` in forward, or an op on such a value or on parameters
+        sized by the batch) is frozen at the traced size: the model would fail, or broadcast
+        wrongly, on another size. Raise, naming the op."""
+        bad = sorted({op for name, op in self.frozen.items() if name in used})
+        if bad:
+            raise UnsupportedOperatorError(
+                f"ember.onnx.export: the operator(s) {bad} read or made a constant whose shape "
+                "follows the dynamic axes (a tensor sized from the input's shape inside forward, "
+                "e.g. ember.zeros(x.size(0), ...)); ONNX would keep the traced size. Export "
+                "without dynamic_axes, or compute it from the input (x.new_zeros is traced the "
+                "same way: use zeros_like or arithmetic on x)")
+
+    def refuse_untraced(self, name, tensor, other):
+        """Tensor's paths without a Function: on a traced value their result would be frozen
+        into a constant, a silently wrong graph."""
+        if any(isinstance(t, Tensor) and self.depends_on_inputs(t) for t in (tensor, other)):
+            raise UnsupportedOperatorError(
+                f"Exporting the operator '{name}' to ONNX is not supported by ember.onnx (a "
+                "non-differentiable op on a value computed from the model's inputs)")
+
+
+def _differs(shape, other):
+    if len(shape) != len(other):
+        return [True] * len(shape)
+    return [a != b for a, b in zip(shape, other)]
+
+
+def _shape_of(a):
+    return tuple(a.shape) if isinstance(a, Tensor) else None
+
+
+def probe_shapes(run):
+    """[(fn, argument shapes, output shapes)] of each op ``run()`` applies."""
+    seen = []
+
+    def on_call(fn, args, result):
+        outs = result if type(result) is tuple else (result,)
+        seen.append((fn, [_shape_of(a) for a in args], [tuple(o.shape) for o in outs]))
+    with trace_calls(on_call):
+        run()
+    return seen
+
+
 class UnusableOutput:
     """An op output the ONNX graph does not compute (e.g. max pooling's indices): using it
     later raises with ``why``."""
@@ -164,45 +245,7 @@ class UnusableOutput:
 
 @contextlib.contextmanager
 def tracing(tracer: Tracer):
-    """Wrap ``Function.apply`` (and Tensor's non-differentiable binary path) for the block."""
-    apply = Function.__dict__["apply"]
-    run = apply.__func__
-    untraced = {name: Tensor.__dict__[name] for name in _UNTRACED}
-
-    def traced_apply(cls, *args):
-        if tracer._depth:  # an op applied inside another op's forward: part of that op
-            return run(cls, *args)
-        tracer._depth += 1
-        try:
-            result = run(cls, *args)
-        finally:
-            tracer._depth -= 1
-        tracer.record(cls, args, result)
-        return result
-
-    Function.apply = classmethod(traced_apply)
-    for name, method in untraced.items():
-        setattr(Tensor, name, _refuse_traced(tracer, method))
-    try:
+    """Record every op of the block into ``tracer``; refuse ops without a Function on traced
+    values."""
+    with trace_calls(tracer.record, tracer.refuse_untraced):
         yield tracer
-    finally:
-        Function.apply = apply
-        for name, method in untraced.items():
-            setattr(Tensor, name, method)
-
-
-# Tensor's paths that compute without a Function (comparisons, floor division, bitwise ops,
-# argmax/argmin): on a traced value their result would be frozen into a constant, a silently
-# wrong graph.
-_UNTRACED = ("_nograd_binary", "_compare", "_arg")
-
-
-def _refuse_traced(tracer, method):
-    def refuse(self, ufunc, other, *rest, **kw):
-        if any(isinstance(t, Tensor) and tracer.depends_on_inputs(t) for t in (self, other)):
-            raise UnsupportedOperatorError(
-                f"Exporting the operator '{getattr(ufunc, '__name__', ufunc)}' to ONNX is not "
-                "supported by ember.onnx (a non-differentiable op on a value computed from the "
-                "model's inputs)")
-        return method(self, ufunc, other, *rest, **kw)
-    return refuse

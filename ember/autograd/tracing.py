@@ -1,0 +1,72 @@
+"""Watching the ops of one forward pass: the hook under ``ember.onnx.export`` and
+``SummaryWriter.add_graph``.
+
+Every differentiable op goes through ``Function.apply``, whether or not it records a graph
+(under no_grad, on integer tensors), so a trace sees what the autograd graph cannot. While
+:func:`trace_calls` is active, ``Function.apply`` is wrapped: after each op that ran in the
+tracing thread and not inside another op's forward, ``on_call(fn, args, result)`` is called
+(``fn`` the Function class, ``args`` as passed to apply, ``result`` a Tensor or a tuple).
+Tensor's few paths that compute without a Function (comparisons, floor division, bitwise ops,
+argmax/argmin) are handed to ``on_untraced(name, self, other)`` before they run, so a tracer can
+refuse or record them. Outside the block apply is the plain classmethod: the hot path pays
+nothing. Other threads run untraced while a trace is active.
+
+This sits at the lowest layer that knows both Functions and Tensors (layer 2), so that
+ember.utils (layer 4) and ember.onnx (layer 5) share one mechanism.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from .function import Function, tensor_class
+
+__all__ = ["trace_calls", "UNTRACED"]
+
+# Tensor's methods that compute without a Function: (binary ufunc ops that need no gradient,
+# comparisons, argmax/argmin).
+UNTRACED = ("_nograd_binary", "_compare", "_arg")
+
+
+@contextlib.contextmanager
+def trace_calls(on_call, on_untraced=None):
+    """Call ``on_call(fn, args, result)`` after each top-level op of this thread in the block
+    (and ``on_untraced(name, tensor, other)`` before each Tensor path without a Function)."""
+    Tensor = tensor_class()
+    apply = Function.__dict__["apply"]
+    run = apply.__func__
+    owner = threading.get_ident()
+    depth = [0]
+
+    def traced_apply(cls, *args):
+        # ops applied inside another op's forward belong to that op; other threads' ops are
+        # not this trace's
+        if depth[0] or threading.get_ident() != owner:
+            return run(cls, *args)
+        depth[0] += 1
+        try:
+            result = run(cls, *args)
+        finally:
+            depth[0] -= 1
+        on_call(cls, args, result)
+        return result
+
+    untraced = {name: Tensor.__dict__[name] for name in UNTRACED} if on_untraced else {}
+
+    def watched(method):
+        def run_method(self, ufunc, *rest, **kw):
+            if not depth[0] and threading.get_ident() == owner:
+                other = rest[0] if rest else next(iter(kw.values()), None)
+                on_untraced(getattr(ufunc, "__name__", str(ufunc)), self, other)
+            return method(self, ufunc, *rest, **kw)
+        return run_method
+
+    Function.apply = classmethod(traced_apply)
+    for name, method in untraced.items():
+        setattr(Tensor, name, watched(method))
+    try:
+        yield
+    finally:
+        Function.apply = apply
+        for name, method in untraced.items():
+            setattr(Tensor, name, method)
