@@ -1,0 +1,131 @@
+"""The collective engine under ember.distributed: MPI, through mpi4py (imported lazily).
+
+Why MPI and not gloo: no gloo binding exists on the package index for this Python, while
+mpi4py + the MPICH wheel install with pip and bring their own launcher (``mpiexec``). The
+backend names torch users write ("gloo", "mpi") both map to this engine.
+
+What this module knows: how to import the engine with a clear error, which MPI datatype and
+reduction serve a NumPy dtype, how to form the world communicator (one ``mpiexec`` world, or
+several joined over TCP - one per node of ``ember run --nnodes``), and how to wait for a
+request without ever hanging: MPI's blocking calls wait forever when a peer died or called a
+different collective, so every operation here is nonblocking and :func:`wait` polls it
+against the group's deadline. A timed-out group is poisoned: its pending buffers are kept
+alive (MPI may still write into them) and the process aborts its MPI world at exit instead of
+finalizing, so that no peer waits on it forever.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import sys
+import time
+
+import numpy as np
+
+INSTALL_HINT = "pip install 'ember[distributed]'  (mpi4py and the MPICH wheel)"
+
+_MPI = None
+
+
+def is_available() -> bool:
+    """Whether the engine can be imported. Only looks for it (importing mpi4py.MPI would
+    initialise MPI in this process, a side effect a query must not have)."""
+    return _MPI is not None or (importlib.util.find_spec("mpi4py") is not None
+                                and importlib.util.find_spec("mpi4py.MPI") is not None)
+
+
+def mpi():
+    """The ``mpi4py.MPI`` module, imported on first use; a RuntimeError naming the extra to
+    install when it is missing."""
+    global _MPI
+    if _MPI is None:
+        try:
+            from mpi4py import MPI
+        except ImportError as e:
+            raise RuntimeError(f"ember.distributed needs its collective engine, MPI through mpi4py, "
+                               f"which could not be imported ({e}); install it with "
+                               f"{INSTALL_HINT}") from e
+        _MPI = MPI
+    return _MPI
+
+
+def launched_by_mpiexec() -> bool:
+    """True in a process started by ``mpiexec`` (hydra sets PMI_RANK/PMI_SIZE), whose MPI world
+    is the processes started with it; a plain ``python`` process is an MPI singleton, which
+    MPICH cannot join with other singletons."""
+    return "PMI_RANK" in os.environ and "PMI_SIZE" in os.environ
+
+
+# --------------------------------------------------------------------------- types and ops
+
+def mpi_datatype(dtype: np.dtype):
+    """The MPI datatype of a NumPy dtype, for reductions (data movement uses bytes)."""
+    MPI = mpi()
+    table = {"f4": MPI.FLOAT, "f8": MPI.DOUBLE, "i8": MPI.INT64_T, "i4": MPI.INT32_T,
+             "i2": MPI.INT16_T, "i1": MPI.INT8_T, "u1": MPI.UINT8_T, "b1": MPI.C_BOOL}
+    return table[dtype.str[1:]]
+
+
+def mpi_op(name: str, dtype: np.dtype):
+    """The MPI reduction for ReduceOp ``name`` on ``dtype``. Booleans: SUM and MAX are OR,
+    PRODUCT and MIN are AND (what torch computes on bool tensors)."""
+    MPI = mpi()
+    if dtype == np.bool_:
+        name = {"SUM": "BOR", "MAX": "BOR", "PRODUCT": "BAND", "MIN": "BAND"}.get(name, name)
+        return {"BOR": MPI.LOR, "BAND": MPI.LAND, "BXOR": MPI.LXOR}[name]
+    return {"SUM": MPI.SUM, "AVG": MPI.SUM, "PRODUCT": MPI.PROD, "MIN": MPI.MIN,
+            "MAX": MPI.MAX, "BAND": MPI.BAND, "BOR": MPI.BOR, "BXOR": MPI.BXOR}[name]
+
+
+# --------------------------------------------------------------------------- waiting
+
+SPIN_S = 1.0        # poll flat out this long: MPI progresses a transfer only inside Test()
+MAX_SLEEP_S = 1e-3  # then sleep between polls, doubling up to this, so a straggler costs no CPU
+
+class Timeout(RuntimeError):
+    """A wait that ran past its deadline: the peers are gone or out of step (a RuntimeError,
+    as torch raises)."""
+
+
+_poisoned: list = []  # (requests, buffers) of timed-out operations: MPI may still write there
+
+
+def wait(requests, deadline: float, describe, statuses=None) -> None:
+    """Complete every MPI request in ``requests`` before ``deadline`` (time.monotonic()), or
+    raise RuntimeError(describe()); the caller poisons what the requests use. Blocking MPI
+    calls spin too, so polling flat out costs no more CPU than they would; polling is what
+    lets us give up. An error MPI reports (a message longer than its buffer) is a
+    RuntimeError too (mpi4py's MPI.Exception is one)."""
+    if not requests:
+        return
+    MPI = mpi()
+    start = time.monotonic()
+    sleep = 1e-5
+    while not MPI.Request.Testall(requests, statuses):
+        now = time.monotonic()
+        if now > deadline:
+            raise Timeout(describe())
+        if now - start > SPIN_S:
+            time.sleep(sleep)
+            sleep = min(2 * sleep, MAX_SLEEP_S)
+
+
+def poison(keep_alive) -> None:
+    """After a failed wait: keep the operation's objects alive and abort MPI at exit."""
+    if not _poisoned:
+        atexit.register(_abort_at_exit)
+    _poisoned.append(keep_alive)
+
+
+def _abort_at_exit() -> None:
+    # MPI_Finalize waits for peers that may never arrive: end without it. Under mpiexec a
+    # rank that exits non-zero makes hydra end the rest of its world.
+    abort(1)
+
+
+def abort(code: int = 1) -> None:
+    """End this process now, without MPI_Finalize (which would wait for the other ranks)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
