@@ -335,7 +335,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 
 _LAZY = ("nn", "optim", "utils", "vision", "explain", "serialization", "cli", "cuda", "accelerator",
-         "backends", "mps", "linalg", "special", "onnx")
+         "backends", "mps", "linalg", "special", "onnx", "distributed", "multiprocessing")
 
 
 def __getattr__(name):

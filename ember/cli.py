@@ -20,6 +20,7 @@ _SUBCOMMANDS = [
     ("ember.demo", "add_subcommand"),
     ("ember.explain.cli", "add_subcommand"),
     ("ember.onnx.cli", "add_subcommand"),
+    ("ember.distributed.launch", "add_subcommand"),
 ]
 
 
