@@ -42,6 +42,21 @@ def _explained(config):
     return explain_size(f"{family}2d", (1, config["channels"], *config["input"]), **kwargs)
 
 
+def test_browser_helper_sees_errors_and_network(tmp_path):
+    """The helper's console_errors() is what makes 'no console errors' mean something: it
+    reports an uncaught exception, console.error and an attempted download (offline)."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!doctype html><title>bad</title><script src='https://example.org/x.js'>"
+                   "</script><script>console.error('said'); setTimeout(function () "
+                   "{ throw new Error('thrown'); }, 0);</script>", encoding="utf-8")
+    p = open_page(bad, *PHONE)
+    # a phone lays out a page without a viewport meta 980 px wide (the playground has one)
+    assert p.run("return innerWidth") == 980
+    p.run_async("setTimeout(arguments[arguments.length - 1], 50)")
+    errors = "\n".join(p.console_errors())
+    assert "said" in errors and "thrown" in errors and "example.org" in errors
+
+
 def test_loads_without_console_errors(page):
     assert page.run("return typeof window.emberPlayground.compute") == "function"
     assert page.console_errors() == []
@@ -126,6 +141,38 @@ def test_error_shown_is_embers_message(page):
     assert page.console_errors() == []
 
 
+def _move(page, control_id, value):
+    """Set a control the way a user does: the value, then the browser's input/change event."""
+    page.run("""var el = document.getElementById(arguments[0]);
+        if (el.type === 'checkbox') { el.checked = arguments[1]; el.dispatchEvent(new Event('change')); }
+        else if (el.tagName === 'SELECT') { el.value = arguments[1]; el.dispatchEvent(new Event('change')); }
+        else { el.value = arguments[1]; el.dispatchEvent(new Event('input')); }""", control_id, value)
+
+
+def test_controls_drive_the_page(page):
+    """Moving the sliders shows ember's shape; linked H and W move together, unlinked apart."""
+    page.run("window.emberPlayground.setConfig(arguments[0])",
+             dict(layer="max_pool", input=[6, 6], kernel_size=[3, 3], stride=[2, 2],
+                  padding=[1, 1], ceil_mode=True))
+    _move(page, "layer", "conv_transpose")
+    knobs = page.run("return [...document.querySelectorAll('#knobs .knob')]"
+                     ".map(e => e.dataset.knob)")
+    assert "output_padding0" in knobs and "ceil_mode" not in knobs
+    _move(page, "knob-input1", 5)                      # linked: W moves H too
+    _move(page, "knob-stride0", 2)
+    _move(page, "knob-output_padding0", 1)
+    _move(page, "link", False)
+    _move(page, "knob-kernel_size1", 4)
+    config = dict(layer="conv_transpose", channels=1, input=[5, 5], out_channels=1,
+                  kernel_size=[3, 4], stride=[2, 2], padding=[1, 1], dilation=[1, 1],
+                  output_padding=[1, 1], groups=1)
+    assert page.run("return window.emberPlayground.state.config.kernel_size") == [3, 4]
+    kind, shape = outcome(ember, config)
+    assert page.run("return document.getElementById('shape').textContent") == \
+        f"output shape: {shape}"
+    assert page.console_errors() == []
+
+
 def test_every_layer_animates_without_errors(page):
     """requestAnimationFrame keeps running, play/pause and step work, for every layer."""
     for family in pg.LAYERS:
@@ -175,6 +222,7 @@ def test_screenshots_desktop_and_phone(page_path, tmp_path):
         assert size[0] == width, png                 # no horizontal overflow
         assert (217, 217, 217) in colours            # padding cells drawn
         assert (22, 163, 74) in colours              # the current output cell
+    assert open_page(page_path, *PHONE).run("return innerWidth") == PHONE[0]
     # the phone layout stacks the controls above the picture, so the page is taller
     assert _pixel_colours(phone)[0][1] > _pixel_colours(desktop)[0][1]
 

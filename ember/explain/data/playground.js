@@ -372,7 +372,7 @@ function slider(name, label, value, range) {
   input.min = range[0]; input.max = range[1]; input.value = value; input.id = "knob-" + name;
   input.setAttribute("aria-label", label);
   row.querySelector("output").textContent = value;
-  input.addEventListener("input", function () { row.querySelector("output").textContent = input.value; readControls(); });
+  input.addEventListener("input", function (event) { row.querySelector("output").textContent = input.value; readControls(event); });
   return row;
 }
 
@@ -400,20 +400,21 @@ function buildControls() {
   });
 }
 
-function readControls() {
+function readControls(event) {
+  var changed = event && event.target ? event.target.id : null;
   var c = state.config, val = function (id) { var el = $("knob-" + id); return el ? parseInt(el.value, 10) : null; };
   var link = $("link").checked;
-  c.channels = val("channels");
-  c.input = [val("input0"), val("input1")];
-  DATA.per_axis.forEach(function (k) {
-    if (!$("knob-" + k + "0")) return;
+  // an (H, W) pair of sliders; linked, the one just moved sets both
+  var readPair = function (k) {
     var h = val(k + "0"), w = val(k + "1");
-    if (link && document.activeElement && document.activeElement.id === "knob-" + k + "1") h = w;
-    if (link) { w = h; $("knob-" + k + "1").value = w; $("knob-" + k + "1").nextElementSibling.textContent = w;
-                $("knob-" + k + "0").value = h; $("knob-" + k + "0").nextElementSibling.textContent = h; }
-    c[k] = [h, w];
-  });
-  if (link) { c.input[1] = c.input[0]; $("knob-input1").value = c.input[0]; $("knob-input1").nextElementSibling.textContent = c.input[0]; }
+    if (!link) return [h, w];
+    var v = changed === "knob-" + k + "1" ? w : h;
+    [0, 1].forEach(function (i) { var el = $("knob-" + k + i); el.value = v; el.nextElementSibling.textContent = v; });
+    return [v, v];
+  };
+  c.channels = val("channels");
+  c.input = readPair("input");
+  DATA.per_axis.forEach(function (k) { if ($("knob-" + k + "0")) c[k] = readPair(k); });
   ["out_channels", "groups"].forEach(function (k) { if ($("knob-" + k)) c[k] = val(k); });
   if ($("knob-ceil_mode")) c.ceil_mode = $("knob-ceil_mode").checked;
   state.step = 0;
