@@ -93,18 +93,22 @@ def _geometry(nd, stride, padding, dilation):
 # engine choice
 # ---------------------------------------------------------------------------------------------
 
-def choose_engine(channels_per_group, out_per_group, stride_w):
+def choose_engine(channels_per_group, out_per_group, stride_w, merged=False):
     """Pick "gemm" or "direct" for a convolution with these per-group sizes.
 
-    im2col + BLAS wins as soon as a group maps a few channels to a few channels (LeNet's 3 -> 6
-    runs 2x faster than direct loops, measured single-threaded). The direct loops win when the
-    GEMM degenerates to a matrix-vector product: depthwise convolutions (1 -> 1 per group) and
-    one-filter layers like the tutorial's Conv2d(3, 1, 3) (10x faster than im2col) - unless a
-    stride > 1 along the width makes their inner loops gather (ConvTranspose2d(3, 1, 3,
-    stride=2): im2col pays the gather once, then runs contiguous).
+    On image rows, im2col + BLAS wins as soon as a group maps a few channels to a few channels
+    (LeNet's 3 -> 6 ran 2x faster than direct loops on 28-wide rows, measured single-threaded).
+    The direct loops win when the GEMM degenerates to a matrix-vector product: depthwise
+    convolutions (1 -> 1 per group) and one-filter layers like the tutorial's Conv2d(3, 1, 3)
+    (10x faster than im2col) - unless a stride > 1 along the width makes their inner loops
+    gather (ConvTranspose2d(3, 1, 3, stride=2): im2col pays the gather once, then runs
+    contiguous). On the ``merged`` layout (a batch of narrow images, rows of width x batch) they
+    also win for a few channels in and out: LeNet's 3 -> 6 and 6 -> 16 (measured on one
+    thread: 3 -> 6 forward 3.7 -> 1.5 ms and weight gradient 4.5 -> 1.3 ms; see
+    docs/benchmarks.md for the figures after the taps were fused).
     """
     pairs = channels_per_group * out_per_group
-    if pairs == 1 or (pairs <= 4 and stride_w == 1):
+    if pairs == 1 or (pairs <= 4 and stride_w == 1) or (merged and pairs <= DIRECT_MAX_PAIRS):
         return "direct"
     return "gemm"
 
@@ -113,12 +117,13 @@ def choose_engine(channels_per_group, out_per_group, stride_w):
 # public faces
 # ---------------------------------------------------------------------------------------------
 
-def conv_forward(x, w, stride, padding, dilation, groups, out_spatial=None, engine=None):
-    """``out[n, o, q] = sum_{c, k} w[o, c, k] * x[n, c, q*stride - lo + k*dilation]``.
+def conv_forward(x, w, stride, padding, dilation, groups, out_spatial=None, engine=None,
+                 bias=None):
+    """``out[n, o, q] = bias[o] + sum_{c, k} w[o, c, k] * x[n, c, q*stride - lo + k*dilation]``.
 
     ``padding``: per spatial dim an int or a (lo, hi) pair. ``out_spatial`` overrides the
     output size (used by transposed convolution's backward, where output_padding makes the
-    input one element larger than the size formula gives back).
+    input one element larger than the size formula gives back). ``bias`` (O,) or None.
     """
     if out_spatial is None:
         out_spatial = conv_output_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
@@ -126,23 +131,28 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_spatial=None, engi
     if out.size == 0:
         return out
     return _fill_face(out, x, w, out.shape, stride, padding, dilation, groups, engine,
-                      _direct_forward, _gemm_forward)
+                      _direct_forward, _gemm_forward, bias)
 
 
-def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups, engine=None):
+def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups, engine=None,
+                    bias=None):
     """Adjoint of ``conv_forward`` in x (= transposed convolution of ``grad_out`` by ``w``):
-    ``gx[n, c, i] = sum_{o, k, q : q*stride - lo + k*dilation = i} w[o, c, k] * gout[n, o, q]``.
+    ``gx[n, c, i] = bias[c] + sum_{o, k, q : q*stride - lo + k*dilation = i} w[o, c, k] *
+    gout[n, o, q]``.
 
-    ``input_shape`` is the full (N, C, *S) shape of x, which the output sizes cannot recover.
+    ``input_shape`` is the full (N, C, *S) shape of x, which the output sizes cannot recover;
+    ``bias`` (C,) or None serves the transposed convolution.
     """
     gx = np.empty(tuple(input_shape), dtype=grad_out.dtype)
     if gx.size == 0:
         return gx
     if grad_out.size == 0:
         gx.fill(0)
+        if bias is not None:
+            gx += bias.reshape((1, -1) + (1,) * (gx.ndim - 2))
         return gx
     return _fill_face(gx, grad_out, w, grad_out.shape, stride, padding, dilation, groups, engine,
-                      _direct_input_grad, _gemm_input_grad)
+                      _direct_input_grad, _gemm_input_grad, bias)
 
 
 def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, groups, engine=None):
@@ -155,11 +165,15 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
     if x.size == 0 or grad_out.size == 0:
         return np.zeros(tuple(weight_shape), dtype=x.dtype)
     nd = x.ndim - 2
+    merged = _merged_pays(nd, grad_out.shape, stride[-1])
     if engine is None:
-        engine = choose_engine(weight_shape[1], weight_shape[0] // groups, stride[-1])
+        engine = choose_engine(weight_shape[1], weight_shape[0] // groups, stride[-1], merged)
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
     geo = _geometry(nd, stride, padding, dilation)
-    if engine == "direct":
+    if engine == "direct" and merged:
+        gw = _direct_weight_grad(_merged(x, "x_t"), _merged(grad_out, "y_t"), wshape3, groups,
+                                 _merged_geometry(nd, stride, padding, dilation, x.shape[0]))
+    elif engine == "direct":
         gw = _direct_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, groups, geo)
     elif _batch_last_pays(nd, grad_out.shape):
         gw = _gemm_weight_grad(_batch_last(x, "x_t"), _batch_last(grad_out, "y_t"),
@@ -176,25 +190,35 @@ def _as_3d(a):
 
 
 def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups, engine,
-               direct, gemm):
+               direct, gemm, bias=None):
     """Fill ``result`` (the output, or the input gradient) from ``src`` (the input, or the
-    output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm``: the
-    dispatch conv_forward and conv_input_grad share. ``conv_out_shape`` is the shape of the
-    convolution's output (``result`` for the forward, ``src`` for the input gradient), which
-    decides whether the batch-last layout pays."""
+    output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm``, plus
+    ``bias`` along dim 1: the dispatch conv_forward and conv_input_grad share.
+    ``conv_out_shape`` is the shape of the convolution's output (``result`` for the forward,
+    ``src`` for the input gradient), which decides whether a batch-last layout pays."""
     nd = result.ndim - 2
+    merged = _merged_pays(nd, conv_out_shape, stride[-1])
     if engine is None:
-        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1])
-    geo = _geometry(nd, stride, padding, dilation)
+        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1], merged)
+    if engine == "direct" and merged:
+        result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
+        direct(_merged(src, "x_t"), _as_3d(w), result_t.reshape(_merged_shape(result.shape)),
+               groups, *_merged_geometry(nd, stride, padding, dilation, result.shape[0]),
+               DIRECT_BLOCK)
+        return _batch_first_into(result, result_t, bias)
     if engine == "direct":
-        direct(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups, *geo)
+        direct(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups,
+               *_geometry(nd, stride, padding, dilation), DIRECT_BLOCK)
     elif _batch_last_pays(nd, conv_out_shape):
         result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
         gemm(_batch_last(src, "x_t"), _batch_last_weight(w), result_t, groups,
              _batch_last_geometry(nd, stride, padding, dilation))
-        result[...] = _batch_first(result_t, result.shape)
+        return _batch_first_into(result, result_t, bias)
     else:
-        gemm(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups, geo)
+        gemm(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups,
+             _geometry(nd, stride, padding, dilation))
+    if bias is not None:
+        result += bias.reshape((1, -1) + (1,) * nd)
     return result
 
 
@@ -223,13 +247,82 @@ def _batch_last_shape(shape):
 def _batch_last(a, slot):
     """A copy of ``a`` in the batch-last layout, in scratch memory ``slot``."""
     a_t = _scratch(slot, _batch_last_shape(a.shape), a.dtype)
-    np.copyto(a_t.reshape(a.shape[1:] + a.shape[:1]), np.moveaxis(a, 0, -1))
+    n = a.shape[0]
+    _transpose_add(np.ascontiguousarray(a).reshape(n, -1), a_t.reshape(-1, n),
+                   np.empty(0, a.dtype), 1)
     return a_t
 
 
-def _batch_first(a_t, shape):
-    """The (N, C, *S) view of a batch-last array."""
-    return np.moveaxis(a_t.reshape((shape[1],) + tuple(shape[2:]) + (shape[0],)), -1, 0)
+def _batch_first_into(result, a_t, bias):
+    """result[n, c, *s] = a_t[c, *s, n] + bias[c] (no bias: None): back from batch-last."""
+    n, c = result.shape[:2]
+    bias = np.empty(0, result.dtype) if bias is None else np.ascontiguousarray(bias, result.dtype)
+    _transpose_add(a_t.reshape(-1, n), result.reshape(n, -1), bias, result[0, 0].size)
+    return result
+
+
+@parallel_kernel
+def _transpose_add(src, dst, bias, plane):
+    """dst[i, j] = src[j, i] (+ bias[j // plane] when bias is not empty), in tiles of 16 rows of
+    src that stay in L1, each read along its rows (reading down a column of src instead hits
+    one cache set over and over when its row length is a multiple of 1024 elements: 3x slower
+    on LeNet's input)."""
+    rows, cols = dst.shape
+    tiles_i = (rows + 255) // 256
+    with_bias = bias.size > 0
+    sf, df = src.ravel(), dst.ravel()
+    for tile in prange(((cols + 15) // 16) * tiles_i):
+        j0, i0 = (tile // tiles_i) * 16, (tile % tiles_i) * 256
+        i1 = min(rows, i0 + 256)
+        for j in range(j0, min(cols, j0 + 16)):
+            b = bias[j // plane] if with_bias else sf.dtype.type(0)
+            s0 = _u(j * rows)
+            for i in range(_u(i0), _u(i1)):
+                df[i * _u(cols) + _u(j)] = sf[s0 + i] + b
+
+
+# ---------------------------------------------------------------------------------------------
+# merged layout: the batch-last layout with width and batch as one dim, for the direct engine
+# ---------------------------------------------------------------------------------------------
+# In the batch-last layout (C, *S, N) width and batch are adjacent; with a unit stride along the
+# width, shifting a window by kw columns shifts it by kw*N elements. The batch's convolution is
+# then the convolution of one image whose last dim has W*N elements, with the width's padding
+# and dilation multiplied by N (an input index (ow - lo + kw*d)*N + n is inside the row exactly
+# when its column is). The direct kernels' rows become W*N long (LeNet: 28*64 = 1792 instead of
+# 28), which they run at vector speed.
+
+#: Widest output row for which 1-d/2-d convolutions of a batch of 8 or more use the merged layout
+#: in the direct engine (wider rows already run at vector speed as they are).
+MERGED_MAX_WIDTH = 32
+
+#: Most (input, output) channel pairs per group for which the direct engine beats im2col + GEMM
+#: on the merged layout (LeNet's second layer has 96).
+DIRECT_MAX_PAIRS = 128
+
+#: Elements of a row per task of the direct kernels: a long merged row is cut so that a task's
+#: accumulators stay in L1 and two threads share the rows evenly.
+DIRECT_BLOCK = 2048
+
+
+def _merged_pays(nd, out_shape, stride_w):
+    return (nd <= 2 and out_shape[0] >= 8 and stride_w == 1
+            and out_shape[-1] <= MERGED_MAX_WIDTH)
+
+
+def _merged_shape(shape):
+    """(N, C, *S) -> (1, C, 1.., *S[:-1], S[-1]*N) with three spatial dims."""
+    nd = len(shape) - 2
+    return (1, shape[1]) + (1,) * (3 - nd) + tuple(shape[2:-1]) + (shape[-1] * shape[0],)
+
+
+def _merged(a, slot):
+    """A copy of ``a`` in the merged layout, in scratch memory ``slot``."""
+    return _batch_last(a, slot).reshape(_merged_shape(a.shape))
+
+
+def _merged_geometry(nd, stride, padding, dilation, n):
+    s, lo, d = _geometry(nd, stride, padding, dilation)
+    return s, lo[:2] + (lo[2] * n,), d[:2] + (d[2] * n,)
 
 
 def _batch_last_wshape(shape):
@@ -507,10 +600,91 @@ def _col2im(cols, gx, n0, r0, kd_n, kh_n, kw_n, od_n, oh_n, ow_n, stride, pad, d
                     oh, od = 0, od + 1
 
 
+# The direct kernels walk the kernel's taps along the width (kw) in groups of up to four: one
+# pass over an output row then adds four shifted input rows (five loads and one store per four
+# multiply-adds, against eight loads and four stores tap by tap), which keeps them off the
+# load/store ports' limit (measured: LeNet's first layer 1.46 -> see docs/benchmarks.md).
+# Only unit steps are fused (the strided ones gather); a group's edges, where some of its taps
+# fall into the padding, go tap by tap.
+
+#: Taps fused into one pass over a row.
+TAPS = 4
+
+
+@numba.njit(inline="always")
+def _clip(lo, hi, q0, q1):
+    """[lo, hi) cut to [q0, q1) (an empty range stays empty)."""
+    lo = max(lo, q0)
+    return lo, max(lo, min(hi, q1))
+
+
+@numba.njit(inline="always")
+def _tap_ranges(kw0, ntaps, dw, pw, sw, w_in, ow_n, q0, q1):
+    """The output positions [lo, hi) in [q0, q1) that every tap kw0..kw0+ntaps-1 reads inside
+    the input (the group's common part; hi == lo when there is none)."""
+    lo, hi = q0, q1
+    for t in range(ntaps):
+        a, b = _valid_range((kw0 + t) * dw - pw, sw, w_in, ow_n)
+        lo, hi = max(lo, a), min(hi, b)
+    return lo, max(lo, hi)
+
+
+@numba.njit(inline="always")
+def _axpy_taps(y, y0, a0, a1, a2, a3, x, x0, d, count, ntaps):
+    """y[y0 + q] += sum_{t < ntaps} a_t * x[x0 + t*d + q] for 2 <= ntaps <= 4 (unit steps)."""
+    x1 = x0 + d          # (unsigned offsets: a negative d wraps, and so does the sum)
+    x2 = x1 + d
+    x3 = x2 + d
+    if ntaps == 4:
+        for q in range(count):
+            y[y0 + q] += a0 * x[x0 + q] + a1 * x[x1 + q] + a2 * x[x2 + q] + a3 * x[x3 + q]
+    elif ntaps == 3:
+        for q in range(count):
+            y[y0 + q] += a0 * x[x0 + q] + a1 * x[x1 + q] + a2 * x[x2 + q]
+    else:
+        for q in range(count):
+            y[y0 + q] += a0 * x[x0 + q] + a1 * x[x1 + q]
+
+
+@numba.njit(inline="always")
+def _dot_taps(g, g0, x, x0, d, count, ntaps):
+    """(sum_q g[g0 + q] * x[x0 + t*d + q] for t < 4), the taps past ntaps left 0 (unit steps)."""
+    z = g.dtype.type(0)
+    s0, s1, s2, s3 = z, z, z, z
+    x1 = x0 + d
+    x2 = x1 + d
+    x3 = x2 + d
+    if ntaps == 4:
+        for q in range(count):
+            v = g[g0 + q]
+            s0 += v * x[x0 + q]
+            s1 += v * x[x1 + q]
+            s2 += v * x[x2 + q]
+            s3 += v * x[x3 + q]
+    elif ntaps == 3:
+        for q in range(count):
+            v = g[g0 + q]
+            s0 += v * x[x0 + q]
+            s1 += v * x[x1 + q]
+            s2 += v * x[x2 + q]
+    else:
+        for q in range(count):
+            v = g[g0 + q]
+            s0 += v * x[x0 + q]
+            s1 += v * x[x1 + q]
+    return s0, s1, s2, s3
+
+
+@numba.njit(inline="always")
+def _group_size(kw, kw_n, sw):
+    """How many taps from kw on go in one fused pass (1: tap by tap)."""
+    return min(TAPS, kw_n - kw) if sw == 1 else 1
+
+
 @parallel_kernel
-def _direct_forward(x, w, out, groups, stride, pad, dil):
-    """One task per output row out[n, o, od, oh, :]: for every input channel of o's group and
-    every kernel offset, add w * (the matching input row) over the valid output positions."""
+def _direct_forward(x, w, out, groups, stride, pad, dil, block):
+    """One task per block of ``block`` outputs of a row out[n, o, od, oh, :]: for every input
+    channel of o's group and every kernel offset, add w * (the matching input row)."""
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dil
@@ -518,13 +692,16 @@ def _direct_forward(x, w, out, groups, stride, pad, dil):
     cg_n, kd_n, kh_n, kw_n = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
     c_n, d_in, h_in, w_in = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     og_n = o_n // groups
+    n_blocks = (ow_n + block - 1) // block
     xf, of = x.ravel(), out.ravel()
-    for task in prange(n_img * o_n * od_n * oh_n):
-        oh, od = task % oh_n, (task // oh_n) % od_n
-        o, n = (task // (oh_n * od_n)) % o_n, task // (oh_n * od_n * o_n)
+    for task in prange(n_img * o_n * od_n * oh_n * n_blocks):
+        row_task, b = task // n_blocks, task % n_blocks
+        oh, od = row_task % oh_n, (row_task // oh_n) % od_n
+        o, n = (row_task // (oh_n * od_n)) % o_n, row_task // (oh_n * od_n * o_n)
         c0 = (o // og_n) * cg_n
-        row = _u(task * ow_n)
-        _fill0(of, row, _u(ow_n))
+        q0, q1 = b * block, min(ow_n, (b + 1) * block)
+        row = _u(row_task * ow_n)
+        _fill0(of, row + _u(q0), _u(q1 - q0))
         for kd in range(kd_n):
             i_d = od * sd - pd + kd * dd
             if i_d < 0 or i_d >= d_in:
@@ -533,21 +710,33 @@ def _direct_forward(x, w, out, groups, stride, pad, dil):
                 i_h = oh * sh - ph + kh * dh
                 if i_h < 0 or i_h >= h_in:
                     continue
-                for kw in range(kw_n):
-                    off_w = kw * dw - pw
-                    lo, hi = _valid_range(off_w, sw, w_in, ow_n)
-                    if hi <= lo:
-                        continue
-                    for c in range(cg_n):
-                        src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
-                        _axpy_gather(of, row + _u(lo), w[o, c, kd, kh, kw], xf,
-                                     _u(src + lo * sw + off_w), _u(hi - lo), _u(sw))
+                for c in range(cg_n):
+                    src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
+                    kw = 0
+                    while kw < kw_n:
+                        nt = _group_size(kw, kw_n, sw)
+                        lo, hi = q0, q0     # the group's common range: all taps in one pass
+                        if nt > 1:
+                            lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, q0, q1)
+                            wk = w[o, c, kd, kh]
+                            _axpy_taps(of, row + _u(lo), wk[kw], wk[kw + 1],
+                                       wk[min(kw + 2, kw_n - 1)], wk[min(kw + 3, kw_n - 1)],
+                                       xf, _u(src + lo + kw * dw - pw), _u(dw), _u(hi - lo), nt)
+                        for k in range(kw, kw + nt):   # the rest, tap by tap
+                            off_w = k * dw - pw
+                            a, e = _valid_range(off_w, sw, w_in, ow_n)
+                            a, e = _clip(a, e, q0, q1)
+                            for s, t in ((a, min(e, lo)), (max(a, hi), e)):
+                                if t > s:
+                                    _axpy_gather(of, row + _u(s), w[o, c, kd, kh, k], xf,
+                                                 _u(src + s * sw + off_w), _u(t - s), _u(sw))
+                        kw += nt
 
 
 @parallel_kernel
-def _direct_input_grad(gout, w, gx, groups, stride, pad, dil):
-    """One task per input row gx[n, c, id, ih, :]: gather the output rows that row feeds
-    (od*sd - pd + kd*dd == id) and scatter w * gout into it along the width."""
+def _direct_input_grad(gout, w, gx, groups, stride, pad, dil, block):
+    """One task per block of ``block`` elements of an input row gx[n, c, id, ih, :]: gather the
+    output rows that row feeds (od*sd - pd + kd*dd == id) and add w * gout along the width."""
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dil
@@ -555,14 +744,17 @@ def _direct_input_grad(gout, w, gx, groups, stride, pad, dil):
     o_n, od_n, oh_n, ow_n = gout.shape[1], gout.shape[2], gout.shape[3], gout.shape[4]
     cg_n, kd_n, kh_n, kw_n = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
     og_n = o_n // groups
+    n_blocks = (w_in + block - 1) // block
     gf, gof = gx.ravel(), gout.ravel()
-    for task in prange(n_img * c_n * d_in * h_in):
-        i_h, i_d = task % h_in, (task // h_in) % d_in
-        c, n = (task // (h_in * d_in)) % c_n, task // (h_in * d_in * c_n)
+    for task in prange(n_img * c_n * d_in * h_in * n_blocks):
+        row_task, b = task // n_blocks, task % n_blocks
+        i_h, i_d = row_task % h_in, (row_task // h_in) % d_in
+        c, n = (row_task // (h_in * d_in)) % c_n, row_task // (h_in * d_in * c_n)
         cl = c % cg_n
         o0 = (c // cg_n) * og_n
-        row = task * w_in
-        _fill0(gf, _u(row), _u(w_in))
+        p0, p1 = b * block, min(w_in, (b + 1) * block)
+        row = row_task * w_in
+        _fill0(gf, _u(row + p0), _u(p1 - p0))
         for kd in range(kd_n):
             num_d = i_d + pd - kd * dd
             if num_d < 0 or num_d % sd != 0 or num_d // sd >= od_n:
@@ -573,15 +765,38 @@ def _direct_input_grad(gout, w, gx, groups, stride, pad, dil):
                 if num_h < 0 or num_h % sh != 0 or num_h // sh >= oh_n:
                     continue
                 oh = num_h // sh
-                for kw in range(kw_n):
-                    off_w = kw * dw - pw
-                    lo, hi = _valid_range(off_w, sw, w_in, ow_n)
-                    if hi <= lo:
-                        continue
-                    for o in range(o0, o0 + og_n):
-                        src = (((n * o_n + o) * od_n + od) * oh_n + oh) * ow_n
-                        _axpy_scatter(gf, _u(row + lo * sw + off_w), _u(sw), w[o, cl, kd, kh, kw],
-                                      gof, _u(src + lo), _u(hi - lo))
+                for o in range(o0, o0 + og_n):
+                    src = (((n * o_n + o) * od_n + od) * oh_n + oh) * ow_n
+                    kw = 0
+                    while kw < kw_n:
+                        nt = _group_size(kw, kw_n, sw)
+                        # unit stride: input position p reads output q = p - off_w, so the
+                        # common range of the taps is taken over p
+                        lo, hi = p0, p0
+                        if nt > 1:
+                            lo, hi = p0, p1
+                            for k in range(kw, kw + nt):
+                                off_w = k * dw - pw
+                                a, e = _valid_range(off_w, 1, w_in, ow_n)
+                                lo, hi = max(lo, a + off_w), min(hi, e + off_w)
+                            hi = max(lo, hi)
+                            wk = w[o, cl, kd, kh]
+                            _axpy_taps(gf, _u(row + lo), wk[kw], wk[kw + 1],
+                                       wk[min(kw + 2, kw_n - 1)], wk[min(kw + 3, kw_n - 1)],
+                                       gof, _u(src + lo + pw - kw * dw), _u(-dw), _u(hi - lo), nt)
+                        for k in range(kw, kw + nt):   # the rest, tap by tap
+                            off_w = k * dw - pw
+                            a, e = _valid_range(off_w, sw, w_in, ow_n)
+                            # outputs q in [a, e) feed positions q*sw + off_w; keep those in
+                            # [p0, p1) outside the fused [lo, hi)
+                            for s, t in ((p0, min(p1, lo)), (max(p0, hi), p1)):
+                                qa = max(a, (s - off_w + sw - 1) // sw)
+                                qe = min(e, (t - off_w + sw - 1) // sw)
+                                if t > s and qe > qa:
+                                    _axpy_scatter(gf, _u(row + qa * sw + off_w), _u(sw),
+                                                  w[o, cl, kd, kh, k], gof, _u(src + qa),
+                                                  _u(qe - qa))
+                        kw += nt
 
 
 def _direct_weight_grad(x3, gout3, wshape3, groups, geo):
@@ -624,16 +839,33 @@ def _direct_weight_grad_partial(x, gout, partial, groups, stride, pad, dil):
                     i_h = oh * sh - ph + kh * dh
                     if i_h < 0 or i_h >= h_in:
                         continue
-                    for kw in range(kw_n):
-                        off_w = kw * dw - pw
-                        lo, hi = _valid_range(off_w, sw, w_in, ow_n)
-                        if hi <= lo:
-                            continue
-                        for c in range(cg_n):
-                            src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
-                            acc[c, kd, kh, kw] += _dot_gather(gof, _u(grow + lo), xf,
-                                                              _u(src + lo * sw + off_w),
-                                                              _u(hi - lo), _u(sw))
+                    for c in range(cg_n):
+                        src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
+                        ak = acc[c, kd, kh]
+                        kw = 0
+                        while kw < kw_n:
+                            nt = _group_size(kw, kw_n, sw)
+                            lo, hi = 0, 0
+                            if nt > 1:
+                                lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, 0, ow_n)
+                                s0, s1, s2, s3 = _dot_taps(gof, _u(grow + lo), xf,
+                                                           _u(src + lo + kw * dw - pw), _u(dw),
+                                                           _u(hi - lo), nt)
+                                ak[kw] += s0
+                                ak[kw + 1] += s1
+                                if nt > 2:
+                                    ak[kw + 2] += s2
+                                if nt > 3:
+                                    ak[kw + 3] += s3
+                            for k in range(kw, kw + nt):   # the rest, tap by tap
+                                off_w = k * dw - pw
+                                a, e = _valid_range(off_w, sw, w_in, ow_n)
+                                for s, t in ((a, min(e, lo)), (max(a, hi), e)):
+                                    if t > s:
+                                        ak[k] += _dot_gather(gof, _u(grow + s), xf,
+                                                             _u(src + s * sw + off_w),
+                                                             _u(t - s), _u(sw))
+                            kw += nt
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,11 +57,9 @@ class Convolution(Function):
                            for s, k, st, (lo, _), d, op in
                            zip(x.shape[2:], w.shape[2:], stride, padding, dilation, output_padding)]
             y = _k.conv_input_grad(x, w, (x.shape[0], w.shape[1] * groups, *out_spatial),
-                                   stride, padding, dilation, groups)
+                                   stride, padding, dilation, groups, bias=b)
         else:
-            y = _k.conv_forward(x, w, stride, padding, dilation, groups)
-        if b is not None:
-            y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
+            y = _k.conv_forward(x, w, stride, padding, dilation, groups, bias=b)
         return y if y.dtype == ctx.dtype else y.astype(ctx.dtype)
 
     @staticmethod
