@@ -125,7 +125,7 @@ def add_subcommand(subparsers) -> None:
     sub = explain.add_subparsers(dest="explain_command", metavar="SUBCOMMAND")
     for add_parser in (_add_size, _add_matrix, _add_animate, _add_activation, _add_features,
                        _add_checkerboard, _add_summary, _add_rnn, _add_attention, _add_upsample,
-                       _add_pixelshuffle, _add_playground):
+                       _add_pixelshuffle, _add_playground, _add_report):
         add_parser(sub)
 
 
@@ -274,6 +274,9 @@ subcommands:
   pixelshuffle [--factor R]   where PixelShuffle moves each channel's pixels (PNG)
   playground [-o FILE]        one offline HTML page: sliders for conv/pool arguments, the output
                               size worked out, ember's error when impossible, the window animated
+  report MODEL [--image FILE] [-o FILE]
+                              one offline HTML page about a model: layer table and diagram,
+                              receptive fields, weights, conv matrices, feature maps, activations
 
 Run 'ember explain SUBCOMMAND --help' for each one's options. Files go to --out
 (default ./ember-explain). Plots and GIFs need: pip install 'ember[explain]'.
@@ -303,6 +306,75 @@ def _cmd_playground(args):
         path = os.path.join(path, "playground.html")
     _save(path, write_playground)
     print(f"open it in a browser: {pathlib.Path(os.path.abspath(path)).as_uri()}")
+    return 0
+
+
+def _add_report(sub):
+    """``explain report MODEL [--input] [--image] [--checkpoint] [-o FILE]``."""
+    from ember.explain.summary import MODELS
+    p = sub.add_parser("report", help="one offline HTML page about a model",
+                       description="Write one self-contained HTML page (no network, no server; "
+                                   "readable on a phone) about a model: its layers as a table and "
+                                   "a diagram (shapes, size formulas, parameters, multiply-adds, "
+                                   "memory, receptive fields), each convolution's weights and "
+                                   "matrix, the activation functions and their derivatives and, "
+                                   "with --image, the feature maps. MODEL is one of "
+                                   f"{', '.join(MODELS)}, a model of ember.vision.models (e.g. "
+                                   "resnet18), 'file.py:Class' or 'package.module:attribute'. A "
+                                   "model that fails on the input gives a page that says where "
+                                   "and why.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input", "-i", type=_sizes, default=None,
+                   help="input shape (default: the named model's)")
+    p.add_argument("--image", default=None, metavar="FILE",
+                   help="a photo to run through the model, for the feature maps")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a state dict to load into the model (safetensors or torch's .pt; "
+                        "loaded with weights_only=True)")
+    p.add_argument("--output", "-o", default=os.path.join(_DEFAULT_OUT, "report.html"),
+                   metavar="FILE", help="the page to write; a folder gets report.html "
+                                        f"(default ./{_DEFAULT_OUT}/report.html)")
+    _max_memory(p)
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args):
+    import pathlib
+
+    from ember.explain.limits import MemoryLimitError, MissingExtraError
+    from ember.explain.report import build_report, load_input_image, write_report
+    from ember.explain.summary import load_model
+    with _current_directory_importable(), _argument_errors():
+        model, default_size = load_model(args.model, checkpoint=args.checkpoint)
+    size = args.input or default_size
+    if size is None:
+        raise CommandError(f"give the input shape with --input: {args.model} has no default")
+    image = None
+    if args.image is not None:
+        if not os.path.isfile(args.image):
+            raise CommandError(f"no such image file: {args.image}")
+        try:
+            image = load_input_image(args.image, size)
+        except (MissingExtraError, ValueError) as e:
+            raise CommandError(str(e)) from None
+        except (OSError, SyntaxError, _decompression_bomb()) as e:
+            raise CommandError(f"cannot read the image {args.image}: {e}") from None
+    try:
+        report = build_report(model, size, name=args.model, image=image,
+                              max_bytes=_max_bytes(args))
+    except MemoryLimitError as e:
+        raise _memory_limit_error(e) from None
+    path = args.output
+    if os.path.isdir(path):
+        path = os.path.join(path, "report.html")
+    _save(path, lambda target: write_report(report, target))
+    print(f"open it in a browser: {pathlib.Path(os.path.abspath(path)).as_uri()}")
+    if report.failure is not None:
+        f = report.failure
+        raise CommandError(f"the model failed on an input of shape {list(size)} at "
+                           f"{f.layer or 'its own forward'} ({f.type}, input "
+                           f"{list(f.input_shape) if f.input_shape else '?'}): {f.error}; "
+                           "the page shows where")
     return 0
 
 
