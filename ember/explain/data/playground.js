@@ -235,19 +235,26 @@ function scene(r, step) {
     var n = c.input[0] * c.input[1], at = ((step % n) + n) % n, ih = Math.floor(at / c.input[1]), iw = at % c.input[1];
     src.rows = c.input[0]; src.cols = c.input[1]; src.kind = function () { return "input"; };
     src.marks[key(ih, iw)] = "current";
-    var counts = c.layer === "conv_transpose" ? overlapCounts(c) : null;
-    dst.kind = function () { return "out"; };
-    dst.labels = counts;
-    var k = c.kernel_size, kept = 0;
+    // the output drawn with a border of padding[i] cells: the taps that padding crops land there
+    var pad = c.padding, counts = c.layer === "conv_transpose" ? overlapCounts(c) : null;
+    dst.rows = out[0] + 2 * pad[0]; dst.cols = out[1] + 2 * pad[1];
+    var inside = function (i, j) { return i >= pad[0] && j >= pad[1] && i < pad[0] + out[0] && j < pad[1] + out[1]; };
+    dst.kind = function (i, j) { return inside(i, j) ? "out" : "pad"; };
+    if (counts) {
+      dst.label = function (i, j) { return inside(i, j) ? counts[i - pad[0]][j - pad[1]] : null; };
+      dst.maxLabel = Math.max(1, Math.max.apply(null, [].concat.apply([], counts)));
+    }
+    var k = c.kernel_size, kept = 0, total = 0;
     for (var a = 0; a < k[0]; a++) for (var b = 0; b < k[1]; b++) {
-      var oh = ih * c.stride[0] - c.padding[0] + a * c.dilation[0];
-      var ow = iw * c.stride[1] - c.padding[1] + b * c.dilation[1];
-      if (oh >= 0 && ow >= 0 && oh < out[0] && ow < out[1]) { dst.marks[key(oh, ow)] = "tap"; kept++; }
+      var oh = ih * c.stride[0] + a * c.dilation[0], ow = iw * c.stride[1] + b * c.dilation[1];
+      if (oh >= dst.rows || ow >= dst.cols) continue;    // past output_padding's last cell
+      dst.marks[key(oh, ow)] = "tap"; total++;
+      if (inside(oh, ow)) kept++;
     }
     caption = (c.layer === "conv_transpose"
       ? "input (" + ih + ", " + iw + ") adds its value times the kernel to " + kept + " output cells"
-      : "input (" + ih + ", " + iw + ") goes back to one cell of its window (" + kept + " cells in the output)")
-      + (c.padding[0] || c.padding[1] ? "; padding crops the taps that fall outside" : "");
+      : "input (" + ih + ", " + iw + ") goes back to one of its window's " + kept + " cells in the output")
+      + (total > kept ? "; padding crops the other " + (total - kept) + " (grey)" : "");
     return {src: src, dst: dst, caption: caption, steps: n};
   }
   // convolution and pooling: step over output cells; each reads a window of the padded input
@@ -277,6 +284,9 @@ function drawGrid(ctx, g, x0, y0, size) {
   for (var i = 0; i < g.rows; i++) for (var j = 0; j < g.cols; j++) {
     var kind = g.kind(i, j), mark = g.marks[i + "," + j], x = x0 + j * size, y = y0 + i * size;
     ctx.fillStyle = COLORS[kind];
+    // overlap counts: darker where more taps land, so the checkerboard shows at any size
+    var label = g.label ? g.label(i, j) : null;
+    if (label !== null) ctx.fillStyle = "hsl(150, 60%, " + (96 - 36 * label / g.maxLabel) + "%)";
     ctx.fillRect(x, y, size, size);
     if (kind === "pad") {                            // hatch the padding
       ctx.strokeStyle = "#bdbdbd"; ctx.beginPath(); ctx.moveTo(x, y + size); ctx.lineTo(x + size, y); ctx.stroke();
@@ -287,10 +297,10 @@ function drawGrid(ctx, g, x0, y0, size) {
     ctx.setLineDash(kind === "overhang" ? [3, 2] : []);
     ctx.strokeRect(x + 0.5, y + 0.5, size - 1, size - 1);
     ctx.setLineDash([]);
-    if (g.labels && size >= 12) {
+    if (label !== null && size >= 12) {
       ctx.fillStyle = COLORS.text; ctx.font = Math.floor(size * 0.55) + "px sans-serif";
       ctx.textAlign = "center"; ctx.textBaseline = "middle";
-      ctx.fillText(String(g.labels[i][j]), x + size / 2, y + size / 2 + 1);
+      ctx.fillText(String(label), x + size / 2, y + size / 2 + 1);
     }
   }
   if (g.window) {
