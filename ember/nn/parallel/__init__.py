@@ -21,3 +21,13 @@ class DataParallel(Module):
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
+
+
+def __getattr__(name):
+    # DistributedDataParallel needs ember.distributed (layer 5), above nn: the torch-named
+    # module ember.nn.parallel.distributed is loaded on first use, never at import time.
+    if name in ("distributed", "DistributedDataParallel"):
+        import importlib
+        module = importlib.import_module(f"{__name__}.distributed")
+        return module if name == "distributed" else module.DistributedDataParallel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
