@@ -60,3 +60,16 @@ __all__ = [
     "recv", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter",
     "scatter_object_list", "send",
 ]
+
+
+def __getattr__(name):
+    # DDP and SyncBatchNorm import ember.nn: loaded on first use, so that the launcher
+    # (`ember run`) and plain collectives start without it. Their torch homes are
+    # ember.nn.parallel.DistributedDataParallel and ember.nn.SyncBatchNorm.
+    if name == "DistributedDataParallel":
+        from .ddp import DistributedDataParallel
+        return DistributedDataParallel
+    if name == "SyncBatchNorm":
+        from .sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
