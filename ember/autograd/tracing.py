@@ -7,8 +7,9 @@ Every differentiable op goes through ``Function.apply``, whether or not it recor
 tracing thread and not inside another op's forward, ``on_call(fn, args, result)`` is called
 (``fn`` the Function class, ``args`` as passed to apply, ``result`` a Tensor or a tuple).
 Tensor's few paths that compute without a Function (comparisons, floor division, bitwise ops,
-argmax/argmin) are handed to ``on_untraced(name, self, other)`` before they run, so a tracer can
-refuse or record them. Outside the block apply is the plain classmethod: the hot path pays
+argmax/argmin) are handed, after they ran, to ``on_untraced(path, op, self, args, kwargs, result)``
+(``path`` the Tensor method's name, ``op`` the ufunc or function it applies), so a tracer can
+record or refuse them. Outside the block apply is the plain classmethod: the hot path pays
 nothing. Other threads run untraced while a trace is active.
 
 This sits at the lowest layer that knows both Functions and Tensors (layer 2), so that
@@ -31,7 +32,8 @@ UNTRACED = ("_nograd_binary", "_compare", "_arg")
 @contextlib.contextmanager
 def trace_calls(on_call, on_untraced=None):
     """Call ``on_call(fn, args, result)`` after each top-level op of this thread in the block
-    (and ``on_untraced(name, tensor, other)`` before each Tensor path without a Function)."""
+    (and ``on_untraced(path, op, tensor, args, kwargs, result)`` after each Tensor path without a
+    Function)."""
     Tensor = tensor_class()
     apply = Function.__dict__["apply"]
     run = apply.__func__
@@ -53,17 +55,17 @@ def trace_calls(on_call, on_untraced=None):
 
     untraced = {name: Tensor.__dict__[name] for name in UNTRACED} if on_untraced else {}
 
-    def watched(method):
-        def run_method(self, ufunc, *rest, **kw):
+    def watched(path, method):
+        def run_method(self, op, *args, **kw):
+            result = method(self, op, *args, **kw)
             if not depth[0] and threading.get_ident() == owner:
-                other = rest[0] if rest else next(iter(kw.values()), None)
-                on_untraced(getattr(ufunc, "__name__", str(ufunc)), self, other)
-            return method(self, ufunc, *rest, **kw)
+                on_untraced(path, op, self, args, kw, result)
+            return result
         return run_method
 
     Function.apply = classmethod(traced_apply)
     for name, method in untraced.items():
-        setattr(Tensor, name, watched(method))
+        setattr(Tensor, name, watched(name, method))
     try:
         yield
     finally:

@@ -8,7 +8,7 @@ import numpy as np
 from .. import Tensor
 from ..autograd import grad_mode
 from ._graph import Graph, OnnxExporterError
-from ._symbolic import TABLE
+from ._symbolic import TABLE, UNTRACED
 from ._trace import Tracer, probe_shapes, tracing
 
 DEFAULT_OPSET = 17  # torch 2.x's legacy exporter default
@@ -37,7 +37,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     _check_options(training, operator_export_type, export_modules_as_functions)
     positional, keywords = _split_args(args)
     graph = Graph(opset, dynamic=bool(dynamic_axes))
-    tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding)
+    tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding, untraced_table=UNTRACED)
     params = _bind_parameters(model, tracer, export_params)
     call_args, inputs = _bind_inputs(positional, input_names, tracer)
     with _eval_mode(model), grad_mode.enable_grad():

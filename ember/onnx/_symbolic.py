@@ -855,7 +855,15 @@ def p_norm(g, call, x, p, axes, keepdim):
     if p in (np.inf, -np.inf):
         return reduce(g, "ReduceMax" if p > 0 else "ReduceMin", g.node("Abs", [x]), axes,
                       keepdim)
-    raise unsupported(call, f"the {p}-norm (ember.onnx exports p = 1, 2, inf, -inf)")
+    like = call.outputs[0]
+    if p == 0:  # the count of nonzero entries
+        nonzero = g.node("Cast", [g.node("Not", [g.node("Equal", [x, scalar(g, 0, like)])])],
+                         to=_elem_type(like))
+        return reduce(g, "ReduceSum", nonzero, axes, keepdim)
+    # (sum |x|^p)^(1/p)
+    total = reduce(g, "ReduceSum", g.node("Pow", [g.node("Abs", [x]), scalar(g, p, like)]),
+                   axes, keepdim)
+    return g.node("Pow", [total, scalar(g, 1.0 / p, like)])
 
 
 @maps(R.Norm)
@@ -1466,3 +1474,370 @@ def as_strided(g, call):  # the view, read back from its (rewritten) base
     base, geometry = call.inputs
     flat = g.node("Reshape", [base, g.ints([-1])])
     return g.node("Gather", [flat, g.const(region_positions(geometry))], axis=0)
+
+
+# ============================================================================ ops without a Function
+# Tensor's comparisons, argmax/argmin and integer-style divisions compute without a Function;
+# the tracer hands them here as (Tensor path, NumPy op) -> emitter when they touch a traced value.
+UNTRACED = {}
+
+
+def cast_to(g, value, dtype, want):
+    return value if np.dtype(dtype) == np.dtype(want) else g.node(
+        "Cast", [value], to=_elem_type(np.empty(0, want)))
+
+
+def promoted(g, call, reverse=False):
+    """The two operands of a binary Tensor path in one dtype (torch's promotion: a Python
+    number keeps a tensor's kind unless it is a float beside integers)."""
+    a, b = call.inputs[0], call.inputs[1]
+    a_dtype = call.arrays[0].dtype
+    if call.arrays[1] is not None:
+        want = np.result_type(a_dtype, call.arrays[1].dtype)
+        a, b = cast_to(g, a, a_dtype, want), cast_to(g, b, call.arrays[1].dtype, want)
+    else:
+        number = np.asarray(b)
+        want = a_dtype if a_dtype.kind == "f" or number.dtype.kind in "biu" else np.float32
+        if a_dtype.kind == "b" and number.dtype.kind != "b":
+            want = number.dtype if number.dtype.kind == "f" else np.int64
+        a, b = cast_to(g, a, a_dtype, want), g.const(number.astype(want))
+    return (b, a) if reverse else (a, b)
+
+
+def comparison(op, negate=False):
+    def emit(g, call):
+        y = g.node(op, list(promoted(g, call)))
+        return g.node("Not", [y]) if negate else y
+    return emit
+
+
+for _ufunc, _op in ((np.equal, "Equal"), (np.less, "Less"), (np.greater, "Greater"),
+                    (np.less_equal, "LessOrEqual"), (np.greater_equal, "GreaterOrEqual")):
+    UNTRACED["_compare", _ufunc] = comparison(_op)
+UNTRACED["_compare", np.not_equal] = comparison("Equal", negate=True)
+
+
+def arg_extreme(op):
+    def emit(g, call):  # the first extreme, as ember's (ONNX's select_last_index=0)
+        x, dim, keepdim = call.inputs
+        ndim = call.arrays[0].ndim
+        if ndim == 0:
+            return g.const(np.int64(0))
+        if dim is None:
+            flat = g.node(op, [g.node("Reshape", [x, g.ints([-1])])], axis=0, keepdims=0)
+            return g.node("Reshape", [flat, g.ints([1] * ndim)]) if keepdim else flat
+        return g.node(op, [x], axis=int(dim) % ndim, keepdims=int(bool(keepdim)))
+    return emit
+
+
+UNTRACED["_arg", np.argmax] = arg_extreme("ArgMax")
+UNTRACED["_arg", np.argmin] = arg_extreme("ArgMin")
+
+
+def floor_divide(g, call, reverse=False):
+    a, b = promoted(g, call, reverse)
+    if call.outputs[0].dtype.kind == "f":
+        return g.node("Floor", [g.node("Div", [a, b])])
+    # integers: (a - a mod b) / b is exact, with Python's (floor) remainder
+    return g.node("Div", [g.node("Sub", [a, g.node("Mod", [a, b], fmod=0)]), b])
+
+
+def trunc_divide(g, call, reverse=False):
+    a, b = promoted(g, call, reverse)
+    if call.outputs[0].dtype.kind == "f":
+        q = g.node("Div", [a, b])
+        return g.node("Mul", [g.node("Sign", [q]), g.node("Floor", [g.node("Abs", [q])])])
+    return g.node("Div", [g.node("Sub", [a, g.node("Mod", [a, b], fmod=1)]), b])
+
+
+UNTRACED["_nograd_binary", np.floor_divide] = floor_divide
+UNTRACED["_nograd_binary", E.trunc_divide] = trunc_divide
+
+
+def bitwise(logical, op):
+    """``&``, ``|``, ``^``: on bools ONNX's And/Or/Xor; on integers BitwiseAnd/Or/Xor (opset
+    18)."""
+    def emit(g, call, reverse=False):
+        a, b = promoted(g, call, reverse)
+        if call.outputs[0].dtype.kind == "b":
+            return g.node(logical, [a, b])
+        if g.opset < 18:
+            raise UnsupportedOperatorError(f"Exporting the operator '{op}' on integers to ONNX "
+                                           "needs opset_version >= 18")
+        return g.node(op, [a, b])
+    return emit
+
+
+for _ufunc, _logical, _op in ((np.bitwise_and, "And", "BitwiseAnd"),
+                              (np.bitwise_or, "Or", "BitwiseOr"),
+                              (np.bitwise_xor, "Xor", "BitwiseXor")):
+    UNTRACED["_nograd_binary", _ufunc] = bitwise(_logical, _op)
+
+
+# ============================================================================ losses
+from ..nn.functional import loss as L  # noqa: E402  (beside the emitters that use it)
+
+
+def reduce_loss(g, loss, reduction):
+    """torch's reduction of per-element losses: 'none', 'sum', or 'mean' over every element."""
+    if reduction == "none":
+        return loss
+    return g.node("ReduceSum" if reduction == "sum" else "ReduceMean", [loss], keepdims=0)
+
+
+def array_operand(g, call, i):
+    """An array argument a loss's functional derived from a Tensor (its weight, broadcast with
+    NumPy): the traced value it views if there is one (so it is not frozen), else a constant."""
+    a = call.arrays[i] if call.arrays[i] is not None else call.inputs[i]
+    if a is None:
+        return None
+    if isinstance(call.inputs[i], str):
+        return call.inputs[i]
+    base = a
+    while isinstance(base, np.ndarray):
+        name = call.lookup(base)
+        if name is not None:
+            return name
+        base = base.base
+    return g.const(np.asarray(a, dtype=call.outputs[0].dtype))
+
+
+def loss_difference(g, call):
+    return g.node("Sub", [operand(g, call, 0), operand(g, call, 1)])
+
+
+@maps(L._MSELoss, L._L1Loss, L._SmoothL1Loss, L._HuberLoss)
+def pointwise_loss(g, call):
+    reduction, param = call.inputs[2], call.inputs[3] if len(call.inputs) > 3 else None
+    like = call.outputs[0]
+    d = loss_difference(g, call)
+    if call.fn is L._MSELoss:
+        loss = g.node("Mul", [d, d])
+    elif call.fn is L._L1Loss:
+        loss = g.node("Abs", [d])
+    else:  # smooth L1 (beta) / Huber (delta): quadratic inside |d| < param
+        a = g.node("Abs", [d])
+        half_square = g.node("Mul", [g.node("Mul", [d, d]), scalar(g, 0.5, like)])
+        linear = g.node("Sub", [a, scalar(g, 0.5 * param, like)])
+        if call.fn is L._SmoothL1Loss:
+            inside = g.node("Div", [half_square, scalar(g, param, like)])
+        else:
+            inside, linear = half_square, g.node("Mul", [linear, scalar(g, param, like)])
+        loss = g.node("Where", [g.node("Less", [a, scalar(g, param, like)]), inside, linear])
+    return reduce_loss(g, loss, reduction)
+
+
+@maps(L._BinaryCrossEntropy)
+def binary_cross_entropy(g, call):  # -w (y log x + (1 - y) log(1 - x)), logs clamped at -100
+    x, y = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    one, floor = scalar(g, 1, like), scalar(g, -100, like)
+    log_x = g.node("Max", [g.node("Log", [x]), floor])
+    log_1mx = g.node("Max", [g.node("Log", [g.node("Sub", [one, x])]), floor])
+    loss = g.node("Neg", [g.node("Add", [g.node("Mul", [y, log_x]), g.node(
+        "Mul", [g.node("Sub", [one, y]), log_1mx])])])
+    w = array_operand(g, call, 2)
+    if w is not None:
+        loss = g.node("Mul", [loss, w])
+    return reduce_loss(g, loss, call.inputs[3])
+
+
+@maps(L._BinaryCrossEntropyWithLogits)
+def binary_cross_entropy_with_logits(g, call):  # (1 - y) x - (1 + (p - 1) y) log sigmoid(x)
+    x, y = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    one = scalar(g, 1, like)
+    log_sig = g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
+    pos_weight = array_operand(g, call, 3)
+    if pos_weight is not None:
+        log_sig = g.node("Mul", [log_sig, g.node("Add", [one, g.node(
+            "Mul", [g.node("Sub", [pos_weight, one]), y])])])
+    loss = g.node("Sub", [g.node("Mul", [g.node("Sub", [one, y]), x]), log_sig])
+    w = array_operand(g, call, 2)
+    if w is not None:
+        loss = g.node("Mul", [loss, w])
+    return reduce_loss(g, loss, call.inputs[4])
+
+
+@maps(L._KLDiv)
+def kl_div(g, call):
+    x, y = operand(g, call, 0), operand(g, call, 1)
+    reduction, log_target = call.inputs[2], call.inputs[3]
+    like = call.outputs[0]
+    if log_target:
+        loss = g.node("Mul", [g.node("Exp", [y]), g.node("Sub", [y, x])])
+    else:  # xlogy(y, y) - y x, with 0 log 0 = 0
+        zero = g.node("Equal", [y, scalar(g, 0, like)])
+        safe = g.node("Where", [zero, scalar(g, 1, like), y])
+        xlogy = g.node("Where", [zero, scalar(g, 0, like), g.node("Mul", [y, g.node("Log",
+                                                                                    [safe])])])
+        loss = g.node("Sub", [xlogy, g.node("Mul", [y, x])])
+    if reduction != "batchmean":
+        return reduce_loss(g, loss, reduction)
+    total = g.node("ReduceSum", [loss], keepdims=0)
+    if call.arrays[0].ndim == 0:
+        return total
+    batch = g.node("Gather", [g.node("Shape", [x]), g.const(np.int64(0))], axis=0)
+    return g.node("Div", [total, g.node("Cast", [batch], to=_elem_type(like))])
+
+
+def class_targets(g, call, x, target, weight, ignore_index):
+    """(log-probability input batched, targets batched, per-target weight w_t: the class
+    weight, 0 where the target is ignored). ONNX's NegativeLogLikelihoodLoss wants (N, C, ...)
+    and (N, ...)."""
+    if call.arrays[0].ndim == 1:
+        x = g.node("Unsqueeze", [x, g.ints([0])])
+        target = g.node("Reshape", [target, g.ints([1])])
+    target = cast_to(g, target, call.arrays[1].dtype, np.int64)
+    kept = g.node("Not", [g.node("Equal", [target, g.const(np.int64(ignore_index))])])
+    like = call.outputs[0]
+    if weight is None:
+        w_t = g.node("Cast", [kept], to=_elem_type(like))
+    else:
+        safe = g.node("Where", [kept, target, g.const(np.int64(0))])
+        w_t = g.node("Where", [kept, g.node("Gather", [weight, safe], axis=0),
+                               scalar(g, 0, like)])
+    return x, target, w_t
+
+
+def unbatched_loss(g, call, loss, reduction):
+    if call.arrays[0].ndim == 1 and reduction == "none":
+        return g.node("Reshape", [loss, g.ints([])])
+    return loss
+
+
+@maps(L._NLLLoss)
+def nll_loss(g, call):
+    x, target, _, ignore_index, reduction = call.inputs
+    weight = array_operand(g, call, 2)
+    x, target, _ = class_targets(g, call, x, target, weight, ignore_index)
+    loss = g.node("NegativeLogLikelihoodLoss", [x, target, weight], reduction=reduction,
+                  ignore_index=int(ignore_index))
+    return unbatched_loss(g, call, loss, reduction)
+
+
+@maps(L._CrossEntropy)
+def cross_entropy(g, call):
+    """Class indices: ONNX's SoftmaxCrossEntropyLoss; with label smoothing ε, torch's
+    (1 - ε) nll + ε/C sum_c w_c (-log p_c) over the kept targets, 'mean' dividing by the kept
+    targets' weights. Probabilities: -sum_c w_c q'_c log p_c, 'mean' over the samples."""
+    x, target, _, ignore_index, reduction, eps, probs = call.inputs
+    weight = array_operand(g, call, 2)
+    like = call.outputs[0]
+    n_classes = call.arrays[0].shape[0 if call.arrays[0].ndim == 1 else 1]
+    if probs:
+        if call.arrays[0].ndim == 1:
+            x = g.node("Unsqueeze", [x, g.ints([0])])
+            target = g.node("Unsqueeze", [target, g.ints([0])])
+        logp = g.node("LogSoftmax", [x], axis=1)
+        q = target
+        if eps:
+            q = g.node("Add", [g.node("Mul", [q, scalar(g, 1 - eps, like)]),
+                               scalar(g, eps / n_classes, like)])
+        if weight is not None:
+            q = g.node("Mul", [q, class_axis(g, weight, call.arrays[0].ndim)])
+        loss = g.node("Neg", [g.node("ReduceSum", [g.node("Mul", [logp, q]), g.ints([1])],
+                                     keepdims=0)])
+        return unbatched_loss(g, call, reduce_loss(g, loss, reduction), reduction)
+    x, target, w_t = class_targets(g, call, x, target, weight, ignore_index)
+    if not eps:
+        loss = g.node("SoftmaxCrossEntropyLoss", [x, target, weight], reduction=reduction,
+                      ignore_index=int(ignore_index))
+        return unbatched_loss(g, call, loss, reduction)
+    logp = g.node("LogSoftmax", [x], axis=1)
+    nll = g.node("NegativeLogLikelihoodLoss", [logp, target, weight], reduction="none",
+                 ignore_index=int(ignore_index))
+    weighted = logp if weight is None else g.node("Mul", [logp, class_axis(
+        g, weight, max(call.arrays[0].ndim, 2))])
+    smooth = g.node("Neg", [g.node("ReduceSum", [weighted, g.ints([1])], keepdims=0)])
+    smooth = g.node("Where", [g.node("Greater", [w_t, scalar(g, 0, like)]) if weight is None
+                              else g.node("Not", [g.node("Equal", [target, g.const(
+                                  np.int64(ignore_index))])]), smooth, scalar(g, 0, like)])
+    loss = g.node("Add", [g.node("Mul", [nll, scalar(g, 1 - eps, like)]),
+                          g.node("Mul", [smooth, scalar(g, eps / n_classes, like)])])
+    if reduction == "mean":
+        total = g.node("ReduceSum", [loss], keepdims=0)
+        return g.node("Div", [total, g.node("ReduceSum", [w_t], keepdims=0)])
+    return unbatched_loss(g, call, reduce_loss(g, loss, reduction), reduction)
+
+
+def class_axis(g, weight, ndim):
+    """A (C,) weight shaped to broadcast along the class axis (dim 1) of an ``ndim`` input."""
+    return g.node("Reshape", [weight, g.ints([-1] + [1] * (ndim - 2))]) if ndim > 2 else weight
+
+
+@maps(*L._EUCLIDEAN_TRIPLET.values())
+def euclidean_triplet(g, call):  # max(0, m + d(a, p) - d(a, n)), d = ||x - y + eps||_2
+    a, p, n, margin, eps, swap, reduction = call.inputs
+    like = call.outputs[0]
+
+    def distance(x, y):
+        shifted = g.node("Add", [g.node("Sub", [x, y]), scalar(g, eps, like)])
+        return reduce(g, "ReduceL2", shifted, [-1], 0)
+    dist_neg = distance(a, n)
+    if swap:
+        dist_neg = g.node("Min", [dist_neg, distance(p, n)])
+    hinge = g.node("Add", [scalar(g, margin, like), g.node("Sub", [distance(a, p), dist_neg])])
+    return reduce_loss(g, g.node("Max", [hinge, scalar(g, 0, like)]), reduction)
+
+
+# ============================================================================ im2col, col2im
+from ..nn.functional.conv import Col2Im, Im2Col  # noqa: E402
+from ..nn.functional.normalization import _CrossMapLRN2d  # noqa: E402
+
+
+@maps(Im2Col)
+def unfold(g, call):
+    """(N, C, H, W) -> (N, C*kh*kw, L): zero padding, then one Gather of fixed positions over
+    the flattened padded plane (exact for every value, inf and nan included, unlike a Conv
+    with one-hot kernels)."""
+    x, kernel, dilation, padding, stride = call.inputs
+    height, width = call.arrays[0].shape[2:]
+    ph, pw = padding
+    rows, cols = height + 2 * ph, width + 2 * pw
+    out = [(size - d * (k - 1) - 1) // s + 1
+           for size, k, d, s in zip((rows, cols), kernel, dilation, stride)]
+    ki, kj = np.meshgrid(np.arange(kernel[0]), np.arange(kernel[1]), indexing="ij")
+    oy, ox = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
+    positions = ((oy.reshape(1, -1) * stride[0] + ki.reshape(-1, 1) * dilation[0]) * cols
+                 + ox.reshape(1, -1) * stride[1] + kj.reshape(-1, 1) * dilation[1])
+    if ph or pw:
+        x = g.node("Pad", [x, g.ints([0, 0, ph, pw, 0, 0, ph, pw]),
+                           scalar(g, 0, call.outputs[0])], mode="constant")
+    planes = g.node("Reshape", [x, g.ints([0, 0, -1])])
+    picked = g.node("Gather", [planes, g.const(positions.astype(np.int64))], axis=2)
+    return g.node("Reshape", [picked, g.ints([0, -1, positions.shape[1]])])
+
+
+@maps(Col2Im)
+def fold(g, call):  # ONNX's Col2Im (opset 18) sums the overlaps as torch's fold
+    cols, output_size, kernel, dilation, padding, stride = call.inputs
+    if g.opset < 18:
+        raise unsupported(call, f"fold (col2im) needs opset_version >= 18 (ONNX's Col2Im), "
+                                f"got {g.opset}")
+    return g.node("Col2Im", [cols, g.ints(output_size), g.ints(kernel)],
+                  dilations=list(dilation), pads=list(padding) * 2, strides=list(stride))
+
+
+@maps(_CrossMapLRN2d)
+def cross_map_lrn2d(g, call):
+    """torch's CrossMapLRN2d, quirks included: its running window over channels is a fixed
+    linear map of the squares (built here by running the Function's recurrence on the
+    identity), so scale = k + alpha/size * M x^2 along the channel axis; y = x scale^-beta."""
+    x, size, alpha, beta, k = call.inputs
+    channels = call.arrays[0].shape[1]
+    pre_pad = int((size - 1) / 2 + 1)
+    eye = np.eye(channels)
+    delta = np.zeros((channels, channels))
+    delta[0] = eye[:min(pre_pad, channels)].sum(axis=0)
+    c = np.arange(1, channels)
+    added = c[c < channels - pre_pad + 1]
+    delta[added] += eye[added + pre_pad - 1]
+    removed = c[c > pre_pad]
+    delta[removed] -= eye[removed - pre_pad]
+    window = np.cumsum(delta, axis=0) * (alpha / size)
+    like = call.outputs[0]
+    summed = g.node("Einsum", [g.const(window.astype(like.dtype)), g.node("Mul", [x, x])],
+                    equation="dc,nc...->nd...")
+    scale = g.node("Add", [summed, scalar(g, k, like)])
+    return g.node("Mul", [g.node("Pow", [scale, scalar(g, -beta, like)]), x])

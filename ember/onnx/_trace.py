@@ -45,13 +45,14 @@ class Call:
 
     @property
     def name(self):
-        return self.fn.__name__
+        return getattr(self.fn, "__name__", str(self.fn))
 
 
 class Tracer:
-    def __init__(self, graph, table, fold_constants: bool):
+    def __init__(self, graph, table, fold_constants: bool, untraced_table=None):
         self.graph = graph
         self.table = table
+        self.untraced_table = untraced_table or {}  # (Tensor path, op) -> emitter
         self.fold = fold_constants
         self.by_node = {}    # (id(grad_fn), output slot) -> name
         self.by_id = {}      # id(tensor) -> name
@@ -204,13 +205,24 @@ class Tracer:
                 "without dynamic_axes, or compute it from the input (x.new_zeros is traced the "
                 "same way: use zeros_like or arithmetic on x)")
 
-    def refuse_untraced(self, name, tensor, other):
-        """Tensor's paths without a Function: on a traced value their result would be frozen
-        into a constant, a silently wrong graph."""
-        if any(isinstance(t, Tensor) and self.depends_on_inputs(t) for t in (tensor, other)):
+    def untraced(self, path, op, tensor, args, kwargs, result):
+        """Tensor's paths without a Function (comparisons, argmax/argmin, floor division,
+        bitwise ops): on a traced value, mapped by ``table.untraced`` when it can, else refused
+        (its result would be frozen into a constant, a silently wrong graph)."""
+        other = args[0] if args else None
+        if not any(isinstance(t, Tensor) and self.depends_on_inputs(t) for t in (tensor, other)):
+            return
+        name = getattr(op, "__name__", str(op))
+        emit = self.untraced_table.get((path, op))
+        if emit is None:
             raise UnsupportedOperatorError(
                 f"Exporting the operator '{name}' to ONNX is not supported by ember.onnx (a "
                 "non-differentiable op on a value computed from the model's inputs)")
+        operands = [self.value(a) if isinstance(a, Tensor) else a for a in (tensor, *args)]
+        arrays = [a._data if isinstance(a, Tensor) else None for a in (tensor, *args)]
+        call = Call(op, operands, arrays, [result._data], None,
+                    lambda array: self.by_array.get(id(array)))
+        self.bind(result, emit(self.graph, call, **kwargs))
 
 
 def _differs(shape, other):
@@ -247,5 +259,5 @@ class UnusableOutput:
 def tracing(tracer: Tracer):
     """Record every op of the block into ``tracer``; refuse ops without a Function on traced
     values."""
-    with trace_calls(tracer.record, tracer.refuse_untraced):
+    with trace_calls(tracer.record, tracer.untraced):
         yield tracer

@@ -572,14 +572,28 @@ def test_unsupported_op_names_it():
         export_bytes(model, (x(3, 3),))
 
 
-@pytest.mark.parametrize("fn,op", [(lambda a: a * (a > 0), "greater"),
-                                   (lambda a: a * (a < 0), "less"),
-                                   (lambda a: a // 2, "floor_divide"),
-                                   (lambda a: a + a.argmax(1, keepdim=True), "argmax")])
+@pytest.mark.parametrize("fn,op", [(lambda a: (a * 4).int() << 1, "left_shift"),
+                                   (lambda a: (a * 4).int() >> 1, "right_shift")])
 def test_untraced_op_on_traced_value_raises(fn, op):
-    """Ops that bypass ember's Functions would be frozen into constants: they raise."""
+    """Ops that bypass ember's Functions and have no mapping would be frozen into constants:
+    they raise."""
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match=op):
         export_bytes(Fn(fn), (x(2, 3),))
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("comparisons", lambda a: a * (a > 0) + (a < 0.5) * 2.0 + (a >= a[0]) - (a <= -0.2)
+     + (a == a.round()) + (a != 0.1) + a.gt(a.flip(0))),
+    ("argmax", lambda a: a + a.argmax(1, keepdim=True) + a.argmin() + a.argmax(0)),
+    ("floor_divide", lambda a: a // 0.3 + (7 - a) // a.abs().clamp(min=0.5)
+     + ember.div(a * 3, 2, rounding_mode="trunc")),
+    ("integer_division", lambda a: ((a * 9).long() // 4 + (a * 9).long().div(
+        -3, rounding_mode="trunc")).float()),
+    ("masks", lambda a: (((a > 0) & (a < 1)) | ((a < -1) ^ (a > 0.5))) * a)])
+def test_ops_without_a_function_on_traced_values(name, fn):
+    """Comparisons, argmax/argmin, floor and trunc division and boolean & | ^ compute without
+    a Function; on traced values they are mapped (not frozen)."""
+    check(Fn(fn), x(4, 6))
 
 
 def test_untraced_op_on_a_constant_is_fine():
