@@ -142,7 +142,7 @@ def previous_states(states, s0, batch_sizes, offsets, reverse, out):
 
 # --------------------------------------------------------------------------- one layer
 
-def _steps(batch_sizes, reverse):
+def step_order(batch_sizes, reverse):
     offsets = np.zeros(len(batch_sizes) + 1, dtype=np.int64)
     np.cumsum(batch_sizes, out=offsets[1:])
     order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
@@ -161,7 +161,7 @@ def _layer_forward(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, batch_sizes, r
     n_rows = x.shape[0]
     hidden = w_hh.shape[0] // gate_count(mode)
     dtype = x.dtype
-    offsets, order = _steps(batch_sizes, reverse)
+    offsets, order = step_order(batch_sizes, reverse)
     gx = x @ w_ih.T                                   # all steps' input projection: one GEMM
     if b_ih is not None:
         gx += b_ih
@@ -233,7 +233,7 @@ def layer_backward(mode, dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, y, saved,
     dtype = x.dtype
     n_rows = x.shape[0]
     hidden = w_hh.shape[0] // gate_count(mode)
-    offsets, order = _steps(batch_sizes, reverse)
+    offsets, order = step_order(batch_sizes, reverse)
     backward_order = list(order)[::-1]
     batch = h0.shape[0]
     h_prev = np.empty_like(y)

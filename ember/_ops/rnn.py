@@ -4,6 +4,8 @@ and directions that torch's ``_VF.lstm`` / ``_VF.gru`` / ``_VF.rnn_tanh`` comput
 layout (a dense batch is packed with equal batch sizes)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._kernels import rnn as K
@@ -30,12 +32,13 @@ class RNNLayer(Function):
                                              batch_sizes, reverse)
         ctx.conf = (mode, layer, batch_sizes, reverse, b_ih is not None)
         ctx.gate_states = saved
-        ctx.save_for_backward(x, w_ih, w_hh, w_hr, h0, c0, y)
+        # the biases only for a recorded backward (backward_graph recomputes the layer)
+        ctx.save_for_backward(x, w_ih, w_hh, w_hr, h0, c0, y, b_ih, b_hh)
         return (y, h_n, c_n) if mode == "LSTM" else (y, h_n)
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n=None):
-        x, w_ih, w_hh, w_hr, h0, c0, y = ctx.saved_tensors
+        x, w_ih, w_hh, w_hr, h0, c0, y = ctx.saved_tensors[:7]
         mode, _, batch_sizes, reverse, has_bias = ctx.conf
         need = ctx.needs_input_grad
         needs = (need[0], need[1], need[2], need[3] or need[4], need[5], need[6], need[7])
@@ -49,11 +52,59 @@ class RNNLayer(Function):
 
     @staticmethod
     def backward_graph(ctx, *grads):
-        # The time loop's derivative is computed by hand in the kernel; its own derivative is
-        # not. Refuse rather than return a silently wrong (zero) second derivative.
-        raise RuntimeError(f"double backward of {ctx.conf[1]} is not implemented in ember "
-                           "(create_graph=True reached its fused recurrent kernel)")
+        # create_graph=True: the time loop's derivative is computed by hand in the kernel, its
+        # own derivative is not; so the layer is recomputed from recorded Tensor ops (each with
+        # its own double backward) and differentiated. Only the recorded pass pays for this.
+        from ..autograd.higher_order import grad_of, input_links
+        mode, _, batch_sizes, reverse, _ = ctx.conf
+        return grad_of(functools.partial(layer_composed, mode, batch_sizes, reverse), ctx,
+                       grads, input_links(ctx)[:8]) + (None,) * 4
 
+
+def layer_composed(mode, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0):
+    """RNNLayer's forward in Tensor ops, step by step over the packed layout (the same
+    arithmetic as ember/_kernels/rnn.py, so its gradient is the layer's to any order)."""
+    hidden = w_hh.shape[0] // K.gate_count(mode)
+    offsets, order = K.step_order(batch_sizes, reverse)
+    gx = x @ w_ih.t()
+    if b_ih is not None:
+        gx = gx + b_ih
+    h, c = h0, c0
+    outs = [None] * len(batch_sizes)
+    for t in order:
+        bs = int(batch_sizes[t])
+        h_run = h[:bs]
+        gh = h_run @ w_hh.t()
+        if b_hh is not None:
+            gh = gh + b_hh
+        pre = gx[offsets[t]:offsets[t] + bs]
+        if mode == "LSTM":
+            gates = pre + gh
+            i, f = gates[:, :hidden].sigmoid(), gates[:, hidden:2 * hidden].sigmoid()
+            g, o = gates[:, 2 * hidden:3 * hidden].tanh(), gates[:, 3 * hidden:].sigmoid()
+            c_new = f * c[:bs] + i * g
+            h_new = o * c_new.tanh()
+            if w_hr is not None:
+                h_new = h_new @ w_hr.t()
+            c = _carry(c_new, c)
+        elif mode == "GRU":
+            rz = (pre[:, :2 * hidden] + gh[:, :2 * hidden]).sigmoid()
+            r, z = rz[:, :hidden], rz[:, hidden:]
+            n = (pre[:, 2 * hidden:] + r * gh[:, 2 * hidden:]).tanh()
+            h_new = n + z * (h_run - n)
+        else:
+            h_new = pre + gh
+            h_new = h_new.relu() if mode == "RNN_RELU" else h_new.tanh()
+        outs[t] = h_new
+        h = _carry(h_new, h)
+    y = cat(outs, 0)
+    return (y, h, c) if mode == "LSTM" else (y, h)
+
+
+def _carry(new, state):
+    """The state after a step: the running sequences' new rows, the others' rows kept."""
+    bs = new.shape[0]
+    return new if bs == state.shape[0] else cat([new, state[bs:]], 0)
 
 def rnn(mode, x, batch_sizes, hx, cx, weights, num_layers, bidirectional, between_layers=None,
         layer=None):

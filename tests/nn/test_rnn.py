@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import ember
 from ember.autograd import gradcheck
-from tests.helpers import TOL, assert_close, same_error
+from tests.helpers import assert_close, same_error
 
 from torch.nn.utils import rnn as trnn
 from ember.nn.utils import rnn as ernn
@@ -467,22 +467,6 @@ def test_dropout_warning_with_one_layer():
         assert len(caught) == 1
         assert "non-zero dropout expects num_layers greater than 1, but got dropout=0.5 and " \
                "num_layers=1" in str(caught[0].message)
-
-
-# --------------------------------------------------------------------------- double backward
-
-@pytest.mark.parametrize("kind,layer_name", [("LSTM", "LSTM"), ("GRU", "GRU"), ("RNN", "RNN"),
-                                             ("LSTMCell", "LSTMCell")])
-def test_double_backward_raises_naming_the_layer(kind, layer_name):
-    layer = getattr(ember.nn, kind)(2, 3).double()
-    x = ember.randn(4, 2, 2, dtype=ember.float64, requires_grad=True)
-    if kind == "LSTMCell":
-        x = x[0]
-    out = layer(x)
-    out = out[0] if isinstance(out, tuple) else out
-    with pytest.raises(RuntimeError, match=f"double backward of {layer_name} is not implemented "
-                                           "in ember"):
-        ember.autograd.grad(out.sum(), x, create_graph=True)
 
 
 # --------------------------------------------------------------------------- errors
