@@ -21,9 +21,19 @@ from ember.explain import playground as pg
 from ember.explain.cli import main as explain_main
 
 FAMILIES = tuple(pg.LAYERS)
+BROWSER_SAMPLE = 600        # configurations the browser test runs through the page at once
 
 
 # -- one configuration, run by ember and by torch ---------------------------------------------
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """torch's thread pool on tiny layers, on a shared busy machine, costs 10-20x the work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 def layer_kwargs(config) -> dict:
     """The constructor arguments of the page's layer for ``config`` (as the page passes them)."""
@@ -227,15 +237,11 @@ def test_pool_pad_half_message_is_torchs():
 
 def test_random_configs_cover_both_outcomes_and_every_template():
     """The browser test's sample reaches every message and plenty of valid layers."""
-    outcomes = [outcome(ember, c) for c in random_configs(pytest_browser_sample_size())]
+    outcomes = [outcome(ember, c) for c in random_configs(BROWSER_SAMPLE)]
     ok = sum(kind == "ok" for kind, _ in outcomes)
     keys = {_matching_template(*o) for o in outcomes if o[0] != "ok"}
     assert ok > len(outcomes) // 4 and len(outcomes) - ok > len(outcomes) // 4
     assert keys == set(pg.message_templates())
-
-
-def pytest_browser_sample_size() -> int:
-    return 600
 
 
 def ones_overlap(config) -> np.ndarray:

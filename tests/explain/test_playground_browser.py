@@ -18,10 +18,12 @@ from ember.explain import playground as pg
 from ember.explain.matrix import conv_matrix
 from ember.explain.sizes import explain_size
 from tests.explain.browser import DESKTOP, PHONE, open_page, requires_browser
+from tests.explain import test_playground
 from tests.explain.test_playground import (layer_kwargs, ones_overlap, outcome,
-                                           pytest_browser_sample_size, random_configs)
+                                           BROWSER_SAMPLE, random_configs)
 
 pytestmark = requires_browser
+one_torch_thread = test_playground.one_torch_thread     # the autouse fixture, here too
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_loads_without_console_errors(page):
 
 
 def test_sizes_and_errors_agree_with_ember_and_torch(page):
-    configs = random_configs(pytest_browser_sample_size())
+    configs = random_configs(BROWSER_SAMPLE)
     results = page.run("return window.emberPlayground.computeAll(arguments[0])", configs)
     assert len(results) == len(configs)
     for config, js in zip(configs, results):
