@@ -59,6 +59,8 @@ def browser_unavailable_reason() -> str | None:
     if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed (it is in the test extra: pip install '.[test]')"
     if _chromium() is None:
+        if os.environ.get("EMBER_CHROMIUM"):
+            return f"EMBER_CHROMIUM={os.environ['EMBER_CHROMIUM']} is not an executable"
         return ("no Chromium found on PATH (Debian/Ubuntu: apt-get install chromium "
                 "chromium-driver; or set EMBER_CHROMIUM)")
     if _chromedriver() is None:
