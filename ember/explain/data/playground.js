@@ -53,7 +53,11 @@ function merge() {
   return out;
 }
 
-function pair(v) { return Array.isArray(v) ? v.slice(0, 2).concat(v.length === 1 ? [v[0]] : []) : [v, v]; }
+// An int or a 1- or 2-list as an (H, W) pair, as the layers read their arguments.
+function pair(v) {
+  if (!Array.isArray(v)) return [v, v];
+  return v.length === 1 ? [v[0], v[0]] : [v[0], v[1]];
+}
 
 // The configuration with every argument the layer takes, as pairs; defaults as ember.nn's.
 function normalise(config) {
@@ -62,7 +66,7 @@ function normalise(config) {
   var has = function (k) { return layer.knobs.indexOf(k) >= 0; };
   var pool = config.layer !== "conv" && config.layer !== "conv_transpose";
   var k = pair(config.kernel_size);
-  var c = {
+  return {
     layer: config.layer, cls: layer.cls, channels: config.channels || 1, input: pair(config.input),
     out_channels: has("out_channels") ? config.out_channels : (config.channels || 1),
     kernel_size: k,
@@ -73,7 +77,6 @@ function normalise(config) {
     groups: has("groups") ? (config.groups === undefined ? 1 : config.groups) : 1,
     ceil_mode: has("ceil_mode") ? !!config.ceil_mode : false
   };
-  return c;
 }
 
 function formula(key, axis) { return DATA.formulas[key].replace(/\{d\}/g, axis); }
@@ -218,10 +221,11 @@ function convMatrix(config) {
 // -- drawing -------------------------------------------------------------------------------------
 
 var COLORS = {input: "#ffffff", pad: "#d9d9d9", overhang: "#fff4e5", grid: "#9aa0a6", tap: "rgba(37,99,235,0.55)",
-              window: "#1d4ed8", out: "#ecfdf5", current: "#16a34a", cropped: "#f1f1f1", text: "#1f2937"};
+              window: "#1d4ed8", out: "#ecfdf5", current: "#16a34a", text: "#1f2937"};
 
-function cellSize(ctxWidth, cols, rows, maxHeight) {
-  return Math.max(4, Math.min(28, Math.floor(ctxWidth / cols), Math.floor(maxHeight / rows)));
+// The side of a grid cell in CSS pixels: cols across width, rows within maxHeight, 4 to 28.
+function cellSize(width, cols, rows, maxHeight) {
+  return Math.max(4, Math.min(28, Math.floor(width / cols), Math.floor(maxHeight / rows)));
 }
 
 // The cells of the two grids for the current step: where each is drawn and how it is coloured.
@@ -268,7 +272,7 @@ function scene(r, step) {
     return "input";
   };
   dst.kind = function () { return "out"; };
-  var total = out[0] * out[1], at2 = ((step % total) + total) % total;
+  var cells = out[0] * out[1], at2 = ((step % cells) + cells) % cells;
   var o = [Math.floor(at2 / out[1]), at2 % out[1]];
   dst.marks[key(o[0], o[1])] = "current";
   for (var x = 0; x < kk[0]; x++) for (var y = 0; y < kk[1]; y++)
@@ -277,7 +281,7 @@ function scene(r, step) {
   var what = {conv: "the weighted sum", max_pool: "the maximum", avg_pool: "the average"}[c.layer];
   caption = "output (" + o[0] + ", " + o[1] + ") = " + what + " of the " + kk[0] * kk[1] +
             " highlighted cells, starting at padded (" + o[0] * s[0] + ", " + o[1] * s[1] + ")";
-  return {src: src, dst: dst, caption: caption, steps: total};
+  return {src: src, dst: dst, caption: caption, steps: cells};
 }
 
 function drawGrid(ctx, g, x0, y0, size) {
