@@ -233,10 +233,9 @@ class Reducer:
     # -- backward side --------------------------------------------------------------------------
     def autograd_hook(self, index):
         """A parameter's .grad is final for this backward (its post-accumulate-grad hook)."""
-        if not self.first_hook_called:  # (reset when the backward ends)
+        if not self.first_hook_called:  # (reset by the next synchronised backward's end)
             self.first_hook_called = True
             self.num_bwd_calls += 1
-            Variable._execution_engine.queue_callback(self._end_of_backward)
         if not self.expect_autograd_hooks:
             return  # no_sync, or a backward outside DDP's forward: gradients stay local
         if self._dynamic_graph_find_unused() or self._static_graph_first_iteration():
@@ -354,6 +353,7 @@ class Reducer:
         """End of backward: wait for every bucket and copy the averages into the .grads."""
         self.times["backward_end"] = time.perf_counter()
         self.expect_autograd_hooks = False
+        self.first_hook_called = False
         self.require_finalize = False
         track_unused = self.static_graph or self.find_unused_parameters
         for bucket in self.buckets:
@@ -376,10 +376,6 @@ class Reducer:
         # (static graph: the first iteration's map of used parameters stays, as the graph)
         if self.static_graph and self.expected_hook_counts is not None:
             self.hook_counts_left = self.expected_hook_counts.copy()
-
-    def _end_of_backward(self):
-        self.first_hook_called = False
-
     def _delay_all_reduce(self):
         """Static graph, first iteration: every bucket reduced at the end of backward; the
         parameters no hook fired for are the graph's unused ones from now on."""
