@@ -219,11 +219,39 @@ def test_add_graph_tuple_output_and_integer_input(tmp_path):
     assert shapes(nodes["input/idx"]) == [[1, 2]] and shapes(nodes["input/scale"]) == [[]]
     (emb,) = [n for n in nodes if n.startswith("TwoHeads/Embedding[emb]/")
               and nodes[n].op not in ("Parameter",)]
-    assert list(nodes[emb].input) == ["TwoHeads/Embedding[emb]/weight"]  # indices need no grad
+    # the integer indices need no gradient, and are drawn all the same (the trace sees them)
+    assert list(nodes[emb].input) == ["TwoHeads/Embedding[emb]/weight", "input/idx"]
     (mul,) = [n for n in nodes if nodes[n].op == "Mul"]
     assert list(nodes[mul].input) == [emb, "input/scale"]
     assert shapes(nodes["output/output.1"]) == [[1, 2, 2]]
     assert list(nodes["output/output.2"].input) == [mul]
+
+
+def test_add_graph_ops_without_gradients_and_buffers(tmp_path):
+    """Comparisons, argmax, integer indexing and batch norm's buffers appear (an autograd graph
+    has none of them); an op no output uses is left out."""
+    class Picker(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(4)
+
+        def forward(self, x):
+            h = self.norm(x)
+            (h * 3).sum()  # unused
+            best = h.argmax(1)
+            return h[ember.arange(h.shape[0]), best] * (h.amax(1) > 0)
+
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(Picker(), ember.randn(3, 4))
+    nodes, _ = graph_of(tmp_path)
+    ops = {n.op: n for n in nodes.values()}
+    assert list(ops["argmax"].input) == [ops["NativeBatchNorm"].name]
+    assert ops["greater"].input[0] == ops["Amax"].name
+    assert list(ops["NativeBatchNorm"].input) == ["input/x"] + [
+        f"Picker/BatchNorm1d[norm]/{p}" for p in ("weight", "bias", "running_mean", "running_var")]
+    assert list(ops["Index"].input) == [ops["NativeBatchNorm"].name, ops["argmax"].name]
+    assert "Sum" not in ops and all(name.startswith(("input/", "output/", "Picker"))
+                                    for name in nodes)
 
 
 def test_add_graph_container_inputs(tmp_path):

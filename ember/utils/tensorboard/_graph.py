@@ -1,18 +1,18 @@
-"""The model graph for ``SummaryWriter.add_graph``, from one forward pass.
+"""The model graph for ``SummaryWriter.add_graph``, from one traced forward pass.
 
-torch traces the model with the JIT; ember has no JIT, so the graph is read back from what one
-forward pass records: the autograd graph (each output's ``grad_fn``, each node's ``next_edges``)
-holds every differentiable op and which op fed it; forward hooks on every module tell which
-module's ``forward`` ran each op. The result is the GraphDef torch writes: IO nodes
-``input/<arg>`` and ``output/output.<i>``, parameters as nodes under their module, ops named
-``<Root>/<Class>[<attr>]/.../<Op>_<k>`` (``Op`` the grad_fn's name without ``Backward0``), each
-with its ``_output_shapes``.
+torch traces the model with the JIT; ember traces with the hook ``ember.onnx.export`` uses
+(``ember.autograd.tracing``): every op of the forward pass, whether or not it records a gradient
+(integer indices, masks, comparisons, argmax, ops under no_grad), is seen with its arguments
+and results. Forward hooks on every module keep a stack of the modules running, so each op is
+named under the innermost one, as torch's scopes. The result is the GraphDef torch writes: IO
+nodes ``input/<arg>`` and ``output/output.<i>``, parameters and buffers as nodes under their
+module, tensors made inside forward as ``Constant`` nodes, ops named
+``<Root>/<Class>[<attr>]/.../<Op>_<k>`` (``Op`` the grad_fn's name without ``Backward0``, or the
+NumPy name of an op without one, e.g. ``greater``), each with its ``_output_shapes``. Only the
+ops some output depends on are kept, as the JIT's dead-code pass does.
 
-What a backward graph cannot show: ops on tensors that need no gradient (integer indices,
-masks, constants) and ops whose outputs need none (argmax, comparisons) leave no node, so a
-model's integer inputs appear without edges. A module's ops are found between its inputs and
-its outputs: an op of an outer module reached by a submodule through an attribute rather
-than an argument is named under the submodule.
+A tensor written in place outside autograd (under no_grad) keeps the node of the value it had
+before: such writes leave no op to draw.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import contextlib
 import inspect
 
 import ember
-from ember.autograd.function import AccumulateGrad
+from ember.autograd.tracing import trace_calls
 
 __all__ = ["graph"]
 
@@ -39,17 +39,17 @@ def graph(model, input_to_model=None, verbose: bool = False):
     leaf_names: dict[int, str] = {}
     args = tuple(_trace_input(a, name, leaf_names) for a, name in zip(args, names))
     scopes = _module_scopes(model)
-    for name, p in model.named_parameters():
+    g = _Graph(scopes[""], leaf_names)
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         module_path, _, attr = name.rpartition(".")
-        leaf_names.setdefault(id(p), scopes[module_path] + "/" + attr)
-    with _eval_mode(model), ember.enable_grad(), _ScopeRecorder(model, scopes) as recorder:
-        output = model(*args)
-    outputs = _tensors_in(output)
-    nodes = _forward_order([t.grad_fn for t in outputs if t.grad_fn is not None])
-    g = _Graph(scopes[""], recorder.scope_of, leaf_names)
+        leaf_names.setdefault(id(t), scopes[module_path] + "/" + attr)
+        g.leaf_arrays.setdefault(id(t._data), t)  # buffers reach ops as arrays, too
     g.add_inputs(args, names)
-    g.add_ops(nodes)
-    g.add_outputs(outputs)
+    with _eval_mode(model), ember.enable_grad(), _ScopeStack(model, scopes, g.root) as stack:
+        g.scope = stack.current
+        with trace_calls(g.add_op, g.add_untraced_op):
+            output = model(*args)
+    g.add_outputs(_tensors_in(output))
     if verbose:
         print(g.describe())
     return g.to_proto(), _run_metadata_cpu()
@@ -116,77 +116,49 @@ def _module_scopes(model) -> dict[str, str]:
     return scopes
 
 
-class _ScopeRecorder:
-    """Forward hooks on every module; when a module's forward returns, the ops it ran are those
-    reached walking back from its outputs to its inputs. Modules finish innermost first, so the
-    first module to reach an op is the deepest one that ran it."""
+class _ScopeStack:
+    """Forward pre-hooks and hooks on every module: the scope of the innermost module whose
+    forward is running (a module called twice is scoped alike both times)."""
 
-    def __init__(self, model, scopes: dict[str, str]) -> None:
-        self.scope_of: dict = {}  # grad_fn node -> scope name
+    def __init__(self, model, scopes: dict[str, str], root: str) -> None:
         self._model, self._scopes = model, scopes
+        self._stack = [root]
         self._handles: list = []
-        self._boundaries: list[set] = []
 
-    def __enter__(self) -> "_ScopeRecorder":
+    def current(self) -> str:
+        return self._stack[-1]
+
+    def __enter__(self) -> "_ScopeStack":
         seen = set()
         for path, module in self._model.named_modules():
-            if id(module) in seen:
+            if id(module) in seen or not path:
                 continue
             seen.add(id(module))
             scope = self._scopes[path]
-            self._handles.append(module.register_forward_pre_hook(self._enter, with_kwargs=True))
+            self._handles.append(module.register_forward_pre_hook(
+                lambda m, a, scope=scope: self._enter(scope)))
             self._handles.append(module.register_forward_hook(
-                lambda m, a, kw, out, scope=scope: self._leave(scope, out), with_kwargs=True,
-                always_call=True))
+                lambda m, a, out: self._leave(), always_call=True))
         return self
+
+    # (the hooks return None: a value would replace the module's input or output)
+    def _enter(self, scope: str) -> None:
+        self._stack.append(scope)
+
+    def _leave(self) -> None:
+        self._stack.pop()
 
     def __exit__(self, *exc) -> None:
         for handle in self._handles:
             handle.remove()
 
-    def _enter(self, module, args, kwargs) -> None:
-        inputs = _tensors_in(args) + _tensors_in(kwargs)
-        self._boundaries.append({id(t.grad_fn) for t in inputs if t.grad_fn is not None})
-
-    def _leave(self, scope: str, output) -> None:
-        boundary = self._boundaries.pop()
-        stack = [t.grad_fn for t in _tensors_in(output) if t.grad_fn is not None]
-        visited = set()
-        while stack:
-            node = stack.pop()
-            if id(node) in visited or id(node) in boundary or isinstance(node, AccumulateGrad):
-                continue
-            visited.add(id(node))
-            self.scope_of.setdefault(node, scope)
-            # walk on through ops a submodule claimed: this module's own ops may lie before them
-            stack.extend(edge[0] for edge in node.next_edges if edge is not None)
-
-
-def _forward_order(roots: list) -> list:
-    """Every op node reachable from ``roots``, producers before consumers (a post-order of the
-    backward graph), without recursion: models can be deep."""
-    order, done = [], set()
-    stack = [(node, False) for node in reversed(roots)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in done or isinstance(node, AccumulateGrad):
-            continue
-        done.add(id(node))
-        stack.append((node, True))
-        for edge in reversed(node.next_edges):
-            if edge is not None and id(edge[0]) not in done:
-                stack.append((edge[0], False))
-    return order
-
 
 # -- the GraphDef ----------------------------------------------------------------------------
 
 
-def _op_type(node) -> str:
-    name = type(node).__name__
+def _op_type(fn) -> str:
+    """A Function's op name: its grad_fn's name without ``Backward0`` (``Addmm``)."""
+    name = fn._node_cls.__name__
     for suffix in ("Backward0", "Backward1", "Backward"):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[:-len(suffix)]
@@ -194,65 +166,115 @@ def _op_type(node) -> str:
 
 
 class _Graph:
-    """The nodes of the GraphDef in torch's order: inputs, parameters, ops, outputs."""
+    """The nodes of the GraphDef in torch's order: inputs, parameters and constants, ops,
+    outputs. Each traced tensor is known by the node that made it: by its grad_fn and output
+    slot (which an in-place op moves onto the tensor), by identity, or by sharing its array
+    (``detach()``)."""
 
-    def __init__(self, root: str, scope_of: dict, leaf_names: dict[int, str]) -> None:
-        self.root, self.scope_of, self.leaf_names = root, scope_of, leaf_names
-        self.nodes: list[tuple[str, str, list[str], list]] = []  # name, op, inputs, shapes
-        self._op_names: dict[int, str] = {}
-        self._multi: set[int] = set()
+    def __init__(self, root: str, leaf_names: dict[int, str]) -> None:
+        self.root, self.leaf_names = root, leaf_names
+        self.scope = lambda: root
+        self.inputs: list = []   # (name, op, inputs, shapes) each
+        self.leaves: list = []
+        self.ops: list = []
+        self.outputs: list = []
         self._leaves_added: set[str] = set()
         self._counts: dict[str, int] = {}
+        self._keep: list = []  # the tensors keyed by id() below stay alive
+        self._by_node: dict = {}
+        self._by_id: dict[int, str] = {}
+        self._by_array: dict[int, str] = {}
+        self.leaf_arrays: dict[int, object] = {}  # id(array) -> parameter or buffer
 
     def add_inputs(self, args, names) -> None:
         for arg, name in zip(args, names):
             for i, t in enumerate(_tensors_in(arg)):
-                self.nodes.append((self.leaf_names.get(id(t), f"input/{name}.{i}"), "IO Node", [],
-                                   [tuple(t.shape)]))
-                self._leaves_added.add(self.nodes[-1][0])
+                node = self.leaf_names.get(id(t), f"input/{name}.{i}")
+                self.inputs.append((node, "IO Node", [], [tuple(t.shape)]))
+                self._leaves_added.add(node)
+                self._bind(t, node)
 
-    def _leaf(self, variable) -> str:
-        """The name of a leaf tensor's node (a parameter, an input, or another leaf that needs
-        a gradient), adding its node the first time."""
-        name = self.leaf_names.get(id(variable))
+    def _bind(self, t, name: str) -> None:
+        self._keep.append(t)
+        self._by_id[id(t)] = name
+        self._by_array[id(t._data)] = name
+        if t.grad_fn is not None:
+            self._keep.append(t.grad_fn)
+            self._by_node[id(t.grad_fn), t._out_idx] = name
+
+    def _source(self, t) -> str:
+        name = None
+        if t.grad_fn is not None:
+            name = self._by_node.get((id(t.grad_fn), t._out_idx))
+        name = name or self._by_id.get(id(t)) or self._by_array.get(id(t._data))
         if name is None:
-            name = self.leaf_names[id(variable)] = f"{self.root}/leaf.{len(self.leaf_names)}"
-        if name not in self._leaves_added:
-            self._leaves_added.add(name)
-            self.nodes.append((name, "Parameter", [], [tuple(variable.shape)]))
+            name = self._leaf(t)
+            self._bind(t, name)
         return name
 
-    def _source(self, edge) -> str:
-        node, index = edge
-        if isinstance(node, AccumulateGrad):
-            return self._leaf(node.variable)
-        name = self._op_names[id(node)]
-        return f"{name}:{index}" if index and id(node) in self._multi else name
+    def _leaf(self, t) -> str:
+        """A tensor no traced op made: a parameter or buffer (named), another leaf that needs
+        a gradient, or a constant made in forward; its node is added the first time."""
+        name = self.leaf_names.get(id(t))
+        op = "Parameter"
+        if name is None:
+            kind = "leaf" if t.requires_grad else "Constant"
+            op = "Parameter" if t.requires_grad else "prim::Constant"
+            name = self.leaf_names[id(t)] = f"{self.root}/{kind}.{len(self.leaf_names)}"
+        if name not in self._leaves_added:
+            self._leaves_added.add(name)
+            self.leaves.append((name, op, [], [tuple(t.shape)]))
+        return name
 
-    def add_ops(self, nodes) -> None:
-        ops = []
-        for node in nodes:
-            op = _op_type(node)
-            k = self._counts.get(op, 0)
-            self._counts[op] = k + 1
-            name = f"{self.scope_of.get(node, self.root)}/{op}_{k}"
-            self._op_names[id(node)] = name
-            shapes = [tuple(shape) for shape, _ in node._out_meta if shape is not None]
-            if len(shapes) > 1:
-                self._multi.add(id(node))
-            inputs = [self._source(edge) for edge in node.next_edges if edge is not None]
-            ops.append((name, op, inputs, shapes))
-        self.nodes.extend(ops)  # after the parameter nodes _source added
+    def _sources(self, args) -> list[str]:
+        """The nodes of an op's arguments: Tensors, and arrays of known tensors (a buffer
+        passed as its array, index arrays inside an index tuple)."""
+        found = []
+        for a in args:
+            if isinstance(a, ember.Tensor):
+                found.append(self._source(a))
+            elif isinstance(a, (tuple, list)):
+                found.extend(self._sources(a))
+            elif type(a).__name__ == "ndarray":
+                if id(a) in self._by_array:
+                    found.append(self._by_array[id(a)])
+                elif id(a) in self.leaf_arrays:
+                    found.append(self._source(self.leaf_arrays[id(a)]))
+        return found
+
+    def _op(self, op: str, args, results) -> None:
+        k = self._counts.get(op, 0)
+        self._counts[op] = k + 1
+        name = f"{self.scope()}/{op}_{k}"
+        inputs = self._sources(args)
+        self.ops.append((name, op, inputs, [tuple(r.shape) for r in results]))
+        for i, r in enumerate(results):
+            self._bind(r, f"{name}:{i}" if i else name)
+
+    def add_op(self, fn, args, result) -> None:
+        results = result if type(result) is tuple else (result,)
+        self._op(_op_type(fn), args, results)
+
+    def add_untraced_op(self, path, op, tensor, args, kwargs, result) -> None:
+        """Comparisons, argmax/argmin, floor division, bitwise ops: no Function, still an op."""
+        self._op(getattr(op, "__name__", str(op)), (tensor, *args), (result,))
 
     def add_outputs(self, outputs) -> None:
         for i, t in enumerate(outputs):
-            if t.grad_fn is not None:
-                inputs = [self._source((t.grad_fn, t._out_idx))]
-            elif id(t) in self.leaf_names:
-                inputs = [self._leaf(t)]
-            else:
-                inputs = []  # an output no gradient reaches (a constant, an integer result)
-            self.nodes.append((f"output/output.{i + 1}", "IO Node", inputs, [tuple(t.shape)]))
+            self.outputs.append((f"output/output.{i + 1}", "IO Node", [self._source(t)],
+                                 [tuple(t.shape)]))
+
+    @property
+    def nodes(self) -> list:
+        """Every node some output depends on (inputs always), in order."""
+        wanted = {i.split(":")[0] for n in self.outputs for i in n[2]}
+        kept = []
+        for node in reversed(self.ops):
+            if node[0] in wanted:
+                kept.append(node)
+                wanted.update(i.split(":")[0] for i in node[2])
+        leaves = [n for n in self.leaves if n[0] in wanted]
+        return self.inputs + leaves + kept[::-1] + self.outputs
 
     def describe(self) -> str:
         """The graph as text, one node a line (what ``verbose=True`` prints)."""
