@@ -223,9 +223,10 @@ function convMatrix(config) {
 var COLORS = {input: "#ffffff", pad: "#d9d9d9", overhang: "#fff4e5", grid: "#9aa0a6", tap: "rgba(37,99,235,0.55)",
               window: "#1d4ed8", out: "#ecfdf5", current: "#16a34a", text: "#1f2937"};
 
-// The side of a grid cell in CSS pixels: cols across width, rows within maxHeight, 4 to 28.
+// The side of a grid cell in CSS pixels: cols across width, rows within maxHeight, 2 to 28
+// (a transposed convolution with a large stride can make an output of 180 cells a side).
 function cellSize(width, cols, rows, maxHeight) {
-  return Math.max(4, Math.min(28, Math.floor(width / cols), Math.floor(maxHeight / rows)));
+  return Math.max(2, Math.min(28, Math.floor(width / cols), Math.floor(maxHeight / rows)));
 }
 
 // The cells of the two grids for the current step: where each is drawn and how it is coloured.
@@ -292,15 +293,18 @@ function drawGrid(ctx, g, x0, y0, size) {
     var label = g.label ? g.label(i, j) : null;
     if (label !== null) ctx.fillStyle = "hsl(150, 60%, " + (96 - 36 * label / g.maxLabel) + "%)";
     ctx.fillRect(x, y, size, size);
-    if (kind === "pad") {                            // hatch the padding
+    var lines = size >= 6;                           // below that, cell borders would be all
+    if (kind === "pad" && lines) {                   // hatch the padding
       ctx.strokeStyle = "#bdbdbd"; ctx.beginPath(); ctx.moveTo(x, y + size); ctx.lineTo(x + size, y); ctx.stroke();
     }
     if (mark === "tap") { ctx.fillStyle = COLORS.tap; ctx.fillRect(x, y, size, size); }
     if (mark === "current") { ctx.fillStyle = COLORS.current; ctx.fillRect(x, y, size, size); }
-    ctx.strokeStyle = COLORS.grid;
-    ctx.setLineDash(kind === "overhang" ? [3, 2] : []);
-    ctx.strokeRect(x + 0.5, y + 0.5, size - 1, size - 1);
-    ctx.setLineDash([]);
+    if (lines) {
+      ctx.strokeStyle = COLORS.grid;
+      ctx.setLineDash(kind === "overhang" ? [3, 2] : []);
+      ctx.strokeRect(x + 0.5, y + 0.5, size - 1, size - 1);
+      ctx.setLineDash([]);
+    }
     if (label !== null && size >= 12) {
       ctx.fillStyle = COLORS.text; ctx.font = Math.floor(size * 0.55) + "px sans-serif";
       ctx.textAlign = "center"; ctx.textBaseline = "middle";
@@ -334,20 +338,25 @@ function drawScene(canvas, r, step) {
   }
   var sc = scene(r, step), gap = 24, label = 18;
   var side = cellSize((width - gap) / 2, Math.max(sc.src.cols, sc.dst.cols), 1, 1e9);
-  var horizontal = side >= 10 || width > 700;
-  var size = horizontal ? cellSize(width - gap, sc.src.cols + sc.dst.cols, Math.max(sc.src.rows, sc.dst.rows), 520)
-                        : cellSize(width, Math.max(sc.src.cols, sc.dst.cols), sc.src.rows + sc.dst.rows, 900);
-  var h = horizontal ? label + Math.max(sc.src.rows, sc.dst.rows) * size + 2
-                     : 2 * label + (sc.src.rows + sc.dst.rows) * size + gap;
+  // side by side while cells stay legible, else stacked, each grid as large as fits
+  var horizontal = side >= 10 || width > 700, srcSize, dstSize, h;
+  if (horizontal) {
+    srcSize = dstSize = cellSize(width - gap, sc.src.cols + sc.dst.cols, Math.max(sc.src.rows, sc.dst.rows), 520);
+    h = label + Math.max(sc.src.rows, sc.dst.rows) * srcSize + 2;
+  } else {
+    srcSize = cellSize(width, sc.src.cols, sc.src.rows, 360);
+    dstSize = cellSize(width, sc.dst.cols, sc.dst.rows, 520);
+    h = 2 * label + sc.src.rows * srcSize + sc.dst.rows * dstSize + gap;
+  }
   ctx = sizeCanvas(canvas, width, h);
   ctx.fillStyle = COLORS.text; ctx.font = "12px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
   var srcName = r.layer === "conv_transpose" || r.layer === "max_unpool" ? "input" : "padded input";
   ctx.fillText(srcName, 0, 12);
-  drawGrid(ctx, sc.src, 0, label, size);
-  var dx = horizontal ? sc.src.cols * size + gap : 0, dy = horizontal ? 0 : label + sc.src.rows * size + gap;
+  drawGrid(ctx, sc.src, 0, label, srcSize);
+  var dx = horizontal ? sc.src.cols * srcSize + gap : 0, dy = horizontal ? 0 : label + sc.src.rows * srcSize + gap;
   ctx.fillStyle = COLORS.text;
   ctx.fillText(r.layer === "conv_transpose" ? "output (numbers: taps per cell)" : "output", dx, dy + 12);
-  drawGrid(ctx, sc.dst, dx, dy + label, size);
+  drawGrid(ctx, sc.dst, dx, dy + label, dstSize);
   return sc;
 }
 
