@@ -551,11 +551,13 @@ def _grid(rows, scale, gap=1):
 # the page
 
 def write_report(report: Report, path) -> str:
-    """Write the page to ``path`` atomically (a temporary file, then a rename); links to
-    ember's docs are made relative to where the page is, when the docs are there to link to."""
+    """Write the page to ``path`` atomically (a temporary file, then a rename; missing
+    folders are made). Links to ember's docs are made relative to where the page is, when the
+    docs are there to link to."""
     from ember.serialization import _atomic_write
 
     path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     _atomic_write(path, report_html(report, docs_href=_docs_href(path)).encode("utf-8"))
     return path
 

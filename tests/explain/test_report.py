@@ -281,7 +281,10 @@ def test_load_model_zoo_file_and_checkpoints(tmp_path, monkeypatch):
     assert size == (1, 3, 224, 224) and type(r18).__name__ == "ResNet"
 
 
-def test_cli_writes_the_page(tmp_path, capsys):
+def test_cli_writes_the_page(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["explain", "report", "lenet"]) == 0      # default: ./ember-explain/report.html
+    assert (tmp_path / "ember-explain" / "report.html").exists()
     out = tmp_path / "page.html"
     assert main(["explain", "report", "lenet", "-o", str(out)]) == 0
     assert "open it in a browser: file://" in capsys.readouterr().out
