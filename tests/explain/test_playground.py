@@ -210,6 +210,10 @@ def test_cli_writes_the_page(tmp_path, capsys):
     assert explain_main(["playground", "-o", str(tmp_path)]) == 0
     assert (tmp_path / "playground.html").is_file()
     assert "wrote" in capsys.readouterr().out
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit) as exit_:                  # an error line, no traceback
+        explain_main(["playground", "-o", str(tmp_path / "a_file" / "p.html")])
+    assert exit_.value.code == 2 and "cannot write" in capsys.readouterr().err
 
 
 def test_outcomes_of_ember_and_torch_agree_on_the_helpers():
