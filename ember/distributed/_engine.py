@@ -83,20 +83,15 @@ def mpi_op(name: str, dtype: np.dtype):
 SPIN_S = 1.0        # poll flat out this long: MPI progresses a transfer only inside Test()
 MAX_SLEEP_S = 1e-3  # then sleep between polls, doubling up to this, so a straggler costs no CPU
 
-class Timeout(RuntimeError):
-    """A wait that ran past its deadline: the peers are gone or out of step (a RuntimeError,
-    as torch raises)."""
-
-
 _poisoned: list = []  # (requests, buffers) of timed-out operations: MPI may still write there
 
 
 def wait(requests, deadline: float, describe, statuses=None) -> None:
     """Complete every MPI request in ``requests`` before ``deadline`` (time.monotonic()), or
-    raise RuntimeError(describe()); the caller poisons what the requests use. Blocking MPI
-    calls spin too, so polling flat out costs no more CPU than they would; polling is what
-    lets us give up. An error MPI reports (a message longer than its buffer) is a
-    RuntimeError too (mpi4py's MPI.Exception is one)."""
+    raise RuntimeError(describe()) (what torch raises); the caller poisons what the requests
+    use. Blocking MPI calls spin too, so polling flat out costs no more CPU than they would;
+    polling is what lets us give up. An error MPI reports (a message longer than its buffer)
+    comes out as mpi4py's MPI.Exception."""
     if not requests:
         return
     MPI = mpi()
@@ -105,7 +100,7 @@ def wait(requests, deadline: float, describe, statuses=None) -> None:
     while not MPI.Request.Testall(requests, statuses):
         now = time.monotonic()
         if now > deadline:
-            raise Timeout(describe())
+            raise RuntimeError(describe())
         if now - start > SPIN_S:
             time.sleep(sleep)
             sleep = min(2 * sleep, MAX_SLEEP_S)

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import _tensor
 from . import _engine
-from .process_group import _not_in_group, _resolve, _warn_not_in_group, get_group_rank
+from .process_group import (GroupMember, _not_in_group, _resolve, _warn_not_in_group,
+                            get_group_rank)
 
 Tensor = _tensor.Tensor
 
@@ -58,8 +59,9 @@ def _op_name(op, dtype: np.dtype) -> str:
         op = ReduceOp.RedOpType(int(op))
     except (TypeError, ValueError):
         raise ValueError(f"Unknown reduce op {op!r}; expected a member of ReduceOp") from None
-    if op == ReduceOp.PREMUL_SUM:
-        raise ValueError("Cannot use ReduceOp.PREMUL_SUM with Gloo")
+    if op == ReduceOp.PREMUL_SUM:  # torch's gloo rejects it as an argument type too
+        raise TypeError("ReduceOp.PREMUL_SUM is not supported by the gloo backend (it needs "
+                        "a factor: NCCL's _make_nccl_premul_sum)")
     if op == ReduceOp.AVG and dtype.kind != "f":
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{_torch_type_name(dtype)}")
@@ -104,11 +106,11 @@ class Work:
             try:
                 _engine.wait(self._requests, deadline, lambda: _timeout_message(self, seconds),
                              self._statuses)
-            except _engine.Timeout as e:
-                self._fail(e)
-            except _engine.mpi().Exception as e:
+            except _engine.mpi().Exception as e:  # this operation failed; the group is fine
                 self._done, self._error = True, RuntimeError(self._mpi_error(e))
                 raise self._error from None
+            except RuntimeError as e:             # timed out: the group is not
+                self._fail(e)
             self._complete()
         if self._error is not None:
             raise self._error
@@ -216,8 +218,8 @@ def _check_tensor_list(ts, name: str) -> None:
 
 def _check_list_length(ts, pg, name: str) -> None:
     if len(ts) != pg.size():
-        raise ValueError(f"{name}: expected a list of {pg.size()} tensors (the group size), got "
-                         f"{len(ts)}")
+        raise RuntimeError(f"{name}: invalid tensor list (expected length {pg.size()}, the "
+                           f"group size, got {len(ts)})")
 
 
 def _check_same(ref: np.ndarray, others, what: str) -> None:
@@ -235,10 +237,13 @@ def _group_root(pg, rank, group_rank, name: str, which: str) -> int:
     if rank is not None and group_rank is not None:
         raise ValueError(f"Can not specify both {which} and group_{which}")
     if group_rank is None:
-        group_rank = get_group_rank(pg, 0 if rank is None else int(rank))
+        rank = 0 if rank is None else int(rank)
+        if pg is not GroupMember.WORLD:  # a global rank outside the group: ValueError
+            return get_group_rank(pg, rank)
+        group_rank = rank
     if not 0 <= group_rank < pg.size():
-        raise ValueError(f"{name}: group_{which} {group_rank} is out of range for a group of "
-                         f"{pg.size()}")
+        raise RuntimeError(f"{name}: invalid root rank: {group_rank} (the group has ranks "
+                           f"0..{pg.size() - 1})")
     return group_rank
 
 
@@ -401,33 +406,35 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
-    """Every rank's ``tensor`` into ``tensor_list[rank]`` on every rank. The list's tensors
-    may differ in size from rank to rank (each must match the size its rank sends)."""
+    """Every rank's ``tensor`` into ``tensor_list[rank]`` on every rank; the list's tensors
+    have the input's dtype and size (torch's gloo rejects uneven sizes as well)."""
     _check_tensor_list(tensor_list, "tensor_list")
     _check_tensor(tensor, "tensor")
     pg = _group(group, "all_gather")
     if pg is None:
         return None
     _check_list_length(tensor_list, pg, "all_gather")
-    outs = [t._data for t in tensor_list]
-    for o in outs:
-        if o.dtype != tensor._data.dtype:
-            raise RuntimeError(f"all_gather: tensor_list must have the input's dtype "
-                               f"{tensor._data.dtype}, got {o.dtype}")
-    if outs[pg.rank()].size != tensor._data.size:
-        raise RuntimeError(f"all_gather: tensor_list[{pg.rank()}] has {outs[pg.rank()].size} "
-                           f"elements but this rank's tensor has {tensor._data.size}")
-    sizes = [o.size for o in outs]
-    _verify(pg, "all_gather", _describe("all_gather", tensor._data.dtype, sizes))
-    flat = np.empty(sum(sizes), tensor._data.dtype)
-    send = np.ascontiguousarray(tensor._data)
-    counts = [s * flat.itemsize for s in sizes]
-    requests = [pg._comm.Iallgatherv(_bytes(send), [_bytes(flat), counts])]
+    inp = tensor._data
+    for i, t in enumerate(tensor_list):
+        if t._data.dtype != inp.dtype:
+            raise ValueError(f"Invalid usage of tensors with different dtypes: found "
+                             f"{t._data.dtype} and {inp.dtype}")
+        if t._data.size != inp.size:
+            raise RuntimeError(f"all_gather: invalid tensor size at index {i} (expected "
+                               f"{_shape(inp)}, got {_shape(t._data)})")
+    _verify(pg, "all_gather", _describe("all_gather", inp.dtype, inp.size))
+    send = np.ascontiguousarray(inp)
+    flat = np.empty((pg.size(), inp.size), inp.dtype)
+    requests = [pg._comm.Iallgather(_bytes(send), _bytes(flat))]
 
     def finish():
-        for t, part in zip(tensor_list, np.split(flat, np.cumsum(sizes)[:-1])):
-            np.copyto(t._data, part.reshape(t._data.shape))
+        for t, row in zip(tensor_list, flat):
+            np.copyto(t._data, row.reshape(t._data.shape))
     return _done(Work(pg, "all_gather", requests, finish, tensor_list, (send, flat)), async_op)
+
+
+def _shape(a: np.ndarray) -> str:
+    return "(" + ", ".join(map(str, a.shape)) + ")"
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -443,7 +450,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         raise RuntimeError(f"all_gather_into_tensor: output tensor must have the same type as "
                            f"input tensor ({inp.dtype}), got {out.dtype}")
     if out.size != inp.size * pg.size():
-        raise ValueError(f"all_gather_into_tensor: output tensor size must be equal to "
+        raise RuntimeError(f"all_gather_into_tensor: output tensor size must be equal to "
                          f"world_size times input tensor size: expected "
                          f"{pg.size()} x {inp.size} = {inp.size * pg.size()} elements, got "
                          f"{out.size}")
@@ -469,7 +476,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise RuntimeError(f"reduce_scatter_tensor: input tensor must have the same type as "
                            f"output tensor ({out.dtype}), got {inp.dtype}")
     if inp.size != out.size * pg.size():
-        raise ValueError(f"reduce_scatter_tensor: input tensor must be the same size as output "
+        raise RuntimeError(f"reduce_scatter_tensor: input tensor must be the same size as output "
                          f"size times world size: expected {pg.size()} x {out.size} = "
                          f"{out.size * pg.size()} elements, got {inp.size}")
     name = _op_name(op, inp.dtype)
@@ -606,7 +613,7 @@ def _split_counts(a: np.ndarray, split_sizes, n: int, what: str) -> list:
     per_row = a.size // rows if rows else 0
     if split_sizes is None or len(split_sizes) == 0:
         if rows % n:
-            raise ValueError(f"all_to_all_single: the {what}'s dim 0 ({rows}) must be divisible "
+            raise RuntimeError(f"all_to_all_single: the {what}'s dim 0 ({rows}) must be divisible "
                              f"by the group size {n} when no split sizes are given")
         return [rows // n * per_row] * n
     split_sizes = [int(s) for s in split_sizes]

@@ -110,18 +110,22 @@ def _broadcast(ember, dist, rank, world):
     close(t.numpy(), data(world - 1, (9,), "float32"), "float32")
 
 
-@check("all_gather_even_and_uneven")
+@check("all_gather")
 def _all_gather(ember, dist, rank, world):
     for dtype in DTYPES:
-        outs = [ember.from_numpy(np.zeros((2, 3), dtype)) for _ in range(world)]
-        dist.all_gather(outs, ember.from_numpy(data(rank, (2, 3), dtype)))
-        for r in range(world):
-            close(outs[r].numpy(), data(r, (2, 3), dtype), dtype)
-        # uneven: rank r sends r + 1 elements
-        outs = [ember.from_numpy(np.zeros(r + 1, dtype)) for r in range(world)]
-        dist.all_gather(outs, ember.from_numpy(data(rank, (rank + 1,), dtype)))
-        for r in range(world):
-            close(outs[r].numpy(), data(r, (r + 1,), dtype), dtype)
+        for shape in ((), (7,), (2, 3)):
+            outs = [ember.from_numpy(np.zeros(shape, dtype)) for _ in range(world)]
+            dist.all_gather(outs, ember.from_numpy(data(rank, shape, dtype)))
+            for r in range(world):
+                close(outs[r].numpy(), data(r, shape, dtype), dtype)
+    # uneven sizes: rejected before any communication, as torch's gloo
+    outs = [ember.zeros(r + 1) for r in range(world)]
+    try:
+        dist.all_gather(outs, ember.zeros(1))
+    except RuntimeError as e:
+        assert "invalid tensor size at index 1 (expected (1), got (2))" in str(e), e
+    else:
+        raise AssertionError("uneven all_gather did not raise")
 
 
 @check("all_gather_into_tensor")
@@ -135,7 +139,7 @@ def _all_gather_into_tensor(ember, dist, rank, world):
         close(stacked.numpy(), np.stack([data(r, (2, 3), dtype) for r in range(world)]), dtype)
     try:
         dist.all_gather_into_tensor(ember.zeros(world * 5 + 1), ember.zeros(5))
-    except ValueError as e:
+    except RuntimeError as e:
         assert "world_size times input tensor size" in str(e), e
     else:
         raise AssertionError("a wrong output size did not raise")
@@ -204,10 +208,10 @@ def _p2p(ember, dist, rank, world):
     if rank == 0:
         for r in range(1, world):
             got = ember.zeros(3)
-            sender = dist.recv(got)  # from any rank: returns who sent it
+            sender = dist.recv(got, tag=1)  # from any rank: returns who sent it
             close(got.numpy(), np.full(3, sender, np.float32), "float32")
     else:
-        dist.send(ember.full((3,), float(rank)), dst=0)
+        dist.send(ember.full((3,), float(rank)), dst=0, tag=1)
     ops = [dist.P2POp(dist.isend, ember.full((2,), float(rank)), right),
            dist.P2POp(dist.irecv, got := ember.zeros(2), left)]
     for w in dist.batch_isend_irecv(ops):
@@ -329,9 +333,14 @@ def _arguments(ember, dist, rank, world):
     raises(ValueError, "twice", dist.init_process_group, "gloo")
     raises(ValueError, "Can not specify both src and group_src", dist.broadcast, ember.zeros(1),
            src=0, group_src=0)
-    raises(ValueError, "not part of group", dist.broadcast, ember.zeros(1), src=world)
-    raises(ValueError, "Cannot use ReduceOp.PREMUL_SUM", dist.all_reduce, ember.zeros(1),
-           op=dist.ReduceOp.PREMUL_SUM)
+    raises(RuntimeError, f"invalid root rank: {world}", dist.broadcast, ember.zeros(1), src=world)
+    raises(TypeError, "PREMUL_SUM", dist.all_reduce, ember.zeros(1), op=dist.ReduceOp.PREMUL_SUM)
+    raises(RuntimeError, "Cannot use ReduceOp.BAND with non-integral dtype", dist.all_reduce,
+           ember.zeros(1), op=dist.ReduceOp.BAND)
+    raises(RuntimeError, f"expected length {world}", dist.all_gather, [ember.zeros(1)],
+           ember.zeros(1))
+    raises(ValueError, "must be specified on source rank", dist.scatter, ember.zeros(1),
+           None, src=rank)
     assert dist.get_backend() == "gloo" and dist.is_initialized() and dist.is_available()
 
 
