@@ -271,47 +271,68 @@ class _Graph:
         return self._resolve(tensor.grad_fn, where)
 
     def _resolve(self, node, where):
-        known = self.fields.get(id(node))
-        if known is not None:
-            return known
-        field = self._walk(node, where)
-        self.fields[id(node)] = field
-        self.keep.append(node)
-        return field
+        """The field of ``node``'s output, its inputs' first - depth first without recursion:
+        a forward may chain thousands of element-wise operations."""
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if id(top) in self.fields:
+                stack.pop()
+                continue
+            _, inputs = self._rule(top, where)
+            pending = [child for child in inputs if id(child) not in self.fields]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            self.fields[id(top)] = self._apply(top, where)
+            self.keep.append(top)
+        return self.fields[id(node)]
 
-    def _walk(self, node, where):
+    def _rule(self, node, where):
+        """How ``node``'s field is made: ``("done", field)``, ``("crop", [input])`` or
+        ``("union", inputs)``."""
         name = type(node).__name__
         if name == "AccumulateGrad":
-            return identity_field(self.n) if node.variable is self.x else _CONSTANT
+            return ("done", identity_field(self.n) if node.variable is self.x else _CONSTANT), []
         op = name.rsplit("Backward", 1)[0]
         out_shape = node._out_meta[0][0]
+        inputs = [child for child, _ in node.next_functions if child is not None]
+        if op == "Slice":
+            return ("crop", None), inputs[:1]
         if name == "CatBackward0":
             if out_shape is not None and node.axis >= len(out_shape) - self.n:
-                return _Undefined(f"not defined after a cat along a spatial axis (dim "
-                                  f"{node.axis}) in {where}")
-        elif not (_ELEMENTWISE.fullmatch(name) or _keeps_space(node, op, out_shape, self.n)
-                  or op == "Slice"):
-            return _Undefined(f"not defined after {op} in {where}'s forward: how it moves "
-                              "pixels is not known here (only layers with a window rule and "
-                              "element-wise operations are)")
-        if op == "Slice":
+                return ("done", _Undefined(f"not defined after a cat along a spatial axis (dim "
+                                           f"{node.axis}) in {where}")), []
+        elif not (_ELEMENTWISE.fullmatch(name) or _keeps_space(node, op, out_shape, self.n)):
+            return ("done", _Undefined(f"not defined after {op} in {where}'s forward: how it "
+                                       "moves pixels is not known here (only layers with a "
+                                       "window rule and element-wise operations are)")), []
+        return ("union", op), inputs
+
+    def _apply(self, node, where):
+        """``node``'s field from its inputs' (already resolved)."""
+        (kind, payload), _ = self._rule(node, where)
+        if kind == "done":
+            return payload
+        if kind == "crop":
             return self._crop(node, where)
+        out_shape = node._out_meta[0][0]
         fields = []
         for child, slot in node.next_functions:
             if child is None:
                 continue
-            field = self._resolve(child, where)
+            field = self.fields[id(child)]
             if field is _CONSTANT:
                 continue
             child_shape = child._out_meta[slot][0] if slot < len(child._out_meta) else None
             if (isinstance(field, Field) and child_shape is not None and out_shape is not None
                     and _broadcast_over_space(child_shape, out_shape, self.n)):
-                return _Undefined(f"not defined after {op} in {where}: a value computed from "
-                                  "the whole map is broadcast back over it (as in squeeze-and-"
-                                  "excitation: every output sees every input)")
+                return _Undefined(f"not defined after {payload} in {where}: a value computed "
+                                  "from the whole map is broadcast back over it (as in "
+                                  "squeeze-and-excitation: every output sees every input)")
             fields.append(field)
-        return _union(fields, op)
-
+        return _union(fields, payload)
 
     def _crop(self, node, where):
         """``y = x[..., a:b:c]`` on a spatial axis: output o is input a + o*c, so the start
@@ -331,7 +352,8 @@ class _Graph:
         if len(index) != len(shape) or not all(isinstance(i, slice) for i in spatial) or not all(
                 isinstance(i, (int, slice)) for i in index):
             return unknown
-        field = self._resolve(node.next_functions[0][0], where)
+        source = node.next_functions[0][0]
+        field = _CONSTANT if source is None else self.fields[id(source)]
         if not isinstance(field, Field):
             return field
         cuts = [i.indices(size)[::2] for i, size in zip(spatial, shape[-self.n:])]

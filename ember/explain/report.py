@@ -197,7 +197,10 @@ def build_report(model, input_size, *, name=None, image=None, max_bytes=DEFAULT_
     s = report.summary
     check_memory("the receptive-field pass (a forward pass keeping its graph)",
                  2 * (s.input_bytes + s.activation_bytes), max_bytes)
-    report.fields = {f.name: f for f in receptive_field(model, input_size, dtype=dtype)}
+    try:
+        report.fields = {f.name: f for f in receptive_field(model, input_size, dtype=dtype)}
+    except Exception as e:  # noqa: BLE001 - the rest of the page is still worth having
+        report.notes.append(f"receptive fields not computed: {type(e).__name__}: {e}")
     report.convs = _conv_views(model, s, report.notes)
     report.activations = _activation_curves(model)
     if image is not None:

@@ -122,6 +122,23 @@ def test_unknown_operation_in_forward_is_named():
     assert "in Functional's forward" in f[""].note, f[""].note
 
 
+def test_long_chains_of_operations_in_forward():
+    """The graph between two layers is walked without recursion."""
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            for _ in range(3000):
+                y = y * 0.5 + 1
+            return y[:, :, 1::2, :]                        # crop: start + 1*j, jump x2
+
+    f = _fields(Chain(), (1, 1, 9, 9))
+    assert f[""].field == Field((3, 3), (2, 1), (1, 0))
+
+
 # ---------------------------------------------------------------------------------------------
 # empirical: which input pixels does one output pixel depend on?
 
