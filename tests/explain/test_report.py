@@ -238,6 +238,26 @@ def test_a_failing_model_gives_a_page_saying_where(shape, layer, kind, layer_inp
         assert "kernel 5 is larger than the padded input 2 along H" in text
 
 
+def test_a_failure_in_the_models_own_code_is_escaped():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+
+        def forward(self, x):
+            y = self.body(x)
+            raise ValueError(f"<script>alert('{list(y.shape)}')</script>")
+
+    report = build_report(Net(), (1, 1, 6, 6))
+    f = report.failure
+    assert (f.layer, f.type, f.input_shape) == ("", "Net", (1, 1, 6, 6))
+    assert [row[:2] for row in f.ran] == [("body.0", "Conv2d"), ("body.1", "ReLU")]
+    text = report_html(report)
+    assert "the model's own forward (Net)" in text
+    assert "<script>alert" not in text
+    assert "ValueError: &lt;script&gt;alert(&#x27;[1, 2, 4, 4]&#x27;)&lt;/script&gt;" in text
+
+
 def test_huge_sizes_are_refused_before_allocating():
     with pytest.raises(MemoryLimitError, match="the input would take 37.3 GiB"):
         build_report(lenet(), (1, 1, 100000, 100000))
