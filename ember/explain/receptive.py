@@ -34,6 +34,8 @@ import re
 
 import numpy as np
 
+from ember.nn import _shapes
+
 __all__ = ["Field", "LayerField", "receptive_field", "conv_field", "identity_field"]
 
 
@@ -92,15 +94,11 @@ def conv_field(field: Field, kernel_size, stride=1, padding=0, dilation=1) -> Fi
     effective kernel ``d*(k-1)+1`` of a dilated kernel). ``padding`` is the left padding per
     axis (an int or a tuple); the right padding only adds outputs at the end."""
     n = len(field.size)
-    k, s, p, d = (_per_axis(v, n) for v in (kernel_size, stride, padding, dilation))
+    k, s, p, d = (_shapes._ntuple(n, name)(v) for name, v in (
+        ("kernel_size", kernel_size), ("stride", stride), ("padding", padding), ("dilation", dilation)))
     return Field(tuple(r + dd * (kk - 1) * j for r, j, kk, dd in zip(field.size, field.jump, k, d)),
                  tuple(j * ss for j, ss in zip(field.jump, s)),
                  tuple(st - pp * j for st, j, pp in zip(field.start, field.jump, p)))
-
-
-def _per_axis(value, n):
-    values = tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
-    return values * n if len(values) == 1 else values
 
 
 def receptive_field(model, input_shape, dtype=None) -> list:
@@ -211,13 +209,13 @@ def _module_rule(module, arg, graph, n):
 
 
 def _window_field(module, family, field_in, n):
-    k = _per_axis(module.kernel_size, n)
+    k = _shapes._ntuple(n, "kernel_size")(module.kernel_size)
     stride = getattr(module, "stride", None) or k    # pooling: stride None means kernel_size
     dilation = getattr(module, "dilation", 1)         # AvgPool and LPPool have none
     padding = getattr(module, "padding", 0)           # LPPool has none
     if family == "Conv":
-        from ember.nn import _shapes
-        pairs = _shapes.conv_padding_pairs(padding, k, _per_axis(stride, n), _per_axis(dilation, n))
+        pairs = _shapes.conv_padding_pairs(padding, k, _shapes._ntuple(n)(stride),
+                                           _shapes._ntuple(n)(dilation))
         padding = tuple(left for left, _ in pairs)
     return conv_field(field_in, k, stride, padding, dilation)
 

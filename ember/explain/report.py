@@ -36,7 +36,7 @@ import numpy as np
 from ember.explain.limits import DEFAULT_MAX_BYTES, MemoryLimitError, check_memory
 from ember.explain.receptive import receptive_field
 from ember.explain.sizes import SizeError
-from ember.explain.summary import explain_module, summary
+from ember.explain.summary import _shape_of, explain_module, summary
 
 __all__ = ["Report", "ReportFailure", "build_report", "report_html", "write_report",
            "load_input_image", "layer_family", "FAMILIES"]
@@ -224,12 +224,12 @@ def _locate_failure(model, input_size, dtype, error) -> ReportFailure:
     stack, ran, handles = [], [], []
 
     def pre_hook(module, args):
-        stack.append((module, _shape(args[0]) if args else None))
+        stack.append((module, _shape_of(args[0]) if args else None))
 
     def hook(module, args, output):
         entered = stack.pop()
         if not any(True for _ in module.children()):
-            ran.append((names.get(id(module), ""), type(module).__name__, entered[1], _shape(output)))
+            ran.append((names.get(id(module), ""), type(module).__name__, entered[1], _shape_of(output)))
 
     for _, module in model.named_modules():
         handles.append(module.register_forward_pre_hook(pre_hook))
@@ -254,14 +254,6 @@ def _locate_failure(model, input_size, dtype, error) -> ReportFailure:
     return ReportFailure(names.get(id(module), ""), type(module).__name__, shape,
                          f"{type(error).__name__}: {error}", explanation,
                          [(names.get(id(m), ""), type(m).__name__) for m, _ in stack[:-1]], ran)
-
-
-def _shape(x):
-    if hasattr(x, "shape"):
-        return tuple(int(v) for v in x.shape)
-    if isinstance(x, (tuple, list)) and x and hasattr(x[0], "shape"):
-        return tuple(int(v) for v in x[0].shape)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +317,8 @@ def _add_matrix(view, module, weight, input_shape):
     if module.padding_mode != "zeros":
         view.matrix_note = f"padding_mode={module.padding_mode!r}: C is not the zero-padded one (not drawn)"
         return
-    k, s, d = tuple(weight.shape[2:]), _tup(module.stride, n), _tup(module.dilation, n)
+    k = tuple(weight.shape[2:])
+    s, d = _shapes._ntuple(n, "stride")(module.stride), _shapes._ntuple(n, "dilation")(module.dilation)
     pairs = _shapes.conv_padding_pairs(module.padding, k, s, d)
     if any(left != right for left, right in pairs):
         view.matrix_note = "asymmetric 'same' padding: not drawn"
@@ -353,10 +346,6 @@ def _add_matrix(view, module, weight, input_shape):
     cell = max(2, min(14, 560 // max(C.shape)))
     view.matrix_png = _png(_matrix_image(C, limit, cell))
     view.matrix_t_png = _png(_matrix_image(C.T, limit, cell))
-
-
-def _tup(value, n):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
 def _taps_inside(size, out, k, s, p, d):
