@@ -1841,3 +1841,334 @@ def cross_map_lrn2d(g, call):
                     equation="dc,nc...->nd...")
     scale = g.node("Add", [summed, scalar(g, k, like)])
     return g.node("Mul", [g.node("Pow", [scale, scalar(g, -beta, like)]), x])
+
+
+# ============================================================================ more pointwise
+B = P.BINARY_FUNCTIONS
+
+
+@maps(B["atan2"])
+def atan2(g, call):
+    """atan(a / b) moved to the right quadrant; b = 0 gives +-pi/2 or 0 (np.arctan2's values,
+    apart from signed zeros)."""
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    zero = scalar(g, 0, like)
+    base = g.node("Atan", [g.node("Div", [a, b])])
+    a_neg = g.node("Less", [a, zero])
+    b_neg = g.node("Less", [b, zero])
+    half_pi = g.node("Where", [a_neg, scalar(g, -math.pi / 2, like), g.node(
+        "Where", [g.node("Greater", [a, zero]), scalar(g, math.pi / 2, like), zero])])
+    shifted = g.node("Add", [base, g.node("Where", [a_neg, scalar(g, -math.pi, like),
+                                                     scalar(g, math.pi, like)])])
+    y = g.node("Where", [b_neg, shifted, base])
+    return g.node("Where", [g.node("Equal", [b, zero]), half_pi, y])
+
+
+@maps(B["fmod"])
+def fmod(g, call):  # C's fmod: the dividend's sign
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    return g.node("Mod", [a, b], fmod=1)
+
+
+@maps(B["remainder"])
+def remainder(g, call):
+    """Python's %: the divisor's sign. Integers: ONNX's Mod (fmod=0) is that; floats: fmod,
+    plus the divisor where the signs differ and the remainder is not 0."""
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    if like.dtype.kind != "f":
+        return g.node("Mod", [a, b], fmod=0)
+    r = g.node("Mod", [a, b], fmod=1)
+    zero = scalar(g, 0, like)
+    differ = g.node("Xor", [g.node("Less", [r, zero]), g.node("Less", [b, zero])])
+    fix = g.node("And", [differ, g.node("Not", [g.node("Equal", [r, zero])])])
+    return g.node("Where", [fix, g.node("Add", [r, b]), r])
+
+
+@maps(B["hypot"])
+def hypot(g, call):
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    return g.node("Sqrt", [g.node("Add", [g.node("Mul", [a, a]), g.node("Mul", [b, b])])])
+
+
+@maps(B["copysign"])
+def copysign(g, call):  # |a| with b's sign bit (-0.0 counts as negative: 1 / -0.0 < 0)
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    zero = scalar(g, 0, like)
+    negative = g.node("Or", [g.node("Less", [b, zero]), g.node(
+        "Less", [g.node("Div", [scalar(g, 1, like), b]), zero])])
+    magnitude = g.node("Abs", [a])
+    return g.node("Where", [negative, g.node("Neg", [magnitude]), magnitude])
+
+
+def log_add_exp(base):
+    def emit(g, call):  # m + log_base(base^(a - m) + base^(b - m)), m = max(a, b)
+        a, b = operand(g, call, 0), operand(g, call, 1)
+        like = call.outputs[0]
+        m = g.node("Max", [a, b])
+        ln = math.log(base)
+
+        def power(x):
+            d = g.node("Sub", [x, m])
+            return g.node("Exp", [d if base == math.e else g.node("Mul", [d, scalar(g, ln, like)])])
+        total = g.node("Log", [g.node("Add", [power(a), power(b)])])
+        if base != math.e:
+            total = g.node("Div", [total, scalar(g, ln, like)])
+        # both -inf (or an inf) : m itself (inf - inf would be nan)
+        return g.node("Where", [g.node("IsInf", [m]), m, g.node("Add", [m, total])])
+    return emit
+
+
+TABLE[B["logaddexp"]] = log_add_exp(math.e)
+TABLE[B["logaddexp2"]] = log_add_exp(2.0)
+
+
+@maps(B["xlogy"])
+def xlogy(g, call):  # 0 where a = 0 (unless b is nan), a log b elsewhere
+    a, b = operand(g, call, 0), operand(g, call, 1)
+    like = call.outputs[0]
+    y = g.node("Where", [g.node("Equal", [a, scalar(g, 0, like)]), scalar(g, 0, like),
+                         g.node("Mul", [a, g.node("Log", [b])])])
+    return g.node("Where", [g.node("IsNaN", [b]), scalar(g, np.nan, like), y])
+
+
+@maps(P.FUNCTIONS["sinc"])
+def sinc(g, call):  # sin(pi x) / (pi x), 1 at 0
+    x, like = call.inputs[0], call.outputs[0]
+    px = g.node("Mul", [x, scalar(g, math.pi, like)])
+    return g.node("Where", [g.node("Equal", [x, scalar(g, 0, like)]), scalar(g, 1, like),
+                            g.node("Div", [g.node("Sin", [px]), px])])
+
+
+@maps(P.FUNCTIONS["frac"])
+def frac(g, call):  # x - trunc(x)
+    x = call.inputs[0]
+    trunc = g.node("Mul", [g.node("Sign", [x]), g.node("Floor", [g.node("Abs", [x])])])
+    return g.node("Sub", [x, trunc])
+
+
+@maps(P.NanToNum)
+def nan_to_num(g, call):
+    x, nan, posinf, neginf = call.inputs
+    like = call.outputs[0]
+    info = np.finfo(like.dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    y = g.node("Where", [g.node("IsInf", [x], detect_negative=0), scalar(g, posinf, like), x])
+    y = g.node("Where", [g.node("IsInf", [x], detect_positive=0), scalar(g, neginf, like), y])
+    return g.node("Where", [g.node("IsNaN", [x]), scalar(g, nan, like), y])
+
+
+@maps(P.Heaviside)
+def heaviside(g, call):
+    x, like = call.inputs[0], call.outputs[0]
+    step = g.node("Cast", [g.node("Greater", [x, scalar(g, 0, like)])], to=_elem_type(like))
+    return g.node("Where", [g.node("Equal", [x, scalar(g, 0, like)]), operand(g, call, 1), step])
+
+
+def no_onnx_form(g, call):
+    raise unsupported(call, "ONNX has no such operator, and no exact composition of its "
+                            "operators computes it")
+
+
+for _name in ("lgamma", "digamma", "erfinv", "i0", "i1"):
+    TABLE[P.FUNCTIONS[_name]] = no_onnx_form
+TABLE[P.Polygamma] = no_onnx_form
+
+
+# ============================================================================ sort, topk
+def sorted_direction(call):
+    """1 (largest first) or 0 (smallest first) when the values the op picked are the first k
+    of the input sorted along the axis, else None (the indices are something else: a median,
+    a kth value, an unsorted topk)."""
+    x, axis, idx = call.arrays[0], call.inputs[1], call.inputs[2]
+    picked = np.take_along_axis(x, idx, axis)
+    k = idx.shape[axis]
+    ascending = np.take(np.sort(x, axis=axis), range(k), axis=axis)
+    descending = np.take(-np.sort(-x, axis=axis), range(k), axis=axis)
+    up, down = (np.array_equal(picked, v, equal_nan=True) for v in (ascending, descending))
+    if up and down:  # every row tied: the direction cannot be told from these values
+        return "tied"
+    return 1 if down else 0 if up else None
+
+
+@maps(I.TakeAlong, I.TopKValues)
+def sort_topk(g, call):
+    """sort and topk (values at indices ember computed from the input with NumPy): ONNX's TopK
+    (ties: the lower index first), its indices bound to the array the caller returns. Other
+    users of precomputed indices (median, kthvalue, mode, quantile) are refused: their
+    indices would be frozen."""
+    x, axis, idx = call.inputs
+    axis = int(axis)
+    k = idx.shape[axis]
+    full = k == call.arrays[0].shape[axis]
+    largest = sorted_direction(call)
+    if largest == "tied":
+        raise unsupported(call, "sort/topk traced on inputs whose values are all tied along "
+                                "the axis; trace with other example inputs")
+    if largest is None or (call.fn is I.TakeAlong and not full):
+        raise unsupported(call, "values at indices computed from the input with NumPy "
+                                "(median, kthvalue, mode, quantile or an unsorted topk): they "
+                                "would be frozen at the traced values")
+    values, indices = g.node("TopK", [x, g.ints([k])], n_out=2, axis=axis, largest=largest,
+                             sorted=1)
+    call.bind_array(idx, indices)
+    return values
+
+
+# ============================================================================ diagonals, cross
+@maps(PR.Diagonal)
+def diagonal(g, call):
+    """The two axes brought last and flattened; one Gather of the diagonal's positions."""
+    x, offset, axis1, axis2 = call.inputs
+    shape = call.arrays[0].shape
+    ndim = len(shape)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    rest = [d for d in range(ndim) if d not in (axis1, axis2)]
+    rows, cols = shape[axis1], shape[axis2]
+    i = np.arange(max(0, min(rows + min(offset, 0), cols - max(offset, 0))))
+    positions = (i - min(offset, 0)) * cols + i + max(offset, 0)
+    moved = g.node("Transpose", [x], perm=rest + [axis1, axis2])
+    flat = g.node("Reshape", [moved, g.ints([0] * len(rest) + [-1])])
+    return g.node("Gather", [flat, g.const(positions.astype(np.int64))], axis=len(rest))
+
+
+@maps(PR.DiagEmbed)
+def diag_embed(g, call):
+    """The last axis spread on a diagonal of the two new last axes: Gather the entry each cell
+    would hold, then keep it on the diagonal only (a Where: exact, inf and nan included)."""
+    a, offset, axis1, axis2 = call.inputs
+    out_ndim = call.outputs[0].ndim
+    if sorted((axis1 % out_ndim, axis2 % out_ndim)) != [out_ndim - 2, out_ndim - 1]:
+        raise unsupported(call, "diag_embed into other axes than the last two")
+    n = call.outputs[0].shape[-1]
+    r, c = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    if axis1 % out_ndim > axis2 % out_ndim:
+        r, c = c, r
+    on = (c - r) == offset
+    source = np.clip(np.where(offset >= 0, r, c), 0, max(call.arrays[0].shape[-1] - 1, 0))
+    picked = g.node("Gather", [a, g.const(source.astype(np.int64))], axis=-1)
+    return g.node("Where", [g.const(on), picked, scalar(g, 0, call.outputs[0])])
+
+
+@maps(PR.Cross)
+def cross(g, call):  # (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0) along the axis
+    a, b, axis = call.inputs
+    axis = int(axis)
+    parts_a = g.node("Split", [a, g.ints([1, 1, 1])], n_out=3, axis=axis)
+    parts_b = g.node("Split", [b, g.ints([1, 1, 1])], n_out=3, axis=axis)
+
+    def term(i, j):
+        return g.node("Sub", [g.node("Mul", [parts_a[i], parts_b[j]]),
+                              g.node("Mul", [parts_a[j], parts_b[i]])])
+    return g.node("Concat", [term(1, 2), term(2, 0), term(0, 1)], axis=axis)
+
+
+# ============================================================================ scatters, takes
+from .._ops import scatter as SC  # noqa: E402
+
+
+def along_axis(g, call, index, axis, like_value):
+    """A 1-d index (index_add, index_copy, index_fill) spread to the shape of ``like_value``
+    (the input gathered at it), for ScatterElements along ``axis``."""
+    ndim = call.arrays[0].ndim
+    shaped = g.node("Reshape", [index, g.ints([-1 if d == axis else 1 for d in range(ndim)])])
+    return g.node("Expand", [shaped, g.node("Shape", [like_value])])
+
+
+def scatter_elements(g, call, data, index, updates, axis, reduction=None):
+    if reduction is not None and (g.opset < 16 or reduction in ("max", "min") and g.opset < 18):
+        raise unsupported(call, f"a scatter with reduction '{reduction}' needs opset_version "
+                                f">= {18 if reduction in ('max', 'min') else 16}")
+    return g.node("ScatterElements", [data, index, updates], axis=axis, reduction=reduction)
+
+
+@maps(SC.IndexAdd, SC.IndexCopy)
+def index_add_copy(g, call):
+    a, axis, index = call.inputs[:3]
+    axis = int(axis)
+    src = operand(g, call, 3)
+    if call.fn is SC.IndexAdd and call.inputs[4] != 1:
+        src = g.node("Mul", [src, scalar(g, call.inputs[4], call.outputs[0])])
+    index = call.index(index)
+    spread = along_axis(g, call, index, axis, g.node("Gather", [a, index], axis=axis))
+    return scatter_elements(g, call, a, spread, src, axis,
+                            "add" if call.fn is SC.IndexAdd else None)
+
+
+@maps(SC.IndexFill)
+def index_fill(g, call):
+    a, axis, index, value = call.inputs
+    axis = int(axis)
+    index = call.index(index)
+    at = g.node("Gather", [a, index], axis=axis)
+    spread = along_axis(g, call, index, axis, at)
+    fill = g.node("Expand", [operand(g, call, 3), g.node("Shape", [at])])
+    return scatter_elements(g, call, a, spread, fill, axis)
+
+
+def cut_to(g, src, index):
+    """``src[:index.shape]`` (scatter reads only the leading part of a larger src)."""
+    shape = g.node("Shape", [index])
+    rank = g.node("Shape", [shape])
+    zeros = g.node("ConstantOfShape", [rank], value=g.onnx.numpy_helper.from_array(
+        np.zeros(1, dtype=np.int64)))
+    return g.node("Slice", [src, zeros, shape])
+
+
+@maps(I.Scatter)
+def scatter(g, call):
+    a, axis, index, src, accumulate = call.inputs
+    index = call.index(index)
+    if call.arrays[3] is None:
+        updates = g.node("Expand", [operand(g, call, 3), g.node("Shape", [index])])
+    else:
+        updates = cut_to(g, src, index)
+    return scatter_elements(g, call, a, index, updates, int(axis), "add" if accumulate else None)
+
+
+_SCATTER_REDUCTIONS = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min", "mean": "add"}
+
+
+@maps(SC.ScatterReduce, SC.ScatterReduceLinear)
+def scatter_reduce(g, call):
+    """ScatterElements with reduction; include_self=False first writes the reduction's identity
+    at the scattered positions; 'mean' divides the sum by each position's count."""
+    a, axis, index, src, reduce_, include_self = call.inputs
+    axis, like = int(axis), call.outputs[0]
+    if reduce_ == "mean" and like.dtype.kind != "f":
+        raise unsupported(call, "scatter_reduce 'mean' on integers (a floor division)")
+    index = call.index(index)
+    updates = cut_to(g, src, index)
+    data = a
+    if not include_self:
+        identity = SC._reduce_identity(reduce_, like.dtype)
+        data = scatter_elements(g, call, a, index, g.node("Expand", [
+            scalar(g, identity, like), g.node("Shape", [index])]), axis)
+    out = scatter_elements(g, call, data, index, updates, axis, _SCATTER_REDUCTIONS[reduce_])
+    if reduce_ != "mean":
+        return out
+    ones = g.node("Expand", [scalar(g, 1, like), g.node("Shape", [index])])
+    start = g.node("Expand", [scalar(g, 1 if include_self else 0, like), g.node("Shape", [a])])
+    count = scatter_elements(g, call, start, index, ones, axis, "add")
+    return g.node("Div", [out, g.node("Max", [count, scalar(g, 1, like)])])
+
+
+@maps(SC.Take)
+def take(g, call):
+    a, index = call.inputs
+    flat = g.node("Reshape", [a, g.ints([-1])])
+    return g.node("Gather", [flat, call.index(index)], axis=0)
+
+
+@maps(SC.Put)
+def put(g, call):
+    a, index, source, accumulate = call.inputs
+    flat = g.node("Reshape", [a, g.ints([-1])])
+    positions = g.node("Reshape", [call.index(index), g.ints([-1])])
+    values = g.node("Reshape", [operand(g, call, 2), g.ints([-1])])
+    written = scatter_elements(g, call, flat, positions, values, 0,
+                               "add" if accumulate else None)
+    return g.node("Reshape", [written, g.node("Shape", [a])])

@@ -36,12 +36,17 @@ class Call:
     argument: a bool per dim, True where the dim follows the inputs' dynamic axes; None when
     unknown or not a Tensor)."""
 
-    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup", "varying", "in_varying")
+    __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup", "varying", "in_varying",
+                 "index", "bind_array")
 
-    def __init__(self, fn, inputs, arrays, outputs, ctx, lookup):
+    def __init__(self, fn, inputs, arrays, outputs, ctx, lookup, tracer=None):
         self.fn, self.inputs, self.arrays, self.outputs, self.ctx = fn, inputs, arrays, outputs, ctx
         self.lookup = lookup
         self.varying = self.in_varying = None
+        # an index array argument -> its ONNX value (``Tracer.index_value``); an array the op
+        # returns to its caller (topk's indices) bound to a value
+        self.index = tracer.index_value if tracer else None
+        self.bind_array = tracer.bind_array if tracer else None
 
     @property
     def name(self):
@@ -141,7 +146,7 @@ class Tracer:
                 arrays.append(None)
         ctx = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
         call = Call(fn, inputs, arrays, [o._data for o in outs], ctx,
-                    lambda array: self.by_array.get(id(array)))
+                    lambda array: self.by_array.get(id(array)), self)
         self.compare_with_probe(call)
         for name, v in zip(inputs, call.in_varying or ()):
             if v is not None and any(v) and name in self.static:
@@ -173,6 +178,35 @@ class Tracer:
                 name = placeholder
             self.bind(o, name)
 
+
+    def bind_array(self, array, name):
+        self._keep.append(array)
+        self.by_array[id(array)] = name
+
+    def index_value(self, array):
+        """An integer index array an op received (not a Tensor): the traced value holding it
+        (itself, a view of it, or a copy the op's checks made: the same values, negative ones
+        possibly wrapped, which every ONNX index op wraps alike), else a constant. (An index
+        passed as a Tensor arrives resolved: its name.)"""
+        if isinstance(array, str):
+            return array
+        base = array
+        while isinstance(base, np.ndarray):
+            name = self.by_array.get(id(base))
+            if name is not None and base.shape == array.shape:
+                return name
+            base = base.base
+        for name, v in reversed(list(self.traced_values())):
+            if v.shape == array.shape and _same_or_wrapped(v, array):
+                return name
+        return self.graph.const(np.asarray(array, dtype=np.int64))
+
+    def traced_values(self):
+        """(name, array) of the integer values that follow the inputs."""
+        for v in self.traced_ints:
+            name = self.by_array.get(id(v))
+            if name is not None and name not in self.static:
+                yield name, v
 
     def compare_with_probe(self, call):
         """Set ``call.varying``/``in_varying`` from the probe run's op at the same place; a
@@ -223,6 +257,15 @@ class Tracer:
         call = Call(op, operands, arrays, [result._data], None,
                     lambda array: self.by_array.get(id(array)))
         self.bind(result, emit(self.graph, call, **kwargs))
+
+
+def _same_or_wrapped(v, array):
+    """``array`` is ``v`` with its negative entries wrapped by one size n (v + n)."""
+    negative = v < 0
+    if not np.array_equal(v[~negative], array[~negative]):
+        return False
+    wrapped = np.unique(array[negative] - v[negative])
+    return wrapped.size == 0 or (wrapped.size == 1 and wrapped[0] > 0)
 
 
 def _differs(shape, other):
