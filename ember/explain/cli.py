@@ -244,8 +244,9 @@ def _add_summary(sub):
     p = sub.add_parser("summary", help="layer-by-layer summary of a model (like torchinfo)",
                        description="Output shape, parameters and multiply-adds of every layer, "
                                    "from one forward pass. MODEL is one of "
-                                   f"{', '.join(MODELS)} or 'package.module:attribute' (a "
-                                   "Module, a Module class or a function returning one).")
+                                   f"{', '.join(MODELS)}, a model of ember.vision.models (e.g. "
+                                   "resnet18), 'file.py:Class' or 'package.module:attribute' "
+                                   "(a Module, a Module class or a function returning one).")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", "-i", type=_sizes, default=None,
                    help="input shape (default: the named model's)")
