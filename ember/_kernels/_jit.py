@@ -55,16 +55,17 @@ def parallel_kernel(fn=None, **options):
     serial = numba.njit(parallel=False, cache=True, **options)(twin)
 
     @functools.wraps(fn)
-    def dispatch(*args):
+    def dispatch(*args, work=None):
+        """``work``: a size standing for the call's work (compared with SERIAL_BELOW instead
+        of the largest array's), for kernels whose work is not their arrays' size (a GEMM)."""
         if _parallel.enabled:
-            for a in args:
-                if type(a) is np.ndarray and a.size >= SERIAL_BELOW:
-                    if _pool_lock.acquire(blocking=False):
-                        try:
-                            return parallel(*args)
-                        finally:
-                            _pool_lock.release()
-                    break
+            if work is None:
+                work = max([a.size for a in args if type(a) is np.ndarray], default=0)
+            if work >= SERIAL_BELOW and _pool_lock.acquire(blocking=False):
+                try:
+                    return parallel(*args)
+                finally:
+                    _pool_lock.release()
         return serial(*args)
 
     dispatch.parallel = parallel
