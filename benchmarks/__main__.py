@@ -56,6 +56,17 @@ def recorded_command(argv) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    # The multi-process cases have their own driver (see bench_distributed's docstring).
+    from benchmarks import bench_distributed
+    if bench_distributed.selected(args.names):
+        status = 0 if args.list else bench_distributed.main(args, argv)
+        if args.list:
+            print("\n".join(f"{bench_distributed.GROUP:<10} {bench_distributed.case_name(mb):<28} "
+                            f"target {bench_distributed.TARGET:g} (vs raw MPI)"
+                            for mb in bench_distributed.SIZES_MB))
+        args.names = [n for n in args.names if not bench_distributed.selected([n])]
+        if not args.names and argv and any(not a.startswith("-") for a in argv):
+            return status
     cases = harness.select(harness.discover(), args.names)
     if args.list:
         for c in cases:

@@ -91,19 +91,30 @@ def wait(requests, deadline: float, describe, statuses=None) -> None:
     raise RuntimeError(describe()) (what torch raises); the caller poisons what the requests
     use. Blocking MPI calls spin too, so polling flat out costs no more CPU than they would;
     polling is what lets us give up. An error MPI reports (a message longer than its buffer)
-    comes out as mpi4py's MPI.Exception."""
-    if not requests:
-        return
-    MPI = mpi()
+    comes out as mpi4py's MPI.Exception. ``statuses`` (one per request) receive the
+    requests' statuses."""
     start = time.monotonic()
     sleep = 1e-5
-    while not MPI.Request.Testall(requests, statuses):
+    while not test_all(requests, statuses):
         now = time.monotonic()
         if now > deadline:
             raise RuntimeError(describe())
         if now - start > SPIN_S:
             time.sleep(sleep)
             sleep = min(2 * sleep, MAX_SLEEP_S)
+
+
+def test_all(requests, statuses=None) -> bool:
+    """Whether every request has completed, testing each one still pending: Request.Test,
+    one at a time, because MPICH's Testall polls far more slowly (measured: ~500 us against
+    ~2 us for a 16-byte Iallreduce between two processes). A completed request becomes
+    REQUEST_NULL and is not tested again (that would overwrite its status)."""
+    null = mpi().REQUEST_NULL
+    done = True
+    for i, request in enumerate(requests):
+        if request != null and not request.Test(None if statuses is None else statuses[i]):
+            done = False
+    return done
 
 
 def poison(keep_alive) -> None:

@@ -46,6 +46,8 @@ class ProcessGroup:
         self._timeout = timeout
         self.group_name = name
         self._aborted = None               # the error that poisoned this group, if any
+        # Compare each collective's descriptor across ranks first (see collectives._verify).
+        self._checks = os.environ.get("EMBER_DISTRIBUTED_CHECKS", "1") != "0"
 
     def rank(self) -> int:
         return self._comm.Get_rank()
