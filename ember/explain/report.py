@@ -645,8 +645,8 @@ def _layers_html(r):
     s = r.summary
     itemsize = s.input_bytes // max(int(np.prod(s.input_shape)), 1)
     head = ("<tr><th>Layer</th><th>Type</th><th>Input</th><th>Output</th><th>Size formula</th>"
-            "<th>Params</th><th>Mult-adds</th><th>Output memory</th><th>Receptive field "
-            "r / jump / start</th></tr>")
+            "<th>Params</th><th>Mult-adds</th><th>Output<br>memory</th><th>Receptive field<br>"
+            "<small>r / jump / start</small></th></tr>")
     rows = []
     for info in s.layers:
         family = layer_family(info.type, info.is_leaf)
