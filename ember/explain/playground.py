@@ -95,6 +95,7 @@ def message_templates() -> dict:
     return {
         "in_channels_groups": t({}, nn.Conv2d, 3, 2, 1, groups=2),
         "out_channels_groups": t({}, nn.Conv2d, 2, 3, 1, groups=2),
+        "same_strided": t({}, nn.Conv2d, 1, 1, 3, stride=2, padding="same"),
         # padded (1000+2*10) x (2000+2*20) against dilated kernels 3*599+1 and 5*699+1
         "conv_kernel_too_large": t({1020: "padded0", 2040: "padded1", 1798: "span0",
                                     3496: "span1"},
@@ -134,7 +135,7 @@ def page_data() -> dict:
                    for (family, cls), knobs in zip(LAYERS.items(), layer_knobs().values())},
         "per_axis": list(PER_AXIS),
         "ranges": {k: list(v) for k, v in RANGES.items()},
-        "formulas": {k: v for k, v in _FORMULAS.items() if k != "conv_same"},
+        "formulas": dict(_FORMULAS),
         "messages": message_templates(),
         "matrix_limit": MATRIX_LIMIT,
     }

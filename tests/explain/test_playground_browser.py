@@ -23,7 +23,7 @@ from tests.explain.test_playground import (layer_kwargs, ones_overlap, outcome,
                                            BROWSER_SAMPLE, random_configs)
 
 pytestmark = requires_browser
-one_torch_thread = test_playground.one_torch_thread     # the autouse fixture, here too
+torch_reference_path = test_playground.torch_reference_path     # the autouse fixture, here too
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,8 @@ _TINY = [
          padding=[0, 0], dilation=[1, 1], groups=1),
     dict(layer="conv", channels=1, input=[5, 4], out_channels=1, kernel_size=[2, 3], stride=[2, 1],
          padding=[1, 1], dilation=[1, 2], groups=1),
+    dict(layer="conv", channels=1, input=[4, 5], out_channels=1, kernel_size=[2, 3], stride=[1, 1],
+         padding="same", dilation=[1, 2], groups=1),     # odd total padding along H
     dict(layer="conv_transpose", channels=1, input=[2, 3], out_channels=1, kernel_size=[3, 2],
          stride=[2, 1], padding=[1, 0], dilation=[1, 1], output_padding=[1, 0], groups=1),
     dict(layer="conv_transpose", channels=1, input=[2, 2], out_channels=1, kernel_size=[3, 3],
@@ -106,9 +108,16 @@ def test_matrix_view_is_ember_conv_matrix(page, config):
     got = np.array(page.run("return window.emberPlayground.convMatrix(arguments[0])", config))
     kh, kw = config["kernel_size"]
     weight = np.arange(1, kh * kw + 1, dtype=np.float64).reshape(1, 1, kh, kw)
-    args = dict(stride=tuple(config["stride"]), padding=tuple(config["padding"]),
-                dilation=tuple(config["dilation"]))
-    if config["layer"] == "conv":
+    args = dict(stride=tuple(config["stride"]), padding=tuple(config["padding"]) if
+                config["padding"] != "same" else None, dilation=tuple(config["dilation"]))
+    if config["padding"] == "same":
+        # 'same' pads unevenly, which conv_matrix does not take: probe ember's conv2d instead,
+        # column j = conv2d(e_j), the j-th basis image
+        import ember.nn.functional as F
+        basis = np.eye(int(np.prod(config["input"]))).reshape(-1, 1, *config["input"])
+        expected = F.conv2d(ember.tensor(basis), ember.tensor(weight), padding="same",
+                            dilation=tuple(config["dilation"])).numpy().reshape(len(basis), -1).T
+    elif config["layer"] == "conv":
         expected = conv_matrix(weight, (1, *config["input"]), **args)
     else:
         out = outcome(ember, config)[1][2:]

@@ -66,17 +66,28 @@ function normalise(config) {
   var has = function (k) { return layer.knobs.indexOf(k) >= 0; };
   var pool = config.layer !== "conv" && config.layer !== "conv_transpose";
   var k = pair(config.kernel_size);
-  return {
+  // Conv2d also takes padding='same' or 'valid' (the page's padding_string)
+  var named = config.layer !== "conv" ? null
+    : typeof config.padding === "string" ? config.padding : config.padding_string || null;
+  var c = {
     layer: config.layer, cls: layer.cls, channels: config.channels || 1, input: pair(config.input),
     out_channels: has("out_channels") ? config.out_channels : (config.channels || 1),
     kernel_size: k,
     stride: config.stride === undefined || config.stride === null ? (pool ? k : [1, 1]) : pair(config.stride),
-    padding: pair(config.padding || 0),
+    padding: named ? [0, 0] : pair(config.padding || 0), padding_string: named,
     dilation: has("dilation") ? pair(config.dilation === undefined ? 1 : config.dilation) : [1, 1],
     output_padding: has("output_padding") ? pair(config.output_padding || 0) : [0, 0],
     groups: has("groups") ? (config.groups === undefined ? 1 : config.groups) : 1,
     ceil_mode: has("ceil_mode") ? !!config.ceil_mode : false
   };
+  // padding before and after each axis; 'same' splits dilation*(kernel-1) with the odd cell
+  // after (_shapes.same_padding, TRAPS.md #7)
+  c.pad_lo = c.padding.slice(); c.pad_hi = c.padding.slice();
+  if (named === "same") [0, 1].forEach(function (i) {
+    var total = c.dilation[i] * (k[i] - 1);
+    c.pad_lo[i] = Math.floor(total / 2); c.pad_hi[i] = total - c.pad_lo[i];
+  });
+  return c;
 }
 
 function formula(key, axis) { return DATA.formulas[key].replace(/\{d\}/g, axis); }
@@ -86,7 +97,13 @@ function dimOf(c, i) {
   var n = c.input[i], k = c.kernel_size[i], s = c.stride[i], p = c.padding[i];
   var d = c.dilation[i], op = c.output_padding[i], axis = AXES[i];
   var dim = {name: axis, rule: null};
-  if (c.layer === "conv") {
+  if (c.layer === "conv" && c.padding_string === "same") {
+    var lo = c.pad_lo[i], hi = c.pad_hi[i];
+    dim.formula = formula("conv_same", axis);
+    dim.filled = "floor((" + n + " + " + lo + " + " + hi + " - " + d + "*(" + k + "-1) - 1) / " + s + ") + 1";
+    // the formula with lo on both sides, on an input longer by the extra cells after it
+    dim.value = dim.final = convOutputSize(n + hi - lo, k, s, lo, d);
+  } else if (c.layer === "conv") {
     dim.formula = formula("conv", axis);
     dim.filled = "floor((" + n + " + 2*" + p + " - " + d + "*(" + k + "-1) - 1) / " + s + ") + 1";
     dim.value = dim.final = convOutputSize(n, k, s, p, d);
@@ -124,8 +141,10 @@ function firstError(c, dims) {
     // _ConvNd.__init__
     if (c.channels % c.groups !== 0) return EmberError("in_channels_groups", {});
     if (c.out_channels % c.groups !== 0) return EmberError("out_channels_groups", {});
+    if (c.padding_string === "same" && (c.stride[0] !== 1 || c.stride[1] !== 1))
+      return EmberError("same_strided", {});
     if (c.layer === "conv") {                         // _shapes._check_conv_operands
-      var padded = [0, 1].map(function (i) { return c.input[i] + 2 * c.padding[i]; });
+      var padded = [0, 1].map(function (i) { return c.input[i] + c.pad_lo[i] + c.pad_hi[i]; });
       var span = [0, 1].map(function (i) { return c.dilation[i] * (c.kernel_size[i] - 1) + 1; });
       if (padded[0] < span[0] || padded[1] < span[1])
         return EmberError("conv_kernel_too_large", merge(pairValues("padded", padded), pairValues("span", span)));
@@ -209,8 +228,8 @@ function convMatrix(config) {
   var kh = c.kernel_size[0], kw = c.kernel_size[1];
   for (var oh = 0; oh < dst[0]; oh++) for (var ow = 0; ow < dst[1]; ow++)
     for (var a = 0; a < kh; a++) for (var b = 0; b < kw; b++) {
-      var ih = oh * c.stride[0] - c.padding[0] + a * c.dilation[0];
-      var iw = ow * c.stride[1] - c.padding[1] + b * c.dilation[1];
+      var ih = oh * c.stride[0] - c.pad_lo[0] + a * c.dilation[0];
+      var iw = ow * c.stride[1] - c.pad_lo[1] + b * c.dilation[1];
       if (ih < 0 || iw < 0 || ih >= src[0] || iw >= src[1]) continue;
       m[oh * dst[1] + ow][ih * src[1] + iw] = a * kw + b + 1;
     }
@@ -263,8 +282,8 @@ function scene(r, step) {
     return {src: src, dst: dst, caption: caption, steps: n};
   }
   // convolution and pooling: step over output cells; each reads a window of the padded input
-  var p = c.padding, s = c.stride, d = c.dilation, kk = c.kernel_size;
-  var padded = [c.input[0] + 2 * p[0], c.input[1] + 2 * p[1]];
+  var p = c.pad_lo, s = c.stride, d = c.dilation, kk = c.kernel_size;
+  var padded = [c.input[0] + p[0] + c.pad_hi[0], c.input[1] + p[1] + c.pad_hi[1]];
   var reach = [0, 1].map(function (i) { return (out[i] - 1) * s[i] + d[i] * (kk[i] - 1) + 1; });
   src.rows = Math.max(padded[0], reach[0]); src.cols = Math.max(padded[1], reach[1]);
   src.kind = function (i, j) {
@@ -381,7 +400,8 @@ var state = {config: null, step: 0, playing: true, last: 0, steps: 1, period: 70
 function defaults() {
   // a ceil_mode max pool whose last window hangs over the padding: the case people ask about
   return {layer: "max_pool", channels: 1, input: [6, 6], out_channels: 1, kernel_size: [3, 3], stride: [2, 2],
-          padding: [1, 1], dilation: [1, 1], output_padding: [0, 0], groups: 1, ceil_mode: true};
+          padding: [1, 1], padding_string: null, dilation: [1, 1], output_padding: [0, 0], groups: 1,
+          ceil_mode: true};
 }
 
 function $(id) { return document.getElementById(id); }
@@ -396,6 +416,26 @@ function slider(name, label, value, range) {
   input.setAttribute("aria-label", label);
   row.querySelector("output").textContent = value;
   input.addEventListener("input", function (event) { row.querySelector("output").textContent = input.value; readControls(event); });
+  return row;
+}
+
+// The padding sliders mean nothing while Conv2d's padding is 'same' or 'valid'.
+function disableNamedPadding() {
+  [0, 1].forEach(function (i) {
+    var el = $("knob-padding" + i);
+    if (el) el.disabled = !!state.config.padding_string;
+  });
+}
+
+// Conv2d's padding: numbers (the sliders), 'same' or 'valid'.
+function paddingChoice(value) {
+  var row = document.createElement("label");
+  row.className = "knob"; row.dataset.knob = "padding_string";
+  row.innerHTML = "<span class=name>padding</span><select id=knob-padding_string>" +
+    "<option value=''>numbers</option><option value=same>'same'</option><option value=valid>'valid'</option></select><span></span>";
+  var select = row.querySelector("select");
+  select.value = value || "";
+  select.addEventListener("change", readControls);
   return row;
 }
 
@@ -415,12 +455,14 @@ function buildControls() {
       row.querySelector("input").addEventListener("change", readControls);
       add(row);
     } else if (DATA.per_axis.indexOf(k) >= 0) {
+      if (k === "padding" && c.layer === "conv") add(paddingChoice(c.padding_string));
       add(slider(k + "0", k + " (H)", c[k][0], R[k]));
       add(slider(k + "1", k + " (W)", c[k][1], R[k]));
     } else {
       add(slider(k, k, c[k], R[k]));
     }
   });
+  disableNamedPadding();
 }
 
 function readControls(event) {
@@ -440,6 +482,8 @@ function readControls(event) {
   DATA.per_axis.forEach(function (k) { if ($("knob-" + k + "0")) c[k] = readPair(k); });
   ["out_channels", "groups"].forEach(function (k) { if ($("knob-" + k)) c[k] = val(k); });
   if ($("knob-ceil_mode")) c.ceil_mode = $("knob-ceil_mode").checked;
+  c.padding_string = $("knob-padding_string") ? $("knob-padding_string").value || null : null;
+  disableNamedPadding();
   state.step = 0;
   render();
 }
@@ -448,7 +492,8 @@ function pythonCall(r) {
   var c = r.config, args = [];
   var t = function (v) { return v[0] === v[1] ? String(v[0]) : "(" + v[0] + ", " + v[1] + ")"; };
   if (c.layer === "conv" || c.layer === "conv_transpose") args.push(c.channels, c.out_channels);
-  args.push("kernel_size=" + t(c.kernel_size), "stride=" + t(c.stride), "padding=" + t(c.padding));
+  args.push("kernel_size=" + t(c.kernel_size), "stride=" + t(c.stride),
+            "padding=" + (c.padding_string ? "'" + c.padding_string + "'" : t(c.padding)));
   if (c.layer === "conv_transpose") args.push("output_padding=" + t(c.output_padding));
   if (c.layer === "conv" || c.layer === "conv_transpose" || c.layer === "max_pool") args.push("dilation=" + t(c.dilation));
   if (c.layer === "conv" || c.layer === "conv_transpose") args.push("groups=" + c.groups);
@@ -536,6 +581,9 @@ window.emberPlayground = {
   computeAll: function (configs) { return configs.map(compute); },
   setConfig: function (config) {
     state.config = merge(defaults(), config);
+    if (typeof state.config.padding === "string") {
+      state.config.padding_string = state.config.padding; state.config.padding = [0, 0];
+    }
     ["input", "kernel_size", "stride", "padding", "dilation", "output_padding"].forEach(function (k) {
       state.config[k] = pair(state.config[k]);
     });
