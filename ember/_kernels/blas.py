@@ -162,7 +162,9 @@ def matmul(a, b, out=None, accumulate=False):
     if out is None:
         out = np.empty(a.shape[:-1] + b.shape[-1:], dtype=np.result_type(a, b))
     dtype = out.dtype
-    if (not AVAILABLE or dtype not in (np.float32, np.float64) or a.dtype != dtype
+    k = a.shape[-1]
+    if (not AVAILABLE or out.shape[-2] * out.shape[-1] * k <= TILE_MACS  # one call anyway
+            or dtype not in (np.float32, np.float64) or a.dtype != dtype
             or b.dtype != dtype or out.ndim not in (2, 3) or out.strides[-1] != out.itemsize
             or out.size == 0 or a.shape[-1] == 0):
         if accumulate:
@@ -177,7 +179,6 @@ def matmul(a, b, out=None, accumulate=False):
     a3, trans_a = _unit_last(a3)
     b3, trans_b = _unit_last(b3)
     m, n = c3.shape[1:]
-    k = a.shape[-1]
     tm, tn, tk = _tiles(m, n, k)
     addr = _GEMM[0] if dtype == np.float32 else _GEMM[1]
     _tiled_gemm(addr, a3, b3, c3, (_ld(a3), _ld(b3), _ld(c3)), trans_a, trans_b, tm, tn, tk,

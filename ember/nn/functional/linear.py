@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._dtype import scalar_type_name
+from ..._kernels.blas import matmul
 from ..._ops.util import unbroadcast
 from ..._tensor import Tensor
 from ...autograd.function import Function
@@ -31,7 +32,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = x2 @ weight.T
+        y = matmul(x2, weight.T)  # on ember's pool, not OpenBLAS's (ember/_kernels/blas.py)
         if bias is not None:
             y += bias
         ctx.save_for_backward(x, weight)
@@ -43,8 +44,8 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         g2 = grad.reshape(-1, weight.shape[0]) if grad.ndim != 2 else grad
         needs = ctx.needs_input_grad
-        gx = (g2 @ weight).reshape(x.shape) if needs[0] else None
-        gw = g2.T @ (x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x) if needs[1] else None
+        gx = matmul(g2, weight).reshape(x.shape) if needs[0] else None
+        gw = matmul(g2.T, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x) if needs[1] else None
         gb = None
         if ctx.bias_shape is not None and needs[2]:
             gb = unbroadcast(g2, ctx.bias_shape) if ctx.bias_shape != (g2.shape[1],) \
