@@ -310,6 +310,17 @@ def _cmd_playground(args):
     return 0
 
 
+def _floats(text):
+    """--mean/--std: finite numbers separated by commas."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = (float("nan"),)
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    return values
+
+
 def _add_report(sub):
     """``explain report MODEL [--input] [--image] [--checkpoint] [-o FILE]``."""
     from ember.explain.summary import MODELS
@@ -329,6 +340,11 @@ def _add_report(sub):
                    help="input shape (default: the named model's)")
     p.add_argument("--image", default=None, metavar="FILE",
                    help="a photo to run through the model, for the feature maps")
+    p.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
+                   help="normalise the photo: (x - mean) / std per channel, x in [0, 1] "
+                        "(ImageNet's: 0.485,0.456,0.406)")
+    p.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]",
+                   help="see --mean (ImageNet's: 0.229,0.224,0.225)")
     p.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="a state dict to load into the model (safetensors or torch's .pt; "
                         "loaded with weights_only=True)")
@@ -360,11 +376,15 @@ def _cmd_report(args):
             raise CommandError(str(e)) from None
         except (OSError, SyntaxError, _decompression_bomb()) as e:
             raise CommandError(f"cannot read the image {args.image}: {e}") from None
+    if image is None and (args.mean or args.std):
+        raise CommandError("--mean and --std normalise the photo: give it with --image")
     try:
-        report = build_report(model, size, name=args.model, image=image,
-                              max_bytes=_max_bytes(args))
+        report = build_report(model, size, name=args.model, image=image, mean=args.mean,
+                              std=args.std, max_bytes=_max_bytes(args))
     except MemoryLimitError as e:
         raise _memory_limit_error(e) from None
+    except ValueError as e:   # --mean/--std that do not fit the channels
+        raise CommandError(str(e)) from None
     path = args.output
     if os.path.isdir(path):
         path = os.path.join(path, "report.html")

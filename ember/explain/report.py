@@ -173,17 +173,21 @@ class Report:
     notes: list = dataclasses.field(default_factory=list)         # what could not be drawn
 
 
-def build_report(model, input_size, *, name=None, image=None, max_bytes=DEFAULT_MAX_BYTES) -> Report:
+def build_report(model, input_size, *, name=None, image=None, mean=None, std=None,
+                 max_bytes=DEFAULT_MAX_BYTES) -> Report:
     """Run ``model`` (in eval mode) on zeros of shape ``input_size`` and gather the page.
 
     ``image``: a photo to run through the model instead, for the feature maps: a path (see
-    :func:`load_input_image`) or an array of shape ``input_size``.
+    :func:`load_input_image`) or an array of shape ``input_size`` in [0, 1]; ``mean`` and
+    ``std`` (one value per channel) normalise it first, as ``transforms.Normalize`` (e.g.
+    ImageNet's for torchvision's pretrained weights).
     ``max_bytes``: refuse (:class:`~ember.explain.limits.MemoryLimitError`) before allocating
     when the input, a layer or the receptive-field pass would need more.
     A model that raises on the input gives a report with ``failure`` set."""
     input_size = tuple(int(v) for v in input_size)
     if image is not None and not isinstance(image, np.ndarray):
         image = load_input_image(image, input_size)      # a bad photo fails before the model runs
+    scale = _normalization(mean, std, input_size) if image is not None else None
     dtype = _model_dtype(model)
     report = Report(name or type(model).__name__, input_size, str(dtype).replace("ember.", ""))
     model.eval()   # batch norm uses its running statistics, dropout is off: one fixed function
@@ -204,8 +208,25 @@ def build_report(model, input_size, *, name=None, image=None, max_bytes=DEFAULT_
     report.convs = _conv_views(model, s, report.notes)
     report.activations = _activation_curves(model)
     if image is not None:
-        _add_features(report, model, image, dtype)
+        _add_features(report, model, image, scale, dtype)
     return report
+
+
+def _normalization(mean, std, input_size):
+    """(mean, std) as arrays broadcasting over (N, C, H, W), checked like Normalize's."""
+    if mean is None and std is None:
+        return None
+    channels = input_size[1]
+    mean = np.asarray(0.0 if mean is None else mean, dtype=np.float64).reshape(-1)
+    std = np.asarray(1.0 if std is None else std, dtype=np.float64).reshape(-1)
+    for what, values in (("mean", mean), ("std", std)):
+        if len(values) not in (1, channels):
+            raise ValueError(f"{what} needs 1 or {channels} values (one per channel), got "
+                             f"{len(values)}")
+    if np.any(std == 0):
+        raise ValueError(f"std evaluated to zero after conversion to float64, leading to "
+                         f"division by zero: {std.tolist()}")
+    return mean.reshape(1, -1, 1, 1), std.reshape(1, -1, 1, 1)
 
 
 def _model_dtype(model):
@@ -371,9 +392,10 @@ _FEATURE_LAYER = re.compile(r"(Lazy)?(Conv|ConvTranspose|MaxPool|AvgPool|LPPool|
                             r"AdaptiveMaxPool|AdaptiveAvgPool)2d")
 
 
-def _add_features(report, model, image, dtype):
-    """Run the photo through the model; keep each conv/pool layer's first channels and the
-    most active ones (highest mean), and the model's top outputs."""
+def _add_features(report, model, image, scale, dtype):
+    """Run the photo (normalised by ``scale`` = (mean, std) when given) through the model;
+    keep each conv/pool layer's first channels and the most active ones (highest mean), and
+    the model's top outputs."""
     import ember
 
     x = np.asarray(image, dtype=np.float64)
@@ -381,6 +403,10 @@ def _add_features(report, model, image, dtype):
         raise ValueError(f"the image array has shape {list(x.shape)}, the input {list(report.input_shape)}")
     report.image_png = _png((np.clip(x[0].transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8).squeeze(),
                             max(1, 160 // max(x.shape[2:])))
+    if scale is not None:
+        report.notes.append("the photo was normalised: (x - mean) / std with mean "
+                            f"{scale[0].ravel().tolist()}, std {scale[1].ravel().tolist()}")
+        x = (x - scale[0]) / scale[1]
     names = {id(m): name for name, m in model.named_modules()}
     captured, handles = [], []
 

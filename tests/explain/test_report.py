@@ -201,6 +201,21 @@ def test_feature_maps_of_a_photo():
         build_report(lenet(), (1, 2, 32, 32), image=PHOTO)
 
 
+def test_the_photo_is_normalised_like_transforms_normalize():
+    from ember.explain.report import load_input_image
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    report = build_report(model, (1, 3, 16, 16), image=PHOTO, mean=mean, std=std)
+    x = ((torch.tensor(load_input_image(PHOTO, (1, 3, 16, 16))[0]) - torch.tensor(mean)[:, None, None])
+         / torch.tensor(std)[:, None, None])       # transforms.Normalize's arithmetic
+    want = model(ember.tensor(x.numpy()[None], dtype=ember.float32)).detach().numpy()[0]
+    np.testing.assert_allclose([m for _, _, m, _ in report.features[0].tiles],
+                               want.mean(axis=(1, 2)), rtol=1e-5)
+    assert any("normalised" in note for note in report.notes)
+    with pytest.raises(ValueError, match="mean needs 1 or 3 values"):
+        build_report(model, (1, 3, 16, 16), image=PHOTO, mean=(0.5, 0.5))
+
+
 def test_without_pillow_the_page_still_builds(monkeypatch):
     real_import = builtins.__import__
 
@@ -336,5 +351,10 @@ def test_cli_bad_input(tmp_path, capsys):
     assert _fails(["explain", "report", "small_cnn", "--image", str(tmp_path / "text.jpg"),
                  "-o", str(big)])
     assert "cannot read the image" in capsys.readouterr().err
+    assert _fails(["explain", "report", "small_cnn", "--image", PHOTO, "--std", "0.2,0.2",
+                   "-o", str(big)])
+    assert "std needs 1 or 3 values (one per channel), got 2" in capsys.readouterr().err
+    assert _fails(["explain", "report", "small_cnn", "--mean", "0.5", "-o", str(big)])
+    assert "give it with --image" in capsys.readouterr().err
     assert _fails(["explain", "report", "nomodel", "-o", str(big)])
     assert "unknown model 'nomodel'" in capsys.readouterr().err
