@@ -67,6 +67,16 @@ def main(argv=None) -> int:
         args.names = [n for n in args.names if not bench_distributed.selected([n])]
         if not args.names and argv and any(not a.startswith("-") for a in argv):
             return status
+    from benchmarks import bench_ddp  # DDP training steps on 1/2/4 processes, same driver shape
+    if bench_ddp.selected(args.names):
+        status = 0 if args.list else bench_ddp.main(args, argv)
+        if args.list:
+            print("\n".join(f"{bench_ddp.GROUP:<10} {bench_ddp.case_name(w):<28} target "
+                            f"{bench_ddp.TARGET if w == bench_ddp.TARGET_WORLD else '-'}"
+                            for w in bench_ddp.WORLDS))
+        args.names = [n for n in args.names if not bench_ddp.selected([n])]
+        if not args.names and argv and any(not a.startswith("-") for a in argv):
+            return status
     cases = harness.select(harness.discover(), args.names)
     if args.list:
         for c in cases:
