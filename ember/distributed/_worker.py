@@ -51,6 +51,20 @@ class Report:
             pass
 
 
+def _user_traceback(e: BaseException) -> str:
+    """The traceback from the user's code on: the frames of this trampoline, runpy and
+    spawn's caller are noise in a rank's error report."""
+    ours = (os.path.abspath(__file__), runpy.__file__,
+            os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "multiprocessing", "__init__.py"))
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None and (
+            os.path.abspath(tb.tb_frame.f_code.co_filename) in ours
+            or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb))
+
+
 def main(argv) -> None:
     kind, target, *args = argv
     # spawn's children get no torchrun variables (torch's do not either): fn gets its rank.
@@ -75,9 +89,10 @@ def main(argv) -> None:
         if code:
             _engine.abort(code)
         raise SystemExit(code) from None
-    except BaseException:
-        text = traceback.format_exc()
-        sys.stderr.write(text)
+    except BaseException as e:
+        text = _user_traceback(e)
+        if kind != "spawn":  # spawn's parent raises it: torch's children do not print it
+            sys.stderr.write(text)
         report.send(f"error\n{text}")
         _engine.abort(1)
     report.send("exit 0\n")

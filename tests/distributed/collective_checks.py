@@ -97,6 +97,23 @@ def _all_reduce_view(ember, dist, rank, world):
     assert p.grad_fn is None and p.requires_grad and p._version == version
 
 
+@check("all_reduce_float16_and_bool")
+def _all_reduce_half_bool(ember, dist, rank, world):
+    half = np.asarray(data(rank, (9,), "float32"), np.float16)
+    t = ember.from_numpy(half.copy())
+    dist.all_reduce(t)
+    want = np.sum([np.asarray(data(r, (9,), "float32"), np.float16).astype(np.float32)
+                   for r in range(world)], 0).astype(np.float16)
+    assert t.dtype == ember.float16
+    np.testing.assert_allclose(t.numpy().astype(np.float32), want.astype(np.float32), rtol=2e-3)
+    flags = ember.from_numpy(np.array([rank == 0, False, True]))
+    dist.all_reduce(flags)  # bool SUM is OR, as torch
+    assert flags.tolist() == [True, False, True]
+    flags = ember.from_numpy(np.array([rank == 0, True]))
+    dist.all_reduce(flags, op=dist.ReduceOp.MIN)  # MIN is AND
+    assert flags.tolist() == [False, True]
+
+
 @check("broadcast_every_src_every_dtype")
 def _broadcast(ember, dist, rank, world):
     for dtype in DTYPES:
@@ -353,13 +370,15 @@ def _barrier(ember, dist, rank, world):
 
 
 def main(out_dir: str) -> None:
+    """Run every check in this rank; record the results and this rank's view of the launch."""
     import ember
     import ember.distributed as dist
     dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=20))
     rank, world = dist.get_rank(), dist.get_world_size()
     results = {"environment": {k: os.environ.get(k) for k in (
-        "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")},
-        "argv": sys.argv, "rank": rank, "world": world}
+        "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+        "OMP_NUM_THREADS")}, "argv": sys.argv, "rank": rank, "world": world, "name": __name__,
+        "elastic": dist.is_torchelastic_launched()}
     for name, fn in CHECKS.items():
         try:
             fn(ember, dist, rank, world)

@@ -2,17 +2,21 @@
 bare ``mpiexec``), compared with NumPy on all ranks, for float32/float64/int64 and odd sizes.
 
 Each world is launched once (module fixture) and runs every check of collective_checks.py;
-each check is then one test here, per world size."""
+each check is then one test here, per world size. The 2-process launch is also the test of
+``ember run`` on one node: the ``ember`` command with torchrun's spellings (``--standalone
+--nproc_per_node 2 -m module``), the script's own arguments passed through, torchrun's
+environment set."""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
 
 from tests.distributed import collective_checks
-from tests.distributed.launching import REPO, ember_run, needs_mpi, run
+from tests.distributed.launching import REPO, env, needs_mpi, run
 
 pytestmark = needs_mpi
 
@@ -35,7 +39,13 @@ def _results(out_dir, world: int, proc) -> list:
 @pytest.fixture(scope="module")
 def world2(tmp_path_factory):
     out = tmp_path_factory.mktemp("world2")
-    proc = ember_run("--nproc-per-node=2", CHECKS_SCRIPT, out, timeout=120)
+    e = env()
+    e.pop("OMP_NUM_THREADS")  # ember run sets 1 by default, as torchrun
+    proc = subprocess.run([sys.executable, "-m", "ember", "run", "--standalone",
+                           "--nproc_per_node", "2", "-m", "tests.distributed.collective_checks",
+                           str(out), "--nproc_per_node", "x"],
+                          capture_output=True, text=True, timeout=120, env=e, cwd=REPO)
+    assert "OMP_NUM_THREADS=1" in proc.stderr
     return _results(out, 2, proc)
 
 
@@ -61,11 +71,15 @@ def test_four_processes(world4, name):
 
 def test_ember_run_sets_torchruns_environment(world2):
     for rank, results in enumerate(world2):
-        env = results["environment"]
-        assert env["RANK"] == env["LOCAL_RANK"] == str(rank)
-        assert env["WORLD_SIZE"] == env["LOCAL_WORLD_SIZE"] == "2"
-        assert env["MASTER_ADDR"] == "127.0.0.1" and int(env["MASTER_PORT"]) > 0
-        assert results["argv"][0].endswith("collective_checks.py") and results["rank"] == rank
+        variables = results["environment"]
+        assert variables["RANK"] == variables["LOCAL_RANK"] == str(rank)
+        assert variables["WORLD_SIZE"] == variables["LOCAL_WORLD_SIZE"] == "2"
+        assert variables["MASTER_ADDR"] == "127.0.0.1" and int(variables["MASTER_PORT"]) > 0
+        assert variables["OMP_NUM_THREADS"] == "1" and results["elastic"]
+        # -m module: run as __main__, its arguments untouched (even torchrun's own flags)
+        assert results["name"] == "__main__" and results["rank"] == rank
+        assert results["argv"][0].endswith("collective_checks.py")
+        assert results["argv"][2:] == ["--nproc_per_node", "x"]
 
 
 def test_bare_mpiexec_takes_rank_and_size_from_mpi(world4):
