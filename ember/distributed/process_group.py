@@ -34,6 +34,7 @@ class Backend(str):
 
 
 _RUNNABLE = (Backend.GLOO, Backend.MPI)
+_NEW_GROUP_TAG = 19  # the MPI tag of new_group(use_local_synchronization=True)
 
 
 class ProcessGroup:
@@ -270,7 +271,8 @@ def _free(pg: ProcessGroup) -> None:
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
               use_local_synchronization=False, group_desc=None, device_id=None, sort_ranks=True):
     """A group of the global ``ranks`` (all when None), sorted as torch does; every rank of the
-    default group must call it. Ranks outside it get ``GroupMember.NON_GROUP_MEMBER``."""
+    default group must call it, or only its members with ``use_local_synchronization=True``.
+    Ranks outside it get ``GroupMember.NON_GROUP_MEMBER``."""
     world = _default_group()
     size = world.size()
     ranks = list(range(size)) if ranks is None else [int(r) for r in ranks]
@@ -285,9 +287,19 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
         _backend_or_raise(backend)
     from .collectives import _run_blocking
     MPI = _engine.mpi()
-    # Comm.Create is collective over the world: check first that everyone is here.
-    _run_blocking(world, "new_group", None)
-    comm = world._comm.Create(world._comm.Get_group().Incl(ranks))
+    members = world._comm.Get_group().Incl(ranks)
+    if use_local_synchronization:
+        # Only the members call it (torch's rule): MPI_Comm_create_group is collective over
+        # them alone.
+        if world.rank() not in ranks:
+            return GroupMember.NON_GROUP_MEMBER
+        comm = world._comm.Create_group(members, tag=_NEW_GROUP_TAG)
+    else:
+        # Comm.Create is collective over the world and cannot time out: check first that
+        # every rank is here, asking for the same group.
+        _run_blocking(world, "new_group", f"new_group({ranks})")
+        comm = world._comm.Create(members)
+    members.Free()
     if comm == MPI.COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
     pg = ProcessGroup(comm, ranks, Backend(backend or world._backend),
