@@ -30,7 +30,9 @@ Collectives write their results in place into the tensors' data (no autograd thr
 as torch). Every wait is bounded by the group's ``timeout``: a dead or mismatched peer gives
 a RuntimeError naming the operation and rank, never a hang; before each collective the ranks
 check that they call the same one on the same sizes (mismatches raise, naming each rank's
-call).
+call; EMBER_DISTRIBUTED_CHECKS=0 at init turns the check off). An async_op=True operation
+advances while this process calls into ember.distributed (wait(), is_completed(), other
+collectives): MPI has no progress thread by default.
 """
 from .process_group import (Backend, GroupMember, ProcessGroup, default_pg_timeout,
                             destroy_process_group, get_backend, get_global_rank,

@@ -103,14 +103,19 @@ class _Rank:
         """The Failure this rank's report describes; None for a clean exit."""
         text = self.data.decode(errors="replace")
         head, _, text = text.partition("\n")
-        _, rank, pid = head.split() if head.startswith("hello ") else ("", -1, -1)
-        rank, pid = int(rank), int(pid)
+        words = head.split()
+        rank, pid = (int(words[1]), int(words[2])) if _is_hello(words) else (-1, -1)
         if text.startswith("error\n"):
             return Failure(rank, pid, 1, text[len("error\n"):])
-        if text.startswith("exit "):
-            code = int(text.split()[1])
+        words = text.split()
+        if len(words) == 2 and words[0] == "exit" and words[1].lstrip("-").isdigit():
+            code = int(words[1])
             return None if code == 0 else Failure(rank, pid, code)
         return Failure(rank, pid, None)  # no word: killed (the status comes from mpiexec)
+
+
+def _is_hello(words) -> bool:
+    return len(words) == 3 and words[0] == "hello" and all(w.isdigit() for w in words[1:])
 
 
 def _supervise(proc, listener):
