@@ -7,9 +7,11 @@ import numpy as np
 
 from .. import Tensor
 from ..autograd import grad_mode
+from ..autograd.tracing import trace_calls
 from ._graph import Graph, OnnxExporterError
 from ._symbolic import TABLE, UNTRACED
-from ._trace import Tracer, probe_shapes, tracing
+from ._packed import packed_sequences
+from ._trace import ProbeRecord, Tracer, tracing
 
 DEFAULT_OPSET = 17  # torch 2.x's legacy exporter default
 MIN_OPSET, MAX_OPSET = 13, 20  # the range the op table is written for
@@ -43,8 +45,11 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     with _eval_mode(model), grad_mode.enable_grad():
         if dynamic_axes:
             grown = _grown_inputs(call_args, inputs, dynamic_axes)
-            tracer.probe = probe_shapes(lambda: model(*grown, **keywords))
-        with tracing(tracer):
+            probe = ProbeRecord()
+            with trace_calls(probe.on_call), packed_sequences(probe):
+                model(*grown, **keywords)
+            tracer.probe = probe.seen
+        with tracing(tracer), packed_sequences(tracer):
             result = model(*call_args, **keywords)
     outputs = _flatten_outputs(result)
     proto = _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_axes,
@@ -207,8 +212,9 @@ def _build_model(graph, tracer, inputs, params, outputs, output_names, dynamic_a
                                                 name=graph.fresh("Identity")))
         taken.add(name)
         dims = _dims(name, t.shape, dynamic_axes)
-        if dynamic_axes and name not in dynamic_axes:
-            dims = [None] * t.ndim  # shapes that may follow a dynamic input are left open
+        if (dynamic_axes or tracer.layouts) and name not in (dynamic_axes or {}):
+            # shapes that may follow a dynamic input, or the lengths of packed sequences
+            dims = [None] * t.ndim
         out_infos.append(helper.make_tensor_value_info(name, _elem(t._data.dtype), dims))
     graph.nodes = _reaching(graph.nodes, {o.name for o in out_infos})
     used = {i for n in graph.nodes for i in n.input} | {o.name for o in out_infos}

@@ -620,7 +620,12 @@ def expand(g, call):
 @maps(S.Cat)
 def cat(g, call):
     parts = [v for v, a in zip(call.inputs[1:], call.arrays[1:]) if a is not None]
+    if call.packed is not None and int(call.inputs[0]) % call.outputs[0].ndim == 0:
+        raise unsupported(call, "cat of packed sequence data along the rows")
     return g.node("Concat", parts, axis=int(call.inputs[0]))
+
+
+cat.packed_rows = True  # along the features, packed rows stay packed
 
 
 @maps(S.Stack)
@@ -1204,15 +1209,24 @@ def gate_order(g, w, mode, hidden):
 
 @maps(RNNLayer)
 def rnn_layer(g, call):
-    """One layer and direction over a full (unpacked) sequence: ONNX's RNN/LSTM/GRU on
-    (T, B, I) with one direction. The packed rows (T*B, I) are time-major."""
+    """One layer and direction: ONNX's RNN/LSTM/GRU on (T, B, I) with one direction. The packed
+    rows (T*B, I) are time-major; packed data of unequal lengths arrives padded (see
+    ``_packed``) and runs with ``sequence_lens``."""
     x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, mode, _layer, batch_sizes, reverse = call.inputs
     sizes = np.asarray(batch_sizes)
-    if sizes.size and (sizes != sizes[0]).any():
-        raise unsupported(call, "packed sequences of different lengths")
+    lengths = None
+    if call.packed is not None:
+        steps, lengths = call.packed.steps, call.packed.lengths
+        lengths = g.node("Cast", [lengths], to=6)  # INT32: ONNX's sequence_lens
+    elif sizes.size and (sizes != sizes[0]).any():
+        raise unsupported(call, "packed sequences of different lengths not made by "
+                                "nn.utils.rnn.pack_padded_sequence in the exported forward")
+    else:
+        steps = int(sizes.size)
     if w_hr is not None:
+        if lengths is not None:
+            raise unsupported(call, "LSTM with proj_size on packed sequences")
         return projected_lstm(g, call)
-    steps = int(sizes.size)
     hidden = call.arrays[2].shape[1]
     # the batch is left open (-1): the (T*B, I) rows are time-major and T is fixed
     seq = g.node("Reshape", [x, g.ints([steps, -1, call.arrays[0].shape[1]])])
@@ -1227,11 +1241,12 @@ def rnn_layer(g, call):
     attrs = dict(hidden_size=hidden, direction="reverse" if reverse else "forward")
     if mode == "LSTM":
         c = initial_state(g, c0)
-        y, h_n, c_n = g.node("LSTM", [seq, w, r, b, None, h, c], n_out=3, **attrs)
+        y, h_n, c_n = g.node("LSTM", [seq, w, r, b, lengths, h, c], n_out=3, **attrs)
     elif mode == "GRU":  # torch applies r after the hidden matmul: linear_before_reset
-        y, h_n = g.node("GRU", [seq, w, r, b, None, h], n_out=2, linear_before_reset=1, **attrs)
+        y, h_n = g.node("GRU", [seq, w, r, b, lengths, h], n_out=2, linear_before_reset=1,
+                        **attrs)
     else:
-        y, h_n = g.node("RNN", [seq, w, r, b, None, h], n_out=2,
+        y, h_n = g.node("RNN", [seq, w, r, b, lengths, h], n_out=2,
                         activations=["Tanh" if mode == "RNN_TANH" else "Relu"], **attrs)
     squeeze0 = g.ints([0])
     outs = [g.node("Reshape", [y, g.ints([-1, hidden])]),
@@ -1239,6 +1254,9 @@ def rnn_layer(g, call):
     if mode == "LSTM":
         outs.append(g.node("Squeeze", [c_n, squeeze0]))
     return outs
+
+
+rnn_layer.packed_rows = True  # its output stays in the input's packed layout
 
 
 def initial_state(g, state):

@@ -37,12 +37,13 @@ class Call:
     unknown or not a Tensor)."""
 
     __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup", "varying", "in_varying",
-                 "index", "bind_array")
+                 "index", "bind_array", "packed")
 
     def __init__(self, fn, inputs, arrays, outputs, ctx, lookup, tracer=None):
         self.fn, self.inputs, self.arrays, self.outputs, self.ctx = fn, inputs, arrays, outputs, ctx
         self.lookup = lookup
         self.varying = self.in_varying = None
+        self.packed = None  # a PackedSequence's data among the inputs: its layout (_packed.py)
         # an index array argument -> its ONNX value (``Tracer.index_value``); an array the op
         # returns to its caller (topk's indices) bound to a value
         self.index = tracer.index_value if tracer else None
@@ -67,6 +68,8 @@ class Tracer:
         self.versions = {}   # fixed value's name -> its tensor's version when bound
         self.traced_ints = []  # integer arrays of values that are not fixed (see ``constant``)
         self._keep = []      # everything keyed by id() stays alive while tracing
+        self.paused = 0      # > 0: ops run unrecorded (inside a function _packed.py maps whole)
+        self.layouts = {}    # value name -> the packed-sequence layout it is in (_packed.py)
         self.probe = None    # [(fn, argument shapes, output shapes)] of the probe run
         self.frozen = {}     # fixed value's name -> the op that made or read it, where its
         #                      shape follows the dynamic axes (it cannot: see check_frozen)
@@ -132,6 +135,8 @@ class Tracer:
 
     # -- recording --------------------------------------------------------------------------
     def record(self, fn, args, result):
+        if self.paused:
+            return
         outs = result if type(result) is tuple else (result,)
         inputs, arrays = [], []
         for a in args:
@@ -145,8 +150,7 @@ class Tracer:
                 inputs.append(a)
                 arrays.append(None)
         ctx = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
-        call = Call(fn, inputs, arrays, [o._data for o in outs], ctx,
-                    lambda array: self.by_array.get(id(array)), self)
+        call = Call(fn, inputs, arrays, [o._data for o in outs], ctx, self.array_name, self)
         self.compare_with_probe(call)
         for name, v in zip(inputs, call.in_varying or ()):
             if v is not None and any(v) and name in self.static:
@@ -165,12 +169,20 @@ class Tracer:
             raise UnsupportedOperatorError(
                 f"Exporting the operator '{fn._node_cls.name()}' ({call.name}) to ONNX is not "
                 "supported by ember.onnx")
+        call.packed = next((self.layouts[i] for i in tensor_inputs if i in self.layouts), None)
+        if call.packed is not None and not getattr(emit, "packed_rows", False):
+            raise UnsupportedOperatorError(
+                f"Exporting the operator '{fn._node_cls.name()}' ({call.name}) on a "
+                "PackedSequence's data to ONNX is not supported by ember.onnx (only the "
+                "recurrent layers and cat read packed data in the exported graph)")
         names = emit(self.graph, call)
         if not isinstance(names, (list, tuple)):
             names = [names]
         if len(names) != len(outs):
             raise AssertionError(f"the ONNX mapping of {call.name} gave {len(names)} outputs "
                                  f"for {len(outs)}")
+        if call.packed is not None:  # the row-wise outputs stay in the packed layout
+            self.layouts[names[0]] = call.packed
         for o, name in zip(outs, names):
             if isinstance(name, UnusableOutput):
                 placeholder = self.graph.fresh("unusable")
@@ -178,6 +190,19 @@ class Tracer:
                 name = placeholder
             self.bind(o, name)
 
+
+    def array_name(self, array):
+        """The traced value holding ``array``, or a view of it with the same shape and values
+        (``idx.reshape(-1)`` of a 1-d index), or None."""
+        base = array
+        while isinstance(base, np.ndarray):
+            name = self.by_array.get(id(base))
+            if name is not None:
+                same = base is array or (base.shape == array.shape
+                                         and np.array_equal(base, array))
+                return name if same else None
+            base = base.base
+        return None
 
     def bind_array(self, array, name):
         self._keep.append(array)
@@ -190,12 +215,9 @@ class Tracer:
         passed as a Tensor arrives resolved: its name.)"""
         if isinstance(array, str):
             return array
-        base = array
-        while isinstance(base, np.ndarray):
-            name = self.by_array.get(id(base))
-            if name is not None and base.shape == array.shape:
-                return name
-            base = base.base
+        name = self.array_name(array)
+        if name is not None:
+            return name
         for name, v in reversed(list(self.traced_values())):
             if v.shape == array.shape and _same_or_wrapped(v, array):
                 return name
@@ -243,6 +265,8 @@ class Tracer:
         """Tensor's paths without a Function (comparisons, argmax/argmin, floor division,
         bitwise ops): on a traced value, mapped by ``table.untraced`` when it can, else refused
         (its result would be frozen into a constant, a silently wrong graph)."""
+        if self.paused:
+            return
         other = args[0] if args else None
         if not any(isinstance(t, Tensor) and self.depends_on_inputs(t) for t in (tensor, other)):
             return
@@ -255,7 +279,7 @@ class Tracer:
         operands = [self.value(a) if isinstance(a, Tensor) else a for a in (tensor, *args)]
         arrays = [a._data if isinstance(a, Tensor) else None for a in (tensor, *args)]
         call = Call(op, operands, arrays, [result._data], None,
-                    lambda array: self.by_array.get(id(array)))
+                    self.array_name, self)
         self.bind(result, emit(self.graph, call, **kwargs))
 
 
@@ -278,16 +302,19 @@ def _shape_of(a):
     return tuple(a.shape) if isinstance(a, Tensor) else None
 
 
-def probe_shapes(run):
-    """[(fn, argument shapes, output shapes)] of each op ``run()`` applies."""
-    seen = []
+class ProbeRecord:
+    """The probe run's ops: [(fn, argument shapes, output shapes)]; ``paused`` as the
+    tracer's (the functions ``_packed`` maps whole run unrecorded in both runs alike)."""
 
-    def on_call(fn, args, result):
+    def __init__(self):
+        self.seen = []
+        self.paused = 0
+
+    def on_call(self, fn, args, result):
+        if self.paused:
+            return
         outs = result if type(result) is tuple else (result,)
-        seen.append((fn, [_shape_of(a) for a in args], [tuple(o.shape) for o in outs]))
-    with trace_calls(on_call):
-        run()
-    return seen
+        self.seen.append((fn, [_shape_of(a) for a in args], [tuple(o.shape) for o in outs]))
 
 
 class UnusableOutput:

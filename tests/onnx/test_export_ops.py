@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember import nn
 from ember.nn import functional as F
 
 from .test_export import Fn, check, export_bytes, x
@@ -214,3 +215,55 @@ def test_kl_div_batchmean_dynamic_batch():
     check(Fn(lambda a, b: F.kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean")),
           x(2, 5), x(2, 5, seed=1), run_args=[x(6, 5, seed=2), x(6, 5, seed=3)],
           input_names=["a", "b"], dynamic_axes={"a": [0], "b": [0]})
+
+
+# ------------------------------------------------------------------------------- packed sequences
+RNN = nn.utils.rnn
+
+
+@pytest.mark.parametrize("kind,kw", [("LSTM", dict(num_layers=2, bidirectional=True)),
+                                     ("GRU", dict(batch_first=True)), ("RNN", dict()),
+                                     ("LSTM", dict(batch_first=True, bidirectional=True))])
+@pytest.mark.parametrize("enforce_sorted", [False, True])
+def test_packed_sequences_of_unequal_lengths(kind, kw, enforce_sorted):
+    """pack_padded_sequence -> RNN -> pad_packed_sequence is ONNX's recurrent node with
+    sequence_lens, the lengths a graph input: other lengths (and a shorter longest one) run
+    right, padded positions hold padding_value, h_n each sequence's last state."""
+    ember.manual_seed(0)
+    layer = getattr(nn, kind)(4, 5, **kw)
+    batch_first = kw.get("batch_first", False)
+
+    def forward(a, lengths):
+        packed = RNN.pack_padded_sequence(a, lengths, batch_first=batch_first,
+                                          enforce_sorted=enforce_sorted)
+        out, state = layer(packed)
+        y, out_lengths = RNN.pad_packed_sequence(out, batch_first=batch_first,
+                                                 padding_value=-7.0)
+        return y, out_lengths, state
+    shape = (3, 5, 4) if batch_first else (5, 3, 4)
+    traced, other = (ints(5, 3, 2), ints(4, 4, 1)) if enforce_sorted else \
+        (ints(2, 5, 3), ints(4, 1, 4))
+    check(Fn(forward, layer), x(*shape), traced, run_args=[x(*shape, seed=3), other])
+
+
+def test_packed_sequences_dynamic_batch_initial_state_and_total_length():
+    ember.manual_seed(0)
+    gru = nn.GRU(4, 5, num_layers=2)
+
+    def forward(a, lengths, h):
+        out, h_n = gru(RNN.pack_padded_sequence(a, lengths, enforce_sorted=False), h)
+        return RNN.pad_packed_sequence(out, total_length=6)[0], h_n
+    check(Fn(forward, gru), x(5, 2, 4), ints(3, 5), x(2, 2, 5, seed=1),
+          run_args=[x(5, 4, 4, seed=2), ints(1, 5, 2, 4), x(2, 4, 5, seed=4)],
+          input_names=["a", "lengths", "h"],
+          dynamic_axes={"a": {1: "batch"}, "lengths": {0: "batch"}, "h": {1: "batch"}})
+
+
+def test_packed_data_used_otherwise_raises():
+    gru = nn.GRU(4, 5)
+
+    def forward(a):
+        packed = RNN.pack_padded_sequence(a, [3, 2])
+        return gru(RNN.PackedSequence(packed.data * 2, packed.batch_sizes))[1]
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="PackedSequence's data"):
+        export_bytes(Fn(forward, gru), (x(3, 2, 4),))
