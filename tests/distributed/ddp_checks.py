@@ -190,6 +190,20 @@ def _unused_raises(ember, dist, rank, world):
         raise AssertionError("no error")
 
 
+@check("different_models_raise")
+def _different_models(ember, dist, rank, world):
+    """torch's check at wrap time: every rank must wrap the same parameters."""
+    for make, expected in ((lambda: ember.nn.Linear(2, 2 + (rank == 1)), "has parameter 0 of shape"),
+                           (lambda: ember.nn.Linear(2, 2, bias=rank != 1), "inconsistent")):
+        try:
+            ember.nn.parallel.DistributedDataParallel(make())
+        except RuntimeError as e:
+            assert str(e).startswith("DDP expects same model across all ranks"), str(e)
+            assert expected in str(e), str(e)
+        else:
+            raise AssertionError("no error")
+
+
 @check("broadcast_buffers")
 def _broadcast_buffers(ember, dist, rank, world):
     """Buffers follow rank 0's before each forward; with broadcast_buffers=False they stay
