@@ -31,8 +31,13 @@ _MPI = None
 def is_available() -> bool:
     """Whether the engine can be imported. Only looks for it (importing mpi4py.MPI would
     initialise MPI in this process, a side effect a query must not have)."""
-    return _MPI is not None or (importlib.util.find_spec("mpi4py") is not None
-                                and importlib.util.find_spec("mpi4py.MPI") is not None)
+    if _MPI is not None:
+        return True
+    try:
+        return (importlib.util.find_spec("mpi4py") is not None
+                and importlib.util.find_spec("mpi4py.MPI") is not None)
+    except (ImportError, ValueError):  # a broken or blocked install
+        return False
 
 
 def mpi():

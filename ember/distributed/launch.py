@@ -261,6 +261,10 @@ def _cli_run(args) -> int:
                            f"failed workers; only 0 is supported")
     if args.no_python:
         raise CommandError("--no-python is not supported: ember run's workers are Python")
+    try:
+        mpiexec_path()
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
     if not args.module and not os.path.isfile(args.training_script):
         raise CommandError(f"the training script {args.training_script} does not exist")
     port = args.master_port

@@ -96,7 +96,9 @@ def test_plain_python_explains_how_to_launch_and_runs_world_size_one(tmp_path):
     """Without a launcher: world_size > 1 raises saying how to start the processes;
     world_size=1 is a working one-process group (as torch's gloo)."""
     script = write_script(tmp_path, """
+        import sys
         import ember, ember.distributed as dist
+        print("MPI IMPORTED:", "mpi4py" in sys.modules)  # the engine loads on first use only
         try:
             dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29999", rank=0,
                                     world_size=2)
@@ -124,6 +126,7 @@ def test_plain_python_explains_how_to_launch_and_runs_world_size_one(tmp_path):
     proc = run([sys.executable, script], timeout=60, RANK="", WORLD_SIZE="")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
+    assert "MPI IMPORTED: False" in out
     assert "ERROR: init_process_group(world_size=2)" in out and "ember run" in out
     assert "mpiexec" in out and "ember.multiprocessing.spawn" in out
     assert "ENV ERROR: Error initializing torch.distributed using env:// rendezvous: " \
@@ -144,6 +147,23 @@ def test_ember_run_argument_errors(args, message, capsys):
     from ember.distributed.run import main
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_without_the_engine_imports_work_and_init_names_the_extra(monkeypatch, capsys):
+    """mpi4py missing: ember.distributed imports, is_available() is False, and
+    init_process_group / ember run say what to install."""
+    import ember.distributed as dist
+    from ember.distributed import _engine
+    from ember.distributed.run import main
+    monkeypatch.setattr(_engine, "_MPI", None)
+    monkeypatch.setitem(sys.modules, "mpi4py", None)   # import mpi4py now fails
+    monkeypatch.setitem(sys.modules, "mpi4py.MPI", None)
+    assert not dist.is_available() and not dist.is_gloo_available()
+    with pytest.raises(RuntimeError, match=r"pip install 'ember\[distributed\]'"):
+        dist.init_process_group("gloo", rank=0, world_size=1)
+    assert not dist.is_initialized()
+    assert main(["x.py"]) == 2
+    assert "pip install 'ember[distributed]'" in capsys.readouterr().err
 
 
 def _free_port() -> int:
