@@ -173,8 +173,6 @@ def _rank_and_size(init_method: str, rank: int, world_size: int):
                 return int(os.environ[name])
             if _engine.launched_by_mpiexec():
                 return int(os.environ[mpi_name])
-            if world_size == 1 and name == "RANK":  # a one-process group needs no launcher
-                return 0
             raise _launch_error(name)
         if rank < 0:
             rank = env_int("RANK", "PMI_RANK")
