@@ -190,14 +190,24 @@ def build_report(model, input_size, *, name=None, image=None, mean=None, std=Non
     scale = _normalization(mean, std, input_size) if image is not None else None
     dtype = _model_dtype(model)
     report = Report(name or type(model).__name__, input_size, str(dtype).replace("ember.", ""))
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()   # batch norm uses its running statistics, dropout is off: one fixed function
+    try:
+        _gather(report, model, input_size, image, scale, dtype, max_bytes)
+    finally:
+        for m, training in modes:   # the caller's model is left in the mode it was in
+            m.training = training
+    return report
+
+
+def _gather(report, model, input_size, image, scale, dtype, max_bytes):
     try:
         report.summary = summary(model, input_size, explain=True, dtype=dtype, max_bytes=max_bytes)
     except MemoryLimitError:
         raise
     except Exception as e:  # noqa: BLE001 - the model's own code decides what it raises
         report.failure = _locate_failure(model, input_size, dtype, e)
-        return report
+        return
     s = report.summary
     check_memory("the receptive-field pass (a forward pass keeping its graph)",
                  2 * (s.input_bytes + s.activation_bytes), max_bytes)
@@ -209,7 +219,6 @@ def build_report(model, input_size, *, name=None, image=None, mean=None, std=Non
     report.activations = _activation_curves(model)
     if image is not None:
         _add_features(report, model, image, scale, dtype)
-    return report
 
 
 def _normalization(mean, std, input_size):

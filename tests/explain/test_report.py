@@ -89,6 +89,20 @@ def test_numbers_are_summarys(lenet_page):
     assert ">61,706<" in text and ">416,520 (0.42 M)<" in text
 
 
+def test_runs_in_eval_mode_and_leaves_the_mode_as_it_was():
+    """Batch norm after global pooling sees one value per channel for a batch of 1: an error in
+    training mode (as ResNet's last one at 32x32), fine in eval mode (running statistics)."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(1), nn.BatchNorm2d(2))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        model(ember.zeros(1, 1, 6, 6))
+    report = build_report(model, (1, 1, 6, 6))
+    assert report.failure is None and report.summary.layers[-1].output_shape == (1, 2, 1, 1)
+    assert all(m.training for m in model.modules())
+    model.eval()
+    build_report(model, (1, 1, 6, 6))
+    assert not any(m.training for m in model.modules())
+
+
 def test_receptive_fields_and_memory_are_shown(lenet_page):
     model, report, text = lenet_page
     rows = _parse(text).rows
