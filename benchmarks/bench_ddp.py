@@ -10,9 +10,9 @@ per repeat; a round's figure is the median repeat, a case's the best round. The 
 ember <= 1.0x torch on 2 processes.
 
 Overlap: ember's rank 0 also reports how much of the gradients' all-reduce time backward hid,
-``1 - exposed / alone``: ``exposed`` is the wait left after backward's last gradient (the median
-over the timed steps of DDP's ``backward_comm_wait_time``), ``alone`` the same buckets'
-all-reduces timed by themselves. It is measured with the default buckets (LeNet's 177 KB of
+``1 - exposed / alone``: ``exposed`` is how long the communication lasts past the last rank's
+end of backward (median over 20 steps; the ranks' clocks are one machine's), ``alone`` the same
+buckets' all-reduces timed by themselves after a barrier. It is measured with the default buckets (LeNet's 177 KB of
 gradients fit in one bucket, reduced when backward ends: nothing to hide) and with 0.05 MB
 buckets, where the first buckets start while backward still runs.
 
@@ -120,24 +120,32 @@ def _timed(step, dist, repeat, min_time, torch):
 
 
 def _overlap(torch, world, bucket_cap_mb, steps=20):
-    """(fraction of the all-reduce time hidden behind backward, buckets) for ember's DDP."""
+    """(fraction of the all-reduce time hidden behind backward, buckets, alone ms) for ember's
+    DDP. The ranks' clocks are one (CLOCK_MONOTONIC, one machine): the exposed part of a step's
+    communication is how long it lasts past the *last* rank's end of backward, so a rank that
+    waits for a slower one does not count as communicating."""
     model, step, dist = _training_step(torch, world, bucket_cap_mb)
     for _ in range(3):
         step()
-    exposed = []
+    marks = []
     for _ in range(steps):
         step()
-        exposed.append(model._get_ddp_logging_data()["backward_comm_wait_time"])
+        t = model.reducer.times
+        marks += [t["backward_end"], t["comm_end"]]
+    mine = torch.tensor(marks, dtype=torch.float64)
+    everyone = [torch.zeros_like(mine) for _ in range(world)]
+    dist.all_gather(everyone, mine)
+    ends = torch.stack(everyone).reshape(world, steps, 2).amax(0)  # the last rank's, per step
+    exposed = (ends[:, 1] - ends[:, 0]).clamp(min=0).median().item()
     alone = []
-    buckets = model.reducer.buckets
     for _ in range(steps):
         dist.barrier()
         start = time.perf_counter()
-        for b in buckets:
+        for b in model.reducer.buckets:
             dist.all_reduce(b.tensor)
         alone.append(time.perf_counter() - start)
-    hidden = 1 - statistics.median(exposed) / statistics.median(alone)
-    return max(0.0, min(1.0, hidden)), len(buckets), statistics.median(alone) * 1e3
+    hidden = 1 - exposed / statistics.median(alone)
+    return max(0.0, min(1.0, hidden)), len(model.reducer.buckets), statistics.median(alone) * 1e3
 
 
 def worker_main(argv) -> None:
