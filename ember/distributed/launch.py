@@ -282,15 +282,24 @@ def _cli_run(args) -> int:
                TORCHELASTIC_MAX_RESTARTS="0", TORCHELASTIC_RUN_ID=env.get("TORCHELASTIC_RUN_ID",
                                                                           "none"))
     kind = "module" if args.module else "script"
+    # A scheduler's SIGTERM must end the ranks too, not orphan them: turn it into an exit,
+    # which run_workers answers by terminating mpiexec (and so the ranks).
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         rc, failure = run_workers([kind, args.training_script, *args.training_script_args],
                                   nproc, env, args.node_rank)
     except RuntimeError as e:
         raise CommandError(str(e)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if failure is None:
         return 0
     print(_failure_report(args.training_script, failure, args.node_rank * nproc), file=sys.stderr)
     return 1
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def _failure_report(script: str, f: Failure, first_rank: int) -> str:
