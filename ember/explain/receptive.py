@@ -104,7 +104,8 @@ def conv_field(field: Field, kernel_size, stride=1, padding=0, dilation=1) -> Fi
 def receptive_field(model, input_shape, dtype=None) -> list:
     """The receptive field of every module's output in ``model`` on an input of shape
     ``input_shape`` = (N, C, *spatial): a list of :class:`LayerField` in the order the modules
-    first ran (the model itself first, as in :func:`~ember.explain.summary.summary`).
+    first ran (the model itself first, as in :func:`~ember.explain.summary.summary`). The
+    model runs once, in eval mode, and is left as it was.
 
     >>> from ember import nn
     >>> fields = receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2)), (1, 1, 8, 8))
@@ -138,11 +139,12 @@ def receptive_field(model, input_shape, dtype=None) -> list:
         if record[1] is None:    # a module called twice is shown at its first call
             record[1:] = [tuple(out.shape), field]
 
+    from ember.explain.summary import eval_mode
     try:
         for _, module in model.named_modules():
             handles.append(module.register_forward_pre_hook(pre_hook))
             handles.append(module.register_forward_hook(hook))
-        with ember.enable_grad():
+        with ember.enable_grad(), eval_mode(model):
             model(x)
     finally:
         for handle in handles:

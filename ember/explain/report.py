@@ -36,7 +36,7 @@ import numpy as np
 from ember.explain.limits import DEFAULT_MAX_BYTES, MemoryLimitError, check_memory
 from ember.explain.receptive import receptive_field
 from ember.explain.sizes import SizeError
-from ember.explain.summary import _shape_of, explain_module, summary
+from ember.explain.summary import _shape_of, eval_mode, explain_module, summary
 
 __all__ = ["Report", "ReportFailure", "build_report", "report_html", "write_report",
            "load_input_image", "layer_family", "FAMILIES"]
@@ -190,13 +190,10 @@ def build_report(model, input_size, *, name=None, image=None, mean=None, std=Non
     scale = _normalization(mean, std, input_size) if image is not None else None
     dtype = _model_dtype(model)
     report = Report(name or type(model).__name__, input_size, str(dtype).replace("ember.", ""))
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()   # batch norm uses its running statistics, dropout is off: one fixed function
-    try:
+    # batch norm uses its running statistics, dropout is off: one fixed function, and the
+    # caller's model is left as it was
+    with eval_mode(model):
         _gather(report, model, input_size, image, scale, dtype, max_bytes)
-    finally:
-        for m, training in modes:   # the caller's model is left in the mode it was in
-            m.training = training
     return report
 
 

@@ -9,6 +9,7 @@ shape the layer really produced.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import re
@@ -18,7 +19,7 @@ import numpy as np
 from ember.explain.limits import check_memory
 from ember.explain.sizes import SizeError, explain_size
 
-__all__ = ["summary", "Summary", "LayerInfo", "MODELS", "load_model", "explain_module",
+__all__ = ["summary", "Summary", "LayerInfo", "MODELS", "load_model", "explain_module", "eval_mode",
            "lenet", "mlp", "small_cnn", "dcgan_generator"]
 
 
@@ -61,15 +62,19 @@ def summary(model, input_size, *, explain=False, dtype=None, max_bytes=None) -> 
 
     ``max_bytes``: refuse (:class:`~ember.explain.limits.MemoryLimitError`) an input, or a
     layer whose input and estimated output, above that many bytes - checked before each layer
-    runs, so a huge ``input_size`` fails at once instead of after allocating."""
+    runs, so a huge ``input_size`` fails at once instead of after allocating.
+
+    The model runs in eval mode (:func:`eval_mode`): the pass leaves batch norm's running
+    statistics and the random streams (dropout) as they were."""
     import ember
 
     input_size = tuple(int(v) for v in input_size)
     itemsize = np.dtype(ember.zeros(1, dtype=dtype).numpy().dtype).itemsize
     check_memory("the input", int(np.prod(input_size)) * itemsize, max_bytes)
     names = {id(m): name for name, m in model.named_modules()}
-    records = _record_forward(model, ember.zeros(input_size, dtype=dtype), names, itemsize,
-                              max_bytes)
+    with eval_mode(model):
+        records = _record_forward(model, ember.zeros(input_size, dtype=dtype), names, itemsize,
+                                  max_bytes)
     layers, per_depth = [], {}
     for key, rec in records.items():
         name = names.get(key, "")
@@ -86,6 +91,20 @@ def summary(model, input_size, *, explain=False, dtype=None, max_bytes=None) -> 
                    sum(info.mult_adds for info in layers),
                    int(np.prod(input_size)) * itemsize, activation,
                    sum(p.numel() * p.element_size() for p in all_params))
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """``model.eval()`` for the block, then every module back in the mode it was in. A look at
+    a model must not change it: in training mode a forward pass updates batch norm's running
+    statistics and draws dropout masks from the global random stream."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
 def _record_forward(model, x, names, itemsize: int, max_bytes) -> dict:

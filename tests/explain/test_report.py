@@ -103,6 +103,23 @@ def test_runs_in_eval_mode_and_leaves_the_mode_as_it_was():
     assert not any(m.training for m in model.modules())
 
 
+def test_looking_at_a_model_does_not_change_it():
+    """summary, receptive_field and the report leave batch norm's running statistics and the
+    random stream (dropout masks) as they were."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(), nn.ReLU())
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    ember.manual_seed(0)
+    want = ember.rand(3)
+    ember.manual_seed(0)
+    summary(model, (2, 1, 6, 6))
+    receptive_field(model, (2, 1, 6, 6))
+    build_report(model, (2, 1, 6, 6), image=np.full((2, 1, 6, 6), 0.5))
+    assert ember.equal(ember.rand(3), want)
+    for key, value in model.state_dict().items():
+        assert ember.equal(value, state[key]), key
+    assert all(m.training for m in model.modules())
+
+
 def test_receptive_fields_and_memory_are_shown(lenet_page):
     model, report, text = lenet_page
     rows = _parse(text).rows
