@@ -2,6 +2,8 @@
 inputs, compare the outputs and every input's gradient."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -120,3 +122,15 @@ def _torch_kind(err):
         if isinstance(err, kind):
             return kind
     return Exception
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch on ``n`` threads for a block: its OpenMP pool on thousands of tiny oracle calls,
+    on the shared 2-core machine, costs 10-20x the work."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -327,10 +327,53 @@ def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
                                f"pad={p}, kernel_size={k} and dilation={d}")
     # ATen's pool2d/3d_shape_check then also bound the pad by half the *undilated* kernel
     if any(p > k // 2 for k, p in zip(kernel_size, padding)):
-        names = _axis_names(len(kernel_size))
         raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
-                           + ", ".join(f"pad{a} = {p}" for a, p in zip(names, padding)) + ", "
-                           + ", ".join(f"k{a} = {k}" for a, k in zip(names, kernel_size)))
+                           + _half_kernel_numbers(kernel_size, padding))
+
+
+def _half_kernel_numbers(kernel_size, padding) -> str:
+    """The numbers of ATen's "pad should be smaller than or equal to half of kernel size" in
+    its own order: W before H in 2-d, and a different layout in 3-d (Pool.h). A 1-d pool with
+    indices runs as a 2-d one over a unit H axis, and says so."""
+    if len(kernel_size) == 3:
+        (kt, kh, kw), (pt, ph, pw) = kernel_size, padding
+        return f"kT: {kt} kW: {kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}"
+    (kh, kw), (ph, pw) = ((1, *kernel_size), (0, *padding)) if len(kernel_size) == 1 else \
+        (kernel_size, padding)
+    return f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}"
+
+
+def check_max_pool1d_args(kernel_size, stride, padding, dilation) -> None:
+    """max_pool1d without indices has checks of its own in ATen (MaxPooling.h's
+    check_max_pool1d), in this order and with these words."""
+    (k,), (s,), (p,), (d,) = kernel_size, stride, padding, dilation
+    if k <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s}")
+    if p < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                           f"padding={p} and kernel_size={k}")
+    if d <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d}")
+
+
+def check_max_pool1d_output(in_size: int, kernel, stride, padding, dilation, ceil_mode) -> int:
+    out = pool_output_size(in_size, kernel, stride, padding, dilation, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+    return out
+
+
+def check_avg_pool3d_input_size(shape, kernel_size) -> None:
+    """ATen's avg_pool3d (alone among the pools) refuses an input smaller than the kernel even
+    where the padding would make room for a window (pool3d_shape_check's check_input_size)."""
+    (t, h, w), (kt, kh, kw) = tuple(shape)[-3:], kernel_size
+    if t < kt or h < kh or w < kw:
+        raise RuntimeError(f"input image (T: {t} H: {h} W: {w}) smaller than kernel size "
+                           f"(kT: {kt} kH: {kh} kW: {kw})")
 
 
 def check_pool_input(name: str, shape, n: int) -> None:

@@ -242,13 +242,9 @@ def test_outcomes_of_ember_and_torch_agree_on_the_helpers():
             assert e == t, config
         elif e[1] != t[1]:
             mismatched.append((config, e[1], t[1]))
-    # known: ember prints pool2d's half-kernel check as padH, padW, kH, kW; torch (Pool.h) as
-    # padW, padH, kW, kH - see test_pool_pad_half_message_is_torchs
-    assert all("half of kernel size" in m[1] for m in mismatched), mismatched[:3]
+    assert not mismatched, mismatched[:3]
 
 
-@pytest.mark.xfail(strict=True, reason="ember/nn/_shapes.py check_pool_args prints padH, padW, "
-                   "kH, kW; torch's Pool.h pool2d_shape_check prints padW, padH, kW, kH")
 def test_pool_pad_half_message_is_torchs():
     config = _TEMPLATE_CASES["pool_pad_half"]
     assert outcome(ember, config) == outcome(torch, config)

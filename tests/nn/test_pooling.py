@@ -1,6 +1,7 @@
 """Pooling layers and functions against torch: values, indices and gradients (float64 and
 float32) over property-generated configurations in 1, 2 and 3 dims; the tutorials' examples;
 one named test per pooling trap of TRAPS.md; argument errors."""
+import itertools
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ import ember
 import ember.nn.functional as F
 from ember import nn
 from ember.nn import _shapes as S
-from tests.helpers import assert_close, check_against_torch, same_error, to_numpy
+from tests.helpers import assert_close, check_against_torch, same_error, to_numpy, torch_threads
 
 DTYPES = ["float64", "float32"]
 RNG = np.random.default_rng(2024)
@@ -508,3 +509,71 @@ def test_fractional_module_is_random_but_reproducible():
         nn.FractionalMaxPool2d(2, output_size=3, output_ratio=0.5)
     with pytest.raises(ValueError, match="kernel_size must be greater than 0"):
         nn.FractionalMaxPool3d(0, output_size=3)
+
+
+# -- bad windows: ember raises exactly where torch raises ---------------------------------------
+
+def _pool_outcome(lib, family, n, kw, shape, return_indices=False):
+    F_ = lib.nn.functional
+    x = lib.zeros(shape)
+    try:
+        if family == "max":
+            getattr(F_, f"max_pool{n}d")(x, return_indices=return_indices, **kw)
+        elif family == "avg":
+            getattr(F_, f"avg_pool{n}d")(x, **kw)
+        else:
+            getattr(F_, f"lp_pool{n}d")(x, 2, **kw)
+    except RuntimeError as e:
+        return str(e).split("\n")[0]
+    return None
+
+
+def _window_grid():
+    for n in (1, 2, 3):
+        for k, s, p, d in itertools.product((0, 1, 3), (0, 1, 2), (-1, 0, 1, 2), (1, 2, 4)):
+            for family in ("max", "avg", "lp"):
+                if family != "max" and d != 1 or family == "lp" and (p or n == 3 and k == 0):
+                    continue
+                kw = dict(kernel_size=k, stride=s)
+                if family != "lp":
+                    kw["padding"] = p
+                if family == "max":
+                    kw["dilation"] = d
+                for size in (2, 7):
+                    yield n, family, kw, (1, 2) + (size,) * n
+
+
+def test_a_bad_window_raises_where_torch_raises():
+    """Over a grid of kernels, strides, pads and dilations (zero and negative included) and an
+    input smaller than the kernel, ember and torch agree on whether the call is an error:
+    never a result where torch refuses (avg_pool3d refuses an input smaller than its kernel
+    even where the padding would make room: found by this grid)."""
+    disagree = []
+    with torch_threads(1):
+        for n, family, kw, shape in _window_grid():
+            e, t = (_pool_outcome(lib, family, n, kw, shape) for lib in (ember, torch))
+            if (e is None) != (t is None):
+                disagree.append((family, n, kw, shape, e, t))
+    assert not disagree, disagree[:5]
+
+
+@pytest.mark.parametrize("family,n,kw,shape,return_indices", [
+    ("max", 2, dict(kernel_size=(2, 6), padding=(1, 3), dilation=3), (1, 1, 9, 9), False),
+    ("max", 3, dict(kernel_size=(2, 6, 4), padding=(1, 3, 2), dilation=3), (1, 1, 9, 9, 9), False),
+    ("max", 1, dict(kernel_size=2, padding=2, dilation=4), (1, 1, 9), True),
+    ("max", 1, dict(kernel_size=2, padding=2, dilation=4), (1, 1, 9), False),
+    ("max", 1, dict(kernel_size=0), (1, 1, 9), False),
+    ("max", 1, dict(kernel_size=2, stride=0), (1, 1, 9), False),
+    ("max", 1, dict(kernel_size=2, padding=-1), (1, 1, 9), False),
+    ("max", 1, dict(kernel_size=2, dilation=0), (1, 1, 9), False),
+    ("max", 1, dict(kernel_size=2, dilation=4), (1, 1, 2), False),
+    ("avg", 3, dict(kernel_size=3, padding=1), (1, 1, 2, 3, 3), False),
+    ("lp", 3, dict(kernel_size=3), (1, 1, 3, 2, 3), False),
+])
+def test_bad_window_messages_are_torchs(family, n, kw, shape, return_indices):
+    """ATen's own words and number order: W before H in 2-d's half-kernel check, 3-d's own
+    layout, max_pool1d's checks of its own (without indices; with them it is a 2-d pool),
+    avg_pool3d's input-smaller-than-kernel check."""
+    with torch_threads(1):
+        e, t = (_pool_outcome(lib, family, n, kw, shape, return_indices) for lib in (ember, torch))
+    assert t is not None and e == t

@@ -177,16 +177,19 @@ def _check_input(name: str, input, n: int) -> None:
     S.check_pool_input(name, input.shape, n)
 
 
-def _window_args(n: int, kernel_size, stride, padding, dilation=1):
-    """Normalise kernel/stride/padding/dilation to n-tuples (stride None or [] -> kernel) and
-    check them."""
+def _window_tuples(n: int, kernel_size, stride, padding, dilation=1):
+    """kernel/stride/padding/dilation as n-tuples (stride None or [] -> kernel)."""
     kernel = S._ntuple(n, "kernel_size")(kernel_size)
     no_stride = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
     stride = kernel if no_stride else S._ntuple(n, "stride")(stride)
-    padding = S._ntuple(n, "padding")(padding)
-    dilation = S._ntuple(n, "dilation")(dilation)
-    S.check_pool_args(kernel, stride, padding, dilation)
-    return kernel, stride, padding, dilation
+    return kernel, stride, S._ntuple(n, "padding")(padding), S._ntuple(n, "dilation")(dilation)
+
+
+def _window_args(n: int, kernel_size, stride, padding, dilation=1):
+    """The window's n-tuples, checked as ATen's 2-d/3-d pools check them."""
+    window = _window_tuples(n, kernel_size, stride, padding, dilation)
+    S.check_pool_args(*window)
+    return window
 
 
 # -- max pooling ----------------------------------------------------------------------------------
@@ -196,6 +199,21 @@ def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
     kernel, stride, padding, dilation = _window_args(n, kernel_size, stride, padding, dilation)
     _check_input(name, input, n)
     out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, dilation, ceil_mode)
+    return _max_pool_apply(n, input, kernel, stride, padding, dilation, out_spatial)
+
+
+def _max_pool1d_without_indices(input, kernel_size, stride, padding, dilation, ceil_mode):
+    """ATen runs max_pool1d without indices through checks of its own (other words, another
+    order: the input first) before the shared kernel."""
+    _check_input("max_pool1d", input, 1)
+    kernel, stride, padding, dilation = _window_tuples(1, kernel_size, stride, padding, dilation)
+    S.check_max_pool1d_args(kernel, stride, padding, dilation)
+    out = S.check_max_pool1d_output(input.shape[-1], *kernel, *stride, *padding, *dilation,
+                                    ceil_mode)
+    return _max_pool_apply(1, input, kernel, stride, padding, dilation, (out,))
+
+
+def _max_pool_apply(n, input, kernel, stride, padding, dilation, out_spatial):
     return _MAX_POOL[n].apply(
         input, n, lambda x: K.max_pool(x, kernel, stride, padding, dilation, out_spatial))
 
@@ -221,8 +239,10 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-d max pooling over ``(N, C, L)`` or ``(C, L)``. See ``max_pool2d``."""
-    out, indices = _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (out, indices) if return_indices else out
+    if return_indices:
+        return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool1d_without_indices(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode)[0]
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -263,6 +283,8 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     _check_input(name, input, n)
+    if n == 3:
+        S.check_avg_pool3d_input_size(input.shape, kernel)
     out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, (1,) * n, ceil_mode)
     args = (kernel, stride, padding)
     options = dict(count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
