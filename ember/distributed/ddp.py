@@ -786,6 +786,17 @@ class DistributedDataParallel(nn.Module):
         super().train(mode)
         return self
 
+    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+        """torch's uneven-inputs context manager: not in ember; give every rank the same number
+        of batches (DistributedSampler does, by padding or drop_last)."""
+        raise NotImplementedError("ember's DistributedDataParallel does not support join() "
+                                  "(uneven inputs across ranks): give every rank the same number "
+                                  "of batches, as DistributedSampler does")
+
+    def register_comm_hook(self, state, hook):
+        raise NotImplementedError("ember's DistributedDataParallel does not support communication "
+                                  "hooks: gradients are averaged by all-reduce")
+
     def _set_static_graph(self):
         if self.static_graph:
             warnings.warn("You've set static_graph to be True, no need to set it again.",

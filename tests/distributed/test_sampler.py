@@ -86,3 +86,13 @@ def test_works_as_a_dataloader_sampler():
     sampler = DistributedSampler(data, num_replicas=2, rank=0, shuffle=False)
     loader = ember.utils.data.DataLoader(data, batch_size=2, sampler=sampler)
     assert [b[0].tolist() for b in loader] == [[0, 2], [4, 6], [8]]
+
+
+def test_default_replicas_without_a_process_group_raise_as_torch():
+    if ember.distributed.is_available() and ember.distributed.is_initialized():
+        pytest.skip("a process group is initialised in this process")
+    with pytest.raises(ValueError) as theirs:
+        torch_distributed.DistributedSampler(range(4))
+    with pytest.raises(ValueError) as ours:
+        DistributedSampler(range(4))
+    assert str(ours.value) == str(theirs.value)
