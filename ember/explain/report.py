@@ -155,6 +155,8 @@ class FeatureView:
     shape: tuple
     tiles: list               # (channel, data URI, mean, max) of the first channels
     top: list                 # (channel, data URI, mean, max, (row, col) of the max) by mean
+    seen: tuple | None = None       # ((first row, last row), (first col, last col)) of the
+    seen_png: str | None = None     # input the most active channel's maximum sees, drawn
 
 
 @dataclasses.dataclass
@@ -407,8 +409,9 @@ def _add_features(report, model, image, scale, dtype):
     x = np.asarray(image, dtype=np.float64)
     if x.shape != report.input_shape:
         raise ValueError(f"the image array has shape {list(x.shape)}, the input {list(report.input_shape)}")
-    report.image_png = _png((np.clip(x[0].transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8).squeeze(),
-                            max(1, 160 // max(x.shape[2:])))
+    photo = (np.clip(x[0].transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8)
+    zoom = max(1, 160 // max(x.shape[2:]))
+    report.image_png = _png(photo.squeeze(), zoom)
     if scale is not None:
         report.notes.append("the photo was normalised: (x - mean) / std with mean "
                             f"{scale[0].ravel().tolist()}, std {scale[1].ravel().tolist()}")
@@ -430,6 +433,8 @@ def _add_features(report, model, image, scale, dtype):
     finally:
         for handle in handles:
             handle.remove()
+    for view in captured:
+        _mark_field(view, report.fields.get(view.name), photo, zoom)
     report.features = captured
     y = y[0] if isinstance(y, (tuple, list)) else y
     if hasattr(y, "dim") and y.dim() == 2:
@@ -438,6 +443,26 @@ def _add_features(report, model, image, scale, dtype):
         p /= p.sum()
         top = np.argsort(-logits, kind="stable")[:5]
         report.outputs_top = [(int(i), float(logits[i]), float(p[i])) for i in top]
+
+
+def _mark_field(view, layer_field, photo, zoom):
+    """Where in the photo the most active channel's strongest output looks: its receptive
+    field (clipped to the photo; the rest is padding) outlined on the photo."""
+    if layer_field is None or not layer_field.defined or not view.top:
+        return
+    view.seen = layer_field.field.extent(view.top[0][4])
+    rgb = np.repeat(photo, 3, axis=2) if photo.shape[2] == 1 else photo.copy()
+    rgb = np.repeat(np.repeat(rgb, zoom, 0), zoom, 1)
+    (top, bottom), (left, right) = view.seen
+    h, w = rgb.shape[:2]
+    top, left = max(top * zoom, 0), max(left * zoom, 0)
+    bottom, right = min((bottom + 1) * zoom, h) - 1, min((right + 1) * zoom, w) - 1
+    if top > bottom or left > right:
+        return
+    box = rgb[top:bottom + 1, left:right + 1]      # a view: drawing on it draws on rgb
+    green = (0, 230, 64)                           # visible on photos and on grey
+    box[:2], box[-2:], box[:, :2], box[:, -2:] = green, green, green, green
+    view.seen_png = _png(rgb)
 
 
 def load_input_image(path, input_shape):
@@ -772,12 +797,20 @@ def _features_html(r):
     for i, view in enumerate(r.features):
         first = "".join(_tile_html(c, uri, mean, mx) for c, uri, mean, mx in view.tiles)
         top = "".join(_tile_html(c, uri, mean, mx, where) for c, uri, mean, mx, where in view.top)
+        seen = ""
+        if view.seen is not None:
+            (r0, r1), (c0, c1) = view.seen
+            seen = _picture(view.seen_png, f"receptive field in {view.name}",
+                            f"what channel {view.top[0][0]}'s maximum at {view.top[0][4]} sees: "
+                            f"input rows {r0}..{r1}, columns {c0}..{c1} (outside the photo: "
+                            "padding)")
         parts.append(
             f"<details class=layer-detail{' open' if i < 2 else ''} "
             f"data-search=\"{_e((view.name + ' ' + view.type).lower())}\">"
             f"<summary><code>{_e(view.name)}</code> {_e(view.type)} {_e(_dims(view.shape))}</summary>"
             f"<p>first channels</p><div class=tiles>{first}</div>"
-            f"<p>most active channels (highest mean)</p><div class=tiles>{top}</div></details>")
+            f"<p>most active channels (highest mean)</p><div class=tiles>{top}</div>{seen}"
+            "</details>")
     return _section("features", "Feature maps", "<p>Each conv and pooling layer's output on the "
                     "photo: bright = high (each map scaled to its own range).</p>" + "".join(parts))
 

@@ -228,6 +228,21 @@ def test_feature_maps_of_a_photo():
     assert top == list(np.argsort(-conv.mean(axis=(1, 2)), kind="stable")[:4])
     assert len(report.outputs_top) == 5
     assert report.image_png.startswith("data:image/png;base64,")
+    # the receptive field of the most active channel's maximum, outlined on the photo
+    last = report.features[-1]                      # features.5: r 10, jump 4, start -3
+    (r0, r1), (c0, c1) = last.seen
+    assert last.seen == report.fields["features.5"].field.extent(last.top[0][4])
+    assert r1 - r0 == c1 - c0 == 9
+    import base64
+    import io
+    from PIL import Image
+    with Image.open(io.BytesIO(base64.b64decode(last.seen_png.split(",", 1)[1]))) as im:
+        zoom = im.width // 32
+        pixels = np.asarray(im.convert("RGB"))
+    green = (pixels == (0, 230, 64)).all(axis=-1)
+    rows, cols = np.nonzero(green)
+    assert (rows.min(), cols.min()) == (max(r0, 0) * zoom, max(c0, 0) * zoom)
+    assert (rows.max(), cols.max()) == (min(r1 + 1, 32) * zoom - 1, min(c1 + 1, 32) * zoom - 1)
     with pytest.raises(ValueError, match=r"needs an input shape \(N, 1 or 3, H, W\)"):
         build_report(lenet(), (1, 2, 32, 32), image=PHOTO)
 
