@@ -5,7 +5,7 @@
 ``fn(rank, *args)`` written by :func:`ember.multiprocessing.spawn`. Before that it sets the
 environment torchrun gives its workers (RANK, LOCAL_RANK, ... from the MPI rank) and connects
 to the launcher's socket, where it reports how it ended: ``exit CODE``, or ``error`` with the
-traceback. A rank that dies without a word (a signal) is seen by the launcher as the socket
+traceback (see :class:`Report`). A rank that dies without a word (a signal) is seen by the launcher as the socket
 closing. After an exception the process ends at once, without MPI_Finalize: finalizing waits
 for the other ranks, which may be waiting for this one.
 """
@@ -34,17 +34,32 @@ def set_rank_environment() -> int:
 
 
 class Report:
-    """The line to the launcher: ``hello RANK PID``, then ``exit CODE`` or ``error`` + text."""
+    """The line to the launcher: ``hello RANK PID``, then one ending, ``exit CODE`` or
+    ``error`` + the traceback. ``os._exit`` reports its status too (wrapped in this process
+    only): a rank that leaves that way without finalizing MPI makes hydra end the others, and
+    the launcher must tell that apart from a rank killed by a signal."""
 
     def __init__(self, path: str, rank: int):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(path)
-        self.send(f"hello {rank} {os.getpid()}\n")
+        self.ended = False
+        self._send(f"hello {rank} {os.getpid()}\n")
         # A forked child (a DataLoader worker) must not keep the line open after this
         # process dies: the launcher reads the closing as this rank's death.
         os.register_at_fork(after_in_child=self.sock.close)
+        real_exit = os._exit
 
-    def send(self, text: str) -> None:
+        def reporting_exit(code):
+            self.end(f"exit {code}\n")
+            real_exit(code)
+        os._exit = reporting_exit
+
+    def end(self, text: str) -> None:
+        if not self.ended:
+            self.ended = True
+            self._send(text)
+
+    def _send(self, text: str) -> None:
         try:
             self.sock.sendall(text.encode(errors="replace"))
         except OSError:  # the launcher is gone; nothing to tell
@@ -85,7 +100,7 @@ def main(argv) -> None:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if e.code is not None and not isinstance(e.code, int):
             print(e.code, file=sys.stderr)
-        report.send(f"exit {code}\n")
+        report.end(f"exit {code}\n")
         if code:
             _engine.abort(code)
         raise SystemExit(code) from None
@@ -93,9 +108,9 @@ def main(argv) -> None:
         text = _user_traceback(e)
         if kind != "spawn":  # spawn's parent raises it: torch's children do not print it
             sys.stderr.write(text)
-        report.send(f"error\n{text}")
+        report.end(f"error\n{text}")
         _engine.abort(1)
-    report.send("exit 0\n")
+    report.end("exit 0\n")
 
 
 if __name__ == "__main__":

@@ -40,10 +40,13 @@ class Failure:
     pid: int
     exitcode: int | None
     traceback: str = ""
+    note: str = ""  # what ended it, when the launcher knows better than the status
 
     def describe(self) -> str:
         if self.traceback:
             return self.traceback.rstrip().splitlines()[-1]
+        if self.note:
+            return self.note
         if self.exitcode is not None and self.exitcode < 0:
             return f"killed by signal {_signal_name(-self.exitcode)}"
         return f"exited with status {self.exitcode}"
@@ -121,24 +124,22 @@ def _is_hello(words) -> bool:
 def _supervise(proc, listener):
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
-    failure = failed_at = None
+    endings = []  # (Failure or None) per rank, in the order the ranks ended
+    reported_at = None
     while proc.poll() is None:
-        ended = []
         for key, _ in sel.select(timeout=0.05):
             if key.fileobj is listener:
                 conn, _ = listener.accept()
                 sel.register(conn, selectors.EVENT_READ, _Rank())
             elif not _read(key, sel):
-                ended.append(key.data.ending())
-        failure = failure or _first(ended)
-        if failure is not None and failed_at is None:
-            failed_at = time.monotonic()
-        # hydra ends the world when a rank exits non-zero; a rank that failed and still left
-        # with status 0 would leave the others running: end them after a grace period.
-        if failed_at is not None and time.monotonic() - failed_at > 2.0:
+                endings.append(key.data.ending())
+        if reported_at is None and _reported(endings):
+            reported_at = time.monotonic()
+        # hydra ends the world when a rank exits non-zero, which a rank that reported a
+        # failure does; should the others still run after a grace period, end them.
+        if reported_at is not None and time.monotonic() - reported_at > 5.0:
             _terminate(proc)
     # What the ranks that hydra ended (or that ended together with mpiexec) sent last.
-    ended = []
     for key in [k for k in sel.get_map().values() if k.fileobj is not listener]:
         key.fileobj.setblocking(False)
         try:
@@ -147,14 +148,33 @@ def _supervise(proc, listener):
         except BlockingIOError:  # nothing more, yet no end of file: count it as ended
             sel.unregister(key.fileobj)
             key.fileobj.close()
-        ended.append(key.data.ending())
+        endings.append(key.data.ending())
     sel.close()
-    rc = proc.returncode
-    failure = failure or _first(ended) or (Failure(-1, -1, rc) if rc else None)
-    if failure is not None and failure.exitcode is None:
-        # hydra exits with a killed rank's signal number as its status
-        failure.exitcode = -rc if 0 < rc < 65 else rc
-    return rc, failure
+    return proc.returncode, _root_cause(endings, proc.returncode)
+
+
+def _reported(endings):
+    """The first rank that reported a failure (an exception or a non-zero status)."""
+    return next((f for f in endings if f is not None and f.exitcode is not None), None)
+
+
+def _root_cause(endings, rc: int):
+    """The failure to report: a rank that reported one ended first (the ranks that died
+    without a word were then ended by hydra); else the first rank that died without a word:
+    killed by a signal (hydra exits with its number), or - mpiexec succeeding - ended by
+    hydra because another rank left through os._exit(0) without finalizing MPI."""
+    failure = _reported(endings)
+    silent = next((f for f in endings if f is not None), None)
+    if failure is None and rc:
+        failure = silent or Failure(-1, -1, rc)
+        if failure.exitcode is None:
+            failure.exitcode = -rc if 0 < rc < 65 else rc
+    elif failure is None and silent is not None:
+        failure = silent
+        failure.note = ("ended by mpiexec: another rank left through os._exit() without "
+                        "finalizing MPI, which makes mpiexec end the other ranks")
+        failure.exitcode = -signal.SIGKILL
+    return failure
 
 
 def _read(key, sel) -> bool:
@@ -169,14 +189,6 @@ def _read(key, sel) -> bool:
     sel.unregister(key.fileobj)
     key.fileobj.close()
     return False
-
-
-def _first(endings):
-    """The root cause among ranks that ended in the same instant: a rank that reported an
-    error or a status ended first (the others were killed after it)."""
-    failures = [f for f in endings if f is not None]
-    reported = [f for f in failures if f.exitcode is not None]
-    return (reported or failures or [None])[0]
 
 
 def _terminate(proc) -> None:
