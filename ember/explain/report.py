@@ -365,6 +365,10 @@ def _add_matrix(view, module, weight, input_shape):
         w, groups, whole = weight[:1, :1], 1, False
         small = tuple(max(1, (3 - 1) * ss + dd * (kk - 1) + 1 - 2 * pp) for kk, ss, pp, dd in zip(k, s, p, d))
         shape = (1,) + small
+        if int(np.prod(small)) > MATRIX_LIMIT ** 2:   # a large 3-d kernel: no picture to read
+            view.matrix_note = (f"even one filter's C on a {list(small)} input has "
+                                f"{int(np.prod(small)):,} columns: not drawn")
+            return
     w = np.asarray(w, dtype=np.float64)
     C = conv_matrix(w, shape, s, p, d, groups)
     probe = conv_matrix_by_probing(w, shape, s, p, d, groups)

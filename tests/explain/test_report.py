@@ -192,6 +192,11 @@ def test_conv_matrices_are_the_layers(lenet_page):
     np.testing.assert_allclose(view.matrix.matrix, want)
     assert view.matrix.real_nonzeros == np.count_nonzero(want)
     assert view.matrix_png.startswith("data:image/png;base64,")
+    grouped = nn.Sequential(nn.Conv1d(4, 2, 3, groups=2, dilation=2, padding=3))
+    view = build_report(grouped, (1, 4, 6)).convs[0]
+    want = conv_matrix(grouped[0].weight.detach().numpy().astype(np.float64), (4, 6), 1, 3, 2, 2)
+    np.testing.assert_allclose(view.matrix.matrix, want)
+    assert view.matrix.real_nonzeros == np.count_nonzero(want)
 
 
 def test_activations_with_their_derivatives():
