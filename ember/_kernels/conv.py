@@ -185,6 +185,14 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
     return gw.reshape(tuple(weight_shape))
 
 
+def _direct_work(out_shape, w_shape):
+    """The size a direct kernel's call counts as for the parallel/serial choice (SERIAL_BELOW
+    is in elements of memory-bound work, about 1 ns each; a multiply-add in these loops costs
+    about an eighth of that): LeNet's second layer, 75K input elements but 15M multiply-adds,
+    then runs on both threads."""
+    return int(np.prod(out_shape, dtype=np.int64)) * int(np.prod(w_shape[1:], dtype=np.int64)) // 8
+
+
 def _as_3d(a):
     """A contiguous (N, C, 1.., *S) view of ``a`` with three spatial dims."""
     return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
@@ -201,15 +209,16 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     merged = _merged_pays(nd, conv_out_shape, stride[-1])
     if engine is None:
         engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1], merged)
+    work = _direct_work(conv_out_shape, w.shape)
     if engine == "direct" and merged:
         result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
         direct(_merged(src, "x_t"), _as_3d(w), result_t.reshape(_merged_shape(result.shape)),
                groups, *_merged_geometry(nd, stride, padding, dilation, result.shape[0]),
-               DIRECT_BLOCK)
+               DIRECT_BLOCK, work=work)
         return _batch_first_into(result, result_t, bias)
     if engine == "direct":
         direct(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups,
-               *_geometry(nd, stride, padding, dilation), DIRECT_BLOCK)
+               *_geometry(nd, stride, padding, dilation), DIRECT_BLOCK, work=work)
     elif _batch_last_pays(nd, conv_out_shape):
         result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
         gemm(_batch_last(src, "x_t"), _batch_last_weight(w), result_t, groups,
@@ -806,7 +815,8 @@ def _direct_weight_grad(x3, gout3, wshape3, groups, geo):
     rows = gout3.shape[2] * gout3.shape[3]
     blocks = max(1, min(rows, -(-4 * numba.get_num_threads() // (n_img * o_n))))
     partial = np.zeros((n_img, o_n, blocks) + tuple(wshape3[1:]), dtype=x3.dtype)
-    _direct_weight_grad_partial(x3, gout3, partial, groups, *geo)
+    _direct_weight_grad_partial(x3, gout3, partial, groups, *geo,
+                                work=_direct_work(gout3.shape, wshape3))
     return partial.sum(axis=(0, 2))
 
 
