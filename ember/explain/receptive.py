@@ -34,6 +34,7 @@ import re
 
 import numpy as np
 
+from ember.explain.summary import eval_mode
 from ember.nn import _shapes
 
 __all__ = ["Field", "LayerField", "receptive_field", "conv_field", "identity_field"]
@@ -61,7 +62,6 @@ class Field:
 def identity_field(n: int) -> Field:
     """The input itself: each pixel sees itself."""
     return Field((1,) * n, (1,) * n, (0,) * n)
-
 
 
 @dataclasses.dataclass
@@ -139,7 +139,6 @@ def receptive_field(model, input_shape, dtype=None) -> list:
         if record[1] is None:    # a module called twice is shown at its first call
             record[1:] = [tuple(out.shape), field]
 
-    from ember.explain.summary import eval_mode
     try:
         for _, module in model.named_modules():
             handles.append(module.register_forward_pre_hook(pre_hook))
