@@ -143,7 +143,7 @@ class Reducer:
         self.hook_counts = np.zeros(len(self.params), np.int64)  # static graph, first iteration
         self.expected_hook_counts = None  # static graph, after the first iteration
         self.hook_counts_left = None
-        # timing of the last backward, in time.perf_counter() seconds (see ddp_logging_data)
+        # the last backward's moments, time.perf_counter() seconds (_get_ddp_logging_data)
         self.times = {}
         self._initialize_buckets(bucket_indices, per_bucket_size_limits)
         self._hooks = self._register_hooks()
