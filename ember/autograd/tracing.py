@@ -18,15 +18,19 @@ ember.utils (layer 4) and ember.onnx (layer 5) share one mechanism.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 
 from .function import Function, tensor_class
 
-__all__ = ["trace_calls", "UNTRACED"]
+__all__ = ["trace_calls", "UNTRACED", "UNTRACED_METHODS"]
 
-# Tensor's methods that compute without a Function: (binary ufunc ops that need no gradient,
-# comparisons, argmax/argmin).
+# Tensor's methods that compute without a Function: those applying a NumPy op given as their
+# first argument (binary ops that need no gradient, comparisons, argmax/argmin) ...
 UNTRACED = ("_nograd_binary", "_compare", "_arg")
+# ... and predicates and boolean ops, reported with ``op`` None
+UNTRACED_METHODS = ("isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or",
+                    "__invert__", "any", "all")
 
 
 @contextlib.contextmanager
@@ -53,7 +57,8 @@ def trace_calls(on_call, on_untraced=None):
         on_call(cls, args, result)
         return result
 
-    untraced = {name: Tensor.__dict__[name] for name in UNTRACED} if on_untraced else {}
+    names = UNTRACED + UNTRACED_METHODS if on_untraced else ()
+    untraced = {name: Tensor.__dict__[name] for name in names}
 
     def watched(path, method):
         def run_method(self, op, *args, **kw):
@@ -63,12 +68,34 @@ def trace_calls(on_call, on_untraced=None):
             return result
         return run_method
 
+    def watched_method(path, method):
+        def run_method(self, *args, **kw):
+            result = method(self, *args, **kw)
+            if not depth[0] and threading.get_ident() == owner:
+                on_untraced(path, None, self, args, kw, result)
+            return result
+        return run_method
+
+    # ember.isnan(x) and friends hold the method they were made from: they are pointed at the
+    # watched one for the block too
+    package = sys.modules["ember"]
+    functions = {name: getattr(package, name) for name in UNTRACED_METHODS
+                 if on_untraced and not name.startswith("_") and hasattr(package, name)}
+
+    def by_name(name):
+        return lambda input, *args, **kw: getattr(Tensor, name)(input, *args, **kw)
+
     Function.apply = classmethod(traced_apply)
     for name, method in untraced.items():
-        setattr(Tensor, name, watched(name, method))
+        wrap = watched if name in UNTRACED else watched_method
+        setattr(Tensor, name, wrap(name, method))
+    for name in functions:
+        setattr(package, name, by_name(name))
     try:
         yield
     finally:
         Function.apply = apply
         for name, method in untraced.items():
             setattr(Tensor, name, method)
+        for name, fn in functions.items():
+            setattr(package, name, fn)

@@ -11,7 +11,7 @@ from ..autograd.tracing import trace_calls
 from ._graph import Graph, OnnxExporterError
 from ._symbolic import TABLE, UNTRACED
 from ._packed import packed_sequences
-from ._trace import ProbeRecord, Tracer, tracing
+from ._trace import ProbeRecord, Tracer, ValueProbe, tracing
 
 DEFAULT_OPSET = 17  # torch 2.x's legacy exporter default
 MIN_OPSET, MAX_OPSET = 13, 20  # the range the op table is written for
@@ -41,8 +41,10 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     graph = Graph(opset, dynamic=bool(dynamic_axes))
     tracer = Tracer(graph, TABLE, fold_constants=do_constant_folding, untraced_table=UNTRACED)
     params = _bind_parameters(model, tracer, export_params)
+    tracer.param_names = {name for name, _ in params}
     call_args, inputs = _bind_inputs(positional, input_names, tracer)
     with _eval_mode(model), grad_mode.enable_grad():
+        tracer.value_probe = _value_probe(model, call_args, keywords, params)
         if dynamic_axes:
             grown = _grown_inputs(call_args, inputs, dynamic_axes)
             probe = ProbeRecord()
@@ -140,6 +142,32 @@ def _bind_inputs(positional, input_names, tracer):
         inputs.append((name, leaf))
         call_args.append(leaf)
     return call_args, inputs
+
+
+def _value_probe(model, call_args, keywords, params):
+    """The model run on other values of the same shapes (each floating input's elements
+    shuffled: values in its own range), recording the constants its ops meet; None when that
+    run fails (the model rejects the shuffled values). The random stream is restored so that
+    the traced run draws what this one drew."""
+    rng = np.random.default_rng(0)
+    shuffled = []
+    for a in call_args:
+        if isinstance(a, Tensor) and a._data.dtype.kind in "fc" and a._data.size > 1:
+            a = Tensor._wrap(rng.permutation(a._data.reshape(-1)).reshape(a._data.shape))
+            a.requires_grad_(True)
+        shuffled.append(a)
+    probe = ValueProbe({id(t._data) for _, t in params},
+                       [a for a in shuffled if isinstance(a, Tensor)])
+    from .. import get_rng_state, set_rng_state
+    state = get_rng_state()
+    try:
+        with trace_calls(probe.on_call, probe.on_untraced), packed_sequences(probe):
+            model(*shuffled, **keywords)
+    except Exception:  # noqa: BLE001  (the check is skipped, the export goes on)
+        return None
+    finally:
+        set_rng_state(state)
+    return probe
 
 
 def _grown_inputs(call_args, inputs, dynamic_axes):

@@ -1592,6 +1592,75 @@ for _ufunc, _logical, _op in ((np.bitwise_and, "And", "BitwiseAnd"),
     UNTRACED["_nograd_binary", _ufunc] = bitwise(_logical, _op)
 
 
+def as_bool(g, value, dtype):
+    """A value as bool (nonzero is True), as NumPy's logical ops read it."""
+    if np.dtype(dtype).kind == "b":
+        return value
+    return g.node("Not", [g.node("Equal", [value, g.const(np.zeros((), dtype))])])
+
+
+def as_float(g, value, dtype):
+    return value if np.dtype(dtype).kind == "f" else g.node("Cast", [value], to=1)
+
+
+UNTRACED["isnan", None] = lambda g, call: g.node("IsNaN", [
+    as_float(g, call.inputs[0], call.arrays[0].dtype)])
+UNTRACED["isinf", None] = lambda g, call: g.node("IsInf", [
+    as_float(g, call.inputs[0], call.arrays[0].dtype)])
+
+
+def isfinite(g, call):
+    x = as_float(g, call.inputs[0], call.arrays[0].dtype)
+    return g.node("Not", [g.node("Or", [g.node("IsNaN", [x]), g.node("IsInf", [x])])])
+
+
+def logical(op):
+    def emit(g, call):
+        a = as_bool(g, call.inputs[0], call.arrays[0].dtype)
+        if op == "Not":
+            return g.node("Not", [a])
+        if call.arrays[1] is not None:
+            b = as_bool(g, call.inputs[1], call.arrays[1].dtype)
+        else:
+            b = g.const(np.asarray(call.inputs[1]).astype(bool))
+        return g.node(op, [a, b])
+    return emit
+
+
+def invert(g, call):  # ~: logical on bools, bitwise on integers (BitwiseNot: opset 18)
+    x = call.inputs[0]
+    if call.arrays[0].dtype.kind == "b":
+        return g.node("Not", [x])
+    if g.opset < 18:
+        raise UnsupportedOperatorError("Exporting the operator '__invert__' on integers to ONNX "
+                                       "needs opset_version >= 18")
+    return g.node("BitwiseNot", [x])
+
+
+def any_all(op):
+    def emit(g, call, dim=None, keepdim=False):
+        x, args = call.inputs[0], call.inputs[1:]
+        dim = args[0] if args else dim
+        keepdim = args[1] if len(args) > 1 else keepdim
+        ndim = call.arrays[0].ndim
+        flags = g.node("Cast", [as_bool(g, x, call.arrays[0].dtype)], to=6)  # INT32
+        axes = axes_list(dim, ndim) if ndim else None
+        y = reduce(g, op, flags, axes, int(bool(keepdim)) if dim is not None else 0)
+        if dim is None and keepdim:
+            y = g.node("Reshape", [y, g.ints([1] * ndim)])
+        return g.node("Cast", [y], to=9)  # BOOL
+    return emit
+
+
+UNTRACED["isfinite", None] = isfinite
+UNTRACED["logical_not", None] = logical("Not")
+UNTRACED["logical_and", None] = logical("And")
+UNTRACED["logical_or", None] = logical("Or")
+UNTRACED["__invert__", None] = invert
+UNTRACED["any", None] = any_all("ReduceMax")
+UNTRACED["all", None] = any_all("ReduceMin")
+
+
 # ============================================================================ losses
 from ..nn.functional import loss as L  # noqa: E402  (beside the emitters that use it)
 

@@ -71,6 +71,9 @@ class Tracer:
         self.paused = 0      # > 0: ops run unrecorded (inside a function _packed.py maps whole)
         self.layouts = {}    # value name -> the packed-sequence layout it is in (_packed.py)
         self.probe = None    # [(fn, argument shapes, output shapes)] of the probe run
+        self.value_probe = None  # ValueProbe: the constants each op met on other input values
+        self.param_names = set()
+        self._calls = 0
         self.frozen = {}     # fixed value's name -> the op that made or read it, where its
         #                      shape follows the dynamic axes (it cannot: see check_frozen)
         self._probe_at = 0
@@ -138,6 +141,8 @@ class Tracer:
         if self.paused:
             return
         outs = result if type(result) is tuple else (result,)
+        at = self._calls
+        self._calls += 1
         inputs, arrays = [], []
         for a in args:
             if isinstance(a, Tensor):
@@ -152,6 +157,7 @@ class Tracer:
         ctx = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
         call = Call(fn, inputs, arrays, [o._data for o in outs], ctx, self.array_name, self)
         self.compare_with_probe(call)
+        self.check_constants(call, at, args)
         for name, v in zip(inputs, call.in_varying or ()):
             if v is not None and any(v) and name in self.static:
                 self.frozen.setdefault(name, f"{fn._node_cls.name()} ({call.name})")
@@ -247,6 +253,29 @@ class Tracer:
         call.in_varying = [None if a is None or s is None else _differs(a.shape, s)
                            for a, s in zip(call.arrays, in_shapes)]
 
+    def check_constants(self, call, at, args):
+        """A constant argument (made outside the traced ops) that held other values when the
+        model ran on other inputs was computed from them outside ember's Functions (``.all()``,
+        ``.any()``, ``isnan``, ``logical_not``, ``~``, ...): frozen, the graph would be silently
+        wrong, so raise naming the op that reads it."""
+        probe = self.value_probe
+        if probe is None:
+            return
+        for i, (name, a) in enumerate(zip(call.inputs, args)):
+            if not isinstance(a, Tensor) or name not in self.static or name in self.param_names:
+                continue
+            seen = probe.values.get((at, i))
+            if seen is None or seen[0] is not call.fn:
+                continue
+            if seen[1].shape != a._data.shape or not np.array_equal(seen[1], a._data,
+                                                                    equal_nan=True):
+                raise UnsupportedOperatorError(
+                    f"Exporting the operator '{call.fn._node_cls.name()}' ({call.name}) to ONNX "
+                    "is not supported by ember.onnx: its argument "
+                    f"{i} was computed from the model's inputs outside ember's traced ops "
+                    "(e.g. .all(), .any(), isnan, logical_not, ~, .tolist()); exported, it "
+                    "would be a constant of the traced values")
+
     def check_frozen(self, used):
         """A fixed value the graph reads whose shape followed the dynamic axes in the probe run
         (``ember.zeros(x.size(0), ...)`` in forward, or an op on such a value or on parameters
@@ -270,7 +299,7 @@ class Tracer:
         other = args[0] if args else None
         if not any(isinstance(t, Tensor) and self.depends_on_inputs(t) for t in (tensor, other)):
             return
-        name = getattr(op, "__name__", str(op))
+        name = path if op is None else getattr(op, "__name__", str(op))
         emit = self.untraced_table.get((path, op))
         if emit is None:
             raise UnsupportedOperatorError(
@@ -315,6 +344,39 @@ class ProbeRecord:
             return
         outs = result if type(result) is tuple else (result,)
         self.seen.append((fn, [_shape_of(a) for a in args], [tuple(o.shape) for o in outs]))
+
+
+class ValueProbe:
+    """A run on other input values: the Tensor arguments each op received that no earlier op
+    made and that are not parameters (the constants of the traced run), by (op index,
+    argument position), to compare with the traced run's (``Tracer.check_constants``)."""
+
+    def __init__(self, known_arrays, inputs):
+        self.values = {}
+        self.paused = 0
+        self._known = known_arrays
+        self._made = {id(t) for t in inputs}
+        self._keep = list(inputs)  # ids stay unique while the run lasts
+        self._calls = 0
+
+    def on_call(self, fn, args, result):
+        if self.paused:
+            return
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and id(a) not in self._made and \
+                    id(a._data) not in self._known:
+                self.values[self._calls, i] = (fn, np.array(a._data))
+        self._calls += 1
+        self._made_by(result)
+
+    def on_untraced(self, path, op, tensor, args, kwargs, result):
+        if not self.paused:
+            self._made_by(result)
+
+    def _made_by(self, result):
+        outs = result if type(result) is tuple else (result,)
+        self._keep.extend(outs)
+        self._made.update(id(o) for o in outs)
 
 
 class UnusableOutput:

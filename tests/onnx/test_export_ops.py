@@ -267,3 +267,27 @@ def test_packed_data_used_otherwise_raises():
         return gru(RNN.PackedSequence(packed.data * 2, packed.batch_sizes))[1]
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="PackedSequence's data"):
         export_bytes(Fn(forward, gru), (x(3, 2, 4),))
+
+
+# ------------------------------------------------------------------------------- predicates, guards
+@pytest.mark.parametrize("fn", [
+    lambda a: ember.where(a.isnan() | ember.isinf(a), 0.0, a) + ember.isfinite(a).float(),
+    lambda a: a.nan_to_num() * ember.logical_not(a > 0).float()
+    + ember.logical_and(a > 0, a < 1).float() + (a > 1).logical_or(a < -1).float(),
+    lambda a: (a > -1).all(1, keepdim=True).float() + (a > 0).all().float()
+    + (a > 0).any(0).float() + (~(a > 0.5)).float()])
+def test_predicates_and_boolean_ops(fn):
+    """isnan/isinf/isfinite, logical_*, any/all and ~ compute with NumPy outside Functions;
+    the trace maps them (the traced and the run inputs hold nan and infinities)."""
+    check(Fn(fn), special(0), run_args=[special(3)])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a * ember.signbit(a).float(),
+    lambda a: a * ember.tensor(a.detach().sum(1, keepdim=True).tolist())])
+def test_values_computed_outside_the_trace_raise(fn):
+    """A value computed from the inputs outside ember's traced ops would be a constant of the
+    traced values: export runs the model once more on shuffled inputs, sees it differ, and
+    raises naming the op that reads it."""
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="outside ember's traced ops"):
+        export_bytes(Fn(fn), (x(4, 6),))
