@@ -173,6 +173,7 @@ class Report:
     image_png: str | None = None
     outputs_top: list = dataclasses.field(default_factory=list)   # (index, value, probability)
     notes: list = dataclasses.field(default_factory=list)         # what could not be drawn
+    sources: dict = dataclasses.field(default_factory=dict)       # leaf -> the leaf its input came from
 
 
 def build_report(model, input_size, *, name=None, image=None, mean=None, std=None,
@@ -214,6 +215,7 @@ def _gather(report, model, input_size, image, scale, dtype, max_bytes):
         report.fields = {f.name: f for f in receptive_field(model, input_size, dtype=dtype)}
     except Exception as e:  # noqa: BLE001 - the rest of the page is still worth having
         report.notes.append(f"receptive fields not computed: {type(e).__name__}: {e}")
+    report.sources = _input_sources(model, input_size, dtype)
     report.convs = _conv_views(model, s, report.notes)
     report.activations = _activation_curves(model)
     if image is not None:
@@ -283,6 +285,39 @@ def _locate_failure(model, input_size, dtype, error) -> ReportFailure:
     return ReportFailure(names.get(id(module), ""), type(module).__name__, shape,
                          f"{type(error).__name__}: {error}", explanation,
                          [(names.get(id(m), ""), type(m).__name__) for m, _ in stack[:-1]], ran)
+
+
+def _input_sources(model, input_size, dtype):
+    """For each leaf layer, the leaf whose output it took ("input": the model's input; None:
+    a tensor made by an operation in some forward, e.g. a shortcut's addition) - the diagram
+    shows where the data flow branches. Tensors are told apart by identity, so every output
+    is kept alive until the pass ends (its memory is the receptive-field pass's)."""
+    import ember
+
+    names = {id(m): name for name, m in model.named_modules()}
+    x = ember.zeros(input_size, dtype=dtype)
+    made_by, keep, sources, handles = {id(x): "input"}, [x], {}, []
+
+    def pre_hook(module, args):
+        if args and not any(True for _ in module.children()):
+            sources.setdefault(names.get(id(module), ""), made_by.get(id(args[0])))
+
+    def hook(module, args, output):
+        out = output[0] if isinstance(output, (tuple, list)) and output else output
+        if not any(True for _ in module.children()):
+            made_by[id(out)] = names.get(id(module), "")   # in place: the tensor is now this
+            keep.append(out)
+
+    for _, module in model.named_modules():
+        handles.append(module.register_forward_pre_hook(pre_hook))
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with ember.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return sources
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,15 +791,22 @@ def _diagram_html(r):
     top = max(np.log2(max(sizes)), 1.0)
     boxes = [f"<li class=\"box input\"><b>input</b> <span class=shape>{_e(_dims(r.input_shape))}</span>"
              f"{_bar(int(np.prod(r.input_shape)), top)}</li>"]
+    previous = "input"
     for info in leaves:
         family = layer_family(info.type)
         field = r.fields.get(info.name)
+        source = r.sources.get(info.name, previous)
+        parent = info.name.rsplit(".", 1)[0] if "." in info.name else ""
+        if source != previous:     # the data flow branches or joins here
+            where = (f"an operation in {parent or 'the model'}'s forward (e.g. an addition)"
+                     if source is None else "the model's input" if source == "input" else source)
+            boxes.append(f"<li class=\"from\">input from {_e(where)}</li>")
+        previous = info.name
         extra = []
         if info.params:
             extra.append(f"{info.params:,} params")
         if field is not None and field.defined:
             extra.append("sees " + " x ".join(map(str, field.field.size)))
-        parent = info.name.rsplit(".", 1)[0] if "." in info.name else ""
         boxes.append(
             f"<li class=\"box f-{family}\" data-search=\"{_e((info.name + ' ' + info.type).lower())}\">"
             f"<b><a href=#family-{family}>{_e(info.type)}</a></b> <small>{_e(info.name)}</small> "
@@ -775,8 +817,9 @@ def _diagram_html(r):
     return _section("diagram", "Diagram", "<p>The leaf layers in the order they ran, each with "
                     "its output shape and how many input pixels one of its outputs sees; the "
                     "bar's length is the output's size (log scale), the colour its family. "
-                    "Branches (shortcuts, concatenations) run one after the other here; the "
-                    "receptive fields follow the real data flow.</p><ol class=flow>"
+                    "Where a layer does not take the previous one's output (a branch, a "
+                    "shortcut's addition), a line says where its input came from.</p>"
+                    "<ol class=flow>"
                     + "".join(boxes) + "</ol>")
 
 
@@ -992,6 +1035,9 @@ tr[hidden],li[hidden],details[hidden],figure[hidden]{display:none}
 ol.flow{list-style:none;padding:0;margin:0;max-width:46rem}
 ol.flow li.box{border:1px solid var(--line);border-left:5px solid #9aa3b2;border-radius:6px;padding:.3rem .6rem;margin:0 0 1.1rem;position:relative}
 ol.flow li.box:not(:last-child)::after{content:"\\2193";position:absolute;left:1.2rem;bottom:-1.15rem;color:var(--muted)}
+ol.flow li.from{margin:-.5rem 0 .6rem .9rem;font-size:.8rem;color:#6a3d9a}
+ol.flow li.from::before{content:"\\21B3  "}
+ol.flow li.box:has(+ li.from)::after{content:none}
 ol.flow .shape{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
 ol.flow small{color:var(--muted)}
 .bar{display:block;height:4px;background:#9ec5ee;margin-top:.25rem;border-radius:2px}

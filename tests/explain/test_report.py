@@ -175,6 +175,24 @@ def test_every_family_has_a_docs_page():
     assert layer_family("BasicBlock", is_leaf=False) == "container"
 
 
+def test_diagram_shows_where_branches_take_their_input():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.act = nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 1), nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.a(x) + self.b(x))
+
+    model = nn.Sequential(nn.Conv2d(1, 1, 1), Residual())
+    report = build_report(model, (1, 1, 6, 6))
+    assert report.sources == {"0": "input", "1.a": "0", "1.b": "0", "1.act": None}
+    text = report_html(report)
+    assert text.count("<li class=\"from\">") == 2
+    assert "<li class=\"from\">input from 0</li>" in text
+    assert "input from an operation in 1&#x27;s forward (e.g. an addition)" in text
+
+
 def test_conv_matrices_are_the_layers(lenet_page):
     """Large layers: the first filter on a small input; a small layer: its own C."""
     model, report, _ = lenet_page
