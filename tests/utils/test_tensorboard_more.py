@@ -239,7 +239,7 @@ def test_add_graph_ops_without_gradients_and_buffers(tmp_path):
             h = self.norm(x)
             (h * 3).sum()  # unused
             best = h.argmax(1)
-            return h[ember.arange(h.shape[0]), best] * (h.amax(1) > 0)
+            return h[ember.arange(h.shape[0]), best] * (h.amax(1) > 0) * ~h.isnan().any(1)
 
     with SummaryWriter(tmp_path) as writer:
         writer.add_graph(Picker(), ember.randn(3, 4))
@@ -247,6 +247,8 @@ def test_add_graph_ops_without_gradients_and_buffers(tmp_path):
     ops = {n.op: n for n in nodes.values()}
     assert list(ops["argmax"].input) == [ops["NativeBatchNorm"].name]
     assert ops["greater"].input[0] == ops["Amax"].name
+    assert list(ops["invert"].input) == [ops["any"].name]
+    assert list(ops["any"].input) == [ops["isnan"].name]
     assert list(ops["NativeBatchNorm"].input) == ["input/x"] + [
         f"Picker/BatchNorm1d[norm]/{p}" for p in ("weight", "bias", "running_mean", "running_var")]
     assert list(ops["Index"].input) == [ops["NativeBatchNorm"].name, ops["argmax"].name]

@@ -256,8 +256,10 @@ class _Graph:
         self._op(_op_type(fn), args, results)
 
     def add_untraced_op(self, path, op, tensor, args, kwargs, result) -> None:
-        """Comparisons, argmax/argmin, floor division, bitwise ops: no Function, still an op."""
-        self._op(getattr(op, "__name__", str(op)), (tensor, *args), (result,))
+        """Comparisons, argmax/argmin, floor division, bitwise ops, predicates (isnan, any,
+        ~ ...): no Function, still an op."""
+        name = path.strip("_") if op is None else getattr(op, "__name__", str(op))
+        self._op(name, (tensor, *args), (result,))
 
     def add_outputs(self, outputs) -> None:
         for i, t in enumerate(outputs):
