@@ -174,7 +174,8 @@ def matmul(a, b, out=None, accumulate=False):
         return out
     c3 = out if out.ndim == 3 else out[None]
     # a 2-d operand is shared by the whole batch (stride 0, as np.matmul broadcasts it)
-    a3, b3 = (np.broadcast_to(x if x.ndim == 3 else x[None], (c3.shape[0],) + x.shape[-2:])
+    a3, b3 = (x if x.ndim == 3 and x.shape[0] == c3.shape[0] else
+              np.broadcast_to(x if x.ndim == 3 else x[None], (c3.shape[0],) + x.shape[-2:])
               for x in (a, b))
     a3, trans_a = _unit_last(a3)
     b3, trans_b = _unit_last(b3)
