@@ -93,7 +93,16 @@ SPIN_S = 1e-4        # poll flat out this long (an answer already on its way),
 YIELD_S = 1.0        # then yield the CPU between polls this long,
 MAX_SLEEP_S = 1e-3   # then sleep between polls, doubling up to this: a straggler costs no CPU
 
-_poisoned: list = []  # (requests, buffers) of timed-out operations: MPI may still write there
+_poisoned: list = []
+
+# Set (by the rendezvous' liveness line, from its thread) when a rank of another MPI world
+# has died: MPI itself would only notice at the timeout. Every wait then fails at once.
+peer_failure = None
+
+
+def report_peer_failure(text: str) -> None:
+    global peer_failure
+    peer_failure = text  # (requests, buffers) of timed-out operations: MPI may still write there
 
 
 def wait(requests, deadline: float, describe, statuses=None) -> None:
@@ -109,6 +118,10 @@ def wait(requests, deadline: float, describe, statuses=None) -> None:
         now = time.monotonic()
         if now > deadline:
             raise RuntimeError(describe())
+        if peer_failure is not None:
+            raise RuntimeError(f"ember.distributed: {peer_failure}; the process group is "
+                               f"aborted, and this process will exit with status 1 without "
+                               f"waiting for its peers")
         waited = now - start
         if waited > YIELD_S:
             time.sleep(sleep)

@@ -10,6 +10,7 @@ store is unpickled: keys and values are bytes.
 """
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import sys
@@ -125,13 +126,35 @@ def _join_worlds(base, rank: int, world_size: int, address, deadline: float, tim
         if port_name and 0 in local_ranks:
             MPI.Close_port(port_name)
         world = _ordered(merged, rank, world_size, deadline, timeout)
+        if server is not None:
+            server.watch(lambda r: _engine.report_peer_failure(
+                f"rank {r} disconnected without finalizing (it failed or was killed)"))
+        elif address[0] == "tcp":
+            _liveness.append(_store.LivenessLine(address[1], address[2], rank, deadline,
+                                                 _engine.report_peer_failure))
+    except BaseException:
+        if server is not None:
+            server.close()
+        raise
     finally:
         watchdog.cancel()
         if store is not None:
             store.close()
-        if server is not None:
-            server.close()
+    if server is not None:
+        _liveness.append(server)  # rank 0 serves the others' liveness lines until the end
+    if _liveness:
+        atexit.register(close_liveness)  # a normal exit is a clean end; os._exit is not
     return world
+
+
+_liveness: list = []  # this process's liveness line, or (rank 0) the server of all of them
+
+
+def close_liveness() -> None:
+    """A clean end (destroy_process_group, or exit): say goodbye on the lines."""
+    while _liveness:
+        held = _liveness.pop()
+        held.bye() if hasattr(held, "bye") else held.close()
 
 
 def _got(store, key: str) -> bool:

@@ -17,6 +17,7 @@ import time
 MAX_KEY = 1024
 MAX_VALUE = 1 << 20
 _SET, _GET, _ADD = b"S", b"G", b"A"
+_LINE, _BYE, _ABORT = b"L", b"B", b"X"  # liveness lines (see TCPStoreServer.watch)
 
 
 def _recv_exact(sock, n: int) -> bytes:
@@ -46,6 +47,8 @@ class TCPStoreServer:
     def __init__(self, host: str, port: int):
         self._data: dict = {}
         self._cond = threading.Condition()
+        self._lines: dict = {}        # rank -> its open liveness line
+        self._on_failure = None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._listener = socket.socket(family, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,6 +90,10 @@ class TCPStoreServer:
                             self._cond.wait_for(lambda: key in self._data or self._closed)
                             value = self._data.get(key, b"")
                         conn.sendall(_field(value))
+                    elif op == _LINE:
+                        (rank,) = struct.unpack("!q", _recv_exact(conn, 8))
+                        self._hold_line(conn, rank)
+                        return
                     elif op == _ADD:
                         (delta,) = struct.unpack("!q", _recv_exact(conn, 8))
                         with self._cond:
@@ -99,11 +106,83 @@ class TCPStoreServer:
             except (OSError, ValueError, struct.error):
                 return
 
+    # Liveness lines: after the rendezvous of several worlds every rank keeps a connection
+    # here. MPI would notice a peer of another world dying only at the group's timeout; a
+    # line that closes without a goodbye is a rank that failed or was killed, and every rank
+    # hears of it at once (as gloo's peers see a TCP connection drop).
+
+    def watch(self, on_failure) -> None:
+        """Call ``on_failure(rank)`` in this process when a line closes without a goodbye."""
+        self._on_failure = on_failure
+
+    def _hold_line(self, conn, rank: int) -> None:
+        with self._cond:
+            self._lines[rank] = conn
+        try:
+            said = conn.recv(1)
+        except OSError:
+            said = b""
+        with self._cond:
+            self._lines.pop(rank, None)
+            others = list(self._lines.values()) if said != _BYE and not self._closed else []
+        if said != _BYE and not self._closed:
+            for line in others:
+                try:
+                    line.sendall(_ABORT + struct.pack("!q", rank))
+                except OSError:
+                    pass
+            if self._on_failure is not None:
+                self._on_failure(rank)
+
     def close(self):
+        """Stop serving; the lines still open are told goodbye (a clean end, not a failure)."""
         self._closed = True
         with self._cond:
             self._cond.notify_all()
+            lines, self._lines = list(self._lines.values()), {}
+        for line in lines:
+            try:
+                line.sendall(_BYE)
+            except OSError:
+                pass
         self._listener.close()
+
+
+class LivenessLine:
+    """A rank's line to the store's server (see TCPStoreServer.watch): ``on_failure(text)``
+    runs (in a thread) when the server reports a rank gone or itself disappears; ``bye()``
+    closes the line as a clean end."""
+
+    def __init__(self, host: str, port: int, rank: int, deadline: float, on_failure):
+        self._store = TCPStore(host, port, deadline)
+        self._sock = self._store._sock
+        self._sock.settimeout(None)
+        self._sock.sendall(_LINE + _field(b"") + struct.pack("!q", rank))
+        self._done = False
+        self._on_failure = on_failure
+        threading.Thread(target=self._listen, daemon=True, name="ember-liveness").start()
+
+    def _listen(self):
+        try:
+            said = _recv_exact(self._sock, 1)
+            rank = struct.unpack("!q", _recv_exact(self._sock, 8))[0] if said == _ABORT else None
+        except (OSError, ConnectionError):
+            said, rank = b"", None
+        if self._done or said == _BYE:
+            return
+        self._on_failure(f"rank {rank} disconnected without finalizing (it failed or was killed)"
+                         if rank is not None else
+                         "rank 0, which serves the rendezvous, disconnected without finalizing "
+                         "(it failed or was killed)")
+
+    def bye(self):
+        if not self._done:
+            self._done = True
+            try:
+                self._sock.sendall(_BYE)
+                self._sock.close()
+            except OSError:
+                pass
 
 
 class TCPStore:

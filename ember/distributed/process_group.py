@@ -250,6 +250,7 @@ def destroy_process_group(group=None) -> None:
         for pg in _groups:
             _free(pg)
         _groups.clear()
+        _rendezvous.close_liveness()
         GroupMember.WORLD = None
         return
     if _not_in_group(group):

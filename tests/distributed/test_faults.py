@@ -1,12 +1,13 @@
 """Faults never hang: a rank that raises, is killed, or leaves while the others wait in a
 collective ends the launch with a non-zero status naming the failed rank, well before the
-subprocess limits here (which are what would catch a hang; no timing is asserted).
-Mismatched collectives raise on every rank: see collective_checks.py."""
+subprocess limits here (which are what would catch a hang; no timing is asserted), on one
+node and across two. Mismatched collectives raise on every rank: see collective_checks.py."""
 from __future__ import annotations
 
+import subprocess
 import sys
 
-from tests.distributed.launching import needs_mpi, run, write_script
+from tests.distributed.launching import env, needs_mpi, run, write_script
 
 pytestmark = needs_mpi
 
@@ -114,3 +115,21 @@ def test_a_node_that_never_comes_times_out_at_the_rendezvous(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "timed out after 2s waiting for the other nodes" in proc.stderr
     assert "did every node start" in proc.stderr and "rank      : 0" in proc.stderr
+
+
+def test_a_rank_failing_on_another_node_is_heard_of_at_once(tmp_path):
+    """Two "nodes" (two launches joined over TCP): rank 1 raises on node 1 while rank 0 waits
+    in all_reduce on node 0 with a 300 s timeout. MPI would only notice at the timeout; the
+    rendezvous' liveness line tells rank 0 at once, as gloo's TCP pairs do."""
+    script = write_script(tmp_path, FAULTY)
+    from ember.distributed.launch import free_port
+    cmd = [sys.executable, "-m", "ember.distributed.run", "--nnodes=2",
+           f"--master-port={free_port()}"]
+    nodes = [subprocess.Popen(cmd + [f"--node-rank={i}", script, "raise", "300"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env()) for i in (1, 0)]
+    (_, err1), (_, err0) = [n.communicate(timeout=90) for n in nodes]
+    assert [n.returncode for n in nodes] == [1, 1], (err0, err1)
+    assert "error     : ValueError: rank 1 gives up" in err1
+    assert "rank 1 disconnected without finalizing (it failed or was killed)" in err0
+    assert "rank      : 0 (local_rank: 0)" in err0
