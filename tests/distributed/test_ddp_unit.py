@@ -3,6 +3,7 @@ no_sync and the errors with a world of one (torch's DDP beside it, over gloo), a
 SyncBatchNorm without a process group."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import warnings
 
@@ -177,8 +178,11 @@ def test_find_unused_parameters_leaves_an_unused_grad_untouched_as_torch():
             warnings.simplefilter("ignore")
             model = _ddp(lib, net, find_unused_parameters=True)
         seen = []
-        for use_b in (True, False, False):  # b's gradient from the first step stays
-            model(lib.ones(2, 3, dtype=lib.float64), use_b).sum().backward()
+        # b's gradient from the first step stays; then b used only inside no_sync
+        for use_b, sync in ((True, True), (False, True), (False, True), (True, False),
+                            (False, True)):
+            with contextlib.nullcontext() if sync else model.no_sync():
+                model(lib.ones(2, 3, dtype=lib.float64), use_b).sum().backward()
             seen.append([None if p.grad is None else p.grad.numpy().copy()
                          for p in net.parameters()])
         return seen
