@@ -153,8 +153,7 @@ _liveness: list = []  # this process's liveness line, or (rank 0) the server of 
 def close_liveness() -> None:
     """A clean end (destroy_process_group, or exit): say goodbye on the lines."""
     while _liveness:
-        held = _liveness.pop()
-        held.bye() if hasattr(held, "bye") else held.close()
+        _liveness.pop().close()
 
 
 def _got(store, key: str) -> bool:

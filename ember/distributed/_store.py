@@ -150,8 +150,8 @@ class TCPStoreServer:
 
 class LivenessLine:
     """A rank's line to the store's server (see TCPStoreServer.watch): ``on_failure(text)``
-    runs (in a thread) when the server reports a rank gone or itself disappears; ``bye()``
-    closes the line as a clean end."""
+    runs (in a thread) when the server reports a rank gone or itself disappears; ``close()``
+    ends the line cleanly (a goodbye)."""
 
     def __init__(self, host: str, port: int, rank: int, deadline: float, on_failure):
         self._store = TCPStore(host, port, deadline)
@@ -175,7 +175,7 @@ class LivenessLine:
                          "rank 0, which serves the rendezvous, disconnected without finalizing "
                          "(it failed or was killed)")
 
-    def bye(self):
+    def close(self):
         if not self._done:
             self._done = True
             try:
