@@ -263,3 +263,27 @@ def test_convert_sync_batchnorm_as_torch():
     assert ours[0] == theirs[0]
     bn = ember.nn.BatchNorm1d(4)
     assert type(ember.nn.SyncBatchNorm.convert_sync_batchnorm(bn)).__name__ == "SyncBatchNorm"
+
+
+@needs_mpi
+@pytest.mark.usefixtures("world_of_one")
+def test_static_graph_as_torch():
+    """static_graph: the first iteration reduces everything at the end of backward and learns
+    the unused parameters (b here); later iterations, no_sync included, as torch's."""
+    def grads(lib):
+        lib.manual_seed(0)
+        net = _TwoBranches.make(lib).double()
+        model = _ddp(lib, net, static_graph=True)
+        seen = []
+        for sync in (True, True, False, True):
+            with contextlib.nullcontext() if sync else model.no_sync():
+                model(lib.ones(2, 3, dtype=lib.float64) * (len(seen) + 1)).pow(2).sum().backward()
+            seen.append([None if p.grad is None else p.grad.numpy().copy()
+                         for p in net.parameters()])
+        return seen
+
+    for a, b in zip(grads(ember), grads(torch)):
+        for x, y in zip(a, b):
+            assert (x is None) == (y is None)
+            if x is not None:
+                np.testing.assert_allclose(x, y, rtol=1e-12)
