@@ -126,6 +126,10 @@ def _join_worlds(base, rank: int, world_size: int, address, deadline: float, tim
         if port_name and 0 in local_ranks:
             MPI.Close_port(port_name)
         world = _ordered(merged, rank, world_size, deadline, timeout)
+        if address[0] == "file" and is_root and 0 in local_ranks:
+            # Everyone has joined (the ordering above is collective): the file has served,
+            # and a stale one would mislead the next launch (torch's FileStore removes it too).
+            os.remove(address[1])
         if server is not None:
             server.watch(lambda r: _engine.report_peer_failure(
                 f"rank {r} disconnected without finalizing (it failed or was killed)"))

@@ -169,3 +169,56 @@ def test_without_the_engine_imports_work_and_init_names_the_extra(monkeypatch, c
 def _free_port() -> int:
     from ember.distributed.launch import free_port
     return free_port()
+
+
+@pytest.mark.parametrize("kind", ["tcp", "file"])
+def test_rendezvous_store_set_get_add_and_bounded_waits(kind, tmp_path):
+    """The store several launches meet at: get waits for a key set later, add counts, a get
+    that nobody answers gives up at the deadline with a message saying why."""
+    import threading
+    import time as _time
+    from ember.distributed import _store
+    from ember.distributed.launch import free_port
+    deadline = _time.monotonic() + 5
+    if kind == "tcp":
+        port = free_port()
+        server = _store.TCPStoreServer("127.0.0.1", port)
+        a, b = (_store.TCPStore("127.0.0.1", port, deadline) for _ in range(2))
+    else:
+        server = None
+        a, b = (_store.FileStore(str(tmp_path / "rdzv"), deadline) for _ in range(2))
+    try:
+        threading.Timer(0.2, lambda: a.set("late", b"\x00\xffvalue")).start()
+        assert b.get("late") == b"\x00\xffvalue"
+        assert [a.add("n", 1), b.add("n", 1), a.add("n", 5)] == [1, 2, 7]
+        a._deadline = b._deadline = _time.monotonic() + 0.3
+        with pytest.raises(RuntimeError, match="timed out waiting for the other nodes"):
+            b.get("never")
+    finally:
+        a.close()
+        b.close()
+        if server is not None:
+            server.close()
+
+
+def test_rendezvous_server_refuses_oversized_fields():
+    """A size read from the wire is bounded before anything is allocated: a client claiming
+    a 4 GiB key is dropped, and the server keeps serving others."""
+    import socket
+    import struct
+    import time as _time
+    from ember.distributed import _store
+    from ember.distributed.launch import free_port
+    port = free_port()
+    server = _store.TCPStoreServer("127.0.0.1", port)
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as rogue:
+            rogue.sendall(b"S" + struct.pack("!I", 2**32 - 1))
+            rogue.settimeout(5)
+            assert rogue.recv(1) == b""  # dropped
+        client = _store.TCPStore("127.0.0.1", port, _time.monotonic() + 5)
+        client.set("k", b"v")
+        assert client.get("k") == b"v"
+        client.close()
+    finally:
+        server.close()
