@@ -145,7 +145,14 @@ def _warn_not_in_group(op_name: str) -> None:
 def _backend_or_raise(backend) -> str:
     if backend is None:
         return Backend.GLOO
-    name = Backend(str(backend).split(":")[-1] if ":" in str(backend) else backend)
+    text = str(backend)
+    if ":" in text:  # torch's "cpu:gloo,cuda:nccl": ember computes on the CPU
+        pairs = dict(part.split(":", 1) for part in text.split(",") if ":" in part)
+        if "cpu" not in pairs:
+            raise ValueError(f"backend {text!r} names no backend for the cpu device, the only "
+                             f"one ember has (e.g. 'cpu:gloo')")
+        text = pairs["cpu"]
+    name = Backend(text)
     if name == Backend.NCCL:
         raise RuntimeError("Distributed package doesn't have NCCL built in")
     if name not in _RUNNABLE:
