@@ -64,8 +64,9 @@ def main(argv=None) -> int:
             print("\n".join(f"{bench_distributed.GROUP:<10} {bench_distributed.case_name(mb):<28} "
                             f"target {bench_distributed.TARGET:g} (vs raw MPI)"
                             for mb in bench_distributed.SIZES_MB))
-        args.names = [n for n in args.names if not bench_distributed.selected([n])]
-        if not args.names and argv and any(not a.startswith("-") for a in argv):
+        asked = args.names
+        args.names = [n for n in asked if not bench_distributed.selected([n])]
+        if asked and not args.names:  # only distributed cases were asked for
             return status
     from benchmarks import bench_ddp  # DDP training steps on 1/2/4 processes, same driver shape
     if bench_ddp.selected(args.names):
