@@ -43,6 +43,8 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     params = _bind_parameters(model, tracer, export_params)
     tracer.param_names = {name for name, _ in params}
     call_args, inputs = _bind_inputs(positional, input_names, tracer)
+    tracer.dynamic_dims = [(name, axis, t.shape[axis]) for name, t in inputs
+                           for axis in _axes((dynamic_axes or {}).get(name))]
     with _eval_mode(model), grad_mode.enable_grad():
         tracer.value_probe = _value_probe(model, call_args, keywords, params)
         if dynamic_axes:

@@ -611,10 +611,20 @@ def expand(g, call):
     varying, in_varying = varying_of(call)
     if varying is not None and in_varying is not None:
         lead = len(shape) - len(in_varying)
-        for i, v in enumerate(varying):
-            if v and i >= lead and in_varying[i - lead]:
+        from_input = [v and i >= lead and in_varying[i - lead] for i, v in enumerate(varying)]
+        if any(v and not f for v, f in zip(varying, from_input)):
+            # a dim the input does not have (e.g. a parameter expanded to the batch): its size
+            # from the graph input's dynamic axis
+            dynamic = call.dynamic_shape(shape, varying)
+            if dynamic is not None:
+                return g.node("Expand", [call.inputs[0], dynamic])
+        for i, f in enumerate(from_input):
+            if f:
                 shape[i] = 1
     return g.node("Expand", [call.inputs[0], g.ints(shape)])
+
+
+expand.follows_dynamic_axes = True  # not folded when its output follows the dynamic axes
 
 
 @maps(S.Cat)

@@ -37,7 +37,7 @@ class Call:
     unknown or not a Tensor)."""
 
     __slots__ = ("fn", "inputs", "arrays", "outputs", "ctx", "lookup", "varying", "in_varying",
-                 "index", "bind_array", "packed")
+                 "index", "bind_array", "packed", "dynamic_shape")
 
     def __init__(self, fn, inputs, arrays, outputs, ctx, lookup, tracer=None):
         self.fn, self.inputs, self.arrays, self.outputs, self.ctx = fn, inputs, arrays, outputs, ctx
@@ -48,6 +48,7 @@ class Call:
         # returns to its caller (topk's indices) bound to a value
         self.index = tracer.index_value if tracer else None
         self.bind_array = tracer.bind_array if tracer else None
+        self.dynamic_shape = tracer.dynamic_shape if tracer else None
 
     @property
     def name(self):
@@ -73,6 +74,7 @@ class Tracer:
         self.probe = None    # [(fn, argument shapes, output shapes)] of the probe run
         self.value_probe = None  # ValueProbe: the constants each op met on other input values
         self.param_names = set()
+        self.dynamic_dims = []  # (graph input name, axis, traced size) of each dynamic axis
         self._calls = 0
         self.frozen = {}     # fixed value's name -> the op that made or read it, where its
         #                      shape follows the dynamic axes (it cannot: see check_frozen)
@@ -158,11 +160,18 @@ class Tracer:
         call = Call(fn, inputs, arrays, [o._data for o in outs], ctx, self.array_name, self)
         self.compare_with_probe(call)
         self.check_constants(call, at, args)
-        for name, v in zip(inputs, call.in_varying or ()):
+        self.follow_dynamic_axes(call)
+        for name, v in zip(call.inputs, call.in_varying or ()):
             if v is not None and any(v) and name in self.static:
                 self.frozen.setdefault(name, f"{fn._node_cls.name()} ({call.name})")
+        inputs = call.inputs
         tensor_inputs = [i for i, a in zip(inputs, arrays) if a is not None]
-        if self.fold and tensor_inputs and all(i in self.static for i in tensor_inputs):
+        emit = self.table.get(fn)
+        unfold = getattr(emit, "follows_dynamic_axes", False) and call.varying is not None and \
+            any(self.dynamic_shape(o.shape, v) is not None
+                for o, v in zip(call.outputs, call.varying) if any(v))
+        if self.fold and tensor_inputs and all(i in self.static for i in tensor_inputs) and \
+                not unfold:
             # every input is fixed: the op's value is too; keep the value, not the op
             for k, o in enumerate(outs):
                 name = self.graph.const(o._data, hint=f"{call.name}_folded")
@@ -170,7 +179,6 @@ class Tracer:
                 if call.varying is not None and any(call.varying[k]):
                     self.frozen[name] = f"{fn._node_cls.name()} ({call.name})"
             return
-        emit = self.table.get(fn)
         if emit is None:
             raise UnsupportedOperatorError(
                 f"Exporting the operator '{fn._node_cls.name()}' ({call.name}) to ONNX is not "
@@ -196,6 +204,44 @@ class Tracer:
                 name = placeholder
             self.bind(o, name)
 
+
+    def dynamic_shape(self, shape, varying):
+        """An ONNX shape value for ``shape`` whose ``varying`` dims are read at run time from
+        the graph input's dynamic axis of that traced size, or None if a varying dim matches
+        none."""
+        parts = []
+        for size, v in zip(shape, varying):
+            if not v:
+                parts.append(self.graph.ints([size]))
+                continue
+            source = next(((n, a) for n, a, s in self.dynamic_dims if s == size), None)
+            if source is None:
+                return None
+            name, axis = source
+            parts.append(self.graph.node("Slice", [self.graph.node("Shape", [name]),
+                                                   self.graph.ints([axis]),
+                                                   self.graph.ints([axis + 1])]))
+        if not parts:
+            return self.graph.ints([])
+        return self.graph.node("Concat", parts, axis=0) if len(parts) > 1 else parts[0]
+
+    def follow_dynamic_axes(self, call):
+        """A fixed argument filled with one value (``ember.zeros(x.size(0), ...)``) whose
+        shape followed the dynamic axes: that value expanded to the shape read at run time."""
+        if call.in_varying is None:
+            return
+        for i, (name, v) in enumerate(zip(call.inputs, call.in_varying)):
+            a = call.arrays[i]
+            if v is None or not any(v) or name not in self.static or name in self.param_names \
+                    or a is None or not a.size:
+                continue
+            first = a.reshape(-1)[:1]
+            if not np.array_equal(a, np.broadcast_to(first, a.shape), equal_nan=True):
+                continue
+            shape = self.dynamic_shape(a.shape, v)
+            if shape is not None:
+                call.inputs[i] = self.graph.node("Expand", [
+                    self.graph.const(first.reshape(())), shape])
 
     def array_name(self, array):
         """The traced value holding ``array``, or a view of it with the same shape and values

@@ -474,7 +474,8 @@ def test_functional_refused(name):
 @pytest.mark.parametrize("make,why", [
     (lambda: nn.InstanceNorm2d(3, affine=True), "Repeat"),
     (lambda: nn.InstanceNorm2d(3, track_running_stats=True), "repeated per sample"),
-    (lambda: Fn(lambda a: a + ember.zeros(a.size(0), 3)), "follows the dynamic axes")])
+    (lambda: Fn(lambda a: a + ember.arange(a.size(0) * 3.0).reshape(-1, 3)),
+     "follows the dynamic axes")])
 def test_values_sized_by_the_batch_at_trace_time_refuse_a_dynamic_batch(make, why):
     """Constants whose shape follows the batch would keep the traced size: with dynamic axes,
     export raises naming the op (a fixed batch exports and runs)."""
@@ -527,3 +528,13 @@ def test_module_float64(name):
     def double(m):
         return lambda n, s: (lambda t: t.double() if t.dtype.is_floating_point else t)(m(n, s))
     run_sample(make().double(), [double(m) for m in makers], False, OPSET.get(name))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a + ember.zeros(a.size(0), 4) * 3 + ember.full((a.size(0), 1), 2.0),
+    lambda a, token=nn.Parameter(ember.ones(1, 1, 4) * 0.5): ember.cat(
+        [token.expand(a.size(0), -1, -1), a[:, None, :]], 1).sum(1)])
+def test_constants_sized_by_the_batch_follow_it(fn):
+    """A tensor of one value sized from the batch in forward, and a parameter expanded to the
+    batch (a class token), take the batch from the input at run time."""
+    run_sample(Fn(fn), [normal(4)], True)
