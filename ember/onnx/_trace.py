@@ -5,10 +5,12 @@ While :func:`tracing` is active (ember.autograd.tracing's hook), after each op r
 arrays) is handed to the op table, which emits ONNX nodes; the outputs are bound to the names
 it returns. The autograd hot path is untouched outside an export.
 
-With dynamic axes, the forward first runs once more on inputs one longer along each dynamic
-axis (:func:`probe_shapes`): a dim of an op's output that differs between the two runs follows
-the inputs, so a Reshape target or an Expand shape read at trace time can leave it open
-(``Call.varying``) instead of freezing the traced batch.
+Before the traced run, the model runs on the inputs' elements shuffled (:class:`ValueProbe`):
+a constant an op reads that differs between the two runs was computed from the inputs outside
+the traced ops, and export raises rather than freeze it. With dynamic axes, it also runs on
+inputs one longer along each dynamic axis (:class:`ProbeRecord`): a dim of an op's output that
+differs between the runs follows the inputs, so a Reshape target or an Expand shape read at
+trace time can leave it open (``Call.varying``) instead of freezing the traced batch.
 
 A Tensor argument resolves to, in this order: the value of the graph node that made it (its
 ``grad_fn`` and output slot, which survive in-place ops: ``_inplace`` rebinds the tensor to the
