@@ -15,7 +15,8 @@ Launch (MPI cannot connect processes started as plain ``python``, except world_s
 What exists:
   process groups  init_process_group, destroy_process_group, new_group, is_available,
                   is_initialized, get_rank, get_world_size, get_backend,
-                  get_process_group_ranks, get_global_rank, get_group_rank, Backend,
+                  get_process_group_ranks, get_global_rank, get_group_rank,
+                  get_node_local_rank, Backend,
                   ProcessGroup, GroupMember, group (group.WORLD), is_torchelastic_launched
   collectives     barrier, monitored_barrier, all_reduce, reduce, broadcast, all_gather,
                   all_gather_into_tensor, reduce_scatter, reduce_scatter_tensor, gather,
@@ -36,8 +37,8 @@ collectives): MPI has no progress thread by default.
 """
 from .process_group import (Backend, GroupMember, ProcessGroup, default_pg_timeout,
                             destroy_process_group, get_backend, get_global_rank,
-                            get_group_rank, get_process_group_ranks, get_rank,
-                            get_world_size, group, init_process_group, is_available,
+                            get_group_rank, get_node_local_rank, get_process_group_ranks,
+                            get_rank, get_world_size, group, init_process_group, is_available,
                             is_backend_available, is_gloo_available, is_initialized,
                             is_mpi_available, is_nccl_available, is_torchelastic_launched,
                             new_group)
@@ -51,7 +52,8 @@ from .collectives import (P2POp, ReduceOp, Work, all_gather, all_gather_into_ten
 __all__ = [
     # process groups
     "Backend", "GroupMember", "ProcessGroup", "default_pg_timeout", "destroy_process_group",
-    "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+    "get_backend", "get_global_rank", "get_group_rank", "get_node_local_rank",
+    "get_process_group_ranks", "get_rank",
     "get_world_size", "group", "init_process_group", "is_available", "is_backend_available",
     "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
     "is_torchelastic_launched", "new_group",

@@ -48,8 +48,8 @@ def mpi():
         try:
             from mpi4py import MPI
         except ImportError as e:
-            raise RuntimeError(f"ember.distributed needs its collective engine, MPI through mpi4py, "
-                               f"which could not be imported ({e}); install it with "
+            raise RuntimeError(f"ember.distributed needs its collective engine, MPI through "
+                               f"mpi4py, which could not be imported ({e}); install it with "
                                f"{INSTALL_HINT}") from e
         _MPI = MPI
     return _MPI

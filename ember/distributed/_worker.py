@@ -5,9 +5,9 @@
 ``fn(rank, *args)`` written by :func:`ember.multiprocessing.spawn`. Before that it sets the
 environment torchrun gives its workers (RANK, LOCAL_RANK, ... from the MPI rank) and connects
 to the launcher's socket, where it reports how it ended: ``exit CODE``, or ``error`` with the
-traceback (see :class:`Report`). A rank that dies without a word (a signal) is seen by the launcher as the socket
-closing. After an exception the process ends at once, without MPI_Finalize: finalizing waits
-for the other ranks, which may be waiting for this one.
+traceback (see :class:`Report`). A rank that dies without a word (a signal) is seen by the
+launcher as the socket closing. After an exception the process ends at once, without
+MPI_Finalize: finalizing waits for the other ranks, which may be waiting for this one.
 """
 from __future__ import annotations
 

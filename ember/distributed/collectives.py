@@ -706,7 +706,8 @@ class _RecvWork(Work):
     def _mpi_error(self, e) -> str:
         MPI = _engine.mpi()
         status = self._statuses[0]
-        code = status.Get_error() if e.Get_error_class() == MPI.ERR_IN_STATUS else e.Get_error_code()
+        in_status = e.Get_error_class() == MPI.ERR_IN_STATUS
+        code = status.Get_error() if in_status else e.Get_error_code()
         if MPI.Get_error_class(code) == MPI.ERR_TRUNCATE:
             return (f"irecv: the message from rank {self._pg._ranks[status.Get_source()]} "
                     f"is longer than the {self._keep.nbytes} bytes of the receiving tensor; "
@@ -821,7 +822,8 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
     payloads = [_pickled(o) for o in object_list] if at_root else []
     sizes = np.array([p.size for p in payloads] if at_root else [0] * len(object_list), np.int64)
     _wait_now(pg, "broadcast_object_list", [pg._comm.Ibcast(sizes, root=root)], sizes)
-    flat = np.concatenate(payloads) if at_root and payloads else np.empty(int(sizes.sum()), np.uint8)
+    flat = (np.concatenate(payloads) if at_root and payloads
+            else np.empty(int(sizes.sum()), np.uint8))
     _wait_now(pg, "broadcast_object_list", [pg._comm.Ibcast(flat, root=root)], flat)
     if not at_root:
         offsets = np.concatenate([[0], np.cumsum(sizes)])

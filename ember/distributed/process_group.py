@@ -329,6 +329,17 @@ def get_world_size(group=None) -> int:
     return _resolve(group).size()
 
 
+def get_node_local_rank(fallback_rank=None) -> int:
+    """This process's rank on its node: LOCAL_RANK (ember run sets it), else ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to "
+                       "allow `get_node_local_rank` to work, assuming you are not running in a "
+                       "multi-device context and want the code to run locally instead.")
+
+
 def get_backend(group=None) -> Backend:
     if _not_in_group(group):
         raise ValueError("Invalid process group specified")

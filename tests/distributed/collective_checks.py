@@ -264,7 +264,8 @@ def _all_to_all(ember, dist, rank, world):
         out = ember.from_numpy(np.zeros(sum(r + 1 for r in range(world)), dtype))
         dist.all_to_all_single(out, ember.from_numpy(inp), [r + 1 for r in range(world)],
                                [rank + 1] * world)
-        want = np.concatenate([data(r, (world * (r + 1),), dtype)[rank * (r + 1):(rank + 1) * (r + 1)]
+        want = np.concatenate([data(r, (world * (r + 1),), dtype)[rank * (r + 1):
+                                                                  (rank + 1) * (r + 1)]
                                for r in range(world)])
         close(out.numpy(), want, dtype)
         outs = [ember.from_numpy(np.zeros(4, dtype)) for _ in range(world)]
@@ -386,7 +387,8 @@ def main(out_dir: str) -> None:
     results = {"environment": {k: os.environ.get(k) for k in (
         "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
         "OMP_NUM_THREADS")}, "argv": sys.argv, "rank": rank, "world": world, "name": __name__,
-        "elastic": dist.is_torchelastic_launched()}
+        "elastic": dist.is_torchelastic_launched(),
+        "node_local_rank": dist.get_node_local_rank(fallback_rank=-1)}
     for name, fn in CHECKS.items():
         try:
             fn(ember, dist, rank, world)

@@ -76,6 +76,7 @@ def test_ember_run_sets_torchruns_environment(world2):
         assert variables["WORLD_SIZE"] == variables["LOCAL_WORLD_SIZE"] == "2"
         assert variables["MASTER_ADDR"] == "127.0.0.1" and int(variables["MASTER_PORT"]) > 0
         assert variables["OMP_NUM_THREADS"] == "1" and results["elastic"]
+        assert results["node_local_rank"] == rank
         # -m module: run as __main__, its arguments untouched (even torchrun's own flags)
         assert results["name"] == "__main__" and results["rank"] == rank
         assert results["argv"][0].endswith("collective_checks.py")
@@ -86,3 +87,4 @@ def test_bare_mpiexec_takes_rank_and_size_from_mpi(world4):
     for rank, results in enumerate(world4):
         assert results["environment"]["RANK"] is None
         assert (results["rank"], results["world"]) == (rank, 4)
+        assert results["node_local_rank"] == -1 and not results["elastic"]  # the fallback
