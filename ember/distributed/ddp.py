@@ -294,7 +294,6 @@ class Reducer:
         if bucket.pending == 0:
             self._mark_bucket_ready(b)
         if self.next_bucket == len(self.buckets):
-            self.times["backward_end_of_last_bucket"] = time.perf_counter()
             if self._dynamic_graph_find_unused():
                 self._all_reduce_local_used()
             Variable._execution_engine.queue_callback(self._finalize_backward)
@@ -379,7 +378,6 @@ class Reducer:
     def _delay_all_reduce(self):
         """Static graph, first iteration: every bucket reduced at the end of backward; the
         parameters no hook fired for are the graph's unused ones from now on."""
-        self.times["backward_end_of_last_bucket"] = time.perf_counter()
         self._all_reduce_local_used()
         self.unused_parameters = [i for i in range(len(self.params)) if self.hook_counts[i] == 0]
         self.expected_hook_counts = self.hook_counts.copy()
@@ -660,6 +658,7 @@ class DistributedDataParallel(nn.Module):
                                gradient_as_bucket_view, first_bucket_bytes_cap,
                                limits_for_rebuilding)
         self._static_graph_delay_allreduce_enqueued = False
+        self._has_rebuilt_buckets = False
         if static_graph:
             self._set_static_graph()
 
