@@ -2101,6 +2101,10 @@ def sort_topk(g, call):
     axis = int(axis)
     k = idx.shape[axis]
     full = k == call.arrays[0].shape[axis]
+    if full and k == 1:  # one element along the axis: sorted as it is, at index 0
+        call.bind_array(idx, g.node("ConstantOfShape", [g.node("Shape", [x])], value=(
+            g.onnx.numpy_helper.from_array(np.zeros(1, dtype=np.int64)))))
+        return g.node("Identity", [x])
     largest = sorted_direction(call)
     if largest == "tied":
         raise unsupported(call, "sort/topk traced on inputs whose values are all tied along "

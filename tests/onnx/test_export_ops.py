@@ -70,7 +70,8 @@ def test_no_onnx_form_refused(op):
     lambda a: a.topk(2, dim=0, largest=False).values * 2,
     lambda a: a.sort(1, descending=True),
     lambda a: a.sort(0).values + a.argsort(0).float(),
-    lambda a: a[:, a[0].topk(2).indices] + a.gather(1, a.topk(2, 1).indices)])
+    lambda a: a[:, a[0].topk(2).indices] + a.gather(1, a.topk(2, 1).indices),
+    lambda a: a[:, :1].sort(1, descending=True).values + a[:, :1].topk(1, 1).indices])
 def test_sort_topk_values_and_indices(fn):
     """The indices are ONNX's TopK output, not a frozen copy: other inputs sort otherwise."""
     check(Fn(fn), x(4, 6), run_args=[x(4, 6, seed=9)])
