@@ -11,8 +11,8 @@ ember <= 1.0x torch on 2 processes.
 
 Overlap: ember's rank 0 also reports how much of the gradients' all-reduce time backward hid,
 ``1 - exposed / alone``: ``exposed`` is how long the communication lasts past the last rank's
-end of backward (median over 20 steps; the ranks' clocks are one machine's), ``alone`` the same
-buckets' all-reduces timed by themselves after a barrier. It is measured with the default buckets (LeNet's 177 KB of
+end of backward (the shortest of 20 steps; the ranks' clocks are one machine's), ``alone`` the
+same buckets' all-reduces timed by themselves after a barrier (the shortest of 20). It is measured with the default buckets (LeNet's 177 KB of
 gradients fit in one bucket, reduced when backward ends: nothing to hide) and with 0.05 MB
 buckets, where the first buckets start while backward still runs.
 
@@ -136,7 +136,7 @@ def _overlap(torch, world, bucket_cap_mb, steps=20):
     everyone = [torch.zeros_like(mine) for _ in range(world)]
     dist.all_gather(everyone, mine)
     ends = torch.stack(everyone).reshape(world, steps, 2).amax(0)  # the last rank's, per step
-    exposed = (ends[:, 1] - ends[:, 0]).clamp(min=0).median().item()
+    exposed = (ends[:, 1] - ends[:, 0]).clamp(min=0).min().item()
     alone = []
     for _ in range(steps):
         dist.barrier()
@@ -144,8 +144,10 @@ def _overlap(torch, world, bucket_cap_mb, steps=20):
         for b in model.reducer.buckets:
             dist.all_reduce(b.tensor)
         alone.append(time.perf_counter() - start)
-    hidden = 1 - exposed / statistics.median(alone)
-    return max(0.0, min(1.0, hidden)), len(model.reducer.buckets), statistics.median(alone) * 1e3
+    # best cases of both, as the harness keeps best rounds: a descheduled rank (a loaded
+    # machine) stretches single steps, not the shortest ones
+    hidden = 1 - exposed / min(alone)
+    return max(0.0, min(1.0, hidden)), len(model.reducer.buckets), min(alone) * 1e3
 
 
 def worker_main(argv) -> None:
