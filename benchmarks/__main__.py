@@ -75,8 +75,9 @@ def main(argv=None) -> int:
             print("\n".join(f"{bench_ddp.GROUP:<10} {bench_ddp.case_name(w):<28} target "
                             f"{bench_ddp.TARGET if w == bench_ddp.TARGET_WORLD else '-'}"
                             for w in bench_ddp.WORLDS))
-        args.names = [n for n in args.names if not bench_ddp.selected([n])]
-        if not args.names and argv and any(not a.startswith("-") for a in argv):
+        asked = args.names
+        args.names = [n for n in asked if not bench_ddp.selected([n])]
+        if asked and not args.names:  # only DDP cases were asked for
             return status
     cases = harness.select(harness.discover(), args.names)
     if args.list:
