@@ -114,6 +114,16 @@ def _all_reduce_half_bool(ember, dist, rank, world):
     assert flags.tolist() == [False, True]
 
 
+@check("empty_tensors")
+def _empty(ember, dist, rank, world):
+    t = ember.zeros(0)
+    dist.all_reduce(t)
+    dist.broadcast(t, src=0)
+    outs = [ember.zeros(0, 3) for _ in range(world)]
+    dist.all_gather(outs, ember.zeros(0, 3))
+    assert t.shape == (0,) and all(o.shape == (0, 3) for o in outs)
+
+
 @check("broadcast_every_src_every_dtype")
 def _broadcast(ember, dist, rank, world):
     for dtype in DTYPES:
