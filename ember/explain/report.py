@@ -472,8 +472,11 @@ def _add_features(report, model, image, scale, dtype):
     finally:
         for handle in handles:
             handle.remove()
-    for view in captured:
-        _mark_field(view, report.fields.get(view.name), photo, zoom)
+    # one outlined photo per resolution (its last layer sees the most): a photo per layer
+    # would make a DenseNet's page megabytes larger
+    for view, following in zip(captured, captured[1:] + [None]):
+        if following is None or following.shape[1:] != view.shape[1:]:
+            _mark_field(view, report.fields.get(view.name), photo, zoom)
     report.features = captured
     y = y[0] if isinstance(y, (tuple, list)) else y
     if hasattr(y, "dim") and y.dim() == 2:
