@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,6 +77,12 @@ def _check(got, checkpoint, torch_run):
     assert list(ours) == list(theirs) and all(k.startswith("module.") for k in ours)
     for k in theirs:
         torch.testing.assert_close(ours[k], theirs[k], rtol=1e-10, atol=1e-12)
+    # and the other way: torch's DDP checkpoint read by ember, module. keys and all
+    import ember
+    back = ember.load(torch_checkpoint)
+    assert list(back) == list(theirs)
+    for k in theirs:
+        np.testing.assert_array_equal(back[k].numpy(), theirs[k].numpy())
 
 
 def test_spawn_from_the_script(tmp_path, alias_path, torch_run):
