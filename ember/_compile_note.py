@@ -9,7 +9,9 @@ numba announces a compilation (a cache miss, never a cache hit: numba/core/dispa
 triggers ``numba:compile`` only after ``load_overload`` found nothing) to listeners registered
 process-wide, so the listener is registered only inside the block and only reacts to functions
 defined in ember's own modules: the library itself never prints, nor notices the user's numba
-code.
+code. The command line shows the note only when stderr is a terminal, as git shows its progress:
+a log or a pipe gets the command's own output and errors alone (every error one ``error:``
+line, whatever the cache held).
 """
 from __future__ import annotations
 
@@ -20,23 +22,27 @@ NOTE = "ember: compiling kernels (first run only; cached for the next runs)..."
 
 
 @contextlib.contextmanager
-def compile_note(stream=None, note: str = NOTE):
+def compile_note(stream=None, note: str = NOTE, terminal_only: bool = False):
     """Inside the block, write ``note`` and a newline to ``stream`` (stderr by default) when
-    the first of ember's kernels starts compiling; at most once. Yields the listener, whose
-    ``printed`` says whether the note was written."""
+    the first of ember's kernels starts compiling; at most once, and with ``terminal_only``
+    only if the stream is a terminal. Yields the listener, whose ``printed`` says whether the
+    note was written."""
     from numba.core import event
 
     class _FirstCompile(event.Listener):
-        printed = False
+        decided = printed = False   # decided at the first of ember's compilations
 
         def on_start(self, ev):
-            if self.printed:
+            if self.decided:
                 return
             func = getattr((ev.data or {}).get("dispatcher"), "py_func", None)
             module = getattr(func, "__module__", None) or ""
             if module == "ember" or module.startswith("ember."):
-                self.printed = True
+                self.decided = True
                 out = stream if stream is not None else sys.stderr
+                if terminal_only and not getattr(out, "isatty", lambda: False)():
+                    return
+                self.printed = True
                 out.write(note + "\n")
                 out.flush()
 

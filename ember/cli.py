@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         return 0
     from ember._compile_note import compile_note
     try:
-        with compile_note():  # one stderr line if a kernel compiles (a first run only)
+        with compile_note(terminal_only=True):  # a line if a kernel compiles (first run)
             return int(args.func(args) or 0)
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)

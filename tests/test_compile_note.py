@@ -1,8 +1,10 @@
 """The command line's "compiling kernels" note (ember/_compile_note.py): once, only when one of
-ember's kernels really compiles, never for the user's own numba code or a cached kernel."""
+ember's kernels really compiles, never for the user's own numba code or a cached kernel, and
+from the command line only on a terminal."""
 from __future__ import annotations
 
 import io
+import sys
 
 import numba
 
@@ -45,16 +47,41 @@ def test_the_listener_is_gone_after_the_block():
     assert out.getvalue() == ""
 
 
-def test_the_command_line_prints_it_on_stderr(monkeypatch, capsys, tmp_path):
-    kernel = _fresh_kernel("ember._kernels.fake")
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
 
+
+def _train_compiling(kernel):
     def train(**kwargs):             # stands for a first run's training: one kernel compiles
         kernel(1)
         print("trained")
+    return train
 
-    monkeypatch.setattr(demo, "train", train)
+
+def test_the_command_line_prints_it_on_a_terminal(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(demo, "train", _train_compiling(_fresh_kernel("ember._kernels.fake")))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     assert cli.main(["demo", "--output-dir", str(tmp_path)]) == 0
-    captured = capsys.readouterr()
-    assert captured.err == NOTE + "\n" and captured.out == "trained\n"
+    assert terminal.getvalue() == NOTE + "\n" and capsys.readouterr().out == "trained\n"
     assert cli.main(["demo", "--output-dir", str(tmp_path)]) == 0   # compiled now: silent
+    assert terminal.getvalue() == NOTE + "\n"
+
+
+def test_the_command_line_keeps_a_log_or_pipe_to_its_errors(monkeypatch, capsys, tmp_path):
+    # stderr not a terminal (a log, a pipe, CI): no note, so an error stays one "error:" line
+    monkeypatch.setattr(demo, "train", _train_compiling(_fresh_kernel("ember._kernels.fake")))
+    assert cli.main(["demo", "--output-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_terminal_only_skips_other_streams():
+    out = io.StringIO()
+    with compile_note(out, terminal_only=True) as note:
+        _fresh_kernel("ember._kernels.fake")(1)
+    assert out.getvalue() == "" and not note.printed
+    terminal = _Terminal()
+    with compile_note(terminal, terminal_only=True) as note:
+        _fresh_kernel("ember._kernels.fake")(1)
+    assert terminal.getvalue() == NOTE + "\n" and note.printed
