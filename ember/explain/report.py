@@ -798,12 +798,13 @@ def _diagram_html(r):
     for info in leaves:
         family = layer_family(info.type)
         field = r.fields.get(info.name)
+        search = _e((info.name + " " + info.type).lower())   # filtered with its layer's box
         source = r.sources.get(info.name, previous)
         parent = info.name.rsplit(".", 1)[0] if "." in info.name else ""
         if source != previous:     # the data flow branches or joins here
             where = (f"an operation in {parent or 'the model'}'s forward (e.g. an addition)"
                      if source is None else "the model's input" if source == "input" else source)
-            boxes.append(f"<li class=\"from\">input from {_e(where)}</li>")
+            boxes.append(f"<li class=\"from\" data-search=\"{search}\">input from {_e(where)}</li>")
         previous = info.name
         extra = []
         if info.params:
@@ -811,7 +812,7 @@ def _diagram_html(r):
         if field is not None and field.defined:
             extra.append("sees " + " x ".join(map(str, field.field.size)))
         boxes.append(
-            f"<li class=\"box f-{family}\" data-search=\"{_e((info.name + ' ' + info.type).lower())}\">"
+            f"<li class=\"box f-{family}\" data-search=\"{search}\">"
             f"<b><a href=#family-{family}>{_e(info.type)}</a></b> <small>{_e(info.name)}</small> "
             f"<span class=shape>{_e(_dims(info.output_shape))}</span>"
             + (f" <small class=extra>{_e(', '.join(extra))}</small>" if extra else "")

@@ -188,8 +188,8 @@ def test_diagram_shows_where_branches_take_their_input():
     report = build_report(model, (1, 1, 6, 6))
     assert report.sources == {"0": "input", "1.a": "0", "1.b": "0", "1.act": None}
     text = report_html(report)
-    assert text.count("<li class=\"from\">") == 2
-    assert "<li class=\"from\">input from 0</li>" in text
+    assert text.count("<li class=\"from\"") == 2
+    assert "<li class=\"from\" data-search=\"1.b conv2d\">input from 0</li>" in text
     assert "input from an operation in 1&#x27;s forward (e.g. an addition)" in text
 
 
