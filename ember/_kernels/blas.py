@@ -61,7 +61,7 @@ def _find_gemm():
     return None
 
 
-_GEMM = None if os.environ.get("EMBER_NO_BLAS_TILES") else _find_gemm()
+_GEMM = _find_gemm()
 
 #: Whether ember runs its products on its own pool (else they are plain ``np.matmul``).
 AVAILABLE = _GEMM is not None
