@@ -32,8 +32,9 @@ as torch). Every wait is bounded by the group's ``timeout``: a dead or mismatche
 a RuntimeError naming the operation and rank, never a hang; before each collective the ranks
 check that they call the same one on the same sizes (mismatches raise, naming each rank's
 call; EMBER_DISTRIBUTED_CHECKS=0 at init turns the check off). An async_op=True operation
-advances while this process calls into ember.distributed (wait(), is_completed(), other
-collectives): MPI has no progress thread by default.
+(and isend/irecv) progresses in the background, driven by a helper thread while any is
+pending, and completes even if nobody waits for it, as torch's do; with
+EMBER_DISTRIBUTED_PROGRESS=0 only wait()/is_completed() move it.
 """
 from .process_group import (Backend, GroupMember, ProcessGroup, default_pg_timeout,
                             destroy_process_group, get_backend, get_global_rank,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import pickle
+import threading
 import time
 import zlib
 
@@ -81,7 +82,8 @@ def _torch_type_name(dtype: np.dtype) -> str:
 class Work:
     """An operation in flight (what ``async_op=True`` returns): ``wait()`` completes it (and
     raises RuntimeError past the group's timeout), ``is_completed()`` polls, ``result()`` gives
-    its output tensors."""
+    its output tensors. An async operation also completes in the background, as torch's do
+    (see _engine._Progress): one that is never waited for still delivers its result."""
 
     def __init__(self, pg, name: str, requests, finish=None, outputs=(), keep=(), statuses=None):
         self._pg = pg
@@ -94,6 +96,9 @@ class Work:
         self._started = time.monotonic()
         self._done = False
         self._error = None
+        # The owner and the progress thread both poll: one at a time (MPI forbids two threads
+        # completing one request).
+        self._lock = threading.Lock()
 
     def wait(self, timeout=None) -> bool:
         if not self._done:
@@ -102,49 +107,56 @@ class Work:
                 seconds, deadline = _seconds(self._pg._timeout), self._started
             else:
                 seconds, deadline = _seconds(timeout), time.monotonic()
-            deadline += seconds
             try:
-                _engine.wait(self._requests, deadline, lambda: _timeout_message(self, seconds),
-                             self._statuses)
-            except _engine.mpi().Exception as e:  # this operation failed; the group is fine
-                self._done, self._error = True, RuntimeError(self._mpi_error(e))
-                raise self._error from None
-            except RuntimeError as e:             # timed out: the group is not
+                _engine.wait_until(self.is_completed, deadline + seconds,
+                                   lambda: _timeout_message(self, seconds))
+            except RuntimeError as e:             # timed out: the group is aborted
                 self._fail(e)
-            self._complete()
         if self._error is not None:
             raise self._error
         return True
 
+    def is_completed(self) -> bool:
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> bool:
+        """Test the requests once (the lock held); complete the operation when they are."""
+        if self._done:
+            return True
+        try:
+            complete = _engine.test_all(self._requests, self._statuses)
+        except _engine.mpi().Exception as e:  # this operation failed; the group is fine
+            self._end(RuntimeError(self._mpi_error(e)))
+            return True
+        if complete:
+            finish, self._finish = self._finish, None
+            try:
+                if finish is not None:
+                    finish()
+            except Exception as e:  # a receive of the wrong size: this operation failed
+                self._end(e)
+                return True
+            self._end(None)
+        return self._done
+
+    def _end(self, error) -> None:
+        self._done, self._error = True, error
+        self._requests = self._keep = self._finish = None
+        _engine.progress.forget(self)
+
     def _fail(self, error: RuntimeError) -> None:
-        self._error = error
-        self._done = True
-        self._pg._aborted = error
-        _engine.poison((self._requests, self._keep, self._outputs))
+        with self._lock:
+            if self._done:  # completed in the background just now
+                return
+            self._done, self._error = True, error
+            self._pg._aborted = error
+            _engine.poison((self._requests, self._keep, self._outputs))
+            _engine.progress.forget(self)
         raise error
 
     def _mpi_error(self, e) -> str:
         return f"ember.distributed: {self._name} failed in MPI: {e.Get_error_string()}"
-
-    def _complete(self) -> None:
-        self._done = True
-        finish, self._finish = self._finish, None
-        self._requests = self._keep = None
-        if finish is not None:
-            try:
-                finish()
-            except RuntimeError as e:   # a receive of the wrong size: this operation failed
-                self._error = e
-
-    def is_completed(self) -> bool:
-        if not self._done:
-            try:
-                complete = _engine.test_all(self._requests, self._statuses)
-            except _engine.mpi().Exception:
-                return False  # wait() raises it
-            if complete:
-                self._complete()
-        return self._done
 
     def is_success(self) -> bool:
         return self._done and self._error is None
@@ -198,9 +210,17 @@ def _group(group, name: str):
 
 def _done(work: Work, async_op: bool):
     if async_op:
-        return work
+        return _in_background(work)
     work.wait()
     return None
+
+
+def _in_background(work: Work) -> Work:
+    """An operation the caller will wait for later (or never): the progress thread drives it
+    meanwhile and completes it if the caller does not (see _engine._Progress)."""
+    if work._requests:
+        _engine.progress.hold(work)
+    return work
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -669,7 +689,8 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     peer = _group_root(pg, dst, group_dst, "isend", "dst")
     _check_peer(pg, peer, "isend")
     send = np.ascontiguousarray(tensor._data)
-    return Work(pg, "isend", [pg._comm.Isend(_bytes(send), dest=peer, tag=tag)], keep=send)
+    return _in_background(Work(pg, "isend", [pg._comm.Isend(_bytes(send), dest=peer, tag=tag)],
+                               keep=send))
 
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
@@ -699,7 +720,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
                                f"of the same size and dtype")
         _write_back(tensor, buf)
     work = _RecvWork(pg, "irecv", [request], finish, [tensor], buf, statuses=[status])
-    return work
+    return _in_background(work)
 
 
 class _RecvWork(Work):

@@ -83,6 +83,22 @@ def _all_reduce_async(ember, dist, rank, world):
     assert work.result()[0] is t and work.exception() is None
 
 
+@check("async_work_completes_in_the_background")
+def _background(ember, dist, rank, world):
+    """As torch: an async all_reduce nobody waits for still delivers (AVG divided too)."""
+    import gc
+    import time
+    t = ember.full((1000,), float(rank + 1))
+    dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    gc.collect()
+    want = (world + 1) / 2
+    deadline = time.monotonic() + 10
+    while t[999].item() != want and time.monotonic() < deadline:
+        time.sleep(0.01)
+    close(t.numpy(), np.full(1000, want, np.float32), "float32")
+    dist.barrier()
+
+
 @check("all_reduce_in_place_view_and_requires_grad")
 def _all_reduce_view(ember, dist, rank, world):
     base = ember.from_numpy(data(rank, (4, 6), "float64"))
