@@ -187,6 +187,11 @@ class _Progress:
         with self._cond:
             self._works.pop(id(work), None)
 
+    def pending(self, group) -> list:
+        """The async operations of ``group`` still in flight."""
+        with self._cond:
+            return [w for w in self._works.values() if w._pg is group]
+
     def _usable(self) -> bool:
         MPI = mpi()
         return (not self._stopped and os.environ.get("EMBER_DISTRIBUTED_PROGRESS", "1") != "0"

@@ -269,6 +269,9 @@ def destroy_process_group(group=None) -> None:
 
 def _free(pg: ProcessGroup) -> None:
     MPI = _engine.mpi()
+    # Async operations still in flight on it finish first (the communicator goes with it).
+    for work in _engine.progress.pending(pg):
+        work.wait()
     # A communicator that a timed-out operation may still use stays allocated (see _engine).
     if pg._aborted is None and pg._comm not in (MPI.COMM_WORLD, MPI.COMM_SELF):
         pg._comm.Free()
