@@ -5,13 +5,14 @@ mpi4py + the MPICH wheel install with pip and bring their own launcher (``mpiexe
 backend names torch users write ("gloo", "mpi") both map to this engine.
 
 What this module knows: how to import the engine with a clear error, which MPI datatype and
-reduction serve a NumPy dtype, how to form the world communicator (one ``mpiexec`` world, or
-several joined over TCP - one per node of ``ember run --nnodes``), and how to wait for a
-request without ever hanging: MPI's blocking calls wait forever when a peer died or called a
-different collective, so every operation here is nonblocking and :func:`wait` polls it
-against the group's deadline. A timed-out group is poisoned: its pending buffers are kept
-alive (MPI may still write into them) and the process aborts its MPI world at exit instead of
-finalizing, so that no peer waits on it forever.
+reduction serve a NumPy dtype, and how to wait for a request without ever hanging: MPI's
+blocking calls wait forever when a peer died or called a different collective, so every
+operation is nonblocking and :func:`wait_until` polls it against the group's deadline (and
+a peer-failure flag the rendezvous' liveness lines set). A timed-out group is poisoned: its
+pending buffers are kept alive (MPI may still write into them) and the process exits with
+status 1 at exit instead of finalizing, so that no peer waits on it forever. Async
+operations are driven in the background by :class:`_Progress`. Forming the world
+communicator is _rendezvous' job.
 """
 from __future__ import annotations
 
