@@ -203,13 +203,21 @@ def _terminate(proc) -> None:
 
 # --------------------------------------------------------------------------- ember run
 
+DESCRIPTION = ("Start --nproc-per-node processes of a training script on this node with "
+               "torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, "
+               "MASTER_ADDR, MASTER_PORT); for several nodes run it on each with --nnodes, "
+               "--node-rank, --master-addr and --master-port.")
+
+
 def add_subcommand(subparsers) -> None:
-    p = subparsers.add_parser(
-        "run", help="launch a distributed training script (torchrun's flags)",
-        description="Start --nproc-per-node processes of a training script on this node with "
-                    "torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, "
-                    "MASTER_ADDR, MASTER_PORT); for several nodes run it on each with --nnodes, "
-                    "--node-rank, --master-addr and --master-port.")
+    p = subparsers.add_parser("run", help="launch a distributed training script (torchrun's "
+                              "flags)", description=DESCRIPTION)
+    add_arguments(p)
+    p.set_defaults(func=cli_run)
+
+
+def add_arguments(p) -> None:
+    """torchrun's flags that ember run understands (both spellings, as torchrun)."""
     p.add_argument("--nnodes", default="1", help="number of nodes, or MIN:MAX with MIN == MAX (1)")
     p.add_argument("--nproc-per-node", "--nproc_per_node", default="1",
                    help="processes on this node: a number, or 'cpu'/'auto' for one per core (1)")
@@ -230,7 +238,6 @@ def add_subcommand(subparsers) -> None:
                    help="not supported: the workers are Python processes")
     p.add_argument("training_script", help="the script (or module with -m) to run")
     p.add_argument("training_script_args", nargs="...", help="its arguments")
-    p.set_defaults(func=_cli_run)
 
 
 def _nnodes(text: str) -> int:
@@ -260,7 +267,8 @@ def _nproc(text: str) -> int:
     return n
 
 
-def _cli_run(args) -> int:
+def cli_run(args) -> int:
+    """Launch as the parsed ``args`` say; the exit status (1: a rank failed, reported)."""
     from ..cli import CommandError
     nnodes, nproc = _nnodes(args.nnodes), _nproc(args.nproc_per_node)
     if args.standalone:

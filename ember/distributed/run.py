@@ -7,12 +7,12 @@ import sys
 
 def main(argv=None) -> int:
     from ..cli import CommandError, _Parser
-    from .launch import add_subcommand
-    parser = _Parser(prog="python -m ember.distributed.run")
-    add_subcommand(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["run", *(sys.argv[1:] if argv is None else argv)])
+    from .launch import DESCRIPTION, add_arguments, cli_run
+    parser = _Parser(prog="python -m ember.distributed.run", description=DESCRIPTION)
+    add_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return args.func(args)
+        return cli_run(args)
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
