@@ -11,8 +11,9 @@ What else this layer adds: ember Tensors are accepted wherever torch accepts ten
 are checked (1, 3 or 4 channels, a known ``dataformats``) and converted to uint8 with torch's
 rule (uint8 kept, anything else ``clip(x * 255, 0, 255)`` - tensorboardX does not clip, so a
 conv output outside ``[0, 1]`` would wrap around); ``add_scalars`` lays out its sub-runs as
-torch does (``<log_dir>/<main_tag>_<tag>``). ``add_graph`` builds its graph from one forward
-pass's autograd graph (``_graph.py``; ember has no JIT to trace with); where tensorboardX's
+torch does (``<log_dir>/<main_tag>_<tag>``). ``add_graph`` builds its graph from one traced forward
+pass (``_graph.py``, on the ONNX exporter's tracer, ``ember.autograd.tracing``: every op, also
+on tensors that need no gradient; ember has no JIT); where tensorboardX's
 builders differ from torch's (video, audio, mesh, the projector's files) ``_summary.py``
 follows torch.
 """
