@@ -75,9 +75,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_workers(worker_args, nprocs: int, env: dict, node_rank: int = 0):
+def run_workers(worker_args, nprocs: int, env: dict, node_rank: int = 0, started=None):
     """Start ``nprocs`` ranks of ``python -m ember.distributed._worker WORKER_ARGS`` under one
-    ``mpiexec`` and wait for them. Returns (mpiexec's exit status, the first Failure or None)."""
+    ``mpiexec`` and wait for them. Returns (mpiexec's exit status, the first Failure or None).
+    ``started(process)`` is told the mpiexec process (spawn's context ends it on Ctrl-C)."""
     with tempfile.TemporaryDirectory(prefix="ember-run-") as tmp:  # private: mode 0700
         path = os.path.join(tmp, "report")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -87,10 +88,12 @@ def run_workers(worker_args, nprocs: int, env: dict, node_rank: int = 0):
         cmd = [mpiexec_path(), "-n", str(nprocs), sys.executable, "-m",
                "ember.distributed._worker", *worker_args]
         proc = subprocess.Popen(cmd, env=env)
+        if started is not None:
+            started(proc)
         try:
             return _supervise(proc, listener)
         except BaseException:       # Ctrl-C or an error here: take the ranks down with us
-            _terminate(proc)
+            terminate(proc)
             raise
         finally:
             listener.close()
@@ -138,7 +141,7 @@ def _supervise(proc, listener):
         # hydra ends the world when a rank exits non-zero, which a rank that reported a
         # failure does; should the others still run after a grace period, end them.
         if reported_at is not None and time.monotonic() - reported_at > 5.0:
-            _terminate(proc)
+            terminate(proc)
     # What the ranks that hydra ended (or that ended together with mpiexec) sent last.
     for key in [k for k in sel.get_map().values() if k.fileobj is not listener]:
         key.fileobj.setblocking(False)
@@ -191,7 +194,8 @@ def _read(key, sel) -> bool:
     return False
 
 
-def _terminate(proc) -> None:
+def terminate(proc) -> None:
+    """End mpiexec (which ends its ranks): SIGTERM, then SIGKILL after 5 s."""
     if proc.poll() is None:
         proc.terminate()
         try:

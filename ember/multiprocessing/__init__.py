@@ -67,6 +67,7 @@ class ProcessContext:
         self._dir = payload_dir
         self._outcome = None
         self._error = None
+        self._mpiexec = None
         self.nprocs = nprocs
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -76,14 +77,23 @@ class ProcessContext:
         try:
             env = dict(os.environ)
             self._outcome = run_workers(["spawn", os.path.join(self._dir.name, "payload")],
-                                        self.nprocs, env)
+                                        self.nprocs, env, started=self._started)
         except BaseException as e:  # surfaced by join()
             self._error = e
         finally:
             self._dir.cleanup()
 
+    def _started(self, mpiexec) -> None:
+        self._mpiexec = mpiexec
+
     def join(self, timeout=None, grace_period=None) -> bool:
-        self._thread.join(timeout)
+        try:
+            self._thread.join(timeout)
+        except KeyboardInterrupt:  # Ctrl-C: the processes end with the call, as torch's
+            if self._mpiexec is not None:
+                from ..distributed.launch import terminate
+                terminate(self._mpiexec)
+            raise
         if self._thread.is_alive():
             return False
         if self._error is not None:
@@ -143,7 +153,8 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
 def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     """Start ``nprocs`` processes running ``fn(i, *args)`` and (``join=True``) wait for them;
     see the module's docstring. Returns None, or a :class:`ProcessContext` when
-    ``join=False``."""
+    ``join=False``. ``daemon`` and ``start_method`` are accepted for torch's signature: the
+    processes are always fresh interpreters (as "spawn") and end with the call."""
     return start_processes(fn, args, nprocs, join, daemon, start_method)
 
 
