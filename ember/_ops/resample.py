@@ -71,7 +71,7 @@ def resample_function(mode, n, antialias=False):
 class _GridSampler(Function):
     """``out[n, c, p] = sum over taps of w(grid[n, p]) * x[n, c, taps]`` (see
     ember/_kernels/grid_sample.py). Linear in x, not in grid: the grid's gradient uses the
-    weights' derivatives. Saves x and grid; keeps the taps on ctx.
+    weights' derivatives. Saves x and grid (backward recomputes the taps in its loop).
 
     ``forward(x, grid, mode, padding_mode, align_corners)``; x is (N, C, *spatial) with 2 or 3
     spatial dims, grid (N, *out_spatial, n) with its last axis in x, y(, z) order.
@@ -81,47 +81,31 @@ class _GridSampler(Function):
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
         ctx.save_for_backward(x, grid)
-        work = _compute_dtype(x.dtype)
-        x5, taps = _grid_taps(x.astype(work, copy=False), grid.astype(work, copy=False),
-                              mode, padding_mode, align_corners)
-        ctx.taps = taps  # index/weight tables (a few per sampling point): backward reuses them
-        out = G.grid_sample_forward(x5, taps)
+        ctx.options = (mode, padding_mode, align_corners)
+        x5, points = _as_kernel_arrays(x, grid)
+        out = G.grid_sample_forward(x5, points, mode, padding_mode, align_corners)
         return out.reshape(x.shape[:2] + grid.shape[1:-1]).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, grid = ctx.saved_tensors
         want_x, want_grid = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        work = _compute_dtype(x.dtype)
-        x5 = x.astype(work, copy=False).reshape(x.shape[:2] + (-1,) * 0 + _as_3d(x.shape[2:]))
-        points = int(np.prod(grid.shape[1:-1], dtype=np.int64))
-        g = grad.astype(work, copy=False).reshape(grad.shape[0], grad.shape[1], points)
-        gx, gpix = G.grid_sample_backward(g, x5, ctx.taps, want_x, want_grid)
+        x5, points = _as_kernel_arrays(x, grid)
+        g = grad.astype(x5.dtype, copy=False).reshape(x5.shape[:2] + (points.shape[1],))
+        gx, gpoints = G.grid_sample_backward(g, x5, points, *ctx.options, want_x, want_grid)
         grad_x = gx.reshape(x.shape).astype(x.dtype, copy=False) if want_x else None
-        grad_grid = None
-        if want_grid:
-            n = grid.shape[-1]
-            grad_grid = gpix[:, :, :n].reshape(grid.shape).astype(grid.dtype, copy=False)
+        grad_grid = gpoints.reshape(grid.shape).astype(grid.dtype, copy=False) \
+            if want_grid else None
         return grad_x, grad_grid, None, None, None
 
 
-def _as_3d(spatial):
-    return (1,) * (3 - len(spatial)) + tuple(spatial)
-
-
-def _grid_taps(x, grid, mode, padding_mode, align_corners):
-    """x as (N, C, D, H, W) and the taps of the three axes (d, h, w) at every grid point."""
-    n = x.ndim - 2
-    points = grid.reshape(grid.shape[0], int(np.prod(grid.shape[1:-1], dtype=np.int64)), n)
+def _as_kernel_arrays(x, grid):
+    """x as (N, C, D, H, W) (D = 1 for 2-d) and grid as (N, P, n), in the compute dtype."""
+    work = _compute_dtype(x.dtype)
     spatial = x.shape[2:]
-    taps = [G.axis_taps(points[..., k], spatial[n - 1 - k], mode, padding_mode, align_corners,
-                        fused=n == 2)
-            for k in range(n)]  # grid's x is the last spatial axis
-    taps = taps[::-1]  # -> outermost spatial axis first
-    if n == 2:
-        taps = [G.constant_taps(points.shape[:2], x.dtype)] + taps
-        x = x[:, :, None]
-    return x, taps
+    x5 = x.astype(work, copy=False).reshape(x.shape[:2] + (1,) * (3 - len(spatial)) + spatial)
+    points = int(np.prod(grid.shape[1:-1], dtype=np.int64))
+    return x5, grid.astype(work, copy=False).reshape(grid.shape[0], points, grid.shape[-1])
 
 
 class GridSampler2D(_GridSampler):
