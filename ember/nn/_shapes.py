@@ -305,12 +305,29 @@ def _per_axis(prefix: str, values) -> str:
     return " ".join(f"{prefix}{a}: {v}" for a, v in zip(_axis_names(len(values)), values))
 
 
-def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
-    """Validate pooling hyper-parameters (n-tuples) as ATen's pool2d/3d_shape_check and
-    pooling_output_shape do: positive kernel, stride and dilation; ``0 <= pad <= half the
-    effective kernel`` (a wider pad would make windows of pure padding) and, as ATen also
-    checks, ``pad <= kernel // 2``."""
-    dilation = dilation if dilation is not None else (1,) * len(kernel_size)
+def _c_div(a: int, b: int) -> int:
+    """C's integer division, which truncates toward zero: ATen's checks compute in C, and
+    ``(kernel - 1) * dilation + 1`` may be negative before the kernel is checked."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def check_pool_output_args(kernel: int, stride: int, pad: int, dilation: int) -> None:
+    """One axis's checks in ATen's pooling_output_shape (Pool.h): a pool's first checks of its
+    window, made axis by axis before pool2d/3d_shape_check's: a non-zero stride and
+    ``0 <= pad <= half the effective kernel`` (a wider pad would make windows of pure padding)."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if pad < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+    if pad > _c_div((kernel - 1) * dilation + 1, 2):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={pad}, kernel_size={kernel} and dilation={dilation}")
+
+
+def check_pool_window(kernel_size, stride, dilation) -> None:
+    """pool2d/3d_shape_check's first checks: positive kernel, stride and dilation, each message
+    naming every axis."""
     if any(k <= 0 for k in kernel_size):
         raise RuntimeError(f"kernel size should be greater than zero, but got "
                            f"{_per_axis('k', kernel_size)}")
@@ -319,13 +336,10 @@ def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
     if any(d <= 0 for d in dilation):
         raise RuntimeError(f"dilation should be greater than zero, but got "
                            f"{_per_axis('dilation', dilation)}")
-    for k, p, d in zip(kernel_size, padding, dilation):
-        if p < 0:
-            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
-        if p > ((k - 1) * d + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p}, kernel_size={k} and dilation={d}")
-    # ATen's pool2d/3d_shape_check then also bound the pad by half the *undilated* kernel
+
+
+def check_pool_pad_half_kernel(kernel_size, padding) -> None:
+    """pool2d/3d_shape_check also bound the pad by half the *undilated* kernel."""
     if any(p > k // 2 for k, p in zip(kernel_size, padding)):
         raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
                            + _half_kernel_numbers(kernel_size, padding))
@@ -333,14 +347,86 @@ def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
 
 def _half_kernel_numbers(kernel_size, padding) -> str:
     """The numbers of ATen's "pad should be smaller than or equal to half of kernel size" in
-    its own order: W before H in 2-d, and a different layout in 3-d (Pool.h). A 1-d pool with
-    indices runs as a 2-d one over a unit H axis, and says so."""
+    its own order: W before H in 2-d, and a different layout in 3-d (Pool.h)."""
     if len(kernel_size) == 3:
         (kt, kh, kw), (pt, ph, pw) = kernel_size, padding
         return f"kT: {kt} kW: {kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}"
-    (kh, kw), (ph, pw) = ((1, *kernel_size), (0, *padding)) if len(kernel_size) == 1 else \
-        (kernel_size, padding)
+    (kh, kw), (ph, pw) = kernel_size, padding
     return f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}"
+
+
+def check_pool_args(kernel_size, stride, padding, dilation=None) -> None:
+    """The checks of a 2-d or 3-d pooling window that need no input, in ATen's order
+    (pooling_output_shape axis by axis, then pool2d/3d_shape_check's); ``pool_shape_check``
+    makes them with the input's between."""
+    dilation = dilation if dilation is not None else (1,) * len(kernel_size)
+    for args in zip(kernel_size, stride, padding, dilation):
+        check_pool_output_args(*args)
+    check_pool_window(kernel_size, stride, dilation)
+    check_pool_pad_half_kernel(kernel_size, padding)
+
+
+def pool_shape_check(fn_name: str, shape, kernel_size, stride, padding, dilation, ceil_mode,
+                     check_input_size: bool = False) -> tuple:
+    """A 2-d or 3-d max/avg pool's checks after its rank check, in ATen's order: each axis's
+    pooling_output_shape, then pool2d/3d_shape_check (window, input, pad, output size).
+    Returns the output's spatial size. A 1-d pool calls it as ATen does, as a 2-d pool over a
+    unit H axis (its messages show that axis)."""
+    for args in zip(kernel_size, stride, padding, dilation):
+        check_pool_output_args(*args)
+    check_pool_window(kernel_size, stride, dilation)
+    check_pool_nonempty(fn_name, shape, len(kernel_size))
+    if check_input_size:
+        check_avg_pool3d_input_size(shape, kernel_size)
+    check_pool_pad_half_kernel(kernel_size, padding)
+    return pool_output_shape(shape, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def check_pool_rank(shape, n: int) -> None:
+    """The max pools' (and avg_pool3d's) first check of the input, in their meta functions."""
+    if len(shape) not in (n + 1, n + 2):
+        raise RuntimeError(f"non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input")
+
+
+def check_pool1d_rank(name: str, shape) -> None:
+    """ATen's 1-d max (with indices) and avg pools: checkDimRange(self, 2, 4), then a 2-d pool."""
+    if len(shape) not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {len(shape)}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+
+
+def check_has_planes_dim(shape, n: int) -> None:
+    """avg_pool2d reads ``input.size(-3)`` (the planes) before it checks the input's rank."""
+    dim, ndim = -(n + 1), len(shape)
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if ndim < n + 1:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                         f"{ndim - 1}], but got {dim})")
+
+
+def check_pool_nonempty(fn_name: str, shape, n: int) -> None:
+    """pool2d/3d_shape_check's input check: ``(N, C, *spatial)`` or ``(C, *spatial)``, only the
+    batch dim may be empty; 3-d in its own words (its rank was checked before)."""
+    shape = tuple(shape)
+    if n == 3:
+        batched = len(shape) == 5
+        for i, size in enumerate(shape):
+            if size == 0 and not (batched and i == 0):
+                raise RuntimeError(f"{fn_name}: Expected input's non-batch dimensions to have "
+                                   f"positive length, but input has a shape of {_shape_str(shape)}"
+                                   f" and non-batch dimension {size} has length zero!")
+    elif len(shape) not in (n + 1, n + 2) or 0 in shape[-(n + 1):]:
+        raise RuntimeError(f"Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{_shape_str(shape)}")
+
+
+def check_max_pool1d_input(shape) -> None:
+    """max_pool1d without indices checks its input first, with words of its own (MaxPooling.cpp)."""
+    shape = tuple(shape)
+    if len(shape) not in (2, 3) or 0 in shape[-2:]:
+        raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{_shape_str(shape)}")
 
 
 def check_max_pool1d_args(kernel_size, stride, padding, dilation) -> None:
@@ -378,7 +464,7 @@ def check_avg_pool3d_input_size(shape, kernel_size) -> None:
 
 def check_pool_input(name: str, shape, n: int) -> None:
     """A pooling input is ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` with n spatial
-    dims; only the batch dim may be empty (ATen's shape checks)."""
+    dims; only the batch dim may be empty (the adaptive and fractional pools)."""
     if len(shape) not in (n + 1, n + 2) or 0 in tuple(shape)[-(n + 1):]:
         raise RuntimeError(f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with "
                            f"optional 0 dim batch size for input, but got: {list(shape)}")
@@ -488,8 +574,8 @@ def _ratio_tuple(ratio, n: int) -> tuple:
     return (float(ratio),) * n
 
 
-__all__ += ["check_pool_args", "check_pool_input", "pool_output_shape", "adaptive_output_shape",
-            "unpool_output_shape", "fractional_output_shape"]
+__all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_output_shape",
+            "adaptive_output_shape", "unpool_output_shape", "fractional_output_shape"]
 
 
 # -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /

@@ -1,8 +1,9 @@
 """Pooling layers and functions against torch: values, indices and gradients (float64 and
 float32) over property-generated configurations in 1, 2 and 3 dims; the tutorials' examples;
 one named test per pooling trap of TRAPS.md; argument errors."""
-import itertools
 import math
+import random
+import re
 
 import numpy as np
 import pytest
@@ -403,7 +404,8 @@ X2 = randn(1, 2, 5, 5)
     (lambda lib, x: fn(lib, "avg_pool2d")(x, 3, 1, 2), "pad should be at most half"),
     (lambda lib, x: fn(lib, "avg_pool2d")(x, 2, divisor_override=0), "divisor must be not zero"),
     (lambda lib, x: fn(lib, "avg_pool2d")(x, 6), "Output size is too small"),
-    (lambda lib, x: fn(lib, "avg_pool3d")(x[0], 2, 1, 2), "pad should be at most half"),
+    (lambda lib, x: fn(lib, "avg_pool3d")(x, 2, 1, 2), "pad should be at most half"),
+    (lambda lib, x: fn(lib, "avg_pool3d")(x[0], 2, 1, 2), "non-empty 4D or 5D"),
     (lambda lib, x: fn(lib, "adaptive_avg_pool2d")(x, -1), "greater than or equal to 0"),
     (lambda lib, x: fn(lib, "adaptive_avg_pool2d")(x, (1, 2, 3)), "output_size must be 2"),
     (lambda lib, x: fn(lib, "adaptive_max_pool2d")(x[0, 0, 0], 2), "3D or 4D"),
@@ -513,11 +515,12 @@ def test_fractional_module_is_random_but_reproducible():
         nn.FractionalMaxPool3d(0, output_size=3)
 
 
-# -- bad windows: ember raises exactly where torch raises ---------------------------------------
+# -- bad windows: ember raises exactly torch's errors, in torch's order --------------------------
 
-def _pool_outcome(lib, family, n, kw, shape, return_indices=False):
+def _pool_outcome(lib, family, n, kw, shape, return_indices=False, dtype="float32"):
+    """None, or the error's type and the first line of its message."""
     F_ = lib.nn.functional
-    x = lib.zeros(shape)
+    x = lib.zeros(shape, dtype=getattr(lib, dtype))
     try:
         if family == "max":
             getattr(F_, f"max_pool{n}d")(x, return_indices=return_indices, **kw)
@@ -525,38 +528,67 @@ def _pool_outcome(lib, family, n, kw, shape, return_indices=False):
             getattr(F_, f"avg_pool{n}d")(x, **kw)
         else:
             getattr(F_, f"lp_pool{n}d")(x, 2, **kw)
-    except RuntimeError as e:
-        return str(e).split("\n")[0]
+    except Exception as e:  # noqa: BLE001 - the kind is compared
+        return type(e).__name__, str(e).split("\n")[0]
     return None
 
 
-def _window_grid():
-    for n in (1, 2, 3):
-        for k, s, p, d in itertools.product((0, 1, 3), (0, 1, 2), (-1, 0, 1, 2), (1, 2, 4)):
-            for family in ("max", "avg", "lp"):
-                if family != "max" and d != 1 or family == "lp" and (p or n == 3 and k == 0):
-                    continue
-                kw = dict(kernel_size=k, stride=s)
-                if family != "lp":
-                    kw["padding"] = p
-                if family == "max":
-                    kw["dilation"] = d
-                for size in (2, 7):
-                    yield n, family, kw, (1, 2) + (size,) * n
+_WINDOW_VALUES = dict(kernel_size=(-1, 0, 1, 2, 3, 6), stride=(-1, 0, 1, 2),
+                      padding=(-1, 0, 1, 2, 3), dilation=(-1, 0, 1, 2, 4))
 
 
-def test_a_bad_window_raises_where_torch_raises():
-    """Over a grid of kernels, strides, pads and dilations (zero and negative included) and an
-    input smaller than the kernel, ember and torch agree on whether the call is an error:
-    never a result where torch refuses (avg_pool3d refuses an input smaller than its kernel
-    even where the padding would make room: found by this grid)."""
-    disagree = []
+def _window_shapes(n):
+    """Inputs that fit, are smaller than the kernel, unbatched, with an empty batch, channel
+    or spatial dim, of a rank too high or too low (0-d included)."""
+    return [(1, 2) + (9,) * n, (1, 2) + (2,) * n, (2,) + (3,) * n, (0, 2) + (3,) * n,
+            (1, 0) + (3,) * n, (2, 0) + (3,) * (n - 1), (1, 2) + (4,) * (n - 1) + (0,),
+            (1, 1, 2) + (3,) * n, (3,) * n, (3,) * (n - 1)]
+
+
+def _sampled_window_grid(count, seed=0):
+    """``count`` calls drawn from the grid of max/avg/lp pools in 1-3 d (with and without
+    indices, ceil_mode, divisor_override, a bool input) over windows whose values, zero and
+    negative included, are the same or differ per axis."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        n, family = rng.choice((1, 2, 3)), rng.choice(("max", "avg", "lp"))
+        names = dict(max=("kernel_size", "stride", "padding", "dilation"),
+                     avg=("kernel_size", "stride", "padding"), lp=("kernel_size", "stride"))
+        kw = {}
+        for name in names[family]:
+            values = _WINDOW_VALUES[name]
+            if name == "stride" and rng.random() < 0.2:
+                continue  # stride None: the kernel
+            kw[name] = rng.choice(values) if n == 1 or rng.random() < 0.3 else \
+                tuple(rng.choice(values) for _ in range(n))
+        if rng.random() < 0.3:
+            kw["ceil_mode"] = True
+        if family == "avg" and n > 1 and rng.random() < 0.2:
+            kw["divisor_override"] = rng.choice((0, 1))
+        return_indices = family == "max" and rng.random() < 0.5
+        dtype = "bool" if rng.random() < 0.03 else "float32"
+        yield family, n, kw, rng.choice(_window_shapes(n)), return_indices, dtype
+
+
+def test_bad_windows_raise_torchs_errors():
+    """Over a sampled grid of windows (zero and negative values, per axis) and inputs (too
+    small, empty dims, wrong rank), ember fails where torch fails, with torch's exception type
+    and the first line of its message: the check that wins first is torch's (ATen checks the
+    stride and pad per axis before the kernel; a 1-d pool is a 2-d one over a unit H axis and
+    says so), and so are the words ("non-empty 4D or 5D ...", "max_pool3d_with_indices_out_cpu_
+    template(): ..."). Found by this grid: avg_pool3d refusing an input smaller than its kernel
+    even where the padding would make room."""
+    disagree, messages = [], set()
     with torch_threads(1):
-        for n, family, kw, shape in _window_grid():
-            e, t = (_pool_outcome(lib, family, n, kw, shape) for lib in (ember, torch))
-            if (e is None) != (t is None):
-                disagree.append((family, n, kw, shape, e, t))
+        for family, n, kw, shape, return_indices, dtype in _sampled_window_grid(6000):
+            e, t = (_pool_outcome(lib, family, n, kw, shape, return_indices, dtype)
+                    for lib in (ember, torch))
+            if t is not None:
+                messages.add(re.sub(r"-?\d+", "#", t[1]))
+            if e != t:
+                disagree.append((family, n, kw, shape, return_indices, dtype, e, t))
     assert not disagree, disagree[:5]
+    assert len(messages) > 30  # the sample reaches most of torch's checks
 
 
 @pytest.mark.parametrize("family,n,kw,shape,return_indices", [
@@ -571,11 +603,23 @@ def test_a_bad_window_raises_where_torch_raises():
     ("max", 1, dict(kernel_size=2, dilation=4), (1, 1, 2), False),
     ("avg", 3, dict(kernel_size=3, padding=1), (1, 1, 2, 3, 3), False),
     ("lp", 3, dict(kernel_size=3), (1, 1, 3, 2, 3), False),
+    ("max", 2, dict(kernel_size=0, stride=0), (1, 1, 9, 9), False),
+    ("max", 1, dict(kernel_size=0), (1, 0, 9), True),
+    ("avg", 1, dict(kernel_size=0), (1, 1, 9), False),
+    ("avg", 1, dict(kernel_size=3), (1, 2, 2), False),
+    ("avg", 2, dict(kernel_size=2, divisor_override=0), (3, 3), False),
+    ("avg", 2, dict(kernel_size=2), (3, 3), False),
+    ("avg", 2, dict(kernel_size=0), (1, 1, 2, 3, 3), False),
+    ("avg", 3, dict(kernel_size=2, divisor_override=0), (3, 3, 3), False),
+    ("max", 3, dict(kernel_size=2, padding=2), (1, 0, 3, 3, 3), False),
+    ("max", 2, dict(kernel_size=(0, 2), stride=(1, -1), padding=(2, 1)), (1, 1, 9, 9), False),
 ])
 def test_bad_window_messages_are_torchs(family, n, kw, shape, return_indices):
     """ATen's own words and number order: W before H in 2-d's half-kernel check, 3-d's own
-    layout, max_pool1d's checks of its own (without indices; with them it is a 2-d pool),
-    avg_pool3d's input-smaller-than-kernel check."""
+    layout, max_pool1d's checks of its own (without indices; with them it is a 2-d pool over
+    a unit H axis, as avg_pool1d), avg_pool3d's input-smaller-than-kernel check, per-axis
+    stride and pad checks before the kernel's, avg_pool2d reading the planes' dim (IndexError)
+    after the divisor and before the rank, avg_pool3d the rank before the divisor."""
     with torch_threads(1):
         e, t = (_pool_outcome(lib, family, n, kw, shape, return_indices) for lib in (ember, torch))
     assert t is not None and e == t

@@ -165,16 +165,30 @@ _MAX_UNPOOL = _named(_MaxUnpool, "MaxUnpool{}DBackward0")
 
 # -- argument checks ------------------------------------------------------------------------------
 
-
-
-def _check_input(name: str, input, n: int) -> None:
+def _check_tensor(name: str, input) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
                         f"not {type(input).__name__}")
+
+
+def _check_floating(name: str, input) -> None:
+    # torch's kernels dispatch on the dtype after the shape checks, and the message names the
+    # kernel: a 1-d pool's is the 2-d one's (see _KERNEL_NAME)
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f'"{name}" not implemented for '
                                   f"'{scalar_type_name(input.dtype)}'")
+
+
+def _check_input(name: str, input, n: int) -> None:
+    _check_tensor(name, input)
+    _check_floating(name, input)
     S.check_pool_input(name, input.shape, n)
+
+
+# the names ATen's dtype dispatch prints for max_pool{n}d (with indices) and avg_pool{n}d
+_KERNEL_NAME = {("max", 1): "max_pool2d", ("max", 2): "max_pool2d", ("max", 3): "max_pool3d",
+                ("avg", 1): "avg_pool2d", ("avg", 2): "avg_pool2d",
+                ("avg", 3): "avg_pool3d_out_frame"}
 
 
 def _window_tuples(n: int, kernel_size, stride, padding, dilation=1):
@@ -185,31 +199,63 @@ def _window_tuples(n: int, kernel_size, stride, padding, dilation=1):
     return kernel, stride, S._ntuple(n, "padding")(padding), S._ntuple(n, "dilation")(dilation)
 
 
-def _window_args(n: int, kernel_size, stride, padding, dilation=1):
-    """The window's n-tuples, checked as ATen's 2-d/3-d pools check them."""
-    window = _window_tuples(n, kernel_size, stride, padding, dilation)
-    S.check_pool_args(*window)
-    return window
+def _as_2d_pool(shape, window):
+    """ATen runs a 1-d pool as a 2-d one over a unit H axis (kernel 1, stride 1, pad 0,
+    dilation 1): its checks, and its messages, are then the 2-d ones, showing that axis."""
+    shape = tuple(shape)
+    return (*shape[:-1], 1, shape[-1]), tuple((unit, *v) for unit, v in zip((1, 1, 0, 1), window))
+
+
+def _max_pool_shape(n: int, shape, window, ceil_mode) -> tuple:
+    """The output's spatial size, checked in the order of ATen's max_pool1d_with_indices
+    (checkDimRange, then 2-d) and max_pool2d/3d_with_indices' meta functions (the rank, then
+    Pool.h's checks)."""
+    if n == 1:
+        S.check_pool1d_rank("max_pool1d", shape)
+        return _max_pool_shape(2, *_as_2d_pool(shape, window), ceil_mode)[1:]
+    S.check_pool_rank(shape, n)
+    return S.pool_shape_check("max_pool3d_with_indices_out_cpu_template()", shape, *window,
+                              ceil_mode)
+
+
+def _avg_pool_shape(n: int, shape, window, ceil_mode, divisor_override) -> tuple:
+    """The output's spatial size, checked in the order of ATen's avg_pool1d (checkDimRange,
+    then 2-d) and avg_pool2d/3d's meta functions: 3-d checks the rank before the divisor, 2-d
+    reads the planes' dim after it and leaves the rank to pool2d_shape_check."""
+    if n == 1:
+        S.check_pool1d_rank("avg_pool1d", shape)
+        return _avg_pool_shape(2, *_as_2d_pool(shape, window), ceil_mode, None)[1:]
+    if n == 3:
+        S.check_pool_rank(shape, n)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    if n == 2:
+        S.check_has_planes_dim(shape, n)
+    return S.pool_shape_check("avg_pool3d()", shape, *window, ceil_mode,
+                              check_input_size=n == 3)
 
 
 # -- max pooling ----------------------------------------------------------------------------------
 
 def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
     name = f"max_pool{n}d"
-    kernel, stride, padding, dilation = _window_args(n, kernel_size, stride, padding, dilation)
-    _check_input(name, input, n)
-    out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, dilation, ceil_mode)
-    return _max_pool_apply(n, input, kernel, stride, padding, dilation, out_spatial)
+    _check_tensor(name, input)
+    window = _window_tuples(n, kernel_size, stride, padding, dilation)
+    out_spatial = _max_pool_shape(n, input.shape, window, ceil_mode)
+    _check_floating(_KERNEL_NAME["max", n], input)
+    return _max_pool_apply(n, input, *window, out_spatial)
 
 
 def _max_pool1d_without_indices(input, kernel_size, stride, padding, dilation, ceil_mode):
     """ATen runs max_pool1d without indices through checks of its own (other words, another
     order: the input first) before the shared kernel."""
-    _check_input("max_pool1d", input, 1)
+    _check_tensor("max_pool1d", input)
+    S.check_max_pool1d_input(input.shape)
     kernel, stride, padding, dilation = _window_tuples(1, kernel_size, stride, padding, dilation)
     S.check_max_pool1d_args(kernel, stride, padding, dilation)
     out = S.check_max_pool1d_output(input.shape[-1], *kernel, *stride, *padding, *dilation,
                                     ceil_mode)
+    _check_floating("max_pool1d_impl", input)
     return _max_pool_apply(1, input, kernel, stride, padding, dilation, (out,))
 
 
@@ -279,13 +325,11 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     name = f"avg_pool{n}d"
-    kernel, stride, padding, _ = _window_args(n, kernel_size, stride, padding)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    _check_input(name, input, n)
-    if n == 3:
-        S.check_avg_pool3d_input_size(input.shape, kernel)
-    out_spatial = S.pool_output_shape(input.shape, kernel, stride, padding, (1,) * n, ceil_mode)
+    _check_tensor(name, input)
+    kernel, stride, padding, dilation = _window_tuples(n, kernel_size, stride, padding)
+    out_spatial = _avg_pool_shape(n, input.shape, (kernel, stride, padding, dilation), ceil_mode,
+                                  divisor_override)
+    _check_floating(_KERNEL_NAME["avg", n], input)
     args = (kernel, stride, padding)
     options = dict(count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
     return _AVG_POOL[n].apply(
