@@ -1,8 +1,9 @@
 """The decorator for ember's parallel numba kernels.
 
-All of ember's parallel work runs on this one pool, numba's: its matrix products too, as tiles
-of single-threaded OpenBLAS calls inside a ``prange`` (ember/_kernels/blas.py), because
-OpenBLAS's own threads spin after each product and fought numba's for the cores.
+ember's parallel work runs on this one pool, numba's: the convolutions' and F.linear's matrix
+products too, as tiles of single-threaded OpenBLAS calls inside a ``prange``
+(ember/_kernels/blas.py), because OpenBLAS's own threads spin after each product and fought
+numba's for the cores. (Tensor.matmul, attention and the RNNs still call NumPy's matmul.)
 
 ``@parallel_kernel`` compiles a function twice, lazily and cached on disk: with
 ``parallel=True`` (``numba.prange`` loops spread over the cores) and as a serial twin. A call
