@@ -53,6 +53,25 @@ def test_clip_grad_norm_against_torch(dtype, norm_type, max_norm):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_grad_norm_of_large_and_strided_gradients(dtype):
+    # the 2-norm is one dot product per gradient: a million values, and a transposed
+    # (non-contiguous) gradient, still give torch's norm and scaling
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(s).astype(dtype) for s in [(1000, 1000), (300, 200), (7,)]]
+    out = []
+    for lib in (ember, torch):
+        ps = [lib.nn.Parameter(lib.zeros(*g.shape, dtype=getattr(lib, dtype))) for g in grads]
+        for p, g in zip(ps, grads):
+            p.grad = lib.tensor(g)
+        ps[1].grad = lib.tensor(grads[1].T.copy()).t()
+        out.append((lib.nn.utils.clip_grad_norm_(ps, 1.0), [p.grad for p in ps]))
+    (en, eg), (tn, tg) = out
+    assert_close(en, tn, dtype, what="returned norm")
+    for a, b in zip(eg, tg):
+        assert_close(a, b, dtype, what="clipped grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_clip_grad_norm_returns_norm_before_clipping(dtype):
     # TRAPS.md 25: the returned value is the total norm before clipping, and the coefficient is
     # max_norm / (total + 1e-6) clamped to 1
