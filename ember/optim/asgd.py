@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._ops.updates import asgd_
 from .optimizer import (Optimizer, _add_, _bump_version, _check_flags, _check_lr,
                         _check_non_negative, _plus_scaled, _refuse_capturable, _scalar,
                         _scalar_dtype, _step_tensor, _zeros_state)
@@ -62,23 +63,30 @@ class ASGD(Optimizer):
                 param, ax = p._data, state["ax"]._data
                 step_t = state["step"]._data
                 step_t += 1
-                if weight_decay != 0:
-                    grad = _plus_scaled(grad, param, weight_decay)
                 eta = state["eta"]._data.item()
-                param *= np.asarray(1 - lambd * eta, dtype=param.dtype)
-                _add_(param, grad, -eta)
                 mu = state["mu"]._data.item()
-                if mu != 1:
-                    diff = np.subtract(param, ax, out=np.empty_like(param))
-                    diff *= np.asarray(mu, dtype=param.dtype)
-                    ax += diff
-                else:
-                    ax[...] = param
+                if not asgd_(param, grad, ax, 1 - lambd * eta, -eta, mu, weight_decay):
+                    _update(param, grad, ax, lambd, eta, mu, weight_decay)
                 step = step_t.item()
                 state["eta"]._data[...] = _as_tensor(lr / ((1 + lambd * lr * step) ** alpha))
                 state["mu"]._data[...] = _as_tensor(1 / max(1, step - t0))
                 _bump_version(p)
         return loss
+
+
+def _update(param, grad, ax, lambd, eta, mu, weight_decay) -> None:
+    """The step in NumPy passes, for arrays the fused kernel (_ops.updates.asgd_) does not
+    take (mixed dtypes, strided or overlapping arrays): the same arithmetic and roundings."""
+    if weight_decay != 0:
+        grad = _plus_scaled(grad, param, weight_decay)
+    param *= np.asarray(1 - lambd * eta, dtype=param.dtype)
+    _add_(param, grad, -eta)
+    if mu != 1:
+        diff = np.subtract(param, ax, out=np.empty_like(param))
+        diff *= np.asarray(mu, dtype=param.dtype)
+        ax += diff
+    else:
+        ax[...] = param
 
 
 def _as_tensor(value) -> np.ndarray:
