@@ -159,10 +159,16 @@ def matmul(a, b, out=None, accumulate=False):
     """``out = a @ b`` (``out += a @ b`` with ``accumulate``) for float32/float64 arrays of 2 or
     3 dims (a leading batch dim on all three, as np.matmul's), on ember's pool; a or b may be
     transposed views. ``out`` must have unit stride along its last dim."""
+    k = a.shape[-1]
+    if b.ndim < 2 or b.shape[-2] != k or (out is not None and out.shape[-2:] != (a.shape[-2],
+                                                                                b.shape[-1])):
+        # the tiled kernel reads and writes by address: a size that does not fit is refused
+        # here, before any memory is touched
+        raise ValueError(f"matmul: shapes {a.shape} @ {b.shape} -> "
+                         f"{None if out is None else out.shape} do not fit")
     if out is None:
         out = np.empty(a.shape[:-1] + b.shape[-1:], dtype=np.result_type(a, b))
     dtype = out.dtype
-    k = a.shape[-1]
     if (not AVAILABLE or out.shape[-2] * out.shape[-1] * k <= TILE_MACS  # one call anyway
             or dtype not in (np.float32, np.float64) or a.dtype != dtype
             or b.dtype != dtype or out.ndim not in (2, 3) or out.strides[-1] != out.itemsize

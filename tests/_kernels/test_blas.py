@@ -79,3 +79,13 @@ def test_blas_found_in_this_numpy():
     """NumPy >= 2 wheels ship scipy-openblas64: the test environment must find it (else the
     pool design silently falls back and the benchmarks measure something else)."""
     assert blas.AVAILABLE
+
+
+@pytest.mark.parametrize("a_shape,b_shape,out_shape", [
+    ((64, 300), (299, 256), None), ((64, 300), (300, 256), (64, 255)), ((2, 64, 300), (300,), None)])
+def test_sizes_that_do_not_fit_are_refused_before_any_memory_is_touched(a_shape, b_shape,
+                                                                        out_shape):
+    a, b = np.ones(a_shape, np.float32), np.ones(b_shape, np.float32)
+    out = None if out_shape is None else np.empty(out_shape, np.float32)
+    with pytest.raises(ValueError, match="do not fit"):
+        blas.matmul(a, b, out=out)
