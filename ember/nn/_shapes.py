@@ -486,23 +486,71 @@ def pool_output_shape(shape, kernel_size, stride, padding, dilation, ceil_mode) 
     return out
 
 
-def adaptive_output_shape(name: str, output_size, shape, n: int) -> tuple:
-    """Adaptive pooling's target size: an int or n entries, where ``None`` keeps the input's
-    size (torch's _list_with_default); entries must be >= 0 (0 gives an empty output)."""
-    spatial = tuple(shape)[-n:]
+def list_with_default(output_size, shape):
+    """torch.nn.functional's _list_with_default: an int passes as it is; a sequence's ``None``
+    entries take the input's sizes, and the input must have more dims than it has entries."""
+    if hasattr(output_size, "__index__"):
+        return output_size
+    if not isinstance(output_size, collections.abc.Sized):
+        raise TypeError(f"object of type '{type(output_size).__name__}' has no len()")
+    sizes, shape = tuple(output_size), tuple(shape)
+    if len(shape) <= len(sizes):
+        raise ValueError(f"Input dimension should be at least {len(sizes) + 1}")
+    return tuple(d if v is None else v for v, d in zip(sizes, shape[len(shape) - len(sizes):]))
+
+
+def adaptive_sizes(output_size, n: int) -> tuple:
+    """``output_size`` as ATen receives it: an int repeated n times, a sequence as it is."""
     if isinstance(output_size, collections.abc.Iterable) and not isinstance(output_size, str):
-        sizes = tuple(output_size)
-        if len(sizes) != n:
-            raise RuntimeError(f"{name}: output_size must be {n}")
-        sizes = tuple(i if v is None else _as_int(v, "output_size") for v, i in zip(sizes, spatial))
-    else:
-        if output_size is None:
-            return spatial
-        sizes = (_as_int(output_size, "output_size"),) * n
+        return tuple(_as_int(v, "output_size") for v in output_size)
+    return (_as_int(output_size, "output_size"),) * n
+
+
+def check1d(name: str, argument: str, values) -> None:
+    """ATen's check1d for its 1-d pools' int-list arguments."""
+    if len(values) != 1:
+        raise RuntimeError(f"{name}() argument '{argument}' should contain one int "
+                           f"(got {len(values)})")
+
+
+def check_adaptive_avg_sizes(name: str, sizes, n: int) -> None:
+    """adaptive_avg_pool2d/3d's first checks (AdaptiveAveragePooling.cpp / 3d.cpp), 3-d's
+    message with one space fewer."""
+    if len(sizes) != n:
+        raise RuntimeError(f"{name}: output_size must be {n}")
     if any(v < 0 for v in sizes):
+        listed = ", ".join(map(str, sizes)) if n == 2 else f"{sizes[0]}, {sizes[1]},{sizes[2]}"
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
-                           f"but received {{{', '.join(str(v) for v in sizes)}}}")
-    return sizes
+                           f"but received {{{listed}}}")
+
+
+def check_adaptive_input(name: str, shape, n: int, spatial_only: bool = False,
+                         colon: bool = True) -> None:
+    """The adaptive pools' input checks (AdaptiveMaxPooling2d/3d.cpp's meta functions,
+    AdaptiveAveragePooling(3d).cpp's templates): rank n+1 or n+2, then no empty non-batch dim
+    (adaptive_avg_pool2d looks at the spatial dims only)."""
+    shape, ndim = tuple(shape), len(shape)
+    if ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got"
+                           f"{':' if colon else ''} {_shape_str(shape)}")
+    first = ndim - n if spatial_only else ndim - n - 1
+    for dim in range(first, ndim):
+        if shape[dim] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {_shape_str(shape)} with "
+                               f"dimension {dim} being empty")
+
+
+def check_adaptive_max_sizes(name: str, sizes, n: int, shape) -> None:
+    """adaptive_max_pool2d/3d check the length of output_size only; a negative size fails
+    when the output is allocated."""
+    if len(sizes) != n:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {n}")
+    full = (*tuple(shape)[:len(shape) - n], *sizes)
+    negative = [v for v in full if v < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                           f"{_shape_str(full)}")
 
 
 def unpool_output_shape(shape, kernel_size, stride, padding, output_size=None) -> tuple:
@@ -575,7 +623,9 @@ def _ratio_tuple(ratio, n: int) -> tuple:
 
 
 __all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_output_shape",
-            "adaptive_output_shape", "unpool_output_shape", "fractional_output_shape"]
+            "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
+            "check_adaptive_input", "check_adaptive_max_sizes", "unpool_output_shape",
+            "fractional_output_shape"]
 
 
 # -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /

@@ -380,10 +380,12 @@ def test_unpool_and_adaptive_output_shapes():
         S.unpool_output_shape((1, 1, 3, 4), (2, 2), (2, 2), (0, 0), (7,))
     with pytest.raises(ValueError, match="non-negative spatial dimensions"):
         S.unpool_output_shape((1, 1, 1), (1,), (1,), (1,))
-    assert S.adaptive_output_shape("f", (None, 3), (2, 3, 5, 7), 2) == (5, 3)
-    assert S.adaptive_output_shape("f", 4, (2, 3, 5, 7, 8), 3) == (4, 4, 4)
+    assert S.list_with_default((None, 3), (2, 3, 5, 7)) == (5, 3)
+    assert S.adaptive_sizes(S.list_with_default(4, (2, 3, 5, 7, 8)), 3) == (4, 4, 4)
+    with pytest.raises(ValueError, match="Input dimension should be at least 3"):
+        S.list_with_default((None, 3), (5, 7))
     with pytest.raises(RuntimeError, match="output_size must be 2"):
-        S.adaptive_output_shape("f", (1, 2, 3), (2, 3, 5, 7), 2)
+        S.check_adaptive_avg_sizes("f", (1, 2, 3), 2)
 
 
 # -- argument errors: ember raises what torch raises ----------------------------------------------
@@ -589,6 +591,39 @@ def test_bad_windows_raise_torchs_errors():
                 disagree.append((family, n, kw, shape, return_indices, dtype, e, t))
     assert not disagree, disagree[:5]
     assert len(messages) > 30  # the sample reaches most of torch's checks
+
+
+def _adaptive_outcome(lib, name, output_size, shape, return_indices):
+    try:
+        getattr(lib.nn.functional, name)(lib.zeros(shape), output_size,
+                                         **({"return_indices": True} if return_indices else {}))
+    except Exception as e:  # noqa: BLE001 - the kind is compared
+        return type(e).__name__, str(e).split("\n")[0]
+    return None
+
+
+def test_bad_adaptive_pools_raise_torchs_errors():
+    """Adaptive pools over a sampled grid of output sizes (negative, zero, one: ATen's mean
+    shortcut, which checks no input, None: the input's size) and inputs: torch's error type
+    and first line, in torch's order (adaptive_max_pool2d checks the input before the sizes
+    and lets a negative size fail at the allocation; adaptive_avg_pool2d the other way round,
+    and it allows an empty channel dim)."""
+    rng, disagree = random.Random(1), []
+    with torch_threads(1):
+        for _ in range(1500):
+            n, family = rng.choice((1, 2, 3)), rng.choice(("avg", "max"))
+            values = (-1, 0, 1, 2, 3) if n == 1 else (-1, 0, 1, 2, 3, None)
+            output_size = rng.choice(values) if rng.random() < 0.4 else \
+                tuple(rng.choice(values) for _ in range(rng.choice((n, n, n, n + 1))))
+            if output_size is None:
+                continue  # the binding's TypeError, in other words
+            shape = rng.choice(_window_shapes(n))
+            call = (f"adaptive_{family}_pool{n}d", output_size, shape,
+                    family == "max" and rng.random() < 0.5)
+            e, t = (_adaptive_outcome(lib, *call) for lib in (ember, torch))
+            if e != t:
+                disagree.append((call, e, t))
+    assert not disagree, disagree[:5]
 
 
 @pytest.mark.parametrize("family,n,kw,shape,return_indices", [

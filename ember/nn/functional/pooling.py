@@ -199,11 +199,15 @@ def _window_tuples(n: int, kernel_size, stride, padding, dilation=1):
     return kernel, stride, S._ntuple(n, "padding")(padding), S._ntuple(n, "dilation")(dilation)
 
 
+def _unit_h(shape) -> tuple:
+    shape = tuple(shape)
+    return (*shape[:-1], 1, shape[-1])
+
+
 def _as_2d_pool(shape, window):
     """ATen runs a 1-d pool as a 2-d one over a unit H axis (kernel 1, stride 1, pad 0,
     dilation 1): its checks, and its messages, are then the 2-d ones, showing that axis."""
-    shape = tuple(shape)
-    return (*shape[:-1], 1, shape[-1]), tuple((unit, *v) for unit, v in zip((1, 1, 0, 1), window))
+    return _unit_h(shape), tuple((unit, *v) for unit, v in zip((1, 1, 0, 1), window))
 
 
 def _max_pool_shape(n: int, shape, window, ceil_mode) -> tuple:
@@ -409,18 +413,56 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 # -- adaptive pooling -----------------------------------------------------------------------------
 
+def _adaptive_avg_shape(n: int, shape, sizes):
+    """The output's spatial size, checked as ATen's adaptive_avg_pool2d/3d check it: the sizes,
+    then (unless the output is 1x1(x1): None, ATen's shortcut through a mean, which checks no
+    input) the template's input checks."""
+    name = f"adaptive_avg_pool{n}d"
+    S.check_adaptive_avg_sizes(name, sizes, n)
+    if all(s == 1 for s in sizes):
+        return None
+    S.check_adaptive_input(name, shape, n, spatial_only=n == 2, colon=False)
+    return sizes
+
+
 def _adaptive_avg_pool(n, input, output_size):
     name = f"adaptive_avg_pool{n}d"
-    _check_input(name, input, n)
-    out_spatial = S.adaptive_output_shape(name, output_size, input.shape, n)
+    _check_tensor(name, input)
+    if n == 1:  # ATen: checkDimRange, check1d, then adaptive_avg_pool2d over a unit H axis
+        sizes = S.adaptive_sizes(output_size, 1)  # parsed before any check, as torch's binding
+        S.check_pool1d_rank(name, input.shape)
+        S.check1d(name, "output_size", sizes)
+        out_spatial = _adaptive_avg_shape(2, _unit_h(input.shape), (1, *sizes))
+        out_spatial = out_spatial and out_spatial[1:]
+    else:
+        sizes = S.adaptive_sizes(S.list_with_default(output_size, input.shape), n)
+        out_spatial = _adaptive_avg_shape(n, input.shape, sizes)
+    if out_spatial is None:
+        return input.mean(tuple(range(-n, 0)), keepdim=True)
+    _check_floating(name, input)
     return _ADAPTIVE_AVG_POOL[n].apply(input, n, lambda x: K.adaptive_avg_pool(x, out_spatial),
                                        K.adaptive_avg_pool_backward)
 
 
 def _adaptive_max_pool(n, input, output_size):
+    """Checked in the order of ATen's adaptive_max_pool2d/3d meta functions (the input, then
+    the sizes; a negative size fails at the allocation); 1-d: checkDimRange, check1d, its own
+    input check, then 2-d over a unit H axis."""
     name = f"adaptive_max_pool{n}d"
-    _check_input(name, input, n)
-    out_spatial = S.adaptive_output_shape(name, output_size, input.shape, n)
+    _check_tensor(name, input)
+    if n == 1:
+        out_spatial = S.adaptive_sizes(output_size, 1)
+        S.check_pool1d_rank(name, input.shape)
+        S.check1d(name, "output_size", out_spatial)
+        S.check_adaptive_input(name, input.shape, 1)
+        S.check_adaptive_max_sizes("adaptive_max_pool2d", (1, *out_spatial), 2,
+                                   _unit_h(input.shape))
+    else:
+        out_spatial = S.adaptive_sizes(S.list_with_default(output_size, input.shape), n)
+        S.check_adaptive_input(name, input.shape, n)
+        S.check_adaptive_max_sizes(name, out_spatial, n, input.shape)
+    _check_floating("adaptive_max_pool3d_cpu" if n == 3 else "adaptive_max_pool2d", input)
+    # the ONNX exporter reads out_spatial from this lambda's closure
     return _ADAPTIVE_MAX_POOL[n].apply(input, n, lambda x: K.adaptive_max_pool(x, out_spatial))
 
 
