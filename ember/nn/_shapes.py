@@ -554,34 +554,61 @@ def check_adaptive_max_sizes(name: str, sizes, n: int, shape) -> None:
 
 
 def unpool_output_shape(shape, kernel_size, stride, padding, output_size=None) -> tuple:
-    """Spatial output size of max-unpooling (torch.nn.functional._unpool_output_size).
+    """Spatial output size of max-unpooling (torch.nn.functional._unpool_output_size, which
+    runs in Python before ATen checks the input: its errors come first, in its words).
 
     Default: ``(in - 1)*stride - 2*padding + kernel``, the size MaxPool read. ``output_size``
     (n or n+2 entries) may pick any size strictly within one stride of it, which is how a
     MaxPool that dropped a remainder is inverted exactly (pytorch#580, #38640).
     """
-    n = len(kernel_size)
-    spatial = tuple(shape)[-n:]
-    default = [(i - 1) * s + k - 2 * p for i, k, s, p in zip(spatial, kernel_size, stride, padding)]
+    n, shape = len(kernel_size), tuple(shape)
+    if len(shape) < n:
+        raise IndexError("tuple index out of range")  # input.size()[-n + d]
+    default = [(i - 1) * s + k - 2 * p
+               for i, k, s, p in zip(shape[-n:], kernel_size, stride, padding)]
     if output_size is None:
         sizes = default
     else:
-        sizes = [_as_int(v, "output_size") for v in output_size]
-        if len(sizes) == n + 2:
-            sizes = sizes[2:]
-        if len(sizes) != n:
+        if len(output_size) == n + 2:
+            output_size = output_size[2:]
+        if len(output_size) != n:
             raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} "
-                             f"elements, but it has a length of '{len(sizes)}'")
+                             f"elements, but it has a length of '{len(output_size)}'")
+        sizes = [_as_int(v, "output_size") for v in output_size]
         for d in range(n):
             low, high = default[d] - stride[d], default[d] + stride[d]
             if not low < sizes[d] < high:
-                raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be '
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be '
                                  f"between {low} and {high})")
     for d, v in enumerate(sizes):
         if v < 0:
             raise ValueError("max_unpooling: output_size must contain non-negative spatial "
                              f"dimensions, but got output_size[{d}]={v}")
     return tuple(sizes)
+
+
+def check_max_unpool(n: int, shape, indices_shape, indices_dtype: str, stride) -> None:
+    """ATen's max_unpooling2d_forward_out_cpu / max_unpooling3d_shape_check, in their order and
+    words (2-d takes no stride; 3-d checks it last). Non-batch dims count from dim 1, also for
+    an unbatched input (ATen's loop)."""
+    shape, indices_shape = tuple(shape), tuple(indices_shape)
+    if indices_dtype != "Long":
+        raise RuntimeError("elements in indices should be type int64"
+                           + (f" but got: {indices_dtype}" if n == 2 else ""))
+    if len(shape) not in (n + 1, n + 2):
+        raise RuntimeError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, "
+                           f"but got a tensor with {len(shape)} dimensions.")
+    if shape != indices_shape:
+        raise RuntimeError("Expected shape of indices to be same as that of the input tensor "
+                           f"({_shape_str(shape)}) but got indices tensor with shape: "
+                           f"{_shape_str(indices_shape)}")
+    for dim in range(1, len(shape)):
+        if shape[dim] == 0:
+            raise RuntimeError(f"max_unpooling{n}d_forward_out_cpu(): Expected input to have "
+                               f"non-zero size for non-batch dimensions, but got "
+                               f"{_shape_str(shape)} with dimension {dim} being empty.")
+    if n == 3 and any(s <= 0 for s in stride):
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
 
 
 def fractional_output_shape(name: str, shape, kernel_size, output_size=None,
@@ -625,6 +652,7 @@ def _ratio_tuple(ratio, n: int) -> tuple:
 __all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_output_shape",
             "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
             "check_adaptive_input", "check_adaptive_max_sizes", "unpool_output_shape",
+            "check_max_unpool",
             "fractional_output_shape"]
 
 

@@ -626,6 +626,48 @@ def test_bad_adaptive_pools_raise_torchs_errors():
     assert not disagree, disagree[:5]
 
 
+def test_bad_max_unpools_raise_torchs_errors():
+    """max_unpool over a sampled grid of windows (zero and negative values), output sizes and
+    inputs (wrong rank, empty dims, indices of another shape or dtype): torch's error type and
+    first line, in torch's order (functional.py's output size in Python first; ATen's 2-d
+    unpool takes no stride, so a zero stride only changes the default size; a 1-d unpool is a
+    2-d one over a unit W axis)."""
+    rng, disagree = random.Random(2), []
+
+    def draw(values, n):
+        return rng.choice(values) if n == 1 or rng.random() < 0.4 else \
+            tuple(rng.choice(values) for _ in range(n))
+    with torch_threads(1):
+        for _ in range(1500):
+            n = rng.choice((1, 2, 3))
+            kernel, padding = draw((-1, 0, 1, 2, 3), n), draw((-1, 0, 1, 2), n)
+            stride = draw((-1, 0, 1, 2), n) if rng.random() < 0.8 else None
+            output_size = None if rng.random() < 0.7 else \
+                tuple(rng.choice((0, 3, 5, 7, 9)) for _ in range(rng.choice((n, n + 2, 1))))
+            shape = rng.choice(_window_shapes(n))
+            index_shape = shape if rng.random() < 0.9 else shape[:-1] + (1,)
+            index_dtype = "int64" if rng.random() < 0.9 else "int32"
+
+            def call(lib):
+                x = lib.zeros(shape)
+                i = lib.zeros(index_shape, dtype=getattr(lib, index_dtype))
+                getattr(lib.nn.functional, f"max_unpool{n}d")(x, i, kernel, stride, padding,
+                                                              output_size)
+            e, t = (_call_outcome(call, lib) for lib in (ember, torch))
+            if e != t:
+                disagree.append((n, kernel, stride, padding, output_size, shape, index_shape,
+                                 index_dtype, e, t))
+    assert not disagree, disagree[:5]
+
+
+def _call_outcome(call, lib):
+    try:
+        call(lib)
+    except Exception as e:  # noqa: BLE001 - the kind is compared
+        return type(e).__name__, str(e).split("\n")[0]
+    return None
+
+
 @pytest.mark.parametrize("family,n,kw,shape,return_indices", [
     ("max", 2, dict(kernel_size=(2, 6), padding=(1, 3), dilation=3), (1, 1, 9, 9), False),
     ("max", 3, dict(kernel_size=(2, 6, 4), padding=(1, 3, 2), dilation=3), (1, 1, 9, 9, 9), False),

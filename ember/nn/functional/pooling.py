@@ -21,7 +21,6 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_type_name
-from ... import _dtype
 from ..._kernels import pool as K
 from ..._tensor import Tensor
 from ...autograd.function import Function
@@ -523,29 +522,23 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 # -- max unpooling --------------------------------------------------------------------------------
 
 def _max_unpool(n, input, indices, kernel_size, stride, padding, output_size):
+    """Checked in torch's order: functional.py's _unpool_output_size (Python, before any check
+    of the tensors), then ATen's max_unpooling2d/3d; functional.py runs a 1-d unpool as a 2-d
+    one over a unit W axis appended, and its messages show that axis."""
     kernel = S._ntuple(n, "kernel_size")(kernel_size)
     stride = kernel if stride is None else S._ntuple(n, "stride")(stride)
     padding = S._ntuple(n, "padding")(padding)
-    if any(s <= 0 for s in stride):
-        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
     for arg, what in ((input, "input"), (indices, "indices")):
         if not isinstance(arg, Tensor):
             raise TypeError(f"max_unpool{n}d(): argument '{what}' must be Tensor, "
                             f"not {type(arg).__name__}")
-    if indices.dtype != _dtype.int64:
-        raise RuntimeError("elements in indices should be type int64 but got: "
-                           f"{scalar_type_name(indices.dtype)}")
-    if input.dim() not in (n + 1, n + 2):
-        raise RuntimeError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, "
-                           f"but got a tensor with {input.dim()} dimensions.")
-    if tuple(indices.shape) != tuple(input.shape):
-        raise RuntimeError("Expected shape of indices to be same as that of the input tensor "
-                           f"({list(input.shape)}) but got indices tensor with shape: "
-                           f"{list(indices.shape)}")
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"max_unpooling{n}d" not implemented for '
-                                  f"'{scalar_type_name(input.dtype)}'")
     out_spatial = S.unpool_output_shape(input.shape, kernel, stride, padding, output_size)
+    unit_w = (1,) if n == 1 else ()
+    S.check_max_unpool(max(n, 2), (*input.shape, *unit_w), (*indices.shape, *unit_w),
+                       scalar_type_name(indices.dtype), stride)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"max_unpooling{max(n, 2)}d" not implemented for '
+                                  f"'{scalar_type_name(input.dtype)}'")
     return _MAX_UNPOOL[n].apply(input, indices, n, out_spatial)
 
 
