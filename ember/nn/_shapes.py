@@ -395,16 +395,6 @@ def check_pool1d_rank(name: str, shape) -> None:
                            f"for argument #1 'self' (while checking arguments for {name})")
 
 
-def check_has_planes_dim(shape, n: int) -> None:
-    """avg_pool2d reads ``input.size(-3)`` (the planes) before it checks the input's rank."""
-    dim, ndim = -(n + 1), len(shape)
-    if ndim == 0:
-        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    if ndim < n + 1:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
-                         f"{ndim - 1}], but got {dim})")
-
-
 def check_pool_nonempty(fn_name: str, shape, n: int) -> None:
     """pool2d/3d_shape_check's input check: ``(N, C, *spatial)`` or ``(C, *spatial)``, only the
     batch dim may be empty; 3-d in its own words (its rank was checked before)."""
@@ -611,49 +601,83 @@ def check_max_unpool(n: int, shape, indices_shape, indices_dtype: str, stride) -
         raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
 
 
-def fractional_output_shape(name: str, shape, kernel_size, output_size=None,
-                            output_ratio=None) -> tuple:
-    """Output size of fractional max pooling: ``output_size``, or ``int(in * output_ratio)``;
-    the windows (pool size k) must fit: ``out + k - 1 <= in`` (FractionalMaxPool2d.cpp), in
-    3-d ``out + k - 1 < in`` (FractionalMaxPool3d.cpp checks strictly)."""
-    n = len(kernel_size)
-    spatial = tuple(shape)[-n:]
+def fractional_output_size(name: str, shape, n: int, output_size=None,
+                           output_ratio=None) -> tuple:
+    """The output size functional.py hands ATen's fractional max pool: ``output_size`` (an
+    int: n times), or ``int(in * output_ratio)``, read with ``input.size`` (an IndexError
+    where the input lacks the dim). Its 2-d version takes ``len(output_ratio)`` first, so a
+    bare float fails there, as in torch (the modules pass tuples)."""
     if output_size is None and output_ratio is None:
         raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
-    if any(k <= 0 for k in kernel_size):
-        raise ValueError(f"kernel_size must be greater than 0, but got {tuple(kernel_size)}")
-    if output_size is None:
-        ratio = _ratio_tuple(output_ratio, n)
-        sizes = tuple(int(i * r) for i, r in zip(spatial, ratio))
-    else:
-        sizes = _ntuple(n, "output_size")(output_size)
-    axis = {1: ("width",), 2: ("height", "width"), 3: ("time", "height", "width")}[n]
-    for a, i, o, k in zip(axis, spatial, sizes, kernel_size):
-        if o < 0:
-            raise RuntimeError(f"{name}(): output_size must be non-negative, but got {sizes}")
-        if o + k - 1 > i or (n == 3 and o + k - 1 == i):
-            raise RuntimeError(f"{name}(): pool {a} {k} too large relative to input {a} {i}")
-    return sizes
+    if output_size is not None:
+        return adaptive_sizes(output_size, n)
+    ratio = _ratio_tuple(name, output_ratio, n)
+    for dim in range(-n, 0):
+        check_has_dim(shape, dim)
+    return tuple(int(i * r) for i, r in zip(tuple(shape)[-n:], ratio))
 
 
-def _ratio_tuple(ratio, n: int) -> tuple:
-    """An n-tuple of floats from a float or a sequence (output_ratio of fractional pooling)."""
-    if isinstance(ratio, collections.abc.Iterable):
-        values = tuple(float(r) for r in ratio)
-        if len(values) == 1:
-            values *= n
-        if len(values) != n:
-            raise ValueError(f"output_ratio must be a float or a sequence of {n} floats, "
-                             f"but got {ratio!r}")
-        return values
-    return (float(ratio),) * n
+def _ratio_tuple(name: str, ratio, n: int) -> tuple:
+    """output_ratio as functional.py reads it: through _pair/_triple, then index by index."""
+    if n == 2:
+        if not isinstance(ratio, collections.abc.Sized):
+            raise TypeError(f"object of type '{type(ratio).__name__}' has no len()")
+        if len(ratio) > 2:
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple "
+                             f"of Ints.")
+    values = tuple(ratio) if isinstance(ratio, collections.abc.Iterable) else (ratio,) * n
+    if len(values) < n:
+        raise IndexError("tuple index out of range")
+    return tuple(float(r) for r in values[:n])
+
+
+def check_fractional_shape(name: str, shape, kernel_size, sizes) -> None:
+    """ATen's fractional_max_pool2d meta / fractional_max_pool3d_out_cpu_template checks, in
+    their order and words: the input, then each window: ``out + k - 1 <= in`` (3-d: ``<``);
+    a negative size fails at the allocation."""
+    n, shape = len(kernel_size), tuple(shape)
+    fn = f"{name}()" if n == 2 else f"{name}_out()"
+    if len(sizes) != n:
+        raise RuntimeError(f"{name}: output_size must either be a single Int or tuple of "
+                           + ("Ints" if n == 2 else "three Ints"))
+    if len(shape) not in (n + 1, n + 2):
+        raise RuntimeError(f"{fn}: Expected {n + 1}D or {n + 2}D tensor, but got: "
+                           f"{_shape_str(shape)}")
+    for dim in range(1, len(shape)):
+        if shape[dim] == 0:
+            raise RuntimeError(f"{fn}: Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got{_shape_str(shape)} with dimension {dim} "
+                               f"being empty.")
+    # 3-d checks time, width, height, strictly, and refuses a window wider than the input
+    # whatever the (even negative) output size (seen in torch 2.13)
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for d in ((0, 1) if n == 2 else (0, 2, 1)):
+        i, o, k = shape[d - n], sizes[d], kernel_size[d]
+        if o + k - 1 > i or n == 3 and (o + k - 1 == i or k > i):
+            raise RuntimeError(f"{fn}: pool {names[d]} {k} too large relative to input "
+                               f"{names[d]} {i}")
+    full = (*shape[:-n], *sizes)
+    negative = [v for v in full if v < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                           f"{_shape_str(full)}")
+
+
+def check_has_dim(shape, dim: int) -> None:
+    """``input.size(dim)`` in ATen: an IndexError, in its words, where the dim is missing."""
+    ndim = len(shape)
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                         f"{ndim - 1}], but got {dim})")
 
 
 __all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_output_shape",
             "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
             "check_adaptive_input", "check_adaptive_max_sizes", "unpool_output_shape",
             "check_max_unpool",
-            "fractional_output_shape"]
+            "fractional_output_size", "check_fractional_shape", "check_has_dim"]
 
 
 # -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /

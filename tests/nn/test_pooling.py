@@ -660,6 +660,36 @@ def test_bad_max_unpools_raise_torchs_errors():
     assert not disagree, disagree[:5]
 
 
+def test_bad_fractional_max_pools_raise_torchs_errors():
+    """fractional_max_pool over a sampled grid of windows, output sizes (negative included) or
+    ratios and inputs: torch's error type and first line, in torch's order (functional.py's
+    size from the ratio; ATen's input checks, then each window: 3-d checks time, width,
+    height). Kernels of zero or less, which torch runs over empty windows, ember refuses."""
+    rng, disagree = random.Random(3), []
+
+    def draw(values, n):
+        return rng.choice(values) if rng.random() < 0.4 else \
+            tuple(rng.choice(values) for _ in range(n))
+    with torch_threads(1):
+        for _ in range(800):
+            n = rng.choice((2, 3))
+            kernel = draw((1, 2, 3, 6), n)
+            output_size, ratio = (draw((-1, 0, 1, 2, 3, 5), n), None) if rng.random() < 0.5 \
+                else (None, draw((0.3, 0.5, 0.9), n) if n == 3 or rng.random() < 0.2 else
+                      tuple(rng.choice((0.3, 0.5, 0.9)) for _ in range(2)))
+            shape = rng.choice(_window_shapes(n))
+            samples = (rng.choice((1, 2)), 2, n) if rng.random() < 0.8 else (2, 2, n + 1)
+
+            def call(lib):
+                getattr(lib.nn.functional, f"fractional_max_pool{n}d")(
+                    lib.zeros(shape), kernel, output_size=output_size, output_ratio=ratio,
+                    _random_samples=lib.full(samples, 0.5))
+            e, t = (_call_outcome(call, lib) for lib in (ember, torch))
+            if e != t:
+                disagree.append((n, kernel, output_size, ratio, shape, samples, e, t))
+    assert not disagree, disagree[:5]
+
+
 def _call_outcome(call, lib):
     try:
         call(lib)

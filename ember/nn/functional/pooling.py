@@ -233,7 +233,7 @@ def _avg_pool_shape(n: int, shape, window, ceil_mode, divisor_override) -> tuple
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     if n == 2:
-        S.check_has_planes_dim(shape, n)
+        S.check_has_dim(shape, -3)  # input.size(-3), the planes
     return S.pool_shape_check("avg_pool3d()", shape, *window, ceil_mode,
                               check_input_size=n == 3)
 
@@ -565,16 +565,25 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 # -- fractional max pooling -----------------------------------------------------------------------
 
 def _fractional_max_pool(n, input, kernel_size, output_size, output_ratio, samples):
+    """Checked in torch's order: functional.py's output size and default samples (reading
+    ``input.size``), ATen's input and window checks, then the samples'. A kernel of zero or
+    less, which torch runs, raises here: its windows would be empty."""
     name = f"fractional_max_pool{n}d"
-    _check_input(name, input, n)
+    _check_tensor(name, input)
     kernel = S._ntuple(n, "kernel_size")(kernel_size)
-    out_spatial = S.fractional_output_shape(name, input.shape, kernel, output_size, output_ratio)
+    out_spatial = S.fractional_output_size(name, input.shape, n, output_size, output_ratio)
+    if samples is None:
+        S.check_has_dim(input.shape, -n - 1)
+    S.check_fractional_shape(name, input.shape, kernel, out_spatial)
+    _check_floating(name, input)
     batch = 1 if input.dim() == n + 1 else input.shape[0]
     channels = input.shape[-n - 1]
     if samples is None:
         from ..._creation import rand  # the default generator, so ember.manual_seed repeats it
         samples = rand(batch, channels, n, dtype=input.dtype)
     _check_samples(samples, input, batch, channels, n)
+    if any(k <= 0 for k in kernel):
+        raise ValueError(f"kernel_size must be greater than 0, but got {kernel}")
     u = np.ascontiguousarray(samples._data[:batch]).reshape(batch * channels, n)
     starts = K.fractional_starts(u, input.shape[-n:], out_spatial, kernel)
     _check_window_starts(name, starts, input.shape[-n:], kernel)
