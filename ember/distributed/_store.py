@@ -191,6 +191,9 @@ class TCPStore:
 
     def __init__(self, host: str, port: int, deadline: float):
         self._deadline = deadline
+        # one request and its answer at a time: two threads sharing the connection would each
+        # read the other's answer (a set's acknowledgement taken for an add's count)
+        self._lock = threading.Lock()
         while True:
             try:
                 self._sock = socket.create_connection((host, port), timeout=1.0)
@@ -203,10 +206,11 @@ class TCPStore:
                 time.sleep(0.05)
 
     def _ask(self, message: bytes, answer):
-        self._sock.settimeout(max(0.01, self._deadline - time.monotonic()))
         try:
-            self._sock.sendall(message)
-            return answer()
+            with self._lock:
+                self._sock.settimeout(max(0.01, self._deadline - time.monotonic()))
+                self._sock.sendall(message)
+                return answer()
         except socket.timeout:
             raise RuntimeError("init_process_group: timed out waiting for the other nodes at "
                                "the rendezvous") from None
