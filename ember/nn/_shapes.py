@@ -419,6 +419,36 @@ def check_max_pool1d_input(shape) -> None:
                            f"dim batch size for input, but got:{_shape_str(shape)}")
 
 
+def check_window_lengths(fn: str, n: int, kernel, stride, padding, dilation=None) -> None:
+    """The lengths of a 2-d/3-d pool's int lists, first in ATen's meta functions (avg_pool3d's
+    words without "either"); an int counts as one value, a missing stride as none."""
+    count, either = {2: "two", 3: "three"}[n], "" if fn == "avg_pool3d" else "either "
+    if len(kernel) not in (1, n):
+        raise RuntimeError(f"{fn}: kernel_size must {either}be a single int, or a tuple of "
+                           f"{count} ints")
+    if len(stride) not in (0, 1, n):
+        raise RuntimeError(f"{fn}: stride must {either}be omitted, a single int, or a tuple of "
+                           f"{count} ints")
+    if len(padding) not in (1, n):
+        raise RuntimeError(f"{fn}: padding must {either}be a single int, or a tuple of "
+                           f"{count} ints")
+    if dilation is not None and len(dilation) not in (1, n):
+        raise RuntimeError(f"{fn}: dilation must be either a single int, or a tuple of {count} "
+                           f"ints")
+
+
+def check_max_pool1d_lengths(kernel, stride, padding, dilation) -> None:
+    """check_max_pool1d's (MaxPooling.h) checks of its lists' lengths."""
+    for name, values, what, empty_ok in (
+            ("kernel_size", kernel, "an int, list of ints or tuple of ints", False),
+            ("stride", stride, "None, an int, list of ints, or tuple of ints", True),
+            ("padding", padding, "an int, list of ints, or tuple of ints", False),
+            ("dilation", dilation, "an int, list of ints or tuple of ints", False)):
+        if len(values) != 1 and not (empty_ok and not values):
+            raise RuntimeError(f"max_pool1d() {name} must be {what} of size 1 but got size "
+                               f"{len(values)}")
+
+
 def check_max_pool1d_args(kernel_size, stride, padding, dilation) -> None:
     """max_pool1d without indices has checks of its own in ATen (MaxPooling.h's
     check_max_pool1d), in this order and with these words."""
@@ -677,7 +707,8 @@ __all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_out
             "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
             "check_adaptive_input", "check_adaptive_max_sizes", "unpool_output_shape",
             "check_max_unpool",
-            "fractional_output_size", "check_fractional_shape", "check_has_dim"]
+            "fractional_output_size", "check_fractional_shape", "check_has_dim",
+            "check_window_lengths"]
 
 
 # -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /

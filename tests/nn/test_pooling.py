@@ -550,7 +550,8 @@ def _window_shapes(n):
 def _sampled_window_grid(count, seed=0):
     """``count`` calls drawn from the grid of max/avg/lp pools in 1-3 d (with and without
     indices, ceil_mode, divisor_override, a bool input) over windows whose values, zero and
-    negative included, are the same or differ per axis."""
+    negative included, are the same or differ per axis (now and then a tuple of a wrong
+    length)."""
     rng = random.Random(seed)
     for _ in range(count):
         n, family = rng.choice((1, 2, 3)), rng.choice(("max", "avg", "lp"))
@@ -561,14 +562,17 @@ def _sampled_window_grid(count, seed=0):
             values = _WINDOW_VALUES[name]
             if name == "stride" and rng.random() < 0.2:
                 continue  # stride None: the kernel
-            kw[name] = rng.choice(values) if n == 1 or rng.random() < 0.3 else \
-                tuple(rng.choice(values) for _ in range(n))
+            length = n if rng.random() < 0.95 else rng.choice((0, n + 1))  # a bad length
+            kw[name] = rng.choice(values) if n == 1 and length == 1 or rng.random() < 0.3 \
+                else tuple(rng.choice(values) for _ in range(length))
         if rng.random() < 0.3:
             kw["ceil_mode"] = True
         if family == "avg" and n > 1 and rng.random() < 0.2:
             kw["divisor_override"] = rng.choice((0, 1))
         return_indices = family == "max" and rng.random() < 0.5
-        dtype = "bool" if rng.random() < 0.03 else "float32"
+        # a bool input (torch refuses it; lp_pool's x**p makes it int64, which torch pools
+        # and ember's float kernels do not: left out)
+        dtype = "bool" if family != "lp" and rng.random() < 0.03 else "float32"
         yield family, n, kw, rng.choice(_window_shapes(n)), return_indices, dtype
 
 

@@ -16,6 +16,7 @@ stack of ``(planes, *spatial)`` planes, so unbatched inputs cost nothing extra.
 """
 from __future__ import annotations
 
+import collections.abc
 import math
 
 import numpy as np
@@ -190,12 +191,30 @@ _KERNEL_NAME = {("max", 1): "max_pool2d", ("max", 2): "max_pool2d", ("max", 3): 
                 ("avg", 3): "avg_pool3d_out_frame"}
 
 
-def _window_tuples(n: int, kernel_size, stride, padding, dilation=1):
-    """kernel/stride/padding/dilation as n-tuples (stride None or [] -> kernel)."""
-    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+def _int_lists(n: int, kernel_size, stride, padding, dilation=1) -> tuple:
+    """The window's arguments as torch's binding hands them to ATen: an int repeated n times,
+    a sequence as it is (any length: ATen checks it), stride None as empty."""
+    def as_list(value, name):
+        if isinstance(value, collections.abc.Iterable) and not isinstance(value, str):
+            return tuple(S._as_int(v, name) for v in value)
+        return (S._as_int(value, name),) * n
     no_stride = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
-    stride = kernel if no_stride else S._ntuple(n, "stride")(stride)
-    return kernel, stride, S._ntuple(n, "padding")(padding), S._ntuple(n, "dilation")(dilation)
+    return (as_list(kernel_size, "kernel_size"), () if no_stride else as_list(stride, "stride"),
+            as_list(padding, "padding"), as_list(dilation, "dilation"))
+
+
+def _check1d_lists(name: str, lists, dilation: bool = True) -> None:
+    """ATen's 1-d pools (after checkDimRange): one int each, an empty stride being the kernel."""
+    kernel, stride, padding, dilations = lists
+    checked = [("kernel_size", kernel), ("stride", stride or kernel), ("padding", padding)]
+    for argument, values in checked + ([("dilation", dilations)] if dilation else []):
+        S.check1d(name, argument, values)
+
+
+def _window_tuples(n: int, lists) -> tuple:
+    """ATen's reading of checked lists: one value serves every axis, no stride is the kernel."""
+    kernel, stride, padding, dilation = (v * n if len(v) == 1 else v for v in lists)
+    return kernel, stride or kernel, padding, dilation
 
 
 def _unit_h(shape) -> tuple:
@@ -210,11 +229,10 @@ def _as_2d_pool(shape, window):
 
 
 def _max_pool_shape(n: int, shape, window, ceil_mode) -> tuple:
-    """The output's spatial size, checked in the order of ATen's max_pool1d_with_indices
-    (checkDimRange, then 2-d) and max_pool2d/3d_with_indices' meta functions (the rank, then
-    Pool.h's checks)."""
+    """The output's spatial size, checked in the order of ATen's max_pool2d/3d_with_indices'
+    meta functions (the rank, then Pool.h's checks); max_pool1d_with_indices runs the 2-d
+    pool over a unit H axis."""
     if n == 1:
-        S.check_pool1d_rank("max_pool1d", shape)
         return _max_pool_shape(2, *_as_2d_pool(shape, window), ceil_mode)[1:]
     S.check_pool_rank(shape, n)
     return S.pool_shape_check("max_pool3d_with_indices_out_cpu_template()", shape, *window,
@@ -222,11 +240,10 @@ def _max_pool_shape(n: int, shape, window, ceil_mode) -> tuple:
 
 
 def _avg_pool_shape(n: int, shape, window, ceil_mode, divisor_override) -> tuple:
-    """The output's spatial size, checked in the order of ATen's avg_pool1d (checkDimRange,
-    then 2-d) and avg_pool2d/3d's meta functions: 3-d checks the rank before the divisor, 2-d
-    reads the planes' dim after it and leaves the rank to pool2d_shape_check."""
+    """The output's spatial size, checked in the order of avg_pool2d/3d's meta functions: 3-d
+    checks the rank before the divisor, 2-d reads the planes' dim after it and leaves the rank
+    to pool2d_shape_check; avg_pool1d runs the 2-d pool over a unit H axis."""
     if n == 1:
-        S.check_pool1d_rank("avg_pool1d", shape)
         return _avg_pool_shape(2, *_as_2d_pool(shape, window), ceil_mode, None)[1:]
     if n == 3:
         S.check_pool_rank(shape, n)
@@ -243,7 +260,13 @@ def _avg_pool_shape(n: int, shape, window, ceil_mode, divisor_override) -> tuple
 def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode):
     name = f"max_pool{n}d"
     _check_tensor(name, input)
-    window = _window_tuples(n, kernel_size, stride, padding, dilation)
+    lists = _int_lists(n, kernel_size, stride, padding, dilation)
+    if n == 1:  # ATen's max_pool1d_with_indices: checkDimRange and check1d, then 2-d
+        S.check_pool1d_rank(name, input.shape)
+        _check1d_lists(name, lists)
+    else:
+        S.check_window_lengths(name, n, *lists)
+    window = _window_tuples(n, lists)
     out_spatial = _max_pool_shape(n, input.shape, window, ceil_mode)
     _check_floating(_KERNEL_NAME["max", n], input)
     return _max_pool_apply(n, input, *window, out_spatial)
@@ -254,7 +277,9 @@ def _max_pool1d_without_indices(input, kernel_size, stride, padding, dilation, c
     order: the input first) before the shared kernel."""
     _check_tensor("max_pool1d", input)
     S.check_max_pool1d_input(input.shape)
-    kernel, stride, padding, dilation = _window_tuples(1, kernel_size, stride, padding, dilation)
+    lists = _int_lists(1, kernel_size, stride, padding, dilation)
+    S.check_max_pool1d_lengths(*lists)
+    kernel, stride, padding, dilation = _window_tuples(1, lists)
     S.check_max_pool1d_args(kernel, stride, padding, dilation)
     out = S.check_max_pool1d_output(input.shape[-1], *kernel, *stride, *padding, *dilation,
                                     ceil_mode)
@@ -329,7 +354,13 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
               divisor_override):
     name = f"avg_pool{n}d"
     _check_tensor(name, input)
-    kernel, stride, padding, dilation = _window_tuples(n, kernel_size, stride, padding)
+    lists = _int_lists(n, kernel_size, stride, padding)
+    if n == 1:  # ATen's avg_pool1d: checkDimRange and check1d, then 2-d
+        S.check_pool1d_rank(name, input.shape)
+        _check1d_lists(name, lists, dilation=False)
+    else:
+        S.check_window_lengths(name, n, *lists[:3])
+    kernel, stride, padding, dilation = _window_tuples(n, lists)
     out_spatial = _avg_pool_shape(n, input.shape, (kernel, stride, padding, dilation), ceil_mode,
                                   divisor_override)
     _check_floating(_KERNEL_NAME["avg", n], input)
@@ -384,14 +415,29 @@ def _lp_pool(n, input, norm_type, kernel_size, stride, ceil_mode):
     ceil_mode the average divides a clipped last window by its clipped size, then multiplies by
     the full kernel size (torch's quirk, reproduced). p = +inf / -inf is the max / min of |x|.
     """
-    kernel = S._ntuple(n, "kernel_size")(kernel_size)
+    kernel = _lp_kernel(n, kernel_size)
     max_pool = (max_pool1d, max_pool2d, max_pool3d)[n - 1]
     if norm_type == math.inf:
         return max_pool(input.abs(), kernel, stride, 0, 1, ceil_mode)
     if norm_type == -math.inf:
         return -max_pool(-input.abs(), kernel, stride, 0, 1, ceil_mode)
     out = _avg_pool(n, input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
-    return (out.sign() * out.abs().relu()).mul(math.prod(kernel)).pow(1.0 / norm_type)
+    window = math.prod(S._ntuple(n, "kernel_size")(kernel))
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def _lp_kernel(n: int, kernel_size):
+    """functional.py's lp_pool2d/3d unpack _pair/_triple(kernel_size) first (Python's words
+    for a wrong length); lp_pool1d hands it to avg_pool1d as it is."""
+    if n == 1:
+        return kernel_size
+    iterable = isinstance(kernel_size, collections.abc.Iterable)
+    values = tuple(kernel_size) if iterable else (kernel_size,) * n
+    if len(values) < n:
+        raise ValueError(f"not enough values to unpack (expected {n}, got {len(values)})")
+    if len(values) > n:
+        raise ValueError(f"too many values to unpack (expected {n})")
+    return values
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
