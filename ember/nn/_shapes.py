@@ -482,14 +482,6 @@ def check_avg_pool3d_input_size(shape, kernel_size) -> None:
                            f"(kT: {kt} kH: {kh} kW: {kw})")
 
 
-def check_pool_input(name: str, shape, n: int) -> None:
-    """A pooling input is ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` with n spatial
-    dims; only the batch dim may be empty (the adaptive and fractional pools)."""
-    if len(shape) not in (n + 1, n + 2) or 0 in tuple(shape)[-(n + 1):]:
-        raise RuntimeError(f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with "
-                           f"optional 0 dim batch size for input, but got: {list(shape)}")
-
-
 def pool_output_shape(shape, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Spatial output size of max/avg/LP pooling for an input of ``shape`` (its last
     ``len(kernel_size)`` dims are spatial); raises as torch if a size falls below 1."""
@@ -703,12 +695,10 @@ def check_has_dim(shape, dim: int) -> None:
                          f"{ndim - 1}], but got {dim})")
 
 
-__all__ += ["check_pool_args", "pool_shape_check", "check_pool_input", "pool_output_shape",
-            "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
+__all__ += ["check_pool_args", "pool_shape_check", "pool_output_shape", "check_window_lengths",
+            "check_has_dim", "list_with_default", "adaptive_sizes", "check_adaptive_avg_sizes",
             "check_adaptive_input", "check_adaptive_max_sizes", "unpool_output_shape",
-            "check_max_unpool",
-            "fractional_output_size", "check_fractional_shape", "check_has_dim",
-            "check_window_lengths"]
+            "check_max_unpool", "fractional_output_size", "check_fractional_shape"]
 
 
 # -- unfold / fold: argument checks and the grid of sliding blocks (ATen Im2Col.cpp /

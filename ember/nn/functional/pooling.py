@@ -179,12 +179,6 @@ def _check_floating(name: str, input) -> None:
                                   f"'{scalar_type_name(input.dtype)}'")
 
 
-def _check_input(name: str, input, n: int) -> None:
-    _check_tensor(name, input)
-    _check_floating(name, input)
-    S.check_pool_input(name, input.shape, n)
-
-
 # the names ATen's dtype dispatch prints for max_pool{n}d (with indices) and avg_pool{n}d
 _KERNEL_NAME = {("max", 1): "max_pool2d", ("max", 2): "max_pool2d", ("max", 3): "max_pool3d",
                 ("avg", 1): "avg_pool2d", ("avg", 2): "avg_pool2d",
