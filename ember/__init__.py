@@ -51,6 +51,10 @@ def _quiet_floating_point_warnings():
 
 _quiet_floating_point_warnings()
 
+from . import _state as _state_module  # noqa: E402
+
+_state_module.tune_malloc()   # freed memory kept for reuse: why and how to opt out, ember/_state.py
+
 from . import _creation, _dtype, autograd, random  # noqa: E402
 from ._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,  # noqa: E402
                         full_like, linspace, logspace, multinomial, normal, ones, ones_like, poisson, rand,
