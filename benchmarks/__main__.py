@@ -56,29 +56,17 @@ def recorded_command(argv) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    # The multi-process cases have their own driver (see bench_distributed's docstring).
-    from benchmarks import bench_distributed
-    if bench_distributed.selected(args.names):
-        status = 0 if args.list else bench_distributed.main(args, argv)
-        if args.list:
-            print("\n".join(f"{bench_distributed.GROUP:<10} {bench_distributed.case_name(mb):<28} "
-                            f"target {bench_distributed.TARGET:g} (vs raw MPI)"
-                            for mb in bench_distributed.SIZES_MB))
-        asked = args.names
-        args.names = [n for n in asked if not bench_distributed.selected([n])]
-        if asked and not args.names:  # only distributed cases were asked for
-            return status
-    from benchmarks import bench_ddp  # DDP training steps on 1/2/4 processes, same driver shape
-    if bench_ddp.selected(args.names):
-        status = 0 if args.list else bench_ddp.main(args, argv)
-        if args.list:
-            print("\n".join(f"{bench_ddp.GROUP:<10} {bench_ddp.case_name(w):<28} target "
-                            f"{bench_ddp.TARGET if w == bench_ddp.TARGET_WORLD else '-'}"
-                            for w in bench_ddp.WORLDS))
-        asked = args.names
-        args.names = [n for n in asked if not bench_ddp.selected([n])]
-        if asked and not args.names:  # only DDP cases were asked for
-            return status
+    # The multi-process groups have their own driver (see bench_distributed's docstring).
+    from benchmarks import bench_ddp, bench_distributed
+    for bench in (bench_distributed, bench_ddp):
+        if bench.selected(args.names):
+            status = 0 if args.list else bench.main(args, argv)
+            if args.list:
+                print("\n".join(bench.list_lines()))
+            asked = args.names
+            args.names = [n for n in asked if not bench.selected([n])]
+            if asked and not args.names:  # only this group's cases were asked for
+                return status
     cases = harness.select(harness.discover(), args.names)
     if args.list:
         for c in cases:

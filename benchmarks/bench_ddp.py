@@ -68,6 +68,12 @@ def case_name(world: int) -> str:
     return f"ddp_lenet_step_b{GLOBAL_BATCH}_x{world}"
 
 
+def list_lines() -> list:
+    """This group's lines of ``python -m benchmarks --list``."""
+    return [f"{GROUP:<10} {case_name(w):<28} target "
+            f"{TARGET if w == TARGET_WORLD else '-'}" for w in WORLDS]
+
+
 def selected(patterns) -> bool:
     names = [GROUP] + [case_name(w) for w in WORLDS]
     return not patterns or any(p in n for p in patterns for n in names)
@@ -291,26 +297,8 @@ def format_markdown(result: dict, *, command: str, rounds: int, repeat: int, min
 
 def main(args, argv) -> int:
     """The ``python -m benchmarks ddp`` part of benchmarks/__main__.py."""
-    from ember.distributed import is_available
-    if not is_available():
-        print("ddp: skipped, ember.distributed's engine is not installed "
-              "(pip install 'ember[distributed]')", file=sys.stderr)
-        return 0
-    load = harness.load_average()
-    print(f"{GROUP}: {len(WORLDS)} world sizes x 2 libraries, {args.rounds} round(s)"
-          + ("" if load is None else f"; load average {load:.2f}"), file=sys.stderr)
-    result = run(args.rounds, args.repeat, args.min_time)
-    print(format_table(result))
-    if args.markdown or args.update_docs:
-        from benchmarks.__main__ import recorded_command
-        markdown = format_markdown(result, command=recorded_command(argv), rounds=args.rounds,
-                                   repeat=args.repeat, min_time=args.min_time, load=load)
-        if args.markdown:
-            print("\n" + markdown)
-        if args.update_docs:
-            harness.update_docs(args.update_docs, markdown)
-            print(f"updated {args.update_docs}", file=sys.stderr)
-    return 1 if result["errors"] else 0
+    return harness.multiprocess_group_main(sys.modules[__name__], args, argv,
+                                           f"{len(WORLDS)} world sizes x 2 libraries")
 
 
 if __name__ == "__main__" and "--worker" in sys.argv:

@@ -38,6 +38,11 @@ def case_name(mb: int) -> str:
     return f"all_reduce_{mb}MB_float32_x{NPROCS}"
 
 
+def list_lines() -> list:
+    """This group's lines of ``python -m benchmarks --list``."""
+    return [f"{GROUP:<10} {case_name(mb):<28} target {TARGET:g} (vs raw MPI)" for mb in SIZES_MB]
+
+
 def selected(patterns) -> bool:
     """Whether ``python -m benchmarks PATTERNS`` asks for these cases (all when none given)."""
     names = [GROUP] + [case_name(mb) for mb in SIZES_MB]
@@ -217,26 +222,8 @@ def format_markdown(result: dict, *, command: str, rounds: int, repeat: int, min
 
 def main(args, argv) -> int:
     """The ``python -m benchmarks distributed`` part of benchmarks/__main__.py."""
-    from ember.distributed import is_available
-    if not is_available():
-        print("distributed: skipped, ember.distributed's engine is not installed "
-              "(pip install 'ember[distributed]')", file=sys.stderr)
-        return 0
-    load = harness.load_average()
-    print(f"{GROUP}: {len(SIZES_MB)} case(s) x {len(KINDS)} ways, {args.rounds} round(s)"
-          + ("" if load is None else f"; load average {load:.2f}"), file=sys.stderr)
-    result = run(args.rounds, args.repeat, args.min_time)
-    print(format_table(result))
-    if args.markdown or args.update_docs:
-        from benchmarks.__main__ import recorded_command
-        markdown = format_markdown(result, command=recorded_command(argv), rounds=args.rounds,
-                                   repeat=args.repeat, min_time=args.min_time, load=load)
-        if args.markdown:
-            print("\n" + markdown)
-        if args.update_docs:
-            harness.update_docs(args.update_docs, markdown)
-            print(f"updated {args.update_docs}", file=sys.stderr)
-    return 1 if result["errors"] else 0
+    return harness.multiprocess_group_main(sys.modules[__name__], args, argv,
+                                           f"{len(SIZES_MB)} case(s) x {len(KINDS)} ways")
 
 
 if __name__ == "__main__" and "--worker" in sys.argv:

@@ -388,3 +388,31 @@ def load_average() -> float | None:
         return os.getloadavg()[0]
     except OSError:
         return None
+
+
+def multiprocess_group_main(bench, args, argv, what: str) -> int:
+    """``python -m benchmarks <group>`` for a group whose cases each run several processes
+    (bench_distributed, bench_ddp: the single-process worker cannot time them). ``bench`` is
+    the group's module (GROUP, run, format_table, format_markdown); ``what`` says what one
+    round runs, for the progress line."""
+    from ember.distributed import is_available
+    if not is_available():
+        print(f"{bench.GROUP}: skipped, ember.distributed's engine is not installed "
+              "(pip install 'ember[distributed]')", file=sys.stderr)
+        return 0
+    load = load_average()
+    print(f"{bench.GROUP}: {what}, {args.rounds} round(s)"
+          + ("" if load is None else f"; load average {load:.2f}"), file=sys.stderr)
+    result = bench.run(args.rounds, args.repeat, args.min_time)
+    print(bench.format_table(result))
+    if args.markdown or args.update_docs:
+        from benchmarks.__main__ import recorded_command
+        markdown = bench.format_markdown(result, command=recorded_command(argv),
+                                         rounds=args.rounds, repeat=args.repeat,
+                                         min_time=args.min_time, load=load)
+        if args.markdown:
+            print("\n" + markdown)
+        if args.update_docs:
+            update_docs(args.update_docs, markdown)
+            print(f"updated {args.update_docs}", file=sys.stderr)
+    return 1 if result["errors"] else 0
