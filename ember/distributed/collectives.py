@@ -552,6 +552,20 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     return _done(Work(pg, "reduce_scatter", requests, finish, [output], (send, recv)), async_op)
 
 
+def _check_root_list(pg, at_root, tensor, tensors, op: str, side: str) -> None:
+    """gather's and scatter's list: given on the root rank only (torch's words), one tensor per
+    rank, each like ``tensor``."""
+    name = f"{op}_list"
+    if at_root:
+        if tensors is None:
+            raise ValueError(f"Argument ``{name}`` must be specified on {side} rank.")
+        _check_tensor_list(tensors, name)
+        _check_list_length(tensors, pg, op)
+        _check_same(tensor._data, [t._data for t in tensors], op)
+    elif tensors:
+        raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{side} ranks.")
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """Every rank's ``tensor`` into ``gather_list`` on rank ``dst`` (None elsewhere)."""
     _check_tensor(tensor, "tensor")
@@ -560,15 +574,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         return None
     root = _group_root(pg, dst, group_dst, "gather", "dst")
     at_root = pg.rank() == root
-    if at_root:
-        if gather_list is None:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _check_tensor_list(gather_list, "gather_list")
-        _check_list_length(gather_list, pg, "gather")
-        _check_same(tensor._data, [t._data for t in gather_list], "gather")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    _check_root_list(pg, at_root, tensor, gather_list, "gather", "destination")
     _verify(pg, "gather", _describe("gather", tensor._data.dtype, tensor._data.size,
                                     f"dst={pg._ranks[root]}"))
     send = np.ascontiguousarray(tensor._data)
@@ -590,14 +596,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         return None
     root = _group_root(pg, src, group_src, "scatter", "src")
     at_root = pg.rank() == root
-    if at_root:
-        if scatter_list is None:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _check_tensor_list(scatter_list, "scatter_list")
-        _check_list_length(scatter_list, pg, "scatter")
-        _check_same(tensor._data, [t._data for t in scatter_list], "scatter")
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    _check_root_list(pg, at_root, tensor, scatter_list, "scatter", "source")
     _verify(pg, "scatter", _describe("scatter", tensor._data.dtype, tensor._data.size,
                                      f"src={pg._ranks[root]}"))
     send = (np.stack([np.ravel(t._data) for t in scatter_list]) if at_root
