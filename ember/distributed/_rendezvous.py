@@ -48,13 +48,10 @@ def world_communicator(rank: int, world_size: int, address, timeout: datetime.ti
 
 def _ordered(comm, rank: int, world_size: int, deadline: float, timeout):
     """A private copy of ``comm`` whose ranks are the ranks the processes were given."""
-    mine = np.array([rank], np.int64)
-    given = np.empty(comm.Get_size(), np.int64)
-    request = comm.Iallgather(mine, given)
-    _engine.wait([request], deadline, lambda: (
+    given = _allgather_int(comm, rank, deadline, lambda: (
         f"init_process_group: timed out after {timeout.total_seconds():g}s waiting for the other "
         f"ranks of the world to call init_process_group (rank {rank} of {world_size})"))
-    check_ranks(given.tolist(), world_size)
+    check_ranks(given, world_size)
     # Split is collective but cannot hang now: every process has arrived (the gather above).
     return comm.Split(0, rank)
 
@@ -82,7 +79,9 @@ def _join_worlds(base, rank: int, world_size: int, address, deadline: float, tim
         raise ValueError("Error initializing torch.distributed using env:// rendezvous: "
                          "environment variable MASTER_ADDR expected, but not set (needed to "
                          "join the processes of several launches, e.g. ember run --nnodes)")
-    local_ranks = _allgather_int(base, rank, deadline, "init_process_group", timeout)
+    local_ranks = _allgather_int(base, rank, deadline, lambda: (
+        f"init_process_group: timed out after {timeout.total_seconds():g}s waiting for the "
+        f"other processes of this launch"))
     is_root = base.Get_rank() == 0
     server = store = None
     if rank == 0 and address[0] == "tcp":
@@ -177,13 +176,13 @@ def _root_says(comm, value: int, deadline: float, timeout) -> int:
     return int(box[0])
 
 
-def _allgather_int(comm, value: int, deadline: float, what: str, timeout) -> list:
+def _allgather_int(comm, value: int, deadline: float, timeout_message) -> list:
+    """Every process's ``value``, in ``comm``'s rank order; by the deadline, else
+    ``timeout_message()``."""
     mine = np.array([value], np.int64)
     out = np.empty(comm.Get_size(), np.int64)
     request = comm.Iallgather(mine, out)
-    _engine.wait([request], deadline, lambda: (
-        f"{what}: timed out after {timeout.total_seconds():g}s waiting for the other processes "
-        f"of this launch"))
+    _engine.wait([request], deadline, timeout_message)
     return out.tolist()
 
 
