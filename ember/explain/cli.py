@@ -293,20 +293,30 @@ def _add_playground(sub):
                                    "MaxUnpool2d: the output size with its formula, ember's error "
                                    "for impossible configurations, the window sliding over the "
                                    "padded input, the matrix view and the checkerboard overlap.")
-    p.add_argument("--output", "-o", default=os.path.join(_DEFAULT_OUT, "playground.html"),
-                   metavar="FILE", help="the page to write; a folder gets playground.html "
-                                        f"(default ./{_DEFAULT_OUT}/playground.html)")
+    _page_output(p, "playground.html")
     p.set_defaults(func=_cmd_playground)
 
 
-def _cmd_playground(args):
+def _page_output(p, name):
+    """``--output/-o``: an HTML page's file, or a folder that gets ``name``."""
+    p.add_argument("--output", "-o", default=os.path.join(_DEFAULT_OUT, name), metavar="FILE",
+                   help=f"the page to write; a folder gets {name} "
+                        f"(default ./{_DEFAULT_OUT}/{name})")
+
+
+def _write_page(args, name, write):
+    """Write the page (``write(target)``) where --output says, and say how to open it."""
     import pathlib
-    from ember.explain.playground import write_playground
     path = args.output
     if os.path.isdir(path):
-        path = os.path.join(path, "playground.html")
-    _save(path, write_playground)
+        path = os.path.join(path, name)
+    _save(path, write)
     print(f"open it in a browser: {pathlib.Path(os.path.abspath(path)).as_uri()}")
+
+
+def _cmd_playground(args):
+    from ember.explain.playground import write_playground
+    _write_page(args, "playground.html", write_playground)
     return 0
 
 
@@ -348,16 +358,12 @@ def _add_report(sub):
     p.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="a state dict to load into the model (safetensors or torch's .pt; "
                         "loaded with weights_only=True)")
-    p.add_argument("--output", "-o", default=os.path.join(_DEFAULT_OUT, "report.html"),
-                   metavar="FILE", help="the page to write; a folder gets report.html "
-                                        f"(default ./{_DEFAULT_OUT}/report.html)")
+    _page_output(p, "report.html")
     _max_memory(p)
     p.set_defaults(func=_cmd_report)
 
 
 def _cmd_report(args):
-    import pathlib
-
     from ember.explain.limits import MemoryLimitError, MissingExtraError
     from ember.explain.report import build_report, load_input_image, write_report
     from ember.explain.summary import load_model
@@ -385,11 +391,7 @@ def _cmd_report(args):
         raise _memory_limit_error(e) from None
     except ValueError as e:   # --mean/--std that do not fit the channels
         raise CommandError(str(e)) from None
-    path = args.output
-    if os.path.isdir(path):
-        path = os.path.join(path, "report.html")
-    _save(path, lambda target: write_report(report, target))
-    print(f"open it in a browser: {pathlib.Path(os.path.abspath(path)).as_uri()}")
+    _write_page(args, "report.html", lambda target: write_report(report, target))
     if report.failure is not None:
         f = report.failure
         raise CommandError(f"the model failed on an input of shape {list(size)} at "
