@@ -147,19 +147,7 @@ def _round(kind: str, repeat: int, min_time: float, timeout: float = 900) -> dic
         procs = [subprocess.Popen([mpiexec_path(), "-n", str(NPROCS), *worker],
                                   cwd=harness.REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)]
-    outputs = []
-    try:
-        outputs = [p.communicate(timeout=timeout) for p in procs]
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        return {"error": f"timed out after {timeout:.0f} s"}
-    for out, err in outputs:
-        for line in out.splitlines():
-            if line.startswith(RESULT):
-                return json.loads(line[len(RESULT):])
-    err = "\n".join(e for _, e in outputs).strip().splitlines()
-    return {"error": err[-1] if err else "no result"}
+    return harness.process_result(procs, timeout, RESULT)
 
 
 def run(rounds: int = 3, repeat: int = 5, min_time: float = 0.1, log=sys.stderr) -> dict:

@@ -416,3 +416,22 @@ def multiprocess_group_main(bench, args, argv, what: str) -> int:
             update_docs(args.update_docs, markdown)
             print(f"updated {args.update_docs}", file=sys.stderr)
     return 1 if result["errors"] else 0
+
+
+def process_result(procs, timeout: float, marker: str) -> dict:
+    """The JSON after ``marker`` on the processes' stdout, or {"error": ...}: their last stderr
+    line, or the timeout (the processes are then killed and reaped)."""
+    try:
+        outputs = [p.communicate(timeout=timeout) for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.communicate()
+        return {"error": f"timed out after {timeout:.0f} s"}
+    for out, _ in outputs:
+        for line in out.splitlines():
+            if line.startswith(marker):
+                return json.loads(line[len(marker):])
+    err = "\n".join(e for _, e in outputs).strip().splitlines()
+    return {"error": err[-1] if err else "no result"}
