@@ -36,7 +36,7 @@ import numpy as np
 from ember.explain.limits import DEFAULT_MAX_BYTES, MemoryLimitError, check_memory
 from ember.explain.receptive import receptive_field
 from ember.explain.sizes import SizeError
-from ember.explain.summary import _shape_of, eval_mode, explain_module, summary
+from ember.explain.summary import _shape_of, eval_mode, explain_module, run_hooked, summary
 
 __all__ = ["Report", "ReportFailure", "build_report", "report_html", "write_report",
            "load_input_image", "layer_family", "FAMILIES"]
@@ -252,7 +252,7 @@ def _locate_failure(model, input_size, dtype, error) -> ReportFailure:
     import ember
 
     names = {id(m): name for name, m in model.named_modules()}
-    stack, ran, handles = [], [], []
+    stack, ran = [], []
 
     def pre_hook(module, args):
         stack.append((module, _shape_of(args[0]) if args else None))
@@ -262,17 +262,10 @@ def _locate_failure(model, input_size, dtype, error) -> ReportFailure:
         if not any(True for _ in module.children()):
             ran.append((names.get(id(module), ""), type(module).__name__, entered[1], _shape_of(output)))
 
-    for _, module in model.named_modules():
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(hook))
     try:
-        with ember.no_grad():
-            model(ember.zeros(input_size, dtype=dtype))
+        run_hooked(model, ember.zeros(input_size, dtype=dtype), pre_hook, hook)
     except Exception as e:  # noqa: BLE001 - the same error as before, now with its place
         error = e
-    finally:
-        for handle in handles:
-            handle.remove()
     module, shape = stack[-1] if stack else (model, input_size)
     explanation = []
     if shape is not None:
@@ -296,7 +289,7 @@ def _input_sources(model, input_size, dtype):
 
     names = {id(m): name for name, m in model.named_modules()}
     x = ember.zeros(input_size, dtype=dtype)
-    made_by, keep, sources, handles = {id(x): "input"}, [x], {}, []
+    made_by, keep, sources = {id(x): "input"}, [x], {}
 
     def pre_hook(module, args):
         if args and not any(True for _ in module.children()):
@@ -308,15 +301,7 @@ def _input_sources(model, input_size, dtype):
             made_by[id(out)] = names.get(id(module), "")   # in place: the tensor is now this
             keep.append(out)
 
-    for _, module in model.named_modules():
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with ember.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_hooked(model, x, pre_hook, hook)
     return sources
 
 

@@ -110,9 +110,7 @@ def eval_mode(model):
 def _record_forward(model, x, names, itemsize: int, max_bytes) -> dict:
     """Run ``model(x)`` without gradients under hooks: ``{id(module): {module, input, output}}``
     in the order the modules first ran, each leaf's memory checked before it runs."""
-    import ember
-
-    records, handles = {}, []
+    records = {}
 
     def pre_hook(module, args):
         key = id(module)
@@ -126,6 +124,16 @@ def _record_forward(model, x, names, itemsize: int, max_bytes) -> dict:
     def hook(module, args, output):
         records[id(module)]["output"] = _shape_of(output)
 
+    run_hooked(model, x, pre_hook, hook)
+    return records
+
+
+def run_hooked(model, x, pre_hook, hook) -> None:
+    """``model(x)`` without gradients, with ``pre_hook`` and ``hook`` on every module; the
+    hooks are removed afterwards, also when the forward raises."""
+    import ember
+
+    handles = []
     try:
         for _, module in model.named_modules():
             handles.append(module.register_forward_pre_hook(pre_hook))
@@ -135,7 +143,6 @@ def _record_forward(model, x, names, itemsize: int, max_bytes) -> dict:
     finally:
         for handle in handles:
             handle.remove()
-    return records
 
 
 def _layer_info(rec, name: str, depth: int, index: int, explain: bool) -> LayerInfo:
