@@ -27,7 +27,7 @@ from .._ops import stats as ST
 from ..nn.functional.conv import Convolution
 from ..nn.functional.linear import (Bilinear, Linear, _BilinearNoBias, _LinearMm, _LinearSqueeze,
                                     _LinearUnsafeView, _LinearView)
-from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _LayerNorm
+from ..nn.functional.normalization import _BatchNorm, _GroupNorm, _InstanceNorm, _LayerNorm
 from ..nn.functional.padding import _FUNCTIONS as _PAD_FUNCTIONS
 from ..nn.functional import pooling as _pool
 from ..nn.functional.sparse import _Embedding, _EmbeddingBag, _EmbeddingBagMax
@@ -509,10 +509,23 @@ def batch_norm(g, call):
                                     "batch axis; export with a fixed batch")
         mean, var = (v if isinstance(v, str) else g.const(v) for v in (mean, var))
         return g.node("BatchNormalization", [x, w, b, mean, var], epsilon=float(eps))
-    # batch statistics (training, or no running stats): normalise over every axis but dim 1.
-    # (instance_norm is batch_norm over (1, N*C, ...): the channel count follows the batch, so
-    # it is left open (-1) and absent affine parameters add no nodes)
-    axes = [0] + list(range(2, call.arrays[0].ndim))
+    # batch statistics (training, or no running stats): normalise over every axis but dim 1
+    return standardize_affine(g, call, [0] + list(range(2, call.arrays[0].ndim)))
+
+
+@maps(_InstanceNorm)
+def instance_norm(g, call):
+    """Per (sample, channel) plane over the spatial axes; with running statistics, as
+    batch_norm in evaluation (they are per channel, so the batch axis stays open)."""
+    if call.inputs[5]:
+        return standardize_affine(g, call, list(range(2, call.arrays[0].ndim)))
+    return batch_norm(g, call)
+
+
+def standardize_affine(g, call, axes):
+    """(x - mean) / sqrt(var + eps) over ``axes``, times weight, plus bias (absent ones add no
+    nodes; the channel count is left open, -1, in the parameters' Reshape)."""
+    x, eps, like = call.inputs[0], call.inputs[7], call.outputs[0]
     mu = reduce(g, "ReduceMean", x, axes, keepdims=1)
     centred = g.node("Sub", [x, mu])
     variance = reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), axes, keepdims=1)

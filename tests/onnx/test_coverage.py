@@ -472,8 +472,6 @@ def test_functional_refused(name):
 
 
 @pytest.mark.parametrize("make,why", [
-    (lambda: nn.InstanceNorm2d(3, affine=True), "Repeat"),
-    (lambda: nn.InstanceNorm2d(3, track_running_stats=True), "repeated per sample"),
     (lambda: Fn(lambda a: a + ember.arange(a.size(0) * 3.0).reshape(-1, 3)),
      "follows the dynamic axes")])
 def test_values_sized_by_the_batch_at_trace_time_refuse_a_dynamic_batch(make, why):
@@ -489,6 +487,18 @@ def test_values_sized_by_the_batch_at_trace_time_refuse_a_dynamic_batch(make, wh
 
 def test_batch_norm_channels_stay_open_for_instance_norm():
     run_sample(nn.InstanceNorm1d(3), [normal(3, 5)], True)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.InstanceNorm2d(3, affine=True),
+                                  lambda: nn.InstanceNorm2d(3, track_running_stats=True).eval()])
+def test_instance_norm_exports_with_a_dynamic_batch(make):
+    """Its parameters and running statistics are per channel (C,), not repeated per sample at
+    trace time, so the batch axis stays open."""
+    model = make()
+    if model.track_running_stats:
+        model.running_mean.copy_(ember.tensor([0.5, -1.0, 2.0]))
+        model.running_var.copy_(ember.tensor([0.5, 2.0, 1.5]))
+    run_sample(model, [normal(3, 4, 4)], True)
 
 
 @pytest.mark.parametrize("make,target", [

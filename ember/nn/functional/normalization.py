@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_type_name
+from ..._kernels import norm as K
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
@@ -382,6 +383,90 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 # instance_norm
 # ---------------------------------------------------------------------------------------------
 
+class _InstanceNorm(Function):
+    r"""y = (x - μ) / sqrt(σ² + ε) * γ + β with μ, σ² per (sample, channel) plane (biased σ²)
+    and γ, β per channel: the (N, C, *) input as an (N*C, M) array of rows, one kernel pass
+    each way (ember/_kernels/norm.py).
+
+    ``use_input_stats``: the planes' own statistics; the running statistics, if given, move
+    towards them in place as torch's aten::instance_norm does it: batch_norm updates a copy per
+    sample, with the *unbiased* variance, and the running statistics become their mean.
+    Otherwise μ, σ² are the running statistics and y is an affine map of x.
+    Saved for backward: x (version-checked) and the per-plane mean and invstd, not x_hat.
+    """
+    name = "NativeBatchNormBackward0"  # torch runs batch_norm on the (1, N*C, *) view
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, use_input_stats, momentum,
+                eps):
+        n, c = x.shape[:2]
+        rows = np.ascontiguousarray(x).reshape(n * c, -1)
+        m = rows.shape[1]
+        ones = np.ones(c, x.dtype)
+        w = ones if weight is None else np.ascontiguousarray(weight)
+        b = np.zeros(c, x.dtype) if bias is None else np.ascontiguousarray(bias)
+        mean = np.empty(n * c)  # float64: torch's accumulation type on CPU
+        var = np.empty(n * c)
+        invstd = np.empty(n * c)
+        if not use_input_stats:
+            mean[:] = np.tile(running_mean, n)
+            invstd[:] = np.tile(1.0 / np.sqrt(running_var.astype(np.float64) + eps), n)
+        y = np.empty_like(rows)
+        K.instance_norm_forward(rows, w, b, bool(use_input_stats), float(eps), mean, var, invstd,
+                                y)
+        if use_input_stats:
+            for running, batch in ((running_mean, mean), (running_var, var * (m / (m - 1)))):
+                if running is not None:
+                    updated = (1 - momentum) * running + momentum * batch.reshape(n, c)
+                    running[...] = updated.mean(axis=0)
+        ctx.save_for_backward(x, *_present(weight))
+        ctx.stats = (mean, invstd)
+        ctx.meta = use_input_stats
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        """With S_g = sum g and S_gx = sum g x_hat per plane of M values: dβ and dγ are their
+        sums over the batch, and dx = γ invstd (g - S_g/M - x_hat S_gx/M) with the planes' own
+        statistics (they depend on x), dx = γ invstd g with the running ones."""
+        x, *weight = ctx.saved_tensors
+        mean, invstd = ctx.stats
+        n, c = x.shape[:2]
+        rows = np.ascontiguousarray(x).reshape(n * c, -1)
+        w = np.ascontiguousarray(weight[0]) if weight else np.ones(c, x.dtype)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        sum_g, sum_gx = np.empty(n * c), np.empty(n * c)
+        grad_x = np.empty_like(rows) if need_x else rows[:0]
+        K.instance_norm_backward(np.ascontiguousarray(grad, dtype=x.dtype).reshape(rows.shape),
+                                 rows, w, ctx.meta, bool(need_x), mean, invstd, sum_g, sum_gx,
+                                 grad_x)
+        gw = sum_gx.reshape(n, c).sum(axis=0).astype(x.dtype) if need_w else None
+        gb = sum_g.reshape(n, c).sum(axis=0).astype(x.dtype) if need_b else None
+        gx = grad_x.reshape(x.shape) if need_x else None
+        return gx, gw, gb, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # recorded backward (create_graph=True): the gradient of the composition, on x itself
+        # (saved, so input_links hands it over with its values)
+        from ...autograd.higher_order import constant, grad_of, input_links
+        mean, invstd = ctx.stats
+        use_input_stats, eps = ctx.meta, ctx._args[7]
+
+        def composed(x, weight, bias, *_):
+            axes = tuple(range(2, x.ndim))
+            if use_input_stats:
+                xc = x - x.mean(axes, keepdim=True)
+                y = xc / ((xc * xc).mean(axes, keepdim=True) + eps).sqrt()
+            else:
+                planes = tuple(x.shape[:2]) + (1,) * len(axes)
+                y = (x - constant(mean.reshape(planes), x)) * constant(invstd.reshape(planes), x)
+            view = (1, -1) + (1,) * len(axes)
+            y = y * weight.reshape(view) if weight is not None else y
+            return y + bias.reshape(view) if bias is not None else y
+        return grad_of(composed, ctx, (grad,), input_links(ctx))
+
+
 def _verify_spatial_size(size) -> None:
     if math.prod(size[2:]) == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
@@ -394,16 +479,41 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     plane standardised over its own positions (biased variance), then scaled and shifted per
     channel by ``weight``/``bias`` (C,).
 
-    As torch's aten::instance_norm: batch_norm of the ``(1, N*C, *)`` view, with the (C,)
-    parameters and running statistics repeated N times; with ``use_input_stats`` the running
-    statistics (if given) then become the mean over the batch of the N updated copies, and
-    without it they normalise instead.
+    With ``use_input_stats`` the running statistics (if given) move towards the planes'
+    statistics as in torch (the mean over the batch of N batch_norm updates); without it they
+    normalise instead.
     """
     if use_input_stats:
         _verify_spatial_size(tuple(input.shape))
     elif running_mean is None or running_var is None:
         raise RuntimeError("Expected running_mean and running_var to be defined when "
                            "use_input_stats is false")
+    x = input._data
+    if x.ndim < 2 or x.size == 0 or x.dtype not in (np.float32, np.float64):
+        # the kernels take non-empty float32 and float64 (N, C, *) input; the composite path
+        # serves the rest, and its batch_norm raises torch's errors for fewer than 2 dims
+        return _instance_norm_composite(input, running_mean, running_var, weight, bias,
+                                        use_input_stats, momentum, eps)
+    n, c = x.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:  # torch checks them repeated per sample: sizes * N
+            raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
+    _check_same_dtype(x, running_mean, running_var, weight, bias)
+    out = _InstanceNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
+                              bool(use_input_stats), float(momentum), float(eps))
+    if use_input_stats:
+        for t in (running_mean, running_var):
+            if t is not None:
+                t._vbox[0] += 1
+    return out
+
+
+def _instance_norm_composite(input, running_mean, running_var, weight, bias, use_input_stats,
+                             momentum, eps):
+    """As torch's aten::instance_norm: batch_norm of the ``(1, N*C, *)`` view, with the (C,)
+    parameters and running statistics repeated N times (the kernels take float32 and float64
+    only; this serves float16 and empty input)."""
     shape = tuple(input.shape)
     n, c = shape[0], shape[1]
     stats = [None if t is None else Tensor._wrap(np.tile(t._data, n))
