@@ -139,6 +139,12 @@ def _tiles(m, n, k):
     return tm, tn, -(-k // steps)
 
 
+def _read_only(x):
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
 def _unit_last(x):
     """``x`` (3-d) if its last dim has unit stride and its rows are ordered, else ``x^T``-ready
     (transposed flag) or a contiguous copy: (array, transposed)."""
@@ -185,6 +191,9 @@ def matmul(a, b, out=None, accumulate=False):
               for x in (a, b))
     a3, trans_a = _unit_last(a3)
     b3, trans_b = _unit_last(b3)
+    # the kernel only reads a and b: read-only views of both, so that it compiles once, not
+    # once per mix of writeable and read-only (broadcast) operands (~0.4 s each, cold start)
+    a3, b3 = _read_only(a3), _read_only(b3)
     m, n = c3.shape[1:]
     tm, tn, tk = _tiles(m, n, k)
     addr = _GEMM[0] if dtype == np.float32 else _GEMM[1]
