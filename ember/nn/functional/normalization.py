@@ -395,6 +395,7 @@ class _InstanceNorm(Function):
     Saved for backward: x (version-checked) and the per-plane mean and invstd, not x_hat.
     """
     name = "NativeBatchNormBackward0"  # torch runs batch_norm on the (1, N*C, *) view
+    fresh_grads = True  # grad_x and the parameters' sums are new arrays: leaves may adopt them
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, use_input_stats, momentum,
