@@ -109,6 +109,8 @@ def choose_engine(channels_per_group, out_per_group, stride_w, merged=False):
     docs/benchmarks.md for the figures after the taps were fused).
     """
     pairs = channels_per_group * out_per_group
+    if pairs == 1 and not merged:
+        return "depthwise"
     if pairs == 1 or (pairs <= 4 and stride_w == 1) or (merged and pairs <= DIRECT_MAX_PAIRS):
         return "direct"
     return "gemm"
@@ -132,7 +134,7 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_spatial=None, engi
     if out.size == 0:
         return out
     return _fill_face(out, x, w, out.shape, stride, padding, dilation, groups, engine,
-                      _direct_forward, _gemm_forward, bias)
+                      _direct_forward, _gemm_forward, bias, _depthwise_forward_face)
 
 
 def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups, engine=None,
@@ -152,8 +154,10 @@ def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups,
         if bias is not None:
             gx += bias.reshape((1, -1) + (1,) * (gx.ndim - 2))
         return gx
+    # the depthwise kernels' input gradient is a correlation only for unit strides
+    depthwise = _depthwise_input_grad if all(s == 1 for s in stride) else None
     return _fill_face(gx, grad_out, w, grad_out.shape, stride, padding, dilation, groups, engine,
-                      _direct_input_grad, _gemm_input_grad, bias)
+                      _direct_input_grad, _gemm_input_grad, bias, depthwise)
 
 
 def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, groups, engine=None):
@@ -167,11 +171,12 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
         return np.zeros(tuple(weight_shape), dtype=x.dtype)
     nd = x.ndim - 2
     merged = _merged_pays(nd, grad_out.shape, stride[-1])
-    if engine is None:
-        engine = choose_engine(weight_shape[1], weight_shape[0] // groups, stride[-1], merged)
+    engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged)
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
     geo = _geometry(nd, stride, padding, dilation)
-    if engine == "direct" and merged:
+    if engine == "depthwise":
+        gw = _depthwise_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, geo)
+    elif engine == "direct" and merged:
         gw = _direct_weight_grad(_merged(x, "x_t"), _merged(grad_out, "y_t"), wshape3, groups,
                                  _merged_geometry(nd, stride, padding, dilation, x.shape[0]))
     elif engine == "direct":
@@ -198,17 +203,34 @@ def _as_3d(a):
     return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
 
 
+def _engine(engine, channels_per_group, out_per_group, stride_w, merged):
+    """The engine asked for (checked), or the one ``choose_engine`` picks."""
+    if engine is None:
+        return choose_engine(channels_per_group, out_per_group, stride_w, merged)
+    if engine == "depthwise" and channels_per_group * out_per_group != 1:
+        raise ValueError(f"the depthwise engine needs one input and one output channel per "
+                         f"group, got {channels_per_group} and {out_per_group}")
+    return engine
+
+
 def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups, engine,
-               direct, gemm, bias=None):
+               direct, gemm, bias=None, depthwise=None):
     """Fill ``result`` (the output, or the input gradient) from ``src`` (the input, or the
-    output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm``, plus
-    ``bias`` along dim 1: the dispatch conv_forward and conv_input_grad share.
-    ``conv_out_shape`` is the shape of the convolution's output (``result`` for the forward,
-    ``src`` for the input gradient), which decides whether a batch-last layout pays."""
+    output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm`` /
+    ``depthwise`` (None: the direct one serves), plus ``bias`` along dim 1: the dispatch
+    conv_forward and conv_input_grad share. ``conv_out_shape`` is the shape of the
+    convolution's output (``result`` for the forward, ``src`` for the input gradient), which
+    decides whether a batch-last layout pays."""
     nd = result.ndim - 2
     merged = _merged_pays(nd, conv_out_shape, stride[-1])
-    if engine is None:
-        engine = choose_engine(w.shape[1], w.shape[0] // groups, stride[-1], merged)
+    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged)
+    if engine == "depthwise" and depthwise is not None:
+        depthwise(_as_3d(src), _as_3d(w), _to_3d(result, nd),
+                  np.empty(0, result.dtype) if bias is None else np.ascontiguousarray(bias,
+                                                                                   result.dtype),
+                  *_geometry(nd, stride, padding, dilation))
+        return result
+    engine = "direct" if engine == "depthwise" else engine
     work = _direct_work(conv_out_shape, w.shape)
     if engine == "direct" and merged:
         result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
@@ -876,6 +898,154 @@ def _direct_weight_grad_partial(x, gout, partial, groups, stride, pad, dil):
                                                              _u(src + s * sw + off_w),
                                                              _u(t - s), _u(sw))
                             kw += nt
+
+
+# ---------------------------------------------------------------------------------------------
+# depthwise engine: one input and one output channel per group
+# ---------------------------------------------------------------------------------------------
+# Each output plane reads one input plane (groups == channels, MobileNet's 3x3 layers). The
+# direct engine's row loop spends most of its time there on the edges of the kernel's taps
+# (most of a 56-wide row's nine taps need a range cut); these kernels instead copy the plane
+# once into a buffer padded with zeros along the width, so that every tap runs over the whole
+# output row, the taps fused as in the direct engine. The input gradient of a unit-stride
+# depthwise convolution is the forward correlation of the output gradient with the flipped
+# kernel (padding (K-1)*d - lo, which may be negative: a crop), so the forward kernel serves
+# both; other strides keep the direct engine's gather.
+
+def _depthwise_forward_face(x3, w3, out3, bias, stride, padding, dilation):
+    _depthwise_forward(x3, w3, bias, out3, stride, padding, dilation,
+                       work=_direct_work(out3.shape, w3.shape))
+
+
+def _depthwise_input_grad(gout3, w3, gx3, bias, stride, padding, dilation):
+    """gx = gout correlated with the flipped kernel (all strides 1)."""
+    k = w3.shape[2:]
+    flipped = np.ascontiguousarray(w3[:, :, ::-1, ::-1, ::-1])
+    pad = tuple(d * (kk - 1) - lo for kk, d, lo in zip(k, dilation, padding))
+    _depthwise_forward(gout3, flipped, bias, gx3, stride, pad, dilation,
+                       work=_direct_work(gx3.shape, w3.shape))
+
+
+@numba.njit(inline="always")
+def _padded_plane(xf, start, rows, w_in, wp, left):
+    """The ``rows`` rows of w_in elements at xf[start:], each copied to [left, left + w_in) of a
+    row of wp elements with zeros around (cut at wp when the right part is never read)."""
+    xp = np.empty(rows * wp, dtype=xf.dtype)
+    zeros = min(left, wp)            # a row may lie wholly in the padding (stride > width)
+    count = max(0, min(w_in, wp - left))
+    for r in range(rows):
+        dst = _u(r * wp)
+        _fill0(xp, dst, _u(zeros))
+        _gather(xp, dst + _u(zeros), xf, _u(start + r * w_in), _u(count), _u(1))
+        _fill0(xp, dst + _u(zeros + count), _u(wp - zeros - count))
+    return xp
+
+
+@numba.njit(inline="always")
+def _padded_width(ow_n, sw, pw, kw_n, dw):
+    """(row length, left zeros) of a padded plane: every q*sw - pw + k*dw + left is inside."""
+    left = max(0, pw)
+    return (ow_n - 1) * sw - pw + (kw_n - 1) * dw + left + 1, left
+
+
+@parallel_kernel
+def _depthwise_forward(x, w, bias, out, stride, pad, dil):
+    """out[n, c, q] = bias[c] + sum_k w[c, 0, k] * x[n, c, q*stride - pad + k*dil], one task per
+    (image, channel) plane; ``pad`` may be negative, ``bias`` empty for none."""
+    sd, sh, sw = stride
+    pd, ph, pw = pad
+    dd, dh, dw = dil
+    n_img, c_n, od_n, oh_n, ow_n = out.shape
+    kd_n, kh_n, kw_n = w.shape[2], w.shape[3], w.shape[4]
+    d_in, h_in, w_in = x.shape[2], x.shape[3], x.shape[4]
+    wp, left = _padded_width(ow_n, sw, pw, kw_n, dw)
+    with_bias = bias.size > 0
+    xf, of = x.ravel(), out.ravel()
+    for task in prange(n_img * c_n):
+        c = task % c_n
+        xp = _padded_plane(xf, task * d_in * h_in * w_in, d_in * h_in, w_in, wp, left)
+        b = bias[c] if with_bias else of.dtype.type(0)
+        for r in range(od_n * oh_n):
+            od, oh = r // oh_n, r % oh_n
+            row = _u((task * od_n * oh_n + r) * ow_n)
+            for q in range(_u(ow_n)):
+                of[row + q] = b
+            for kd in range(kd_n):
+                i_d = od * sd - pd + kd * dd
+                if i_d < 0 or i_d >= d_in:
+                    continue
+                for kh in range(kh_n):
+                    i_h = oh * sh - ph + kh * dh
+                    if i_h < 0 or i_h >= h_in:
+                        continue
+                    src = (i_d * h_in + i_h) * wp + left - pw
+                    wk = w[c, 0, kd, kh]
+                    kw = 0
+                    while kw < kw_n:
+                        nt = _group_size(kw, kw_n, sw)
+                        if nt > 1:
+                            _axpy_taps(of, row, wk[kw], wk[kw + 1], wk[min(kw + 2, kw_n - 1)],
+                                       wk[min(kw + 3, kw_n - 1)], xp, _u(src + kw * dw),
+                                       _u(dw), _u(ow_n), nt)
+                        else:
+                            _axpy_gather(of, row, wk[kw], xp, _u(src + kw * dw), _u(ow_n),
+                                         _u(sw))
+                        kw += nt
+
+
+def _depthwise_weight_grad(x3, gout3, wshape3, geo):
+    """Partial sums per (image, channel) in parallel, then one NumPy sum over the images."""
+    partial = np.zeros((gout3.shape[0],) + tuple(wshape3), dtype=x3.dtype)
+    _depthwise_weight_grad_partial(x3, gout3, partial, *geo,
+                                   work=_direct_work(gout3.shape, wshape3))
+    return partial.sum(axis=0)
+
+
+@parallel_kernel(fastmath={"reassoc", "contract"})
+def _depthwise_weight_grad_partial(x, gout, partial, stride, pad, dil):
+    """partial[n, c, 0, k] = sum_q gout[n, c, q] * x[n, c, q*stride - pad + k*dil]; fastmath
+    reassoc lets LLVM vectorise the dot products (it may reorder a float sum)."""
+    sd, sh, sw = stride
+    pd, ph, pw = pad
+    dd, dh, dw = dil
+    n_img, c_n, od_n, oh_n, ow_n = gout.shape
+    kd_n, kh_n, kw_n = partial.shape[3], partial.shape[4], partial.shape[5]
+    d_in, h_in, w_in = x.shape[2], x.shape[3], x.shape[4]
+    wp, left = _padded_width(ow_n, sw, pw, kw_n, dw)
+    xf, gof = x.ravel(), gout.ravel()
+    for task in prange(n_img * c_n):
+        n, c = task // c_n, task % c_n
+        xp = _padded_plane(xf, task * d_in * h_in * w_in, d_in * h_in, w_in, wp, left)
+        acc = partial[n, c, 0]
+        for r in range(od_n * oh_n):
+            od, oh = r // oh_n, r % oh_n
+            grow = _u((task * od_n * oh_n + r) * ow_n)
+            for kd in range(kd_n):
+                i_d = od * sd - pd + kd * dd
+                if i_d < 0 or i_d >= d_in:
+                    continue
+                for kh in range(kh_n):
+                    i_h = oh * sh - ph + kh * dh
+                    if i_h < 0 or i_h >= h_in:
+                        continue
+                    src = (i_d * h_in + i_h) * wp + left - pw
+                    ak = acc[kd, kh]
+                    kw = 0
+                    while kw < kw_n:
+                        nt = _group_size(kw, kw_n, sw)
+                        if nt > 1:
+                            s0, s1, s2, s3 = _dot_taps(gof, grow, xp, _u(src + kw * dw),
+                                                       _u(dw), _u(ow_n), nt)
+                            ak[kw] += s0
+                            ak[kw + 1] += s1
+                            if nt > 2:
+                                ak[kw + 2] += s2
+                            if nt > 3:
+                                ak[kw + 3] += s3
+                        else:
+                            ak[kw] += _dot_gather(gof, grow, xp, _u(src + kw * dw), _u(ow_n),
+                                                  _u(sw))
+                        kw += nt
 
 
 # ---------------------------------------------------------------------------------------------

@@ -225,7 +225,8 @@ def test_unfold_fold_are_adjoint_im2col(p):
 def test_choose_engine():
     assert K.choose_engine(64, 64, 1) == "gemm"        # ResNet block
     assert K.choose_engine(3, 6, 1) == "gemm"          # LeNet's first layer
-    assert K.choose_engine(1, 1, 1) == "direct"        # depthwise
+    assert K.choose_engine(1, 1, 1) == "depthwise"     # depthwise
+    assert K.choose_engine(1, 1, 1, merged=True) == "direct"   # a batch of narrow images
     assert K.choose_engine(3, 1, 1) == "direct"        # single-filter tutorial image
     assert K.choose_engine(1, 3, 2) == "gemm"          # the tutorial's ConvTranspose2d(3, 1, 3, 2)
 
@@ -266,3 +267,65 @@ def test_results_never_alias_the_scratch_memory():
     K.conv_weight_grad(-x, -y, w.shape, (1, 1), (0, 0), (1, 1), 1, engine="gemm")
     np.testing.assert_array_equal(cols, kept[0])
     np.testing.assert_array_equal(y, kept[1])
+
+
+# -- the depthwise engine (one input and one output channel per group) ------------------------
+
+@st.composite
+def depthwise_problems(draw):
+    """Planes wider than a fused group of taps, paddings beyond the kernel's extent, strides
+    wider than the input: the padded-plane buffer's edge cases."""
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3 if i < nd - 1 else 6)) for i in range(nd))
+    stride = tuple(draw(st.sampled_from([1, 1, 2, 3])) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    padding = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(nd))
+    spatial = []
+    for i, (k, d, (lo, hi)) in enumerate(zip(kernel, dilation, padding)):
+        least = max(1, d * (k - 1) + 1 - lo - hi)
+        spatial.append(draw(st.integers(least, least + (12 if i == nd - 1 else 3))))
+    return dict(x_shape=(draw(st.integers(1, 2)), groups, *spatial),
+                w_shape=(groups, 1, *kernel), stride=stride, padding=padding, dilation=dilation,
+                groups=groups)
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=depthwise_problems())
+def test_depthwise_engine_matches_reference(p):
+    x, w, g = _arrays(p)
+    args = _args(p)
+    assert K.choose_engine(1, 1, p["stride"][-1]) == "depthwise"
+    b = np.random.default_rng(5).standard_normal(p["groups"])
+    bias = b.reshape((1, -1) + (1,) * (x.ndim - 2))
+    np.testing.assert_allclose(K.conv_forward(x, w, *args, engine="depthwise", bias=b),
+                               ref_forward(x, w, *args, g.shape[2:]) + bias, rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(K.conv_input_grad(g, w, x.shape, *args, engine="depthwise"),
+                               ref_input_grad(g, w, x.shape, *args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(K.conv_weight_grad(x, g, w.shape, *args, engine="depthwise"),
+                               ref_weight_grad(x, g, w.shape, *args), rtol=1e-12, atol=1e-11)
+
+
+def test_depthwise_engine_float32_and_transposed_bias():
+    """float32 in, float32 out; the input gradient carries a transposed convolution's bias."""
+    p = dict(x_shape=(3, 4, 9, 21), w_shape=(4, 1, 3, 3), stride=(1, 1),
+             padding=((1, 1), (1, 1)), dilation=(1, 1), groups=4)
+    x, w, g = _arrays(p, np.float32)
+    args = _args(p)
+    b = np.arange(4, dtype=np.float32)
+    y = K.conv_forward(x, w, *args, engine="depthwise")
+    gx = K.conv_input_grad(g, w, x.shape, *args, engine="depthwise", bias=b)
+    gw = K.conv_weight_grad(x, g, w.shape, *args, engine="depthwise")
+    assert y.dtype == gx.dtype == gw.dtype == np.float32
+    x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), g.astype(np.float64)
+    np.testing.assert_allclose(y, ref_forward(x64, w64, *args, g.shape[2:]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx, ref_input_grad(g64, w64, x.shape, *args) + b[:, None, None],
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gw, ref_weight_grad(x64, g64, w.shape, *args), rtol=1e-5, atol=1e-4)
+
+
+def test_depthwise_engine_refuses_other_convolutions():
+    x, w = np.zeros((1, 4, 5, 5)), np.zeros((4, 2, 3, 3))
+    with pytest.raises(ValueError, match="one input and one output channel per group"):
+        K.conv_forward(x, w, (1, 1), (0, 0), (1, 1), 2, engine="depthwise")

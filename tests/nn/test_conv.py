@@ -124,6 +124,27 @@ def test_lenet_sized_batches_match_torch(dtype):
         x, w, b, stride=2, output_padding=1), arrays, dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, x_shape, w_shape, kw", [
+    ("conv2d", (2, 4, 9, 11), (4, 1, 3, 3), dict(padding=1, groups=4)),        # MobileNet's 3x3
+    ("conv2d", (2, 4, 9, 11), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),
+    ("conv2d", (1, 3, 8, 13), (3, 1, 3, 5), dict(padding="same", dilation=2, groups=3)),
+    ("conv1d", (3, 2, 17), (2, 1, 5), dict(padding=4, groups=2)),
+    ("conv3d", (1, 2, 4, 5, 6), (2, 1, 3, 3, 3), dict(padding=1, groups=2)),
+    ("conv_transpose2d", (2, 3, 6, 7), (3, 1, 3, 3), dict(padding=1, groups=3)),
+    ("conv_transpose2d", (2, 3, 6, 7), (3, 1, 3, 3), dict(stride=2, output_padding=1, groups=3)),
+])
+def test_depthwise_layers_match_torch(dtype, name, x_shape, w_shape, kw):
+    """groups == channels take the depthwise engine (padded planes; the unit-stride input
+    gradient as a correlation with the flipped kernel); a transposed view as input."""
+    assert K.choose_engine(1, 1, 1) == "depthwise"
+    x, w, b = _inputs(x_shape, w_shape, w_shape[0] * w_shape[1] if "transpose" in name
+                      else w_shape[0])
+    x = np.ascontiguousarray(np.swapaxes(x, -1, -2)).swapaxes(-1, -2)   # not C-contiguous
+    check_against_torch(lambda lib, x, w, b: getattr(lib.nn.functional, name)(x, w, b, **kw),
+                        [x, w, b], dtype=dtype)
+
+
 # -- named edge cases ----------------------------------------------------------------------
 
 def test_same_padding_even_kernel_puts_extra_on_the_right():
