@@ -331,6 +331,8 @@ def add_subcommand(subparsers) -> None:
 def _run(args) -> int:
     from ember.cli import output_directory
     output_directory(args.output_dir)   # a bad folder fails now, not after training
+    from ember.nn import _first_run
+    _first_run.compile_demo_kernels()   # a first run compiles them on two cores
     train(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
           output_dir=args.output_dir, seed=args.seed, limit=args.limit, threads=args.threads)
     return 0
