@@ -26,6 +26,7 @@ class _Elementwise(Function):
     kernel reads the input or the output (when the derivative is a function of y)."""
     kernels = None
     saves = "input"
+    fresh_grads = True  # the backward kernel writes a new array: a leaf adopts it, no copy
 
     @staticmethod
     def forward(ctx, x, *params):
@@ -91,6 +92,7 @@ class Elu(Function):
     The backward reads the output when alpha >= 0 (then y <= 0 exactly where x <= 0, and the
     derivative input_scale * (y + alpha * scale) needs no exp), the input otherwise."""
     name = "EluBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
@@ -123,6 +125,7 @@ class CeluInplace(Elu):
 class Prelu(Function):
     """PReLU: y = x if x > 0 else w[c] x, one learnable slope per channel of dim 1."""
     name = "PreluKernelBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, weight):
@@ -140,6 +143,7 @@ class RreluWithNoise(Function):
     """RReLU. Training: y = x * noise with noise ~ U(lower, upper) where x <= 0, else 1
     (ATen rrelu_with_noise), and dy/dx = noise. Eval: leaky ReLU with slope (lower + upper) / 2."""
     name = "RreluWithNoiseBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, lower, upper, training, generator):
@@ -177,6 +181,7 @@ class Glu(Function):
     """GLU(a, b) = a * sigmoid(b), the input split in halves along ``dim``.
     d/da = sigmoid(b); d/db = a * sigmoid(b) * (1 - sigmoid(b))."""
     name = "GluBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -197,6 +202,7 @@ class Glu(Function):
 class Softmax(Function):
     """y = exp(x - max) / sum exp(x - max) over ``dim``; dx = y (g - sum(g y))."""
     name = "SoftmaxBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -215,6 +221,7 @@ class LogSoftmax(Function):
     """y = x - max - log sum exp(x - max) over ``dim``; dx = g - exp(y) sum(g), with exp(y)
     kept from the forward where the kernel returns it."""
     name = "LogSoftmaxBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, x, dim):

@@ -1,0 +1,46 @@
+"""Activation, softmax and GLU backward passes return arrays they allocated (fresh_grads): a
+leaf adopts them without a copy, and they must still never alias the upstream gradient, the
+saved output or the input, and accumulate across backward calls."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+
+CASES = {
+    "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh, "silu": F.silu, "gelu": F.gelu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.1), "elu": F.elu, "celu": F.celu,
+    "rrelu_train": lambda x: F.rrelu(x, training=True), "glu": lambda x: F.glu(x, -1),
+    "softmax": lambda x: F.softmax(x, 1), "log_softmax": lambda x: F.log_softmax(x, 1),
+    "softmax_dim0": lambda x: F.softmax(x, 0),
+    "prelu": lambda x: F.prelu(x, ember.full((4,), 0.25)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_leaf_gradient_is_its_own_array_and_accumulates(name):
+    fn = CASES[name]
+    x = ember.randn(3, 4, requires_grad=True)
+    up = ember.randn(3, 2) if name == "glu" else ember.randn(3, 4)
+    ember.manual_seed(0)  # rrelu draws the same slopes both times
+    y = fn(x)
+    y.backward(up)
+    first = x.grad.numpy().copy()
+    for other in (up._data, y._data, x._data):
+        assert not np.shares_memory(x.grad._data, other)
+    ember.manual_seed(0)
+    y2 = fn(x)
+    y2.backward(up)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
+    x.grad += 1.0  # in place on the leaf's grad touches nothing else
+    np.testing.assert_array_equal(up.numpy(), up._data)
+
+
+def test_prelu_weight_gradient_is_adopted_and_accumulates():
+    x = ember.randn(2, 4, 3)
+    w = ember.full((4,), 0.25, requires_grad=True)
+    up = ember.randn(2, 4, 3)
+    F.prelu(x, w).backward(up)
+    first = w.grad.numpy().copy()
+    F.prelu(x, w).backward(up)
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first, rtol=1e-6)
