@@ -9,6 +9,14 @@ from .._kernels import ctc as K
 from ..autograd.function import Function
 
 
+def _work(log_alpha) -> int:
+    """The recursion's work in the units of the kernels' parallel threshold (elements of cheap
+    elementwise work): a cell of the (N, T, 2S+1) lattice costs a log-sum-exp and an add, about
+    as much as 16 such elements, so a batch worth a few tenths of a millisecond already runs on
+    all the threads (the cells are an upper bound; the windows visit fewer)."""
+    return 16 * log_alpha.size
+
+
 class CtcLoss(Function):
     """``log_probs`` (T, N, C) -> the negative log-likelihoods (N,).
 
@@ -25,7 +33,8 @@ class CtcLoss(Function):
         n_batch = lp.shape[1]
         nll = np.empty(n_batch, dtype=lp.dtype)
         log_alpha = np.empty((n_batch, lp.shape[0], 2 * targets.shape[1] + 1), dtype=lp.dtype)
-        K.ctc_alpha(lp, targets, input_lengths, target_lengths, blank, nll, log_alpha)
+        K.ctc_alpha(lp, targets, input_lengths, target_lengths, blank, nll, log_alpha,
+                    work=_work(log_alpha))
         ctx.save_for_backward(log_probs)
         ctx.lengths = (targets, input_lengths, target_lengths, blank, zero_infinity)
         ctx.alpha = (nll, log_alpha)
@@ -39,7 +48,8 @@ class CtcLoss(Function):
         lp = np.ascontiguousarray(log_probs)
         grad_in = np.empty_like(lp)
         K.ctc_grad(np.ascontiguousarray(grad, dtype=lp.dtype), lp, targets, input_lengths,
-                   target_lengths, blank, bool(zero_infinity), nll, log_alpha, grad_in)
+                   target_lengths, blank, bool(zero_infinity), nll, log_alpha, grad_in,
+                   work=2 * _work(log_alpha))
         return grad_in, None, None, None, None, None
 
     @staticmethod

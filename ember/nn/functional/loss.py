@@ -1360,10 +1360,10 @@ def _ctc_padded_targets(t: np.ndarray, target_lengths, n_batch: int) -> np.ndarr
     if t.ndim not in (1, 2):
         raise RuntimeError(f"Expected 1 to 2 dimensions, but got {t.ndim}-dimensional tensor for "
                            f"argument #2 'targets' {_CTC_CHECKS}")
-    for length in target_lengths:
-        if length < 0:
-            raise RuntimeError("Expected target_lengths to have value at least 0, but got value "
-                               f"{length} {_CTC_CHECKS}")
+    negative = target_lengths[target_lengths < 0]
+    if negative.size:
+        raise RuntimeError("Expected target_lengths to have value at least 0, but got value "
+                           f"{negative[0]} {_CTC_CHECKS}")
     max_length = int(target_lengths.max(initial=0))
     if t.ndim == 1:
         total = int(target_lengths.sum())
@@ -1435,13 +1435,14 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise RuntimeError("target_lengths must be of size batch_size")
     t = _array(targets)
     padded = _ctc_padded_targets(t.astype(np.int64) if t.dtype != np.int64 else t, tl, n_batch)
-    for length in il:
+    out_of_range = il[(il < 0) | (il > max_input_length)]
+    if out_of_range.size:  # the first one, as aten's loop over the batch raises
+        length = out_of_range[0]
         if length < 0:
             raise RuntimeError(f"Expected input_lengths to have value at least 0, but got value "
                                f"{length} {_CTC_CHECKS}")
-        if length > max_input_length:
-            raise RuntimeError(f"Expected input_lengths to have value at most {max_input_length}, "
-                               f"but got value {length} {_CTC_CHECKS}")
+        raise RuntimeError(f"Expected input_lengths to have value at most {max_input_length}, "
+                           f"but got value {length} {_CTC_CHECKS}")
     _check_ctc_labels(padded, tl, n_labels)
     loss = CtcLoss.apply(lp, padded, il, tl, int(blank), bool(zero_infinity))
     if zero_infinity:
