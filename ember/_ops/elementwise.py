@@ -53,6 +53,7 @@ class Sub(Function):
 
 class Mul(Function):
     affine_in = (0, 1)  # double backward: autograd/higher_order.py
+    fresh_grads = True  # g * b and g * a are new arrays (or new sums of them), one per input
 
     @staticmethod
     def forward(ctx, a, b):

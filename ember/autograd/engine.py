@@ -13,32 +13,30 @@ gradient or a saved array to several inputs, and is copied.
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 
 import numpy as np
 
 from .. import _state
 from . import function, grad_mode
-from .function import AccumulateGrad
+from .function import AccumulateGrad, _leaf_edge
 
 
 def _dependencies(roots):
     """Number of graph edges pointing at each node reachable from ``roots``."""
     deps = {}
-    seen = set()
     stack = list(roots)
+    roots = set(stack)
     while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        for edge in node.next_edges:
+        for edge in stack.pop().next_edges:
             if edge is not None:
                 nxt = edge[0]
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    stack.append(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:  # first seen: walk on from it (roots are walked already)
+                    deps[nxt] = 1
+                    if nxt.next_edges and nxt not in roots:
+                        stack.append(nxt)
     return deps
 
 
@@ -76,22 +74,30 @@ class ImperativeEngine:
     queue_callback = staticmethod(queue_callback)
 
 
-@contextlib.contextmanager
-def graph_task():
-    """One backward pass: callbacks queued while it runs are called after its last node, in
-    order, including those queued by a callback (torch's exec_post_processing); a pass that
-    raises runs none."""
-    callbacks = []
-    stack = _tasks.callbacks
-    stack.append(callbacks)
-    try:
-        yield
-        i = 0
-        while i < len(callbacks):  # (not a for loop: a callback may queue another)
-            callbacks[i]()
-            i += 1
-    finally:
-        stack.pop()
+class graph_task:
+    """One backward pass, as ``with graph_task():``: callbacks queued while it runs are called
+    after its last node, in order, including those queued by a callback (torch's
+    exec_post_processing); a pass that raises runs none. (A class, not a generator context
+    manager: it is entered once per backward, and contextlib's machinery cost more than the
+    rest of a one-op backward's engine.)"""
+
+    __slots__ = ("callbacks",)
+
+    def __enter__(self):
+        self.callbacks = []
+        _tasks.callbacks.append(self.callbacks)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        callbacks = self.callbacks
+        try:
+            i = 0
+            while exc_type is None and i < len(callbacks):  # (a callback may queue another)
+                callbacks[i]()
+                i += 1
+        finally:
+            _tasks.callbacks.pop()
+        return False
 
 
 def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
@@ -105,22 +111,20 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
 
 
 def _run_graph(tensors, grad_tensors, retain_graph, capture):
-    Tensor = function.tensor_class()
+    Tensor = function._Tensor
     pending = {}  # node -> list of output gradients summed so far
     summed = set()  # nodes whose pending gradient is a sum the engine allocated (see top)
-    roots = []
     for t, g in zip(tensors, grad_tensors):
-        node = t.grad_fn if t.grad_fn is not None else _leaf_node(t)
-        idx = t._out_idx if t.grad_fn is not None else 0
+        node, idx = (t.grad_fn, t._out_idx) if t.grad_fn is not None else _leaf_edge(t)
         slot = pending.get(node)
         if slot is None:
             slot = pending[node] = [None] * len(node._out_meta)
-            roots.append(node)
         _accumulate(slot, idx, g, node, summed)
     grad_tensors = None
 
+    roots = list(pending)
     deps = _dependencies(roots)
-    ready = [n for n in roots if deps.get(n, 0) == 0]
+    ready = [n for n in roots if n not in deps]
     modes = grad_mode.modes  # this thread's modes: other threads keep recording meanwhile
     prev_mode = modes.grad_enabled
     modes.grad_enabled = False  # not recorded: create_graph=True runs higher_order's engine
@@ -174,15 +178,16 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
     in_grads = node._backward(*grads)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
+    fresh = node._fresh_grads
     if node._post_hooks:
         in_grads = _run_post_hooks(node, in_grads, grad_outputs, Tensor)
+        fresh = False  # the hooks saw the gradients (and may keep them) or replaced them
     if _state.anomaly.enabled:
         grad_mode.check_anomaly(node, in_grads)
     edges = node.next_edges
     if len(in_grads) < len(edges):
         raise RuntimeError(f"function {type(node).__name__} returned an incorrect number "
                            f"of gradients (expected {len(edges)}, got {len(in_grads)})")
-    fresh = node._fresh_grads
     for edge, g in zip(edges, in_grads):
         if edge is None:
             continue
@@ -205,11 +210,6 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
         deps[nxt] = d
         if d == 0:
             ready.append(nxt)
-
-
-def _leaf_node(t):
-    from .function import _edge
-    return _edge(t)[0]
 
 
 def _complete(node, grads):

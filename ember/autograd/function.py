@@ -42,7 +42,8 @@ class Node:
 
     @property
     def saved_tensors(self):
-        self._check_not_released()
+        if self.saved_tensors_ is None:
+            self._check_not_released()
         if self._saved_versions:
             for box, version, pos in self._saved_versions:
                 if box[0] != version:
@@ -163,92 +164,116 @@ class Function(metaclass=_FunctionMeta):
         ctx = cls._node_cls()
         out = cls.forward(ctx, *arrays)
         multi = type(out) is tuple
-        outs = out if multi else (out,)
-        record = requires and _modes.grad_enabled
-        non_diff = ctx._non_diff
-        results = []
-        for i, o in enumerate(outs):
-            if type(o) is not np.ndarray:
-                o = np.asarray(o)
-            t = Tensor._wrap(o)
-            # integer and bool outputs never require grad (torch: only floating point can),
-            # so x.int() or x.round().long() cut the graph instead of passing gradients on
-            if record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff):
-                t._requires_grad = True
-                t.grad_fn = ctx
-                t._out_idx = i
-            results.append(t)
+        if multi:
+            results = tuple(map(_wrap_output, out))
+        else:
+            results = (_wrap_output(out),)
         if cls.is_view:
             src = args[0]
             base = src if src._base is None else src._base
             for t in results:
                 t._vbox = src._vbox
                 t._base = base
-        if record:
-            needs = []
-            edges = []
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    needs.append(True)
-                    fn = a.grad_fn
-                    edges.append((fn, a._out_idx) if fn is not None else _edge(a))
-                else:
-                    needs.append(False)
-                    edges.append(None)
-            ctx.needs_input_grad = tuple(needs)
-            ctx.next_edges = tuple(edges)
-            # for a recorded (create_graph) backward: the arguments, floating Tensors reduced to
-            # their shape and dtype (their values live on only where forward saved them, as
-            # torch's SavedVariable: keeping every input would double a network's memory)
-            ctx._args = tuple(TensorSlot(x) if isinstance(a, Tensor) and x.dtype.kind in "fc"
-                              else x for a, x in zip(args, arrays))
-            if multi:
-                ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in results)
-            else:
-                o = results[0]._data
-                ctx._out_meta = ((o.shape, o.dtype),)
-            if ctx.saved_tensors_:
-                ctx._saved_versions, ctx._saved_from = _versions_of(ctx.saved_tensors_, args,
-                                                                     results)
-        return tuple(results) if multi else results[0]
+        if requires and _modes.grad_enabled:
+            _record(ctx, args, arrays, results)
+        return results if multi else results[0]
 
 
-def _edge(t):
-    """Where a gradient for tensor ``t`` goes: its grad_fn's output slot, or its AccumulateGrad."""
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._out_idx)
+def _wrap_output(array):
+    """A forward output as a Tensor (Tensor._wrap written out: this runs once per op)."""
+    if type(array) is not np.ndarray:
+        array = np.asarray(array)
+    t = _new(_Tensor)
+    t._data = array
+    t._requires_grad = False
+    t._vbox = [0]
+    return t
+
+
+_new = object.__new__
+
+
+def _record(ctx, args, arrays, results):
+    """Make ``ctx`` the grad_fn of ``results`` and link it to the graph of its arguments."""
+    non_diff = ctx._non_diff
+    out_meta = []
+    for i, t in enumerate(results):
+        o = t._data
+        out_meta.append((o.shape, o.dtype))
+        # integer and bool outputs never require grad (torch: only floating point can),
+        # so x.int() or x.round().long() cut the graph instead of passing gradients on
+        if o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff):
+            t._requires_grad = True
+            t.grad_fn = ctx
+            t._out_idx = i
+    needs = []
+    edges = []
+    # for a recorded (create_graph) backward: the arguments, floating Tensors reduced to
+    # their shape and dtype (their values live on only where forward saved them, as
+    # torch's SavedVariable: keeping every input would double a network's memory)
+    slots = []
+    for a, x in zip(args, arrays):
+        if x is a:  # not a Tensor (a Tensor's entry in ``arrays`` is its array)
+            needs.append(False)
+            edges.append(None)
+            slots.append(x)
+            continue
+        slots.append(TensorSlot(x) if x.dtype.kind in "fc" else x)
+        if a._requires_grad:
+            needs.append(True)
+            fn = a.grad_fn
+            edges.append((fn, a._out_idx) if fn is not None else _leaf_edge(a))
+        else:
+            needs.append(False)
+            edges.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.next_edges = tuple(edges)
+    ctx._args = tuple(slots)
+    ctx._out_meta = tuple(out_meta)
+    if ctx.saved_tensors_:
+        ctx._saved_versions, ctx._saved_from = _versions_of(ctx.saved_tensors_, args, arrays,
+                                                             results)
+
+
+def _leaf_edge(t):
+    """The edge into leaf ``t``'s AccumulateGrad, made on first use and kept on the leaf."""
     acc = t._accumulator
     if acc is None:
         acc = t._accumulator = AccumulateGrad(t)
     return (acc, 0)
 
 
-def _versions_of(saved, args, results):
+def _edge(t):
+    """Where a gradient for tensor ``t`` goes: its grad_fn's output slot, or its AccumulateGrad."""
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._out_idx)
+    return _leaf_edge(t)
+
+
+def _versions_of(saved, args, arrays, results):
     """Version-counter snapshots of the saved arrays that are an input's or output's storage,
     and where each saved array came from: ("in", argument position), ("out", output index) or
     None (an array forward derived), for a recorded backward to link it to its graph."""
     versions = None
     origins = []
     for pos, arr in enumerate(saved):
-        origins.append(None)
-        if arr is None:  # save_for_backward(x, None) for an absent optional input
-            continue
-        for i, t in enumerate(args):
-            # (x * x saves x twice: each saved copy names its own argument)
-            if type(t) is not np.ndarray and getattr(t, "_data", None) is arr \
-                    and ("in", i) not in origins:
-                origins[pos] = ("in", i)
-                break
-        else:
-            for i, t in enumerate(results):
-                if t._data is arr:
-                    origins[pos] = ("out", i)
+        origin = None
+        if arr is not None:  # (save_for_backward(x, None) for an absent optional input)
+            for i, x in enumerate(arrays):
+                # a Tensor argument's array (x * x saves x twice: each copy names its own)
+                if x is arr and x is not args[i] and ("in", i) not in origins:
+                    origin, t = ("in", i), args[i]
                     break
             else:
-                continue
-        if versions is None:
-            versions = []
-        versions.append((t._vbox, t._vbox[0], pos))
+                for i, t in enumerate(results):
+                    if t._data is arr:
+                        origin = ("out", i)
+                        break
+            if origin is not None:
+                if versions is None:
+                    versions = []
+                versions.append((t._vbox, t._vbox[0], pos))
+        origins.append(origin)
     return versions, tuple(origins)
 
 
