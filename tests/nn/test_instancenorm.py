@@ -173,3 +173,110 @@ def test_instance_norm_float32_matches(rng):
             for lib in (ember, torch)]
     assert outs[0].dtype == np.float32
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ the row kernels (ember/_kernels/norm.py)
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 5, 7, 3), (3, 2, 13), (2, 3, 3, 2, 5)])
+@pytest.mark.parametrize("params", ["both", "weight", "bias"])
+def test_instance_norm_odd_sizes_and_single_parameters(rng, dtype, shape, params):
+    c = shape[1]
+
+    def fn(lib, x, w, b):
+        return F(lib).instance_norm(x, weight=w if params != "bias" else None,
+                                    bias=b if params != "weight" else None)
+
+    check_against_torch(fn, [rng.standard_normal(shape) * 2 - 1, rng.random(c) + 0.5,
+                             rng.standard_normal(c)], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_instance_norm_noncontiguous_input_and_grad(rng, dtype):
+    # a permuted 4-d input, and an output used transposed so its gradient arrives permuted too
+    def fn(lib, x, w, b):
+        return F(lib).instance_norm(x.permute(0, 3, 1, 2), weight=w, bias=b).transpose(2, 3)
+
+    check_against_torch(fn, [rng.standard_normal((2, 5, 4, 3)), rng.random(3) + 0.5,
+                             rng.standard_normal(3)], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_instance_norm_eval_path_odd_sizes(rng, dtype):
+    rm0, rv0 = rng.standard_normal(4), rng.random(4) + 0.2
+
+    def fn(lib, x, w, b):
+        rm, rv = lib.tensor(rm0).to(x.dtype), lib.tensor(rv0).to(x.dtype)
+        return F(lib).instance_norm(x, rm, rv, w, b, use_input_stats=False, eps=1e-3)
+
+    check_against_torch(fn, [rng.standard_normal((3, 4, 5, 3)), rng.random(4) + 0.5,
+                             rng.standard_normal(4)], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_instance_norm_parallel_kernels_match_torch(rng, dtype):
+    # 2 x 4 x 190 x 190 = 288,800 elements: above the kernels' serial threshold
+    def fn(lib, x, w, b):
+        return F(lib).instance_norm(x, weight=w, bias=b)
+
+    check_against_torch(fn, [rng.standard_normal((2, 4, 190, 190)), rng.random(4) + 0.5,
+                             rng.standard_normal(4)], dtype=dtype)
+
+
+def test_instance_norm_float32_large_mean_keeps_its_digits(rng):
+    # planes far from zero: the kernel centres before scaling, so nothing cancels
+    x0 = (rng.standard_normal((2, 3, 16, 16)) * 0.5 + 1000).astype(np.float32)
+    outs = [F(lib).instance_norm(lib.tensor(x0)).numpy() for lib in (ember, torch)]
+    reference = F(torch).instance_norm(torch.tensor(x0.astype(np.float64))).numpy()
+    np.testing.assert_allclose(outs[0], reference, atol=2e-3)
+    np.testing.assert_allclose(outs[0], outs[1], atol=2e-3)
+
+
+def test_instance_norm_float32_running_stats_2d(rng):
+    rm0, rv0 = rng.standard_normal(3), rng.random(3) + 0.5
+
+    def fn(lib, x):
+        rm, rv = lib.tensor(rm0).float(), lib.tensor(rv0).float()
+        return F(lib).instance_norm(x, rm, rv, momentum=0.25), rm, rv
+
+    check_against_torch(fn, [rng.standard_normal((5, 3, 4, 6)) * 3 + 2], dtype="float32")
+
+
+def test_instance_norm_float16_and_empty_take_the_composite_path(rng):
+    x0 = rng.standard_normal((2, 3, 4, 4))
+    e = F(ember).instance_norm(ember.tensor(x0).half())
+    t = F(torch).instance_norm(torch.tensor(x0).half())
+    assert e.dtype == ember.float16
+    np.testing.assert_allclose(e.float().numpy(), t.float().numpy(), atol=1e-2)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's mean of an empty plane
+        check_against_torch(lambda lib, x, w: F(lib).instance_norm(x, weight=w),
+                            [np.zeros((2, 3, 0)), np.ones(3)])
+
+
+def test_instance_norm_gradcheck_every_path(rng):
+    # (the path with the planes' own statistics: test_instance_norm_gradcheck)
+    x = ember.tensor(rng.standard_normal((2, 2, 3)), requires_grad=True)
+    w = ember.tensor(rng.random(2) + 0.5, requires_grad=True)
+    b = ember.tensor(rng.standard_normal(2), requires_grad=True)
+    rm, rv = ember.tensor(rng.standard_normal(2)), ember.tensor(rng.random(2) + 0.5)
+
+    def eval_path(x, w, b):
+        return F(ember).instance_norm(x, rm, rv, w, b, use_input_stats=False)
+
+    assert ember.autograd.gradcheck(eval_path, (x, w, b))
+    assert ember.autograd.gradgradcheck(lambda x, w: eval_path(x, w, b), (x, w))
+
+
+def test_instance_norm_double_backward_matches_torch(rng):
+    x0, w0 = rng.standard_normal((2, 3, 4)), rng.random(3) + 0.5
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        w = lib.tensor(w0, requires_grad=True)
+        y = F(lib).instance_norm(x, weight=w)
+        gx, = lib.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        (gx * gx).sum().backward()
+        results.append((gx, x.grad, w.grad))
+    for e, t in zip(*results):
+        assert_close(e, t)
