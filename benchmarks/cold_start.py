@@ -2,6 +2,7 @@
 
     python -m benchmarks.cold_start              # 2 cold runs, each followed by 2 warm ones
     python -m benchmarks.cold_start --rounds 3 --warm 3
+    python -m benchmarks.cold_start --one-process   # and each cold run again without the helper
 
 A cold run has an empty numba cache (a fresh ``NUMBA_CACHE_DIR``), as the first ``ember demo``
 after an install; a warm run reuses it. Python's bytecode is cached in a folder of its own
@@ -23,9 +24,22 @@ import tempfile
 import time
 
 
-def _child(report_path: str, output_dir: str) -> None:
+def _child(report_path: str, output_dir: str, one_process: bool = False) -> None:
     """Run ``ember demo`` here, recording numba's outermost compilations (CPU seconds)."""
     from numba.core import event
+
+    from ember._kernels import _precompile
+    if one_process:   # as where no process can start
+        _precompile._start_helper = lambda command: None
+    waited = [0.0]    # wall seconds the demo waited for its helper after its own compilations
+    wait = _precompile._wait
+
+    def timed_wait(helper, timeout):
+        start = time.perf_counter()
+        wait(helper, timeout)
+        waited[0] += time.perf_counter() - start
+
+    _precompile._wait = timed_wait
 
     compiled = []
 
@@ -53,24 +67,35 @@ def _child(report_path: str, output_dir: str) -> None:
             cli.main(["demo", "--output-dir", output_dir])
         finally:
             sys.stdout = sys.__stdout__
+    own, helper = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                        resource.RUSAGE_CHILDREN))
     with open(report_path, "w") as f:
-        json.dump(compiled, f)
+        json.dump({"compiled": compiled, "own_cpu": own.ru_utime + own.ru_stime,
+                   "helper_cpu": helper.ru_utime + helper.ru_stime, "waited": waited[0]}, f)
 
 
-def _run(env: dict, scratch: str) -> dict:
+def _run(env: dict, scratch: str, one_process: bool = False) -> dict:
     """One child process: its wall and CPU seconds and its compilations."""
     report = os.path.join(scratch, "compiled.json")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "benchmarks.cold_start", "--child", report,
-                    os.path.join(scratch, "demo")], env=env, check=True,
-                   stderr=subprocess.DEVNULL)
+                    os.path.join(scratch, "demo")] + (["--one-process"] if one_process else []),
+                   env=env, check=True, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(report) as f:
-        compiled = json.load(f)
-    return {"wall": wall, "cpu": cpu, "compiled": compiled}
+        return dict(json.load(f), wall=wall, cpu=cpu)
+
+
+def _describe(run: dict) -> str:
+    """Wall and CPU seconds of a run, the CPU split between the demo and its helper process
+    (and the wall seconds the demo waited for it), and what the demo compiled itself."""
+    return (f"{run['wall']:6.2f} s wall, {run['cpu']:6.2f} s CPU ({run['own_cpu']:.2f} demo + "
+            f"{run['helper_cpu']:.2f} helper, waited for {run['waited']:.2f} s), {len(run['compiled'])} kernels compiled by the "
+            f"demo ({sum(c[2] for c in run['compiled']):.2f} s CPU), "
+            f"load {os.getloadavg()[0]:.1f}")
 
 
 def main(argv=None) -> int:
@@ -78,10 +103,12 @@ def main(argv=None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2, help="cold runs (default: 2)")
     parser.add_argument("--warm", type=int, default=2, help="warm runs after each (default: 2)")
+    parser.add_argument("--one-process", action="store_true",
+                        help="after each cold run, one without the helper process")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(*args.child)
+        _child(*args.child, one_process=args.one_process)
         return 0
 
     with tempfile.TemporaryDirectory(prefix="ember-cold-start-") as scratch:
@@ -97,13 +124,13 @@ def main(argv=None) -> int:
             env["NUMBA_CACHE_DIR"] = os.path.join(scratch, f"numba-{r}")
             cold = _run(env, scratch)
             last_cold = cold
-            print(f"cold: {cold['wall']:6.2f} s wall, {cold['cpu']:6.2f} s CPU, "
-                  f"{len(cold['compiled'])} kernels compiled "
-                  f"({sum(c[2] for c in cold['compiled']):.2f} s CPU)")
+            print(f"cold: {_describe(cold)}")
+            if args.one_process:
+                env["NUMBA_CACHE_DIR"] = os.path.join(scratch, f"numba-{r}-one")
+                print(f"cold, one process: {_describe(_run(env, scratch, one_process=True))}")
+                env["NUMBA_CACHE_DIR"] = os.path.join(scratch, f"numba-{r}")
             for _ in range(args.warm):
-                warm = _run(env, scratch)
-                print(f"warm: {warm['wall']:6.2f} s wall, {warm['cpu']:6.2f} s CPU, "
-                      f"{len(warm['compiled'])} kernels compiled")
+                print(f"warm: {_describe(_run(env, scratch))}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
         print("\nkernels compiled by the last cold run (CPU seconds, outermost compilations):")
         for name, signature, seconds in sorted(last_cold["compiled"], key=lambda c: -c[2]):

@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import threading
+import types
 
 #: The helper's time limit, seconds: past it the helper is killed and its kernels compile here.
 #: Its list takes a few seconds on a quiet machine; a loaded one can take ten times that.
@@ -66,8 +67,11 @@ def cached_callees(dispatcher) -> set:
         if id(func) in seen:
             continue
         seen.add(id(func))
-        for name in func.__code__.co_names:
-            callee = func.__globals__.get(name)
+        names = func.__code__.co_names
+        # a name in the kernel's module, or an attribute of a module it names (``mod.kernel``)
+        spaces = [func.__globals__] + [vars(m) for m in map(func.__globals__.get, names)
+                                       if isinstance(m, types.ModuleType)]
+        for callee in (space.get(name) for space in spaces for name in names):
             if isinstance(callee, Dispatcher):
                 todo.append(callee)
                 if not isinstance(callee._cache, NullCache):
@@ -76,16 +80,24 @@ def cached_callees(dispatcher) -> set:
 
 
 def compile_all(jobs) -> None:
-    """Compile (or load from the cache) each ``(dispatcher, signature)``, in order."""
+    """Compile (or load from the cache) each ``(dispatcher, signature)``, in order. A job that
+    does not compile is skipped: compiling ahead only saves time, and a list gone stale (a
+    kernel's arguments changed) must not stop the program, whose own call then compiles what
+    it needs or raises its real error."""
     for dispatcher, signature in jobs:
-        dispatcher.compile(tuple(signature))
+        try:
+            dispatcher.compile(tuple(signature))
+        except Exception:   # numba's typing and lowering errors, whatever their class
+            continue
 
 
 def compile_ahead(jobs, helper_jobs, helper_command) -> str:
     """Compile ``jobs`` here and ``helper_jobs`` in a process started with ``helper_command``
     (arguments to this Python; it must call :func:`serve` on ``helper_jobs``), at the same
     time; return when all are compiled and loaded. Returns what happened: ``"cached"`` (nothing
-    to compile), ``"two processes"``, or ``"one process"`` (no helper could help).
+    to compile), ``"two processes"``, ``"one process"`` (no helper could help) or
+    ``"unknown"`` (this numba's cache cannot be inspected: nothing is done, calls compile as
+    they come).
 
     The two lists must share no function (see the module docstring): a ValueError says which
     one if they do."""
@@ -94,8 +106,10 @@ def compile_ahead(jobs, helper_jobs, helper_command) -> str:
         names = sorted(d.py_func.__qualname__ for d in shared)
         raise ValueError(f"compile_ahead: both processes would compile {', '.join(names)}")
     states = [is_cached(d, s) for d, s in list(jobs) + list(helper_jobs)]
-    if None in states or all(states):
-        return "cached"       # nothing to do, or no way to tell: calls compile lazily
+    if None in states:
+        return "unknown"
+    if all(states):
+        return "cached"
     missing_there = [job for job, cached in zip(helper_jobs, states[len(jobs):]) if not cached]
     helper = _start_helper(helper_command) if missing_there and \
         _writable(d for d, _ in missing_there) else None

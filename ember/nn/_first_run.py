@@ -63,8 +63,13 @@ HELPER_COMMAND = ["-c", "from ember.nn._first_run import serve_helper; serve_hel
 
 def compile_demo_kernels() -> str:
     """Compile (first run) or find in the cache the demo's kernels, on two cores where a second
-    process can start; returns what happened (see ``_precompile.compile_ahead``)."""
-    here, helper = demo_kernel_jobs()
+    process can start; returns what happened (see ``_precompile.compile_ahead``), or
+    ``"stale"`` where a kernel of the lists is gone (renamed: tests/nn/test_first_run.py fails
+    then, while the demo still runs, compiling as it goes)."""
+    try:
+        here, helper = demo_kernel_jobs()
+    except AttributeError:
+        return "stale"
     return _precompile.compile_ahead(here, helper, HELPER_COMMAND)
 
 

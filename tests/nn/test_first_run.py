@@ -99,6 +99,10 @@ def triple(x):
 def also_doubles(x):
     return _shared_helper(x) + 0
 
+@numba.njit(cache=True)
+def via_module(x):
+    return HELPERS.times_four(x)
+
 HERE = [(double, (types.float64,))]
 THERE = [(triple, (types.float64,)), (triple, (types.int64,))]
 '''
@@ -108,7 +112,9 @@ THERE = [(triple, (types.float64,)), (triple, (types.int64,))]
 def kernels(tmp_path, monkeypatch):
     """A fresh module of cached kernels (its own cache, next to it), importable by a helper."""
     name = f"first_run_kernels_{abs(hash(str(tmp_path)))}"
-    (tmp_path / f"{name}.py").write_text(_KERNELS)
+    (tmp_path / f"{name}_helpers.py").write_text(
+        "import numba\n\n@numba.njit(cache=True)\ndef times_four(x):\n    return 4 * x\n")
+    (tmp_path / f"{name}.py").write_text(f"import {name}_helpers as HELPERS\n" + _KERNELS)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(tmp_path)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
@@ -172,6 +178,15 @@ def test_lists_sharing_a_function_are_refused(kernels):
         _precompile.compile_ahead(k.HERE, [(k.also_doubles, (numba.types.float64,))], command)
     assert _precompile.cached_callees(k.double) == {k._shared_helper}
     assert _precompile.cached_callees(k.triple) == set()
+    assert _precompile.cached_callees(k.via_module) == {k.HELPERS.times_four}
+
+
+def test_a_stale_job_is_skipped_not_fatal(kernels):
+    # a kernel whose arguments changed since the list was written: the call compiles later
+    k, command = kernels
+    stale = [(k.double, (numba.types.float64, numba.types.float64)), k.HERE[0]]
+    assert _precompile.compile_ahead(stale, [], command) == "one process"
+    assert k.double(1.5) == 3.0 and len(k.double.overloads) == 1
 
 
 def test_the_helper_exits_when_its_parents_pipe_closes():
