@@ -286,3 +286,28 @@ CHECKS = r"\(while checking arguments for ctc_loss_allocate_outputs\)"
 ])
 def test_errors_match_torch(fn, match):
     same_error(fn, match=match)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_masked_classes_give_torchs_nan_gradient(rng, dtype):
+    # a class with log-probability -inf everywhere: the loss is finite, and torch's gradient
+    # formula gives NaN in that class's column (exp(-inf + nll + inf)); ember keeps it
+    logits = rng.standard_normal((6, 2, 5))
+    logits[:, :, 4] = -np.inf
+    out = check_against_torch(lambda lib, x: F(lib).ctc_loss(
+        x.log_softmax(2), lib.tensor([[1, 2], [3, 3]]), [6, 5], [2, 2], reduction="sum"),
+        [logits], dtype=dtype)
+    assert np.isfinite(out[0].detach().numpy())
+
+
+@pytest.mark.parametrize("slack", [0, 1, -1])
+def test_targets_that_just_fit_their_input(rng, slack):
+    # the recursions visit only the states a complete path can be in at each step: targets
+    # whose minimal length (labels + repeats) equals the input length sit on that window's edge
+    targets = np.array([[1, 1, 2, 2, 3], [2, 3, 1, 2, 3], [4, 4, 4, 1, 1]])
+    needed = [7, 5, 8]  # labels + repeated neighbours
+    il = [n + slack for n in needed]
+    T = max(il)
+    check_against_torch(lambda lib, x: F(lib).ctc_loss(
+        x.log_softmax(2), lib.tensor(targets), il, [5, 5, 5], reduction="none"),
+        [rng.standard_normal((T, 3, 5))])
