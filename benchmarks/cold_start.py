@@ -28,19 +28,6 @@ def _child(report_path: str, output_dir: str, one_process: bool = False) -> None
     """Run ``ember demo`` here, recording numba's outermost compilations (CPU seconds)."""
     from numba.core import event
 
-    from ember._kernels import _precompile
-    if one_process:   # as where no process can start
-        _precompile._start_helper = lambda command: None
-    waited = [0.0]    # wall seconds the demo waited for its helper after its own compilations
-    wait = _precompile._wait
-
-    def timed_wait(helper, timeout):
-        start = time.perf_counter()
-        wait(helper, timeout)
-        waited[0] += time.perf_counter() - start
-
-    _precompile._wait = timed_wait
-
     compiled = []
 
     class Outermost(event.Listener):
@@ -59,7 +46,19 @@ def _child(report_path: str, output_dir: str, one_process: bool = False) -> None
                 compiled.append((f"{func.__module__}.{func.__qualname__}",
                                  str(ev.data["args"]), time.process_time() - self.start))
 
-    event.register("numba:compile", Outermost())
+    event.register("numba:compile", Outermost())   # before importing ember, which compiles
+    from ember._kernels import _precompile
+    if one_process:   # as where no process can start
+        _precompile._start_helper = lambda command: None
+    waited = [0.0]    # wall seconds the demo waited for its helper after its own compilations
+    wait = _precompile._wait
+
+    def timed_wait(helper, timeout):
+        start = time.perf_counter()
+        wait(helper, timeout)
+        waited[0] += time.perf_counter() - start
+
+    _precompile._wait = timed_wait
     from ember import cli
     with open(os.devnull, "w") as quiet:
         sys.stdout = quiet
