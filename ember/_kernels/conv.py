@@ -416,53 +416,125 @@ def _chunk_view(rows, groups, n0, n1, r0, r1):
     return g.reshape(groups, o // groups, -1)
 
 
+# Wide rows: with a unit stride along the width, the kernel's width taps need not be copied
+# one by one. im2col then copies each input row once, widened by (KW-1)*dw columns of the
+# padding, and tap kw is the same column matrix shifted by kw*dw columns: one product per tap,
+# accumulated (K = Cg*KD*KH each instead of one K = Cg*KD*KH*KW). The products compute
+# (KW-1)*dw columns per row that are cut away, but im2col and col2im move KW times less
+# memory (Conv3d(16, 16, 3) on 32^3 volumes: im2col was as slow as its GEMM).
+
+#: Narrowest output row (in multiples of the (KW-1)*dw columns it wastes) for wide rows.
+WIDE_MIN_RATIO = 8
+
+
+def _wide_pays(kw, dw, ow, rows, og):
+    """Whether wide rows pay for an output row of ``ow``, im2col rows ``rows`` (cg*KD*KH) and
+    ``og`` outputs per group. Each extra shift reads and writes the products' og rows once
+    more, which the rows im2col no longer copies must outweigh (measured, one core, the three
+    faces: Conv3d(16, 16, 3) on 32^3 138 -> 106 ms, ResNet's 64 -> 64 399 -> 380 ms, but VGG's
+    3 -> 64 51 -> 77 ms and a Conv1d 64 -> 64 unchanged)."""
+    return ow >= WIDE_MIN_RATIO * (kw - 1) * dw and rows >= 2 * og
+
+
+def _gemm_layout(kernel, geo, ow, cg, og):
+    """(im2col's kernel, its row width, the width taps' column shifts) for an output row of
+    ``ow`` and a group of ``cg`` -> ``og`` channels: wide rows where they pay, else every tap
+    copied by im2col (shifts (0,))."""
+    kd, kh, kw = kernel
+    sw, dw = geo[0][2], geo[2][2]
+    if sw == 1 and kw > 1 and _wide_pays(kw, dw, ow, cg * kd * kh, og):
+        return (kd, kh, 1), ow + (kw - 1) * dw, tuple(k * dw for k in range(kw))
+    return tuple(kernel), ow, (0,)
+
+
+def _weight_slabs(w3, groups, shifts):
+    """w3 (O, Cg, KD, KH, KW) as one (g, Og, Cg*K') matrix per shift (K' the taps im2col
+    copies), stacked: (len(shifts), g, Og, Cg*K')."""
+    o = w3.shape[0]
+    if len(shifts) > 1:
+        w3 = np.ascontiguousarray(np.moveaxis(w3, 4, 0))
+    return w3.reshape(len(shifts), groups, o // groups, -1)
+
+
+def _widened(g, ow, wp):
+    """A (g, Og, rows*ow) output-row matrix as (g, Og, rows*wp), zeros in the extra columns (the
+    wide rows' columns that no output has)."""
+    wide = _scratch("gout_w", g.shape[:2] + (g.shape[2] // ow, wp), g.dtype)
+    wide[..., :ow] = g.reshape(g.shape[:2] + (-1, ow))
+    wide[..., ow:] = 0
+    return wide.reshape(g.shape[:2] + (-1,))
+
+
 def _gemm_forward(x3, w3, out3, groups, geo):
     n_img, o = out3.shape[:2]
-    ow = out3.shape[4]
-    kernel = w3.shape[2:]
-    k_numel, chunks = _gemm_plan(x3.shape, kernel, out3.shape[2:], x3.dtype.itemsize)
-    wg = w3.reshape(groups, o // groups, -1)
+    od, oh, ow = out3.shape[2:]
+    kernel, wp, shifts = _gemm_layout(w3.shape[2:], geo, ow, w3.shape[1], o // groups)
+    k_numel, chunks = _gemm_plan(x3.shape, kernel, (od, oh, wp), x3.dtype.itemsize)
+    slabs = _weight_slabs(w3, groups, shifts)
     out_rows = out3.reshape(n_img, o, -1, ow)
-    o_dtype = out3.dtype
     for n0, n1, r0, r1 in chunks:
-        cols = _im2col_chunk(x3, kernel, geo, out3.shape[2:], n0, n1, r0, r1)
-        cols = cols.reshape(groups, wg.shape[2], -1)
-        if n1 - n0 == 1:                  # straight into out
-            matmul(wg, cols, out=_chunk_view(out_rows, groups, n0, n1, r0, r1))
-        else:                             # (O, nb, R, OW) -> (nb, O, R, OW): one transposing copy
-            prod = matmul(wg, cols, out=_scratch("prod", wg.shape[:2] + cols.shape[2:], o_dtype))
-            out_rows[n0:n1, :, r0:r1] = prod.reshape(o, n1 - n0, r1 - r0, ow).transpose(1, 0, 2, 3)
+        cols = _im2col_chunk(x3, kernel, geo, (od, oh, wp), n0, n1, r0, r1)
+        cols = cols.reshape(groups, slabs.shape[3], -1)
+        if n1 - n0 == 1 and len(shifts) == 1:     # straight into out
+            matmul(slabs[0], cols, out=_chunk_view(out_rows, groups, n0, n1, r0, r1))
+            continue
+        prod = _scratch("prod", slabs.shape[1:3] + cols.shape[2:], out3.dtype)
+        span = cols.shape[2] - shifts[-1]           # the columns every shift has
+        for i, shift in enumerate(shifts):
+            matmul(slabs[i], cols[:, :, shift:shift + span], out=prod[:, :, :span],
+                   accumulate=i > 0)
+        # (O, nb, R, wp) -> (nb, O, R, OW): one copy that transposes and cuts the wide rows
+        out_rows[n0:n1, :, r0:r1] = prod.reshape(o, n1 - n0, r1 - r0, wp)[..., :ow].transpose(
+            1, 0, 2, 3)
 
 
 def _gemm_weight_grad(x3, gout3, wshape3, groups, geo):
     n_img, o = gout3.shape[:2]
-    ow = gout3.shape[4]
-    kernel = tuple(wshape3[2:])
-    k_numel, chunks = _gemm_plan(x3.shape, kernel, gout3.shape[2:], x3.dtype.itemsize)
+    od, oh, ow = gout3.shape[2:]
+    kernel, wp, shifts = _gemm_layout(wshape3[2:], geo, ow, wshape3[1], o // groups)
+    k_numel, chunks = _gemm_plan(x3.shape, kernel, (od, oh, wp), x3.dtype.itemsize)
     # gw^T = cols @ gout^T: BLAS runs this orientation 1.3x-2x faster than gout @ cols^T
-    gwt = np.zeros((groups, wshape3[1] * k_numel, o // groups), dtype=x3.dtype)
+    gwt = np.zeros((len(shifts), groups, wshape3[1] * k_numel, o // groups), dtype=x3.dtype)
     gout_rows = gout3.reshape(n_img, o, -1, ow)
     for n0, n1, r0, r1 in chunks:
-        cols = _im2col_chunk(x3, kernel, geo, gout3.shape[2:], n0, n1, r0, r1)
+        cols = _im2col_chunk(x3, kernel, geo, (od, oh, wp), n0, n1, r0, r1)
+        cols = cols.reshape(groups, gwt.shape[2], -1)
         g = _chunk_view(gout_rows, groups, n0, n1, r0, r1)
-        matmul(cols.reshape(groups, gwt.shape[1], -1), g.transpose(0, 2, 1), gwt, accumulate=True)
-    return gwt.transpose(0, 2, 1)
+        if len(shifts) > 1:
+            g = _widened(g, ow, wp)
+        span = cols.shape[2] - shifts[-1]
+        for i, shift in enumerate(shifts):
+            matmul(cols[:, :, shift:shift + span], g[:, :, :span].transpose(0, 2, 1), gwt[i],
+                   accumulate=True)
+    # (shifts, g, Cg*K', Og) -> (g, Og, Cg*K', shifts): the weight's order, KW last
+    return gwt.transpose(1, 3, 2, 0)
 
 
 def _gemm_input_grad(gout3, w3, gx3, groups, geo):
     n_img, o = gout3.shape[:2]
-    ow = gout3.shape[4]
-    kernel = w3.shape[2:]
-    k_numel, chunks = _gemm_plan(gx3.shape, kernel, gout3.shape[2:], gx3.dtype.itemsize)
-    wt = w3.reshape(groups, o // groups, -1).transpose(0, 2, 1)          # (g, Cg*K, Og)
+    od, oh, ow = gout3.shape[2:]
+    kernel, wp, shifts = _gemm_layout(w3.shape[2:], geo, ow, w3.shape[1], o // groups)
+    k_numel, chunks = _gemm_plan(gx3.shape, kernel, (od, oh, wp), gx3.dtype.itemsize)
+    slabs_t = _weight_slabs(w3, groups, shifts).transpose(0, 1, 3, 2)   # (shifts, g, Cg*K', Og)
     gout_rows = gout3.reshape(n_img, o, -1, ow)
     gx3.fill(0)
     for n0, n1, r0, r1 in chunks:
         g = _chunk_view(gout_rows, groups, n0, n1, r0, r1)
-        cols = matmul(wt, g, out=_scratch("cols", wt.shape[:2] + g.shape[2:], gx3.dtype))
-        if cols.size:
-            _col2im(cols.reshape(-1, n1 - n0, (r1 - r0) * ow), gx3, n0, r0,
-                    kernel[0], kernel[1], kernel[2], gout3.shape[2], gout3.shape[3], ow, *geo)
+        if len(shifts) > 1:
+            g = _widened(g, ow, wp)
+        cols = _scratch("cols", slabs_t.shape[1:3] + g.shape[2:], gx3.dtype)
+        if not cols.size:
+            continue
+        # column j + shift gathers tap shift's share of output j (the wide rows' extra columns
+        # of g are zeros); the last shift's columns lie past every other's
+        span = g.shape[2] - shifts[-1]
+        for i, shift in enumerate(shifts):
+            matmul(slabs_t[i], g[:, :, :span], out=cols[:, :, shift:shift + span],
+                   accumulate=i > 0)
+            if i == 0:
+                cols[:, :, span:] = 0
+        _col2im(cols.reshape(-1, n1 - n0, (r1 - r0) * wp), gx3, n0, r0, *kernel, od, oh, wp,
+                *geo)
 
 
 def _im2col_chunk(x3, kernel, geo, out_spatial, n0, n1, r0, r1, scratch=True):

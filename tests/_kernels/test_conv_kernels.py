@@ -174,6 +174,36 @@ def test_gemm_chunks_rows_and_images(monkeypatch, budget):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+
+@pytest.mark.parametrize("budget", [None, 2000])
+@settings(max_examples=25, deadline=None)
+@given(p=conv_problems())
+def test_gemm_wide_rows_match_reference(budget, p):
+    """Wide rows (the width taps as shifted column matrices, unit stride along the width)
+    forced on every problem, whole images and blocks of rows a chunk."""
+    x, w, g = _arrays(p)
+    args = _args(p)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(K, "_wide_pays", lambda *a: True)
+        if budget:
+            mp.setattr(K, "COLS_CHUNK_BYTES", budget)
+        got = (K.conv_forward(x, w, *args, engine="gemm"),
+               K.conv_input_grad(g, w, x.shape, *args, engine="gemm"),
+               K.conv_weight_grad(x, g, w.shape, *args, engine="gemm"))
+    expected = (ref_forward(x, w, *args, g.shape[2:]), ref_input_grad(g, w, x.shape, *args),
+                ref_weight_grad(x, g, w.shape, *args))
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-11)
+
+
+def test_gemm_layout_wide_rows_where_they_pay():
+    geo = ((1, 1, 1), (1, 1, 1), (1, 1, 1))
+    assert K._gemm_layout((3, 3, 3), geo, 32, 16, 16) == ((3, 3, 1), 34, (0, 1, 2))  # Conv3d
+    assert K._gemm_layout((1, 3, 3), geo, 8, 64, 64) == ((1, 3, 3), 8, (0,))    # too narrow
+    assert K._gemm_layout((1, 3, 3), geo, 64, 3, 64) == ((1, 3, 3), 64, (0,))   # few inputs
+    strided = ((1, 1, 2), (1, 1, 1), (1, 1, 1))
+    assert K._gemm_layout((1, 3, 3), strided, 64, 64, 64) == ((1, 3, 3), 64, (0,))
+
 def test_explicit_output_size_larger_than_formula():
     """A transposed convolution with output_padding >= stride (allowed when < dilation) makes
     an input one element longer than the conv formula recovers: conv_forward takes the output
