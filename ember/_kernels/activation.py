@@ -32,8 +32,12 @@ from numba.core.extending import intrinsic, overload
 
 from ._jit import parallel_kernel
 
-_jit = dict(cache=True, error_model="numpy")   # x / 0 -> inf, no Python exception check,
-_pjit = dict(error_model="numpy")                # which would also block vectorisation
+# error_model numpy: x / 0 -> inf, no Python exception check, which would also block
+# vectorisation. fastmath contract: a * b + c may become one fused multiply-add (one rounding
+# fewer; the polynomials below are chains of them): without it LLVM kept every mul and add
+# apart, a third of sigmoid's instructions. Never reassoc here: it would undo _expf's rounding.
+_pjit = dict(error_model="numpy", fastmath={"contract"})
+_jit = dict(_pjit, cache=True)
 # The per-element helpers (exp, tanh, erf, sigmoid, ...) are inlined into each kernel's numba IR
 # (inline="always"), not left to LLVM: LLVM inlined them into the parallel twins but left
 # calls in the serial twins (every array under _jit.SERIAL_BELOW elements), whose loops then
@@ -191,7 +195,16 @@ for _stub, _f32, _f64 in ((_exp, _expf, math.exp), (_expm1, _expm1f, math.expm1)
 
 @numba.njit(**_elem_jit)
 def _sigmoid(x):
-    """1 / (1 + exp(-x)) through exp(-|x|) <= 1, so it never overflows."""
+    """ATen's sigmoid (and SiLU's), 1 / (1 + exp(-x)): where exp(-x) overflows to inf
+    (x < -88.7 in float32) the result is 0, as torch's. Fewer instructions than _sigmoid_tail."""
+    one = _c(x, 1.0)
+    return one / (one + _exp(-x))
+
+
+@numba.njit(**_elem_jit)
+def _sigmoid_tail(x):
+    """1 / (1 + exp(-x)) through exp(-|x|) <= 1: never overflows and keeps the subnormal tail,
+    as ATen's log_sigmoid and softplus backward (z / (1 + z) there)."""
     one = _c(x, 1.0)
     z = _exp(-abs(x))
     s = one / (one + z)
@@ -381,7 +394,7 @@ def softplus_forward(x, out, beta, threshold):
 def softplus_backward(grad, x, out, beta, threshold):
     for i in numba.prange(grad.size):
         z = x[i] * beta
-        out[i] = grad[i] if z > threshold else grad[i] * _sigmoid(z)
+        out[i] = grad[i] if z > threshold else grad[i] * _sigmoid_tail(z)
 
 
 # LogSigmoid: y = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); dy/dx = sigmoid(-x) in (0, 1).
@@ -394,7 +407,7 @@ def log_sigmoid_forward(x, out):
 @parallel_kernel(**_pjit)
 def log_sigmoid_backward(grad, x, out):
     for i in numba.prange(grad.size):
-        out[i] = grad[i] * _sigmoid(-x[i])
+        out[i] = grad[i] * _sigmoid_tail(-x[i])
 
 
 # Mish: y = x tanh(softplus(x)). With e = exp(x): tanh(log(1 + e)) = n / (n + 2), n = e (e + 2),
