@@ -68,21 +68,32 @@ def launched_by_mpiexec() -> bool:
 
 def mpi_datatype(dtype: np.dtype):
     """The MPI datatype of a NumPy dtype, for reductions (data movement uses bytes)."""
-    MPI = mpi()
-    table = {"f4": MPI.FLOAT, "f8": MPI.DOUBLE, "i8": MPI.INT64_T, "i4": MPI.INT32_T,
-             "i2": MPI.INT16_T, "i1": MPI.INT8_T, "u1": MPI.UINT8_T, "b1": MPI.C_BOOL}
-    return table[dtype.str[1:]]
+    global _DATATYPES
+    if _DATATYPES is None:  # built once: a collective's call path should not rebuild tables
+        MPI = mpi()
+        _DATATYPES = {np.dtype(k): v for k, v in (
+            ("f4", MPI.FLOAT), ("f8", MPI.DOUBLE), ("i8", MPI.INT64_T), ("i4", MPI.INT32_T),
+            ("i2", MPI.INT16_T), ("i1", MPI.INT8_T), ("u1", MPI.UINT8_T), ("b1", MPI.C_BOOL))}
+    return _DATATYPES.get(dtype) or _DATATYPES[dtype.newbyteorder("=")]
 
 
 def mpi_op(name: str, dtype: np.dtype):
     """The MPI reduction for ReduceOp ``name`` on ``dtype``. Booleans: SUM and MAX are OR,
     PRODUCT and MIN are AND (what torch computes on bool tensors)."""
-    MPI = mpi()
+    global _OPS
+    if _OPS is None:
+        MPI = mpi()
+        _OPS = {"SUM": MPI.SUM, "AVG": MPI.SUM, "PRODUCT": MPI.PROD, "MIN": MPI.MIN,
+                "MAX": MPI.MAX, "BAND": MPI.BAND, "BOR": MPI.BOR, "BXOR": MPI.BXOR}
     if dtype == np.bool_:
         name = {"SUM": "BOR", "MAX": "BOR", "PRODUCT": "BAND", "MIN": "BAND"}.get(name, name)
+        MPI = mpi()
         return {"BOR": MPI.LOR, "BAND": MPI.LAND, "BXOR": MPI.LXOR}[name]
-    return {"SUM": MPI.SUM, "AVG": MPI.SUM, "PRODUCT": MPI.PROD, "MIN": MPI.MIN,
-            "MAX": MPI.MAX, "BAND": MPI.BAND, "BOR": MPI.BOR, "BXOR": MPI.BXOR}[name]
+    return _OPS[name]
+
+
+_DATATYPES = None
+_OPS = None
 
 
 # --------------------------------------------------------------------------- waiting
@@ -90,12 +101,14 @@ def mpi_op(name: str, dtype: np.dtype):
 # MPI progresses a transfer only inside Test(), so we poll; how was measured on 2 processes
 # of this 2-core machine under load. Never yielding is ruinous when the peer needs our core
 # (load 8, min of 30: 16-byte all-reduce 4.3 ms against 0.055 ms for MPICH's blocking call,
-# which yields now and then; 1 MB 15.9 ms against 1.0 ms). Yielding at every poll after
-# 100 us costs mid-size messages (1 MB: min/median 260/359 us against MPICH's 140/183).
-# Yielding once per 500 us of polling, as MPICH does per so many polls: 166/181 us.
+# which yields now and then; 1 MB 15.9 ms against 1.0 ms). So we yield once per SPIN_S of
+# polling, as MPICH's own busy wait does per so many polls (MPIR_CVAR_POLLS_BEFORE_YIELD),
+# with sched_yield as MPICH does: time.sleep(0) is no yield but a sleep of the timer slack,
+# 35-70 us measured here, which the transfer waited out every 500 us (10 MB: 1.49x raw MPI).
 SPIN_S = 5e-4        # poll this long between yields,
 YIELD_S = 1.0        # for this long in all,
 MAX_SLEEP_S = 1e-3   # then sleep between polls, doubling up to this: a straggler costs no CPU
+_yield = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
 
 _poisoned: list = []
 
@@ -137,7 +150,7 @@ def wait_until(done, deadline: float, describe) -> None:
             time.sleep(sleep)
             sleep = min(2 * sleep, MAX_SLEEP_S)
         elif now > next_yield:
-            time.sleep(0)  # a yield: the peer on this core gets to run
+            _yield()  # the peer on this core gets to run
             next_yield = time.monotonic() + SPIN_S
 
 
@@ -147,6 +160,9 @@ def test_all(requests, statuses=None) -> bool:
     ~2 us for a 16-byte Iallreduce between two processes). A completed request becomes
     REQUEST_NULL and is not tested again (that would overwrite its status)."""
     null = mpi().REQUEST_NULL
+    if len(requests) == 1:  # most operations: the loop's cost saved on every poll
+        request = requests[0]
+        return request == null or request.Test(None if statuses is None else statuses[0])
     done = True
     for i, request in enumerate(requests):
         if request != null and not request.Test(None if statuses is None else statuses[i]):

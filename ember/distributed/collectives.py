@@ -56,6 +56,9 @@ class ReduceOp:
 
 
 def _op_name(op, dtype: np.dtype) -> str:
+    name = _ANY_DTYPE_OPS.get(op) if isinstance(op, int) else None
+    if name is not None:  # the common case, without the enum's conversion (a few us)
+        return name
     try:
         op = ReduceOp.RedOpType(int(op))
     except (TypeError, ValueError):
@@ -69,6 +72,11 @@ def _op_name(op, dtype: np.dtype) -> str:
     if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and dtype.kind == "f":
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
     return op.name
+
+
+# The reductions valid on every dtype, by value (ReduceOp's members are ints).
+_ANY_DTYPE_OPS = {int(op): op.name for op in (ReduceOp.SUM, ReduceOp.PRODUCT, ReduceOp.MIN,
+                                              ReduceOp.MAX)}
 
 
 def _torch_type_name(dtype: np.dtype) -> str:
@@ -96,6 +104,7 @@ class Work:
         self._started = time.monotonic()
         self._done = False
         self._error = None
+        self._held = False             # by the progress thread (async operations only)
         # The owner and the progress thread both poll: one at a time (MPI forbids two threads
         # completing one request).
         self._lock = threading.Lock()
@@ -107,8 +116,11 @@ class Work:
                 seconds, deadline = _seconds(self._pg._timeout), self._started
             else:
                 seconds, deadline = _seconds(timeout), time.monotonic()
+            # A synchronous operation's requests are polled by its caller alone: no lock. MPI
+            # moves a large message a piece per poll, so what a poll costs is bandwidth.
+            poll = self.is_completed if self._held else self._poll
             try:
-                _engine.wait_until(self.is_completed, deadline + seconds,
+                _engine.wait_until(poll, deadline + seconds,
                                    lambda: _timeout_message(self, seconds))
             except RuntimeError as e:             # timed out: the group is aborted
                 self._fail(e)
@@ -121,7 +133,8 @@ class Work:
             return self._poll()
 
     def _poll(self) -> bool:
-        """Test the requests once (the lock held); complete the operation when they are."""
+        """Test the requests once (the lock held, for an operation the progress thread
+        holds); complete the operation when they are."""
         if self._done:
             return True
         try:
@@ -143,7 +156,8 @@ class Work:
     def _end(self, error) -> None:
         self._done, self._error = True, error
         self._requests = self._keep = self._finish = None
-        _engine.progress.forget(self)
+        if self._held:
+            _engine.progress.forget(self)
 
     def _fail(self, error: RuntimeError) -> None:
         with self._lock:
@@ -219,6 +233,7 @@ def _in_background(work: Work) -> Work:
     """An operation the caller will wait for later (or never): the progress thread drives it
     meanwhile and completes it if the caller does not (see _engine._Progress)."""
     if work._requests:
+        work._held = True
         _engine.progress.hold(work)
     return work
 
@@ -304,7 +319,17 @@ def _reduce_dtype(dtype: np.dtype) -> np.dtype:
 # --------------------------------------------------------------------------- consistency
 
 def _describe(name: str, *parts) -> str:
-    return f"{name}(" + ", ".join(str(p) for p in parts) + ")"
+    return f"{name}(" + ", ".join(map(_part, parts)) + ")"
+
+
+def _part(p) -> str:
+    if isinstance(p, np.dtype):  # str(dtype) runs NumPy's Python code: several us a call
+        return _DTYPE_NAMES.get(p) or str(p)
+    return str(p)
+
+
+_DTYPE_NAMES = {np.dtype(t): str(np.dtype(t)) for t in (
+    np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_)}
 
 
 def _verify(pg, name: str, descriptor: str) -> None:

@@ -99,6 +99,30 @@ def _background(ember, dist, rank, world):
     dist.barrier()
 
 
+@check("sync_collectives_bypass_the_progress_thread")
+def _sync_alone(ember, dist, rank, world):
+    """A synchronous collective is polled by its caller alone (without the lock the progress
+    thread takes), also while an async one the thread drives is in flight; only the async one
+    is handed to the thread."""
+    from ember.distributed import _engine
+    held = []
+    hold = _engine.progress.hold
+    _engine.progress.hold = lambda work: (held.append(work._name), hold(work))
+    try:
+        early = ember.full((300_000,), float(rank + 1))
+        work = dist.all_reduce(early, async_op=True)
+        t = ember.full((1000,), float(rank))
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        dist.broadcast(t, src=0)
+        dist.barrier()
+        work.wait()
+    finally:
+        _engine.progress.hold = hold
+    assert held == ["all_reduce"], held
+    close(t.numpy(), np.full(1000, world - 1, np.float32), "float32")
+    close(early.numpy(), np.full(300_000, world * (world + 1) / 2, np.float32), "float32")
+
+
 @check("all_reduce_in_place_view_and_requires_grad")
 def _all_reduce_view(ember, dist, rank, world):
     base = ember.from_numpy(data(rank, (4, 6), "float64"))
