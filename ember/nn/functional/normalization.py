@@ -403,9 +403,7 @@ class _InstanceNorm(Function):
         n, c = x.shape[:2]
         rows = np.ascontiguousarray(x).reshape(n * c, -1)
         m = rows.shape[1]
-        ones = np.ones(c, x.dtype)
-        w = ones if weight is None else np.ascontiguousarray(weight)
-        b = np.zeros(c, x.dtype) if bias is None else np.ascontiguousarray(bias)
+        w, b = _per_channel(weight, c, 1, x.dtype), _per_channel(bias, c, 0, x.dtype)
         mean = np.empty(n * c)  # float64: torch's accumulation type on CPU
         var = np.empty(n * c)
         invstd = np.empty(n * c)
@@ -434,7 +432,7 @@ class _InstanceNorm(Function):
         mean, invstd = ctx.stats
         n, c = x.shape[:2]
         rows = np.ascontiguousarray(x).reshape(n * c, -1)
-        w = np.ascontiguousarray(weight[0]) if weight else np.ones(c, x.dtype)
+        w = _per_channel(weight[0] if weight else None, c, 1, x.dtype)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         sum_g, sum_gx = np.empty(n * c), np.empty(n * c)
         grad_x = np.empty_like(rows) if need_x else rows[:0]
@@ -466,6 +464,11 @@ class _InstanceNorm(Function):
             y = y * weight.reshape(view) if weight is not None else y
             return y + bias.reshape(view) if bias is not None else y
         return grad_of(composed, ctx, (grad,), input_links(ctx))
+
+
+def _per_channel(v, channels: int, fill: float, dtype) -> np.ndarray:
+    """A (C,) parameter as the kernels take it, or ``fill`` where the layer has none."""
+    return np.full(channels, fill, dtype) if v is None else np.ascontiguousarray(v)
 
 
 def _verify_spatial_size(size) -> None:
