@@ -14,7 +14,8 @@ written in terms of x_hat). What differs is only which axes are normalised:
     layer_norm  (*, S):     per sample, over the trailing normalized_shape S
     group_norm  (N, C, *):  per sample and group of C/G channels, over those channels and space
 
-instance_norm is batch_norm of the (1, N*C, *) view, as torch's aten::instance_norm computes it;
+instance_norm standardises each (sample, channel) plane, torch's batch_norm of the (1, N*C, *)
+view, in its own Function on the row kernels of ember/_kernels/norm.py (no repeated parameters);
 rms_norm and local_response_norm are compositions of differentiable ops (as torch's are).
 """
 from __future__ import annotations
