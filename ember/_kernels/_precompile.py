@@ -24,8 +24,9 @@ then loads them, compiling here whatever the helper did not leave in the cache).
 The helper never outlives its parent: the parent waits for it (on an error or Ctrl-C too, after
 closing the pipe that tells it to stop), and the helper exits by itself when that pipe closes,
 the parent killed, at the end of the kernel it is compiling.
-Where no process can be started, or the cache folder is not writable (the helper's work could
-not be handed over), everything compiles here, as without this module.
+Where no process can be started, the cache folder is not writable (the helper's work could
+not be handed over) or this process has one core (the two would take turns on it), everything
+compiles here, as without this module.
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def compile_ahead(jobs, helper_jobs, helper_command) -> str:
     if all(states):
         return "cached"
     missing_there = [job for job, cached in zip(helper_jobs, states[len(jobs):]) if not cached]
-    helper = _start_helper(helper_command) if missing_there and \
+    helper = _start_helper(helper_command) if missing_there and _cores() > 1 and \
         _writable(d for d, _ in missing_there) else None
     try:
         compile_all(jobs)
@@ -151,6 +152,14 @@ def _functions(jobs) -> set:
         found.add(dispatcher)
         found |= cached_callees(dispatcher)
     return found
+
+
+def _cores() -> int:
+    """The cores this process may run on: with one, a helper would only take turns with it."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not on Linux
+        return os.cpu_count() or 1
 
 
 def _writable(dispatchers) -> bool:

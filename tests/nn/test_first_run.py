@@ -16,6 +16,8 @@ import pytest
 from ember._kernels import _precompile
 from ember.nn import _first_run
 
+_CORES = _precompile._cores
+
 # ---------------------------------------------------------------------------------------------
 # the demo's lists
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +123,7 @@ def kernels(tmp_path, monkeypatch):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)   # the cache in tmp_path/__pycache__
     monkeypatch.setattr(numba.config, "CACHE_DIR", "")
     module = __import__(name)
+    monkeypatch.setattr(_precompile, "_cores", lambda: 2)      # whatever this machine has
     command = ["-c", f"import {name} as k; from ember._kernels import _precompile; "
                      "_precompile.serve(k.THERE)"]
     return module, command
@@ -161,6 +164,16 @@ def test_no_helper_where_the_cache_cannot_be_written(kernels, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", None)             # would fail the test if used
     assert _precompile.compile_ahead(k.HERE, k.THERE, command) == "one process"
     assert k.triple(3.0) == 9.0
+
+
+def test_no_helper_on_one_core(kernels, monkeypatch):
+    k, command = kernels
+    monkeypatch.setattr(_precompile, "_cores", _CORES)         # not the fixture's two
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(subprocess, "Popen", None)             # would fail the test if used
+    assert _precompile.compile_ahead(k.HERE, k.THERE, command) == "one process"
+    assert k.triple(3) == 9
 
 
 def test_a_failing_helper_leaves_its_kernels_to_this_process(kernels):
