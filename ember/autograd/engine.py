@@ -14,6 +14,7 @@ gradient or a saved array to several inputs, and is copied.
 from __future__ import annotations
 
 import threading
+from itertools import filterfalse
 
 import numpy as np
 
@@ -38,15 +39,6 @@ def _dependencies(roots):
                     if nxt.next_edges and nxt not in roots:
                         stack.append(nxt)
     return deps
-
-
-def _accumulate(slot, i, g, node, summed):
-    cur = slot[i]
-    if cur is None:
-        slot[i] = g
-    else:
-        slot[i] = cur + g
-        summed.add(node)
 
 
 class _Tasks(threading.local):
@@ -74,30 +66,22 @@ class ImperativeEngine:
     queue_callback = staticmethod(queue_callback)
 
 
-class graph_task:
-    """One backward pass, as ``with graph_task():``: callbacks queued while it runs are called
-    after its last node, in order, including those queued by a callback (torch's
-    exec_post_processing); a pass that raises runs none. (A class, not a generator context
-    manager: it is entered once per backward, and contextlib's machinery cost more than the
-    rest of a one-op backward's engine.)"""
-
-    __slots__ = ("callbacks",)
-
-    def __enter__(self):
-        self.callbacks = []
-        _tasks.callbacks.append(self.callbacks)
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        callbacks = self.callbacks
-        try:
-            i = 0
-            while exc_type is None and i < len(callbacks):  # (a callback may queue another)
-                callbacks[i]()
-                i += 1
-        finally:
-            _tasks.callbacks.pop()
-        return False
+def graph_task(run, *args):
+    """One backward pass, ``run(*args)``: callbacks queued while it runs are called after its
+    last node, in order, including those queued by a callback (torch's exec_post_processing);
+    a pass that raises runs none. (A plain call, not a context manager: it runs once per
+    backward, and contextlib's machinery cost more than a one-op backward's engine.)"""
+    callbacks = []
+    stack = _tasks.callbacks
+    stack.append(callbacks)
+    try:
+        run(*args)
+        i = 0
+        while i < len(callbacks):  # (not a for loop: a callback may queue another)
+            callbacks[i]()
+            i += 1
+    finally:
+        stack.pop()
 
 
 def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
@@ -106,8 +90,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, capture=None):
     ``capture`` maps (node, output index) to a list that receives the gradient instead of
     accumulating into ``.grad`` (autograd.grad); ``None`` accumulates into the leaves' ``.grad``.
     """
-    with graph_task():
-        _run_graph(tensors, grad_tensors, retain_graph, capture)
+    graph_task(_run_graph, tensors, grad_tensors, retain_graph, capture)
 
 
 def _run_graph(tensors, grad_tensors, retain_graph, capture):
@@ -119,12 +102,16 @@ def _run_graph(tensors, grad_tensors, retain_graph, capture):
         slot = pending.get(node)
         if slot is None:
             slot = pending[node] = [None] * len(node._out_meta)
-        _accumulate(slot, idx, g, node, summed)
+        if slot[idx] is None:
+            slot[idx] = g
+        else:
+            slot[idx] = slot[idx] + g
+            summed.add(node)
     grad_tensors = None
 
     roots = list(pending)
     deps = _dependencies(roots)
-    ready = [n for n in roots if n not in deps]
+    ready = list(filterfalse(deps.__contains__, roots))  # the roots no other root feeds
     modes = grad_mode.modes  # this thread's modes: other threads keep recording meanwhile
     prev_mode = modes.grad_enabled
     modes.grad_enabled = False  # not recorded: create_graph=True runs higher_order's engine
@@ -260,23 +247,25 @@ def _run_post_hooks(node, in_grads, grad_outputs, Tensor):
 def _finish_leaf(node, g, owned, capture, Tensor):
     """Add ``g`` to the leaf's ``.grad``; ``owned``: the engine allocated ``g`` and nobody else
     holds it, so the leaf may keep it instead of a copy."""
-    var = node.variable
-    for hook in (node._hooks or ()):
-        owned = False  # the hook saw ``g`` (and may keep it) or returned an array of its own
-        res = hook(Tensor._wrap(g))
-        if res is not None:
-            g = res._data if isinstance(res, Tensor) else np.asarray(res)
+    if node._hooks:
+        for hook in node._hooks:
+            owned = False  # the hook saw ``g`` (and may keep it) or returned an array of its own
+            res = hook(Tensor._wrap(g))
+            if res is not None:
+                g = res._data if isinstance(res, Tensor) else np.asarray(res)
     if capture is not None:
         sink = capture.get((node, 0))
         if sink is not None:
             sink.append(g)
         return
-    if g.dtype != var._data.dtype:
-        g = g.astype(var._data.dtype)
+    var = node.variable
+    data = var._data
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
         owned = True
-    if g.shape != var._data.shape:
+    if g.shape != data.shape:
         raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf's shape "
-                           f"{list(var._data.shape)}")
+                           f"{list(data.shape)}")
     if var.grad is None:
         if not owned or type(g) is not np.ndarray:
             g = np.array(g)  # a copy of its own; an ndarray even where a 0-d sum gave a scalar

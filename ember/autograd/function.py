@@ -254,11 +254,15 @@ def _versions_of(saved, args, arrays, results):
     """Version-counter snapshots of the saved arrays that are an input's or output's storage,
     and where each saved array came from: ("in", argument position), ("out", output index) or
     None (an array forward derived), for a recorded backward to link it to its graph."""
-    versions = None
+    versions = []
     origins = []
+    aligned = len(saved) <= len(arrays)  # saved[pos] is argument pos's array, so far
     for pos, arr in enumerate(saved):
         origin = None
-        if arr is not None:  # (save_for_backward(x, None) for an absent optional input)
+        if aligned and arrays[pos] is arr and arr is not args[pos]:
+            origin, t = ("in", pos), args[pos]  # the usual case: forward saved its inputs
+        elif arr is not None:  # (save_for_backward(x, None) for an absent optional input)
+            aligned = False
             for i, x in enumerate(arrays):
                 # a Tensor argument's array (x * x saves x twice: each copy names its own)
                 if x is arr and x is not args[i] and ("in", i) not in origins:
@@ -269,12 +273,12 @@ def _versions_of(saved, args, arrays, results):
                     if t._data is arr:
                         origin = ("out", i)
                         break
-            if origin is not None:
-                if versions is None:
-                    versions = []
-                versions.append((t._vbox, t._vbox[0], pos))
+        else:
+            aligned = False
+        if origin is not None:
+            versions.append((t._vbox, t._vbox[0], pos))
         origins.append(origin)
-    return versions, tuple(origins)
+    return versions or None, tuple(origins)
 
 
 class TensorSlot:

@@ -293,8 +293,7 @@ def run_backward_graph(tensors, grads, retain_graph, capture=None):
     """As engine.run_backward, with Tensors for gradients and every step recorded."""
     from .engine import graph_task
 
-    with graph_task():
-        _run_graph(tensors, grads, retain_graph, capture)
+    graph_task(_run_graph, tensors, grads, retain_graph, capture)
 
 
 def _run_graph(tensors, grads, retain_graph, capture):

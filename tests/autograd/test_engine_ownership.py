@@ -48,3 +48,29 @@ def test_integer_results_do_not_require_grad_as_torch():
         (x * 1.0 + y.float()).sum().backward()
         assert x.grad.tolist() == [1.0, 1.0]
     assert not (ember.tensor([1.5], requires_grad=True) > 1).requires_grad
+
+
+def test_mul_gradients_are_adopted_and_accumulate():
+    a = ember.randn(3, 4, requires_grad=True)
+    b = ember.randn(4, requires_grad=True)  # broadcast: b's gradient is a sum
+    up = ember.randn(3, 4)
+    (a * b).backward(up)
+    (a * a).backward(up)
+    ga = up.numpy() * b.detach().numpy() + 2 * up.numpy() * a.detach().numpy()
+    np.testing.assert_allclose(a.grad.numpy(), ga, rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), (up.numpy() * a.detach().numpy()).sum(0), rtol=1e-5)
+    for t in (a, b, up):
+        assert not np.shares_memory(a.grad._data, t._data)
+
+
+def test_node_post_hook_that_keeps_a_gradient_gets_a_leaf_copy():
+    """A fresh_grads node whose post-hook saw (and kept) its grad_inputs: the leaf copies."""
+    a = ember.randn(2, 3, requires_grad=True)
+    b = ember.randn(2, 3, requires_grad=True)
+    y = a * b
+    kept = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: kept.extend(grad_inputs))
+    y.backward(ember.ones(2, 3))
+    before = kept[0].numpy().copy()
+    a.grad += 1.0
+    np.testing.assert_array_equal(kept[0].numpy(), before)
