@@ -19,7 +19,7 @@ The three public functions are the three faces of this one bilinear map:
 so ``conv_transpose`` is ``conv_input_grad`` and its input gradient is ``conv_forward``: the
 transposed layers reuse these kernels with the roles swapped, nothing is written twice.
 
-Two engines compute each face:
+Three engines compute the faces:
 
 * ``"gemm"``: im2col into a column matrix ``cols[(c, k), (n, q)]`` (numba, one pass, zeros
   written for the padding so no padded copy of x is made), then one BLAS matmul per group:
@@ -31,8 +31,11 @@ Two engines compute each face:
   Batches of narrow 1-d/2-d outputs (LeNet) are convolved as one image whose innermost dim is
   the batch ("batch-last"), so that the copies run over long rows.
 * ``"direct"``: numba loops over output rows, for GEMMs that degenerate to matrix-vector
-  products (depthwise convolutions, the tutorial's one-filter Conv2d(3, 1, 3)). Each parallel
+  products (the tutorial's one-filter Conv2d(3, 1, 3)) and few-channel layers on batches of
+  narrow images (LeNet, the "merged" layout). Each parallel
   task owns the rows it writes, so no atomics are needed.
+* ``"depthwise"``: one input and one output channel per group; each plane copied once into a
+  buffer padded along the width, so every tap runs over whole rows (see its section).
 
 Padding is given per spatial dim as ``lo`` (the number of implicit zeros before the first
 element); the amount after the last element only decides the output size, which the caller
@@ -94,7 +97,8 @@ def _geometry(nd, stride, padding, dilation):
 # engine choice
 # ---------------------------------------------------------------------------------------------
 
-def choose_engine(channels_per_group, out_per_group, stride_w, merged=False):
+def choose_engine(channels_per_group, out_per_group, stride_w, merged=False,
+                  max_pairs=None):
     """Pick "gemm" or "direct" for a convolution with these per-group sizes.
 
     On image rows, im2col + BLAS wins as soon as a group maps a few channels to a few channels
@@ -106,12 +110,15 @@ def choose_engine(channels_per_group, out_per_group, stride_w, merged=False):
     contiguous). On the ``merged`` layout (a batch of narrow images, rows of width x batch) they
     also win for a few channels in and out: LeNet's 3 -> 6 and 6 -> 16 (measured on one
     thread: 3 -> 6 forward 3.7 -> 1.5 ms and weight gradient 4.5 -> 1.3 ms; see
-    docs/benchmarks.md for the figures after the taps were fused).
+    docs/benchmarks.md for the figures after the taps were fused). ``max_pairs``: the most
+    channel pairs for which the merged direct engine serves the face asked for (default:
+    ``DIRECT_MAX_PAIRS``, the forward's; the gradients pass theirs).
     """
     pairs = channels_per_group * out_per_group
+    max_pairs = DIRECT_MAX_PAIRS if max_pairs is None else max_pairs
     if pairs == 1 and not merged:
         return "depthwise"
-    if pairs == 1 or (pairs <= 4 and stride_w == 1) or (merged and pairs <= DIRECT_MAX_PAIRS):
+    if pairs == 1 or (pairs <= 4 and stride_w == 1) or (merged and pairs <= max_pairs):
         return "direct"
     return "gemm"
 
@@ -157,7 +164,7 @@ def conv_input_grad(grad_out, w, input_shape, stride, padding, dilation, groups,
     # the depthwise kernels' input gradient is a correlation only for unit strides
     depthwise = _depthwise_input_grad if all(s == 1 for s in stride) else None
     return _fill_face(gx, grad_out, w, grad_out.shape, stride, padding, dilation, groups, engine,
-                      _direct_input_grad, _gemm_input_grad, bias, depthwise)
+                      _direct_input_grad, _gemm_input_grad, bias, depthwise, "input_grad")
 
 
 def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, groups, engine=None):
@@ -171,7 +178,8 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
         return np.zeros(tuple(weight_shape), dtype=x.dtype)
     nd = x.ndim - 2
     merged = _merged_pays(nd, grad_out.shape, stride[-1])
-    engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged)
+    engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged,
+                     None)
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
     geo = _geometry(nd, stride, padding, dilation)
     if engine == "depthwise":
@@ -203,10 +211,10 @@ def _as_3d(a):
     return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
 
 
-def _engine(engine, channels_per_group, out_per_group, stride_w, merged):
+def _engine(engine, channels_per_group, out_per_group, stride_w, merged, max_pairs):
     """The engine asked for (checked), or the one ``choose_engine`` picks."""
     if engine is None:
-        return choose_engine(channels_per_group, out_per_group, stride_w, merged)
+        return choose_engine(channels_per_group, out_per_group, stride_w, merged, max_pairs)
     if engine == "depthwise" and channels_per_group * out_per_group != 1:
         raise ValueError(f"the depthwise engine needs one input and one output channel per "
                          f"group, got {channels_per_group} and {out_per_group}")
@@ -214,7 +222,7 @@ def _engine(engine, channels_per_group, out_per_group, stride_w, merged):
 
 
 def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups, engine,
-               direct, gemm, bias=None, depthwise=None):
+               direct, gemm, bias=None, depthwise=None, face="forward"):
     """Fill ``result`` (the output, or the input gradient) from ``src`` (the input, or the
     output gradient) and ``w`` with the chosen engine's kernels ``direct`` / ``gemm`` /
     ``depthwise`` (None: the direct one serves), plus ``bias`` along dim 1: the dispatch
@@ -223,7 +231,9 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     decides whether a batch-last layout pays."""
     nd = result.ndim - 2
     merged = _merged_pays(nd, conv_out_shape, stride[-1])
-    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged)
+    # the input gradient on narrow rows: the batch-last GEMM beats the direct gather
+    max_pairs = 4 if face == "input_grad" and _batch_last_pays(nd, conv_out_shape) else None
+    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged, max_pairs)
     if engine == "depthwise" and depthwise is not None:
         depthwise(_as_3d(src), _as_3d(w), _to_3d(result, nd),
                   np.empty(0, result.dtype) if bias is None else np.ascontiguousarray(bias,
@@ -328,7 +338,13 @@ def _transpose_add(src, dst, bias, plane):
 MERGED_MAX_WIDTH = 32
 
 #: Most (input, output) channel pairs per group for which the direct engine beats im2col + GEMM
-#: on the merged layout (LeNet's second layer has 96).
+#: on the merged layout (LeNet's second layer has 96), for the forward and the weight gradient.
+#: The input gradient takes the batch-last GEMM where that pays (output rows of at most
+#: BATCH_LAST_MAX_WIDTH). Measured, one core, CPU ms, merged direct / GEMM, float32, batch 64,
+#: 5x5, loaded machine: 6 -> 16 on 14x14 forward 1.07-1.27 / 1.18-1.43, weight grad 1.04-1.19 /
+#: 1.00-1.09 (a tie), input grad 1.26-1.56 / 0.77-0.89; 6 -> 8: input grad 0.66-1.00 /
+#: 0.49-0.59; 6 -> 6: 0.63 / 0.49; LeNet's 3 -> 6 on 32x32: 3.23 / 2.44; 4 -> 8 on 28x28
+#: (24-wide outputs, no batch-last): 2.79 / 2.94.
 DIRECT_MAX_PAIRS = 128
 
 #: Elements of a row per task of the direct kernels: a long merged row is cut so that a task's
