@@ -37,7 +37,7 @@ import sys
 import threading
 import types
 
-#: The helper's time limit, seconds: past it the helper is killed and its kernels compile here.
+#: The helper's time limit, seconds: past it the helper is stopped and its kernels compile here.
 #: Its list takes a few seconds on a quiet machine; a loaded one can take ten times that.
 HELPER_TIMEOUT = 300.0
 #: How long a stopped helper may take to finish the kernel it is compiling before it is killed.
