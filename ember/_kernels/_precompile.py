@@ -133,12 +133,20 @@ def serve(jobs) -> None:
     from numba.core.compiler_lock import global_compiler_lock
 
     def exit_with_parent():
+        # os.read, not sys.stdin's buffered reader: a daemon thread blocked holding that
+        # reader's lock makes the interpreter abort at its normal exit
         try:
-            sys.stdin.buffer.read()      # returns at end of file
-        except (AttributeError, OSError, ValueError):
+            while os.read(stdin, 1 << 12):
+                pass                     # until end of file
+        except OSError:
             return                       # no pipe: run to the end
         with global_compiler_lock:       # between two compilations
             os._exit(0)
+
+    try:
+        stdin = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        stdin = -1
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops it through its parent
     threading.Thread(target=exit_with_parent, daemon=True).start()

@@ -135,15 +135,32 @@ def _loaded(dispatcher, signature) -> bool:
         dispatcher._cache_misses.get(signature, 0) == 0
 
 
-def test_the_helpers_kernels_are_compiled_there_and_loaded_here(kernels):
+@pytest.fixture
+def helpers(monkeypatch):
+    """The helper processes compile_ahead starts (to check that each has exited, reaped)."""
+    started, start = [], _precompile._start_helper
+
+    def recorded(command):
+        started.append(start(command))
+        return started[-1]
+    monkeypatch.setattr(_precompile, "_start_helper", recorded)
+    return started
+
+
+def _all_reaped(helpers) -> bool:
+    return bool(helpers) and all(h.returncode is not None for h in helpers)
+
+
+def test_the_helpers_kernels_are_compiled_there_and_loaded_here(kernels, helpers):
     k, command = kernels
     assert _precompile.compile_ahead(k.HERE, k.THERE, command) == "two processes"
+    assert _all_reaped(helpers) and helpers[0].returncode == 0
     assert k.triple(2.0) == 6.0 and k.triple(2) == 6 and k.double(2.0) == 4.0
     assert all(_loaded(d, sig) for d, sig in k.THERE)
     assert k.double._cache_misses[k.HERE[0][1]] == 1          # compiled here
     # everything cached now: nothing starts, nothing compiles
     assert _precompile.compile_ahead(k.HERE, k.THERE, command) == "cached"
-    assert _no_children()
+    assert len(helpers) == 1
 
 
 def test_no_helper_where_no_process_can_start(kernels, monkeypatch):
@@ -176,12 +193,25 @@ def test_no_helper_on_one_core(kernels, monkeypatch):
     assert k.triple(3) == 9
 
 
-def test_a_failing_helper_leaves_its_kernels_to_this_process(kernels):
+def test_a_failing_helper_leaves_its_kernels_to_this_process(kernels, helpers):
     k, _ = kernels
     assert _precompile.compile_ahead(k.HERE, k.THERE, ["-c", "raise SystemExit(3)"]) == \
         "two processes"
+    assert _all_reaped(helpers) and helpers[0].returncode == 3
     assert all(k.triple._cache_misses[sig] == 1 for _, sig in k.THERE)   # compiled here
-    assert k.triple(4) == 12 and _no_children()
+    assert k.triple(4) == 12
+
+
+def test_an_error_here_stops_and_reaps_the_helper(kernels, helpers, monkeypatch):
+    # Ctrl-C (or any error) while this process compiles: the helper is told to stop, waited for
+    k, command = kernels
+
+    def interrupted(jobs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(_precompile, "compile_all", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _precompile.compile_ahead(k.HERE, k.THERE, command)
+    assert _all_reaped(helpers)
 
 
 def test_lists_sharing_a_function_are_refused(kernels):
@@ -211,18 +241,3 @@ def test_the_helper_exits_when_its_parents_pipe_closes():
     helper = subprocess.Popen([sys.executable, "-c", load], stdin=subprocess.PIPE)
     helper.stdin.close()
     assert helper.wait(timeout=120) == 0
-
-
-def _no_children() -> bool:
-    """No child process of this one is alive (Linux's /proc; elsewhere assumed)."""
-    task = f"/proc/{os.getpid()}/task"
-    if not os.path.isdir(task):
-        return True
-    for tid in os.listdir(task):
-        try:
-            with open(os.path.join(task, tid, "children")) as f:
-                if f.read().split():
-                    return False
-        except OSError:
-            pass
-    return True
