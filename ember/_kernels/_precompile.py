@@ -180,12 +180,14 @@ def _writable(dispatchers) -> bool:
 
 def _start_helper(command):
     """The helper process (stdin a pipe it watches, no output), or None where none can start."""
-    if not sys.executable:
-        return None
-    # the helper must import this very ember (the cache is kept per source file)
+    if not sys.executable or getattr(sys, "frozen", False):
+        return None   # no Python to start (embedded), or it is the frozen application itself
+    # the helper must import this very ember (the cache is kept per source file): its folder
+    # first on the path, and not the current folder before it (PYTHONSAFEPATH, Python 3.11+)
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = os.environ.get("PYTHONPATH")
-    env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
+    env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""),
+               PYTHONSAFEPATH="1")
     try:
         return subprocess.Popen([sys.executable, *command], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -197,7 +199,7 @@ def _wait(helper, timeout: float) -> None:
     try:
         helper.wait(timeout)
     except subprocess.TimeoutExpired:
-        pass                      # _stop kills it; its kernels compile here
+        pass                      # _stop stops it; its kernels compile here
 
 
 def _stop(helper) -> None:
