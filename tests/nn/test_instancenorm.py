@@ -254,6 +254,13 @@ def test_instance_norm_float16_and_empty_take_the_composite_path(rng):
                             [np.zeros((2, 3, 0)), np.ones(3)])
 
 
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 0, 4, 4)])
+def test_instance_norm_empty_batch_or_channels_backward(shape):
+    # an empty batch divided the per-plane count by zero channels in backward (ZeroDivisionError)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        check_against_torch(lambda lib, x: F(lib).instance_norm(x), [np.zeros(shape)])
+
 def test_instance_norm_gradcheck_every_path(rng):
     # (the path with the planes' own statistics: test_instance_norm_gradcheck)
     x = ember.tensor(rng.standard_normal((2, 2, 3)), requires_grad=True)

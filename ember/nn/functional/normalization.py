@@ -120,7 +120,7 @@ class _BatchNorm(Function):
             sum_gx = prod.sum(axis=axes, keepdims=True)
         if need_x:
             if training:
-                m = grad.size // grad.shape[1]
+                m = max(grad.size // max(grad.shape[1], 1), 1)  # an empty batch: no division by 0
                 gx = np.multiply(x_hat, sum_gx / m, out=prod)  # reuses prod's memory
                 np.subtract(grad, gx, out=gx)
                 gx -= sum_g / m
