@@ -48,11 +48,19 @@ def _stack(tensors):
         _check_equal_shapes([a.shape for a in arrays])
         dtype = arrays[0].dtype
         if all(a.dtype == dtype for a in arrays):
-            # (np.array of equal-shaped arrays stacks them, in a quarter less time than np.stack)
-            return Tensor._wrap(np.array(arrays))
+            return Tensor._wrap(_stack_arrays(arrays))
     else:
         _check_equal_shapes([t.shape for t in tensors])
     return ember.stack(list(tensors), 0)
+
+
+def _stack_arrays(arrays):
+    """``np.stack(arrays)`` of equal-shaped arrays; for plain ndarrays of one dtype as
+    ``np.array(arrays)``, which gives the same array in a quarter less time."""
+    dtype = arrays[0].dtype
+    if all(type(a) is np.ndarray and a.dtype == dtype for a in arrays):
+        return np.array(arrays)
+    return np.stack(arrays)
 
 
 def default_convert(data):
@@ -151,7 +159,7 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
         raise TypeError(default_collate_err_msg_format.format(elem.dtype))
     _check_equal_shapes([b.shape for b in batch])
-    return ember.from_numpy(np.stack(batch))
+    return ember.from_numpy(_stack_arrays(batch))
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
