@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import reduce as K
 from ..autograd.function import Function
 from ..autograd.higher_order import constant, saved
 from .util import reverse_cumsum
@@ -17,12 +18,19 @@ def _expand_back(g, shape, axes, keepdim):
     return np.broadcast_to(g, shape)
 
 
+def _keep(r, shape, axes, keepdim):
+    """A reduction's result with the reduced axes kept as 1s when ``keepdim``."""
+    return r.reshape([1 if i in axes else d for i, d in enumerate(shape)]) if keepdim else r
+
+
 class Sum(Function):
     affine_in = (0,)  # double backward: autograd/higher_order.py
 
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype=None):
         ctx.meta = (a.shape, axes, keepdim, a.dtype)
+        if np_dtype is None and K.handles(a, axes):   # large float32: on every core
+            return _keep(K.trailing_sum(a, len(axes)), a.shape, axes, keepdim)
         return np.sum(a, axis=axes, keepdims=keepdim, dtype=np_dtype)
 
     @staticmethod
@@ -41,6 +49,8 @@ class Mean(Function):
         for ax in axes:
             n *= a.shape[ax]
         ctx.n = n
+        if K.handles(a, axes):   # global average pooling, a loss's mean: on every core
+            return _keep(K.trailing_sum(a, len(axes), mean=True), a.shape, axes, keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.mean(a, axis=axes, keepdims=keepdim)
 
