@@ -179,7 +179,7 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
     nd = x.ndim - 2
     merged = _merged_pays(nd, grad_out.shape, stride[-1])
     engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged,
-                     None)
+                     None, x.shape[0] * x.shape[1])
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
     geo = _geometry(nd, stride, padding, dilation)
     if engine == "depthwise":
@@ -211,10 +211,15 @@ def _as_3d(a):
     return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
 
 
-def _engine(engine, channels_per_group, out_per_group, stride_w, merged, max_pairs):
-    """The engine asked for (checked), or the one ``choose_engine`` picks."""
+def _engine(engine, channels_per_group, out_per_group, stride_w, merged, max_pairs, planes):
+    """The engine asked for (checked), or the one ``choose_engine`` picks. The depthwise
+    engine's tasks are whole planes: with fewer ``planes`` (images x channels) than threads
+    the direct engine's rows keep every thread busy."""
     if engine is None:
-        return choose_engine(channels_per_group, out_per_group, stride_w, merged, max_pairs)
+        engine = choose_engine(channels_per_group, out_per_group, stride_w, merged, max_pairs)
+        if engine == "depthwise" and planes < numba.get_num_threads():
+            engine = "direct"
+        return engine
     if engine == "depthwise" and channels_per_group * out_per_group != 1:
         raise ValueError(f"the depthwise engine needs one input and one output channel per "
                          f"group, got {channels_per_group} and {out_per_group}")
@@ -233,7 +238,8 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     merged = _merged_pays(nd, conv_out_shape, stride[-1])
     # the input gradient on narrow rows: the batch-last GEMM beats the direct gather
     max_pairs = 4 if face == "input_grad" and _batch_last_pays(nd, conv_out_shape) else None
-    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged, max_pairs)
+    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged, max_pairs,
+                     result.shape[0] * result.shape[1])
     if engine == "depthwise" and depthwise is not None:
         depthwise(_as_3d(src), _as_3d(w), _to_3d(result, nd),
                   np.empty(0, result.dtype) if bias is None else np.ascontiguousarray(bias,

@@ -359,3 +359,15 @@ def test_depthwise_engine_refuses_other_convolutions():
     x, w = np.zeros((1, 4, 5, 5)), np.zeros((4, 2, 3, 3))
     with pytest.raises(ValueError, match="one input and one output channel per group"):
         K.conv_forward(x, w, (1, 1), (0, 0), (1, 1), 2, engine="depthwise")
+
+
+def test_depthwise_engine_needs_a_plane_per_thread(monkeypatch):
+    """Its tasks are whole (image, channel) planes: fewer planes than threads go direct."""
+    used = []
+    monkeypatch.setattr(K, "_depthwise_forward_face", lambda *a: used.append("depthwise"))
+    monkeypatch.setattr(K, "_direct_forward", lambda *a, work: used.append("direct"))
+    monkeypatch.setattr(K.numba, "get_num_threads", lambda: 4)
+    w, args = np.ones((3, 1, 3, 3)), ((1, 1), ((1, 1), (1, 1)), (1, 1), 3)
+    K.conv_forward(np.ones((1, 3, 8, 8)), w, *args)
+    K.conv_forward(np.ones((2, 3, 8, 8)), w, *args)
+    assert used == ["direct", "depthwise"]
