@@ -47,9 +47,18 @@ def test_yields_once_per_spin_period_while_polling(monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_yield"), reason="no sched_yield on this system")
-def test_the_yield_gives_up_the_core_without_sleeping():
-    # time.sleep(0) sleeps the timer slack (35-70 us measured on Linux): sched_yield, as MPICH
-    assert _engine._yield is os.sched_yield
+@pytest.mark.parametrize("variable", ["LOCAL_WORLD_SIZE", "MPI_LOCALNRANKS"])
+def test_the_yield_is_sched_yield_with_a_core_per_rank_else_a_sleep(monkeypatch, variable):
+    # time.sleep(0) sleeps the timer slack (35-70 us measured on Linux); sched_yield, as MPICH,
+    # only while every rank has its core (with more ranks, CFS gives a yielder its core back)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    monkeypatch.delenv("MPI_LOCALNRANKS", raising=False)
+    monkeypatch.setattr(_engine, "_cpus", lambda: 2)
+    assert _engine._pick_yield() is os.sched_yield  # no launcher: one rank
+    monkeypatch.setenv(variable, "2")
+    assert _engine._pick_yield() is os.sched_yield
+    monkeypatch.setenv(variable, "4")
+    assert _engine._pick_yield() is not os.sched_yield
 
 
 def test_raises_past_the_deadline_with_the_callers_message():
