@@ -8,6 +8,9 @@ progress bar, the test accuracy (about 98-99%), and a checkpoint written with ``
 The data are the 1797 images of the UCI optical-digits test set that scikit-learn also ships
 (see ember/data/README.md); they are read here with NumPy alone. The train/test split (80/20)
 and everything random derive from ``--seed``.
+
+The first run after an install compiles ember's numba kernels, on two cores where it can
+(ember/nn/_first_run.py); later runs load them from numba's cache.
 """
 from __future__ import annotations
 
