@@ -754,10 +754,15 @@ def elementwise(kernel, arrays, params=(), out=None):
 
 def _as3d(x: np.ndarray, dim: int) -> np.ndarray:
     """(outer, n, inner) view of a contiguous array around ``dim``."""
-    shape = x.shape
-    outer = int(np.prod(shape[:dim], dtype=np.int64))
-    inner = int(np.prod(shape[dim + 1:], dtype=np.int64))
-    return np.ascontiguousarray(x).reshape(outer, shape[dim], inner)
+    shape = x.shape      # (math.prod of Python ints: np.prod cost ~4 us a call)
+    return np.ascontiguousarray(x).reshape(math.prod(shape[:dim]), shape[dim],
+                                           math.prod(shape[dim + 1:]))
+
+
+#: The forward's work per element, in the memory-bound passes _jit.SERIAL_BELOW counts: an
+#: exp and four passes over the row. (256, 1000) logits then run on all threads: 2 threads,
+#: best of 2000 calls on a loaded 2-core machine: 118 us, serially 185 us.
+_SOFTMAX_WORK = 4
 
 
 def softmax(x: np.ndarray, dim: int, log: bool = False):
@@ -772,10 +777,11 @@ def softmax(x: np.ndarray, dim: int, log: bool = False):
         out2 = out.reshape(outer, n)
         probs = np.empty_like(out2) if log else out2
         if x3.size:
-            softmax_rows_forward(x3.reshape(outer, n), out2, probs, log)
+            softmax_rows_forward(x3.reshape(outer, n), out2, probs, log,
+                                 work=x3.size * _SOFTMAX_WORK)
         probs = probs.reshape(x.shape) if log else None
     elif x3.size:
-        softmax_columns_forward(x3, out, log)
+        softmax_columns_forward(x3, out, log, work=x3.size * _SOFTMAX_WORK)
     return (out.reshape(x.shape), probs) if log else out.reshape(x.shape)
 
 

@@ -60,3 +60,19 @@ def test_sigmoid_and_silu_tails_match_torch():
                                        atol=0)
             number = ~np.isnan(want)
             assert np.array_equal(np.signbit(got[number]), np.signbit(want[number]))   # -0.0
+
+
+@pytest.mark.parametrize("shape, dim", [((256, 1000), 1), ((4, 64, 32, 32), 1)])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_on_all_threads_matches_torch(shape, dim, log):
+    """Sizes whose forward runs the parallel kernels (its work counts 4x the elements)."""
+    import torch
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 4
+    up = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    ex, tx = ember.from_numpy(x).requires_grad_(True), torch.from_numpy(x).requires_grad_(True)
+    name = "log_softmax" if log else "softmax"
+    got, want = getattr(F, name)(ex, dim), getattr(torch.nn.functional, name)(tx, dim)
+    got.backward(ember.from_numpy(up))
+    want.backward(torch.from_numpy(up))
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
