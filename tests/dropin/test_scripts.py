@@ -46,13 +46,27 @@ TORCH_RUN = ("import sys; sys.path.insert(0, {root!r}); import tests.torchvision
              "runpy.run_path({path!r}, run_name='__main__')")
 
 
-def _run(path, as_ember):
+def _start(path, as_ember):
     vision = "torchvision" in open(path).read()
     code = ALIAS.format(path=path) if as_ember else \
         TORCH_RUN.format(root=os.path.dirname(os.path.dirname(HERE)), vision=vision, path=path)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _output(process, timeout=120):
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def _run(path, as_ember):
+    return _output(_start(path, as_ember))
 
 
 # scripts whose numbers must agree more tightly than printing's rounding needs (absolute,
@@ -63,7 +77,12 @@ STRICT = {"seeded_lenet_dropout.py": (1e-8, 1e-5)}
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_prints_torchs_numbers(script):
     path = os.path.join(HERE, "scripts", script)
-    expected, got = _run(path, as_ember=False), _run(path, as_ember=True)
+    # both libraries at once, one process each: the machine's two cores halve the wait
+    torch_run, ember_run = _start(path, as_ember=False), _start(path, as_ember=True)
+    try:
+        expected = _output(torch_run)
+    finally:
+        got = _output(ember_run)
     normalise = lambda s: NUMBER.sub("#", s.replace("torch", "ember"))  # noqa: E731
     assert normalise(got) == normalise(expected), f"ember:\n{got}\ntorch:\n{expected}"
     absolute, relative = STRICT.get(script, (1e-4, 1e-3))
