@@ -1042,6 +1042,21 @@ def _padded_width(ow_n, sw, pw, kw_n, dw):
     return (ow_n - 1) * sw - pw + (kw_n - 1) * dw + left + 1, left
 
 
+@numba.njit(inline="always")
+def _axpy_3x3(y, y0, wk, x, x0, row_step, d, count):
+    """y[y0 + q] += sum_{i, j < 3} wk[i, j] * x[x0 + i*row_step + j*d + q] (unit steps)."""
+    a0, a1, a2 = wk[0, 0], wk[0, 1], wk[0, 2]
+    b0, b1, b2 = wk[1, 0], wk[1, 1], wk[1, 2]
+    c0, c1, c2 = wk[2, 0], wk[2, 1], wk[2, 2]
+    x1 = x0 + row_step
+    x2 = x1 + row_step
+    e = d + d
+    for q in range(count):
+        y[y0 + q] += (a0 * x[x0 + q] + a1 * x[x0 + d + q] + a2 * x[x0 + e + q]
+                      + b0 * x[x1 + q] + b1 * x[x1 + d + q] + b2 * x[x1 + e + q]
+                      + c0 * x[x2 + q] + c1 * x[x2 + d + q] + c2 * x[x2 + e + q])
+
+
 @parallel_kernel
 def _depthwise_forward(x, w, bias, out, stride, pad, dil):
     """out[n, c, q] = bias[c] + sum_k w[c, 0, k] * x[n, c, q*stride - pad + k*dil], one task per
@@ -1068,8 +1083,14 @@ def _depthwise_forward(x, w, bias, out, stride, pad, dil):
                 i_d = od * sd - pd + kd * dd
                 if i_d < 0 or i_d >= d_in:
                     continue
+                i_h0 = oh * sh - ph
+                if kh_n == 3 and kw_n == 3 and sw == 1 and i_h0 >= 0 and i_h0 + 2 * dh < h_in:
+                    # a whole 3x3 window: nine taps in one pass over the row
+                    _axpy_3x3(of, row, w[c, 0, kd], xp, _u((i_d * h_in + i_h0) * wp + left - pw),
+                              _u(dh * wp), _u(dw), _u(ow_n))
+                    continue
                 for kh in range(kh_n):
-                    i_h = oh * sh - ph + kh * dh
+                    i_h = i_h0 + kh * dh
                     if i_h < 0 or i_h >= h_in:
                         continue
                     src = (i_d * h_in + i_h) * wp + left - pw
