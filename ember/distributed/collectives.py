@@ -116,8 +116,9 @@ class Work:
                 seconds, deadline = _seconds(self._pg._timeout), self._started
             else:
                 seconds, deadline = _seconds(timeout), time.monotonic()
-            # A synchronous operation's requests are polled by its caller alone: no lock. MPI
-            # moves a large message a piece per poll, so what a poll costs is bandwidth.
+            # A synchronous operation's requests are polled by its caller alone: no lock (a
+            # Work handed to a caller is held whenever it has requests). MPI moves a large
+            # message a piece per poll, so what a poll costs is bandwidth.
             poll = self.is_completed if self._held else self._poll
             try:
                 _engine.wait_until(poll, deadline + seconds,
@@ -379,8 +380,8 @@ def barrier(group=None, async_op=False, device_ids=None, timeout=None):
         return None
     _verify(pg, "barrier", "barrier()")
     work = Work(pg, "barrier", [pg._comm.Ibarrier()] if pg.size() > 1 else [])
-    if async_op:
-        return work
+    if async_op:  # polled by the progress thread too, hence under the lock
+        return _in_background(work)
     work.wait(timeout)
     return None
 
