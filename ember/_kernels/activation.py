@@ -800,7 +800,8 @@ def softmax_grad(grad: np.ndarray, y: np.ndarray, dim: int, log: bool = False,
             p = y3 if not log else (np.exp(y3) if probs is None else probs)
             shape2 = (outer, n)
             softmax_rows_backward(g3.reshape(shape2),
-                   np.ascontiguousarray(p).reshape(shape2), out.reshape(shape2), log)
+                   np.ascontiguousarray(p).reshape(shape2), out.reshape(shape2), log,
+                   work=y3.size * 2)  # two passes a row: (256, 1000) gains from 2 threads
         else:
             softmax_columns_backward(g3, y3, out, log)
     return out.reshape(y.shape)

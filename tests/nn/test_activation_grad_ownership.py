@@ -65,7 +65,8 @@ def test_sigmoid_and_silu_tails_match_torch():
 @pytest.mark.parametrize("shape, dim", [((256, 1000), 1), ((4, 64, 32, 32), 1)])
 @pytest.mark.parametrize("log", [False, True])
 def test_softmax_on_all_threads_matches_torch(shape, dim, log):
-    """Sizes whose forward runs the parallel kernels (its work counts 4x the elements)."""
+    """Sizes whose forward (work counted 4x the elements) and rows backward (2x) run the parallel
+    kernels."""
     import torch
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 4
     up = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
