@@ -194,21 +194,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _verify_batch_size(tuple(x.shape))
     if x.ndim < 2:
         raise ValueError(f"expected at least 2D input (got {x.ndim}D input)")
-    n_channels = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != n_channels:
-            raise RuntimeError(f"{name} should contain {n_channels} elements not {t.numel()}")
+    _check_per_channel(x.shape[1], 1, running_mean, running_var, weight, bias)
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean must be defined in evaluation mode")
     _check_same_dtype(x, running_mean, running_var, weight, bias)
     out = _BatchNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
                            bool(training), float(momentum), float(eps))
     if training:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vbox[0] += 1
+        _mark_updated(running_mean, running_var)
     return out
+
+
+def _check_per_channel(channels, repeat, running_mean, running_var, weight, bias) -> None:
+    """Each given statistic or affine parameter holds one value per channel. torch's message
+    counts them ``repeat`` times: instance_norm checks them tiled once per sample."""
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels * repeat} elements not "
+                               f"{t.numel() * repeat}")
+
+
+def _mark_updated(*running) -> None:
+    """Bump the version of the running statistics the kernels updated in place."""
+    for t in running:
+        if t is not None:
+            t._vbox[0] += 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,18 +510,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         # serves the rest, and its batch_norm raises torch's errors for fewer than 2 dims
         return _instance_norm_composite(input, running_mean, running_var, weight, bias,
                                         use_input_stats, momentum, eps)
-    n, c = x.shape[:2]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != c:  # torch checks them repeated per sample: sizes * N
-            raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
+    _check_per_channel(x.shape[1], x.shape[0], running_mean, running_var, weight, bias)
     _check_same_dtype(x, running_mean, running_var, weight, bias)
     out = _InstanceNorm.apply(input, weight, bias, _array(running_mean), _array(running_var),
                               bool(use_input_stats), float(momentum), float(eps))
     if use_input_stats:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vbox[0] += 1
+        _mark_updated(running_mean, running_var)
     return out
 
 
