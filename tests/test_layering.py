@@ -56,7 +56,9 @@ LAYERS = {
 }
 
 # Only the layers that compute may call kernels directly; the rest use ember's public API.
-KERNEL_USERS = ("ember._kernels", "ember._ops", "ember._tensor", "ember.nn")
+# (The backward engine computes too: it copies a large gradient into a leaf on every core.)
+KERNEL_USERS = ("ember._kernels", "ember._ops", "ember._tensor", "ember.nn",
+                "ember.autograd.engine")
 
 
 def layer_of(module: str) -> int:

@@ -11,11 +11,13 @@ from ._jit import SERIAL_BELOW, parallel_kernel
 
 # Below this many elements NumPy's (single-threaded, SIMD) ufuncs win: see _jit.SERIAL_BELOW.
 PARALLEL_THRESHOLD = SERIAL_BELOW
+#: The dtypes the kernels compile for (numba has no float16: those stay with NumPy).
+KERNEL_DTYPES = (np.float32, np.float64)
 
 
 def _parallel_ok(a, b=None):
-    if not (isinstance(a, np.ndarray) and a.size >= PARALLEL_THRESHOLD and a.dtype.kind == "f"
-            and a.flags.c_contiguous):
+    if not (isinstance(a, np.ndarray) and a.size >= PARALLEL_THRESHOLD
+            and a.dtype in KERNEL_DTYPES and a.flags.c_contiguous):
         return False
     if b is None or np.isscalar(b):
         return True
@@ -72,6 +74,39 @@ def add(a, b):
     return np.add(a, b)
 
 
+# ---- a gradient's own copy: what a leaf's .grad keeps (autograd/engine.py) ---------------------
+
+@parallel_kernel
+def _fill(out, value):
+    for i in numba.prange(out.size):
+        out[i] = value
+
+
+@parallel_kernel
+def _copy(a, out):
+    for i in numba.prange(out.size):
+        out[i] = a[i]
+
+
+def own_copy(a):
+    """A new C-contiguous array equal to ``a`` (as a contiguous leaf's ``.grad`` is in torch),
+    written on every core where ``a`` is a large float32/float64 array that is contiguous or
+    one value broadcast (a sum's or mean's gradient is a stride-0 view of a scalar: filled,
+    not read); otherwise NumPy's single-threaded copy. torch's AccumulateGrad clones such
+    gradients with a parallel copy too."""
+    if type(a) is not np.ndarray or a.size < PARALLEL_THRESHOLD or a.dtype not in KERNEL_DTYPES:
+        return np.array(a, order="C")
+    if not any(a.strides):
+        out = np.empty(a.shape, a.dtype)
+        _fill(out.reshape(-1), a[(0,) * a.ndim])
+    elif a.flags.c_contiguous:
+        out = np.empty(a.shape, a.dtype)
+        _copy(a.reshape(-1), out.reshape(-1))
+    else:
+        out = np.array(a, order="C")
+    return out
+
+
 # ---- in-place updates: the optimiser's hot path (p.add_(g, alpha=-lr), p -= lr * g) -----------
 
 @parallel_kernel
@@ -87,7 +122,7 @@ def add_scaled_(y, x, alpha):
     overlapping (NumPy buffers overlapping operands; the loop would read updated values);
     otherwise NumPy with one temporary for ``alpha * x``."""
     if (alpha != 1 and type(x) is np.ndarray and x.shape == y.shape and x.dtype == y.dtype
-            and y.flags.c_contiguous and x.flags.c_contiguous and y.dtype.kind == "f"
+            and y.flags.c_contiguous and x.flags.c_contiguous and y.dtype in KERNEL_DTYPES
             and (x is y or not np.may_share_memory(x, y))):
         _axpy(y.reshape(-1), x.reshape(-1), y.dtype.type(alpha))
     elif alpha == 1:
@@ -122,7 +157,7 @@ def sgd_momentum_(param, grad, buf, first, lr, momentum, dampening, nesterov, we
     the (decayed) gradient, torch's ``clone(grad)`` at the first step. Returns False (nothing
     done) where the arrays do not fit one flat loop; the caller then takes the NumPy path."""
     if not (type(param) is np.ndarray and type(grad) is np.ndarray and type(buf) is np.ndarray
-            and param.dtype.kind == "f" and grad.dtype == param.dtype == buf.dtype
+            and param.dtype in KERNEL_DTYPES and grad.dtype == param.dtype == buf.dtype
             and param.shape == grad.shape == buf.shape
             and param.flags.c_contiguous and grad.flags.c_contiguous and buf.flags.c_contiguous
             and not np.may_share_memory(param, grad) and not np.may_share_memory(param, buf)

@@ -19,6 +19,7 @@ from itertools import filterfalse
 import numpy as np
 
 from .. import _state
+from .._kernels.elementwise import own_copy
 from . import function, grad_mode
 from .function import AccumulateGrad, _leaf_edge
 
@@ -268,7 +269,9 @@ def _finish_leaf(node, g, owned, capture, Tensor):
                            f"{list(data.shape)}")
     if var.grad is None:
         if not owned or type(g) is not np.ndarray:
-            g = np.array(g)  # a copy of its own; an ndarray even where a 0-d sum gave a scalar
+            # a copy of its own (on every core when large: a sum's broadcast gradient is
+            # filled, not read); an ndarray even where a 0-d sum gave a scalar
+            g = own_copy(g)
         var.grad = Tensor._wrap(g)
     else:
         var.grad._data += g
