@@ -1,6 +1,10 @@
 """Elementwise operations. Binary ops broadcast as NumPy does; backward sums the gradient back to
 each input's shape (``unbroadcast``). Operands arrive already promoted to a common dtype (see
-``Tensor._binary``); Python numbers pass through as scalars and get no gradient."""
+``Tensor._binary``); Python numbers pass through as scalars and get no gradient.
+
+A Function whose backward computes a new array for each input declares ``fresh_grads``: a leaf
+then keeps that array as its ``.grad`` instead of a copy (exp of 25M elements: 100 MB and a
+pass less). Add, Sub and Clone hand ``g`` itself on, so they do not."""
 from __future__ import annotations
 
 import math
@@ -69,6 +73,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -92,6 +97,7 @@ class Div(Function):
 
 
 class Pow(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a, b):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -137,6 +143,7 @@ class Pow(Function):
 
 
 class Maximum(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -153,6 +160,7 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -192,6 +200,7 @@ def _split_ties_graph(ctx, g, wins):
 
 class Neg(Function):
     affine_in = (0,)  # double backward: autograd/higher_order.py
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, a):
@@ -203,6 +212,7 @@ class Neg(Function):
 
 
 class Abs(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -220,6 +230,7 @@ class Abs(Function):
 
 
 class Exp(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         out = _kernels.elementwise.exp(a)
@@ -238,6 +249,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -257,6 +269,7 @@ class Log(Function):
 
 
 class Log1p(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -276,6 +289,7 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         with np.errstate(invalid="ignore"):
@@ -296,6 +310,7 @@ class Sqrt(Function):
 
 
 class Rsqrt(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -315,6 +330,7 @@ class Rsqrt(Function):
 
 
 class Sin(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -332,6 +348,7 @@ class Sin(Function):
 
 
 class Cos(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -349,6 +366,7 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -373,6 +391,7 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 class Sigmoid(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a):
         out = stable_sigmoid(a)
@@ -391,6 +410,7 @@ class Sigmoid(Function):
 
 
 class Clamp(Function):
+    fresh_grads = True
     @staticmethod
     def forward(ctx, a, lo, hi):
         ctx.save_for_backward(a)
@@ -425,6 +445,7 @@ class ZeroGrad(Function):
     """Piecewise-constant ops (sign, floor, ceil, round, trunc): gradient zero everywhere."""
 
     name = "SignBackward0"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, a, fn):
@@ -438,6 +459,7 @@ class ZeroGrad(Function):
 
 class Where(Function):
     affine_in = (1, 2)  # double backward: autograd/higher_order.py
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -461,6 +483,7 @@ class Cast(Function):
     name = "ToCopyBackward0"
 
     affine_in = (0,)  # double backward: autograd/higher_order.py
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx, a, np_dtype):
