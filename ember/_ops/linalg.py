@@ -12,6 +12,7 @@ class MatMul(Function):
     name = "MmBackward0"
 
     affine_in = (0, 1)  # double backward: autograd/higher_order.py
+    fresh_grads = True  # ga, gb are new products (or sums of them): leaves keep them, no copy
 
     @staticmethod
     def forward(ctx, a, b):

@@ -1,4 +1,4 @@
-"""The elementwise Functions that declare ``fresh_grads`` (their leaves keep the backward's
+"""The elementwise and matmul Functions that declare ``fresh_grads`` (their leaves keep the backward's
 arrays as ``.grad``, no copy): gradients as torch's, accumulating over two backward passes,
 and never sharing memory with another leaf's gradient, the upstream gradient, an input or the
 output."""
@@ -30,19 +30,26 @@ BINARY = {
 }
 
 
+MATMUL = {   # (a's shape, b's shape): matrix, vectors, batched and broadcast batches
+    "mm": ((3, 4), (4, 5)), "mv": ((3, 4), (4,)), "vm": ((4,), (4, 5)), "dot": ((4,), (4,)),
+    "bmm": ((2, 3, 4), (2, 4, 5)), "broadcast": ((2, 1, 3, 4), (5, 4, 2)),
+    "batch_vec": ((2, 3, 4), (4,)),
+}
+
+
 def _run(lib, fn, arrays, dtype, up):
     leaves = [lib.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
     upstream = []
     for _ in range(2):   # the second pass adds to the arrays the leaves adopted in the first
         out = fn(*leaves)
-        g = lib.tensor(up.astype(str(out.dtype).split(".")[-1]))
+        g = lib.tensor(up[:out.numel()].reshape(out.shape).astype(str(out.dtype).split(".")[-1]))
         out.backward(g)
         upstream.append(g)
     return leaves, out, upstream
 
 
 def _check(fn, arrays, dtype):
-    up = RNG.standard_normal((3, 4))
+    up = RNG.standard_normal(64)
     leaves, out, upstream = _run(ember, fn, arrays, dtype, up)
     tleaves, _, _ = _run(torch, fn, arrays, dtype, up)
     for e, t in zip(leaves, tleaves):
@@ -76,3 +83,17 @@ def test_same_leaf_on_both_sides():
         fn(x, x).sum().backward()
         fn(tx, tx).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(MATMUL))
+def test_matmul(name, dtype):
+    _check(lambda a, b: a @ b, [RNG.standard_normal(s) for s in MATMUL[name]], dtype)
+
+
+def test_matmul_of_a_leaf_with_itself():
+    x = RNG.standard_normal((4, 4))
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (e @ e).sum().backward()
+    (t @ t).sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-12)
