@@ -40,7 +40,7 @@ _CBLAS_ROW_MAJOR, _CBLAS_NO_TRANS, _CBLAS_TRANS = 101, 111, 112
 
 
 def _find_gemm():
-    """(sgemm address, dgemm address) of NumPy's ILP64 OpenBLAS, or None."""
+    """(sgemm address, dgemm address, core name) of NumPy's ILP64 OpenBLAS, or None."""
     import numpy
     root = os.path.dirname(os.path.dirname(numpy.__file__))
     folders = [os.path.join(root, "numpy.libs"), os.path.join(os.path.dirname(numpy.__file__),
@@ -57,14 +57,35 @@ def _find_gemm():
                 except AttributeError:
                     continue
                 return (ctypes.cast(s, ctypes.c_void_p).value,
-                        ctypes.cast(d, ctypes.c_void_p).value)
+                        ctypes.cast(d, ctypes.c_void_p).value, _core_name(lib, prefix))
     return None
+
+
+def _core_name(lib, prefix):
+    """The kernels OpenBLAS chose for this CPU ("SkylakeX", "Haswell", ...), or ""."""
+    try:
+        fn = getattr(lib, prefix + "openblas_get_corename64_")
+    except AttributeError:
+        return ""
+    fn.restype = ctypes.c_char_p
+    return (fn() or b"").decode("ascii", "replace")
 
 
 _GEMM = _find_gemm()
 
 #: Whether ember runs its products on its own pool (else they are plain ``np.matmul``).
 AVAILABLE = _GEMM is not None
+
+#: Whether OpenBLAS has its small-matrix kernels here (SMALL_MATRIX_OPT: the SkylakeX kernels,
+#: which Cooperlake and SapphireRapids reuse). For a row-major ``a @ b.T`` (column-major "TN":
+#: dot products along K) it takes them only for c blocks of at most 1200 elements and K >= 32
+#: (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c); 64 x 64 tiles in K-steps miss them
+#: and ran 1.4-1.6x slower than 32 x 16 tiles over the whole K (docs/benchmarks.md).
+_DOT_KERNEL = AVAILABLE and _GEMM[2] in ("SkylakeX", "Cooperlake", "SapphireRapids")
+
+#: c tile of the dot kernel's products: well under its 1200 elements (measured, one core:
+#: 16 x 16 up to 32 x 32 within 5% of each other on Linear(400, 120); 32 x 16 best on larger K)
+_DOT_AREA = 512
 
 
 @intrinsic
@@ -129,11 +150,20 @@ def _tiled_gemm(addr, a, b, c, lds, trans_a, trans_b, tm, tn, tk, accumulate):
             _cblas_gemm(addr, ta, tb, mm, nn, kk, one, ap, lda, bp, ldb, beta, cp, ldc)
 
 
-def _tiles(m, n, k):
-    """(tm, tn, tk) with tm*tn*tk <= TILE_MACS: 64 x 64 tiles of c, K in even steps as long as
-    the budget allows (measured on one core, (64, 576) @ (576, 3136): 64 x 64 x 64 tiles 2.6 ms,
-    one call 2.7 ms, full-K 64 x 7 tiles 3.2 ms; c's tile stays in cache between the steps)."""
-    tm, tn = min(m, 64), min(n, 64)
+def _tiles(m, n, k, dot=False):
+    """(tm, tn, tk) with tm*tn*tk <= TILE_MACS, K in even steps.
+
+    Packed products: 64 x 64 tiles of c, K in steps as long as the budget allows (measured on
+    one core, (64, 576) @ (576, 3136): 64 x 64 x 64 tiles 2.6 ms, one call 2.7 ms, full-K
+    64 x 7 tiles 3.2 ms; c's tile stays in cache between the steps). ``dot`` (``a @ b.T`` with
+    OpenBLAS's small-matrix kernels, see _DOT_KERNEL): tiles of c of ~512 elements, 32 x 16 where
+    c is that large, over K steps of up to 512."""
+    if dot:
+        tm = min(m, 32)
+        tn = min(n, max(16, _DOT_AREA // tm))
+        tm = min(m, max(tm, _DOT_AREA // tn))
+    else:
+        tm, tn = min(m, 64), min(n, 64)
     tk = max(1, min(k, TILE_MACS // (tm * tn)))
     steps = -(-k // tk)
     return tm, tn, -(-k // steps)
@@ -185,8 +215,10 @@ def matmul(a, b, out=None, accumulate=False):
             np.matmul(a, b, out=out)
         return out
     c3 = out if out.ndim == 3 else out[None]
-    # a 2-d operand is shared by the whole batch (stride 0, as np.matmul broadcasts it)
+    # a 2-d operand is shared by the whole batch (stride 0, as np.matmul broadcasts it);
+    # x[None] where there is no batch (np.broadcast_to costs ~4 us a call)
     a3, b3 = (x if x.ndim == 3 and x.shape[0] == c3.shape[0] else
+              x[None] if x.ndim == 2 and c3.shape[0] == 1 else
               np.broadcast_to(x if x.ndim == 3 else x[None], (c3.shape[0],) + x.shape[-2:])
               for x in (a, b))
     a3, trans_a = _unit_last(a3)
@@ -195,7 +227,7 @@ def matmul(a, b, out=None, accumulate=False):
     # once per mix of writeable and read-only (broadcast) operands (~0.4 s each, cold start)
     a3, b3 = _read_only(a3), _read_only(b3)
     m, n = c3.shape[1:]
-    tm, tn, tk = _tiles(m, n, k)
+    tm, tn, tk = _tiles(m, n, k, dot=_DOT_KERNEL and trans_b and not trans_a)
     addr = _GEMM[0] if dtype == np.float32 else _GEMM[1]
     _tiled_gemm(addr, a3, b3, c3, (_ld(a3), _ld(b3), _ld(c3)), trans_a, trans_b, tm, tn, tk,
                 accumulate,

@@ -45,10 +45,22 @@ def test_a_shared_operand_and_a_strided_output():
 
 def test_tiles_stay_single_threaded_in_openblas():
     """Every call OpenBLAS sees is under its single-thread threshold (65536 * 4 = TILE_MACS)."""
-    for m, n, k in [(64, 3136, 576), (6, 50176, 75), (1, 1, 10 ** 6), (500, 700, 1)]:
-        tm, tn, tk = blas._tiles(m, n, k)
-        assert tm * tn * tk <= blas.TILE_MACS
-        assert 1 <= tm <= m and 1 <= tn <= n and 1 <= tk <= k
+    for m, n, k in [(64, 3136, 576), (6, 50176, 75), (1, 1, 10 ** 6), (500, 700, 1),
+                    (64, 120, 400), (1, 4096, 4096), (64, 4, 1000), (2, 3, 10 ** 6)]:
+        for dot in (False, True):
+            tm, tn, tk = blas._tiles(m, n, k, dot)
+            assert tm * tn * tk <= blas.TILE_MACS
+            assert 1 <= tm <= m and 1 <= tn <= n and 1 <= tk <= k
+
+
+def test_dot_tiles_fit_openblas_small_kernel():
+    """a @ b.T tiles: c blocks OpenBLAS's small-matrix kernel takes (<= 1200 elements), K whole
+    where it fits the budget, else even steps of at least 32."""
+    assert blas._tiles(64, 120, 400, dot=True) == (32, 16, 400)
+    assert blas._tiles(1, 4096, 4096, dot=True) == (1, 512, 512)
+    for m, n, k in [(64, 84, 120), (576, 64, 3136), (64, 4, 1000), (3, 5000, 700)]:
+        tm, tn, tk = blas._tiles(m, n, k, dot=True)
+        assert tm * tn <= 1200 and tk >= min(k, 32)
 
 
 def test_user_blas_threads_untouched():
@@ -89,3 +101,18 @@ def test_sizes_that_do_not_fit_are_refused_before_any_memory_is_touched(a_shape,
     out = None if out_shape is None else np.empty(out_shape, np.float32)
     with pytest.raises(ValueError, match="do not fit"):
         blas.matmul(a, b, out=out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,n,k", [(64, 120, 400), (70, 37, 1500), (1, 700, 900), (300, 3, 1200)])
+@pytest.mark.parametrize("acc", [False, True])
+def test_a_times_b_transposed_in_dot_tiles(m, n, k, acc, dtype):
+    """x @ W.T (Linear's forward): the dot tiles, partial tiles at both edges and K in steps."""
+    rng = np.random.default_rng(m + n + k)
+    x, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((n, k)).astype(dtype)
+    out = rng.standard_normal((m, n)).astype(dtype)
+    expected = out + x @ w.T if acc else x @ w.T
+    assert m * n * k > blas.TILE_MACS
+    blas.matmul(x, w.T, out, accumulate=acc)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * np.sqrt(k))
