@@ -725,15 +725,20 @@ def _col2im(cols, gx, n0, r0, kd_n, kh_n, kw_n, od_n, oh_n, ow_n, stride, pad, d
                     oh, od = 0, od + 1
 
 
-# The direct kernels walk the kernel's taps along the width (kw) in groups of up to four: one
-# pass over an output row then adds four shifted input rows (five loads and one store per four
-# multiply-adds, against eight loads and four stores tap by tap), which keeps them off the
-# load/store ports' limit (measured: LeNet's first layer 1.46 -> see docs/benchmarks.md).
+# The direct kernels walk the kernel's taps along the width (kw) in groups of up to five: one
+# pass over an output row then adds five shifted input rows (six loads and one store per five
+# multiply-adds, against ten loads and five stores tap by tap), which keeps them off the
+# load/store ports' limit (measured: LeNet's first layer 1.46 -> see docs/benchmarks.md). The
+# forward also computes OUT_BLOCK output channels per pass: the input rows it loads then serve
+# four outputs (LeNet's second layer, one core: 1.19 -> 0.46 ms; see docs/benchmarks.md).
 # Only unit steps are fused (the strided ones gather); a group's edges, where some of its taps
 # fall into the padding, go tap by tap.
 
-#: Taps fused into one pass over a row.
-TAPS = 4
+#: Taps fused into one pass over a row (LeNet's 5-wide kernels in one pass).
+TAPS = 5
+
+#: Output channels of one group the direct forward computes per pass over the input rows.
+OUT_BLOCK = 4
 
 
 @numba.njit(inline="always")
@@ -755,15 +760,25 @@ def _tap_ranges(kw0, ntaps, dw, pw, sw, w_in, ow_n, q0, q1):
 
 
 @numba.njit(inline="always")
-def _axpy_taps(y, y0, a0, a1, a2, a3, x, x0, d, count, ntaps):
-    """y[y0 + q] += sum_{t < ntaps} a_t * x[x0 + t*d + q] for 2 <= ntaps <= 4 (unit steps)."""
-    x1 = x0 + d          # (unsigned offsets: a negative d wraps, and so does the sum)
+def _axpy_taps(y, y0, wk, kw, x, x0, d, count, ntaps):
+    """y[y0 + q] += sum_{t < ntaps} wk[kw + t] * x[x0 + t*d + q] for 2 <= ntaps <= TAPS (unit
+    steps; d may be negative: the unsigned offsets wrap, and so does their sum)."""
+    x1 = x0 + d
     x2 = x1 + d
     x3 = x2 + d
-    if ntaps == 4:
+    x4 = x3 + d
+    a0, a1 = wk[kw], wk[kw + 1]
+    if ntaps == 5:
+        a2, a3, a4 = wk[kw + 2], wk[kw + 3], wk[kw + 4]
+        for q in range(count):
+            y[y0 + q] += (a0 * x[x0 + q] + a1 * x[x1 + q] + a2 * x[x2 + q] + a3 * x[x3 + q]
+                          + a4 * x[x4 + q])
+    elif ntaps == 4:
+        a2, a3 = wk[kw + 2], wk[kw + 3]
         for q in range(count):
             y[y0 + q] += a0 * x[x0 + q] + a1 * x[x1 + q] + a2 * x[x2 + q] + a3 * x[x3 + q]
     elif ntaps == 3:
+        a2 = wk[kw + 2]
         for q in range(count):
             y[y0 + q] += a0 * x[x0 + q] + a1 * x[x1 + q] + a2 * x[x2 + q]
     else:
@@ -772,14 +787,76 @@ def _axpy_taps(y, y0, a0, a1, a2, a3, x, x0, d, count, ntaps):
 
 
 @numba.njit(inline="always")
-def _dot_taps(g, g0, x, x0, d, count, ntaps):
-    """(sum_q g[g0 + q] * x[x0 + t*d + q] for t < 4), the taps past ntaps left 0 (unit steps)."""
-    z = g.dtype.type(0)
-    s0, s1, s2, s3 = z, z, z, z
+def _axpy_taps_block(y, y0, ys, w, o, c, kd, kh, kw, x, x0, d, count, ntaps):
+    """``_axpy_taps`` for the OUT_BLOCK = 4 output channels o..o+3 at once: row j at
+    y[y0 + j*ys], weights w[o + j, c, kd, kh, kw + t]. One load of each input element serves
+    the four (9 loads and 4 stores per 20 multiply-adds with five taps)."""
     x1 = x0 + d
     x2 = x1 + d
     x3 = x2 + d
-    if ntaps == 4:
+    x4 = x3 + d
+    y1 = y0 + ys
+    y2 = y1 + ys
+    y3 = y2 + ys
+    w0, w1, w2, w3 = w[o, c, kd, kh], w[o + 1, c, kd, kh], w[o + 2, c, kd, kh], w[o + 3, c, kd, kh]
+    a0, a1, b0, b1 = w0[kw], w0[kw + 1], w1[kw], w1[kw + 1]
+    c0, c1, e0, e1 = w2[kw], w2[kw + 1], w3[kw], w3[kw + 1]
+    if ntaps == 5:
+        a2, a3, a4 = w0[kw + 2], w0[kw + 3], w0[kw + 4]
+        b2, b3, b4 = w1[kw + 2], w1[kw + 3], w1[kw + 4]
+        c2, c3, c4 = w2[kw + 2], w2[kw + 3], w2[kw + 4]
+        e2, e3, e4 = w3[kw + 2], w3[kw + 3], w3[kw + 4]
+        for q in range(count):
+            v0, v1, v2, v3, v4 = x[x0 + q], x[x1 + q], x[x2 + q], x[x3 + q], x[x4 + q]
+            y[y0 + q] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3 + a4 * v4
+            y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3 + b4 * v4
+            y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3 + c4 * v4
+            y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2 + e3 * v3 + e4 * v4
+    elif ntaps == 4:
+        a2, a3, b2, b3 = w0[kw + 2], w0[kw + 3], w1[kw + 2], w1[kw + 3]
+        c2, c3, e2, e3 = w2[kw + 2], w2[kw + 3], w3[kw + 2], w3[kw + 3]
+        for q in range(count):
+            v0, v1, v2, v3 = x[x0 + q], x[x1 + q], x[x2 + q], x[x3 + q]
+            y[y0 + q] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
+            y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
+            y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3
+            y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2 + e3 * v3
+    elif ntaps == 3:
+        a2, b2, c2, e2 = w0[kw + 2], w1[kw + 2], w2[kw + 2], w3[kw + 2]
+        for q in range(count):
+            v0, v1, v2 = x[x0 + q], x[x1 + q], x[x2 + q]
+            y[y0 + q] += a0 * v0 + a1 * v1 + a2 * v2
+            y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2
+            y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2
+            y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2
+    else:
+        for q in range(count):
+            v0, v1 = x[x0 + q], x[x1 + q]
+            y[y0 + q] += a0 * v0 + a1 * v1
+            y[y1 + q] += b0 * v0 + b1 * v1
+            y[y2 + q] += c0 * v0 + c1 * v1
+            y[y3 + q] += e0 * v0 + e1 * v1
+
+
+@numba.njit(inline="always")
+def _dot_taps_into(acc, kw, g, g0, x, x0, d, count, ntaps):
+    """acc[kw + t] += sum_q g[g0 + q] * x[x0 + t*d + q] for t < ntaps, 2 <= ntaps <= TAPS (unit
+    steps; one load of g serves every tap)."""
+    z = g.dtype.type(0)
+    s0, s1, s2, s3, s4 = z, z, z, z, z
+    x1 = x0 + d
+    x2 = x1 + d
+    x3 = x2 + d
+    x4 = x3 + d
+    if ntaps == 5:
+        for q in range(count):
+            v = g[g0 + q]
+            s0 += v * x[x0 + q]
+            s1 += v * x[x1 + q]
+            s2 += v * x[x2 + q]
+            s3 += v * x[x3 + q]
+            s4 += v * x[x4 + q]
+    elif ntaps == 4:
         for q in range(count):
             v = g[g0 + q]
             s0 += v * x[x0 + q]
@@ -797,7 +874,14 @@ def _dot_taps(g, g0, x, x0, d, count, ntaps):
             v = g[g0 + q]
             s0 += v * x[x0 + q]
             s1 += v * x[x1 + q]
-    return s0, s1, s2, s3
+    acc[kw] += s0
+    acc[kw + 1] += s1
+    if ntaps > 2:
+        acc[kw + 2] += s2
+    if ntaps > 3:
+        acc[kw + 3] += s3
+    if ntaps > 4:
+        acc[kw + 4] += s4
 
 
 @numba.njit(inline="always")
@@ -806,10 +890,12 @@ def _group_size(kw, kw_n, sw):
     return min(TAPS, kw_n - kw) if sw == 1 else 1
 
 
-@parallel_kernel
+@parallel_kernel(fastmath={"contract"})
 def _direct_forward(x, w, out, groups, stride, pad, dil, block):
-    """One task per block of ``block`` outputs of a row out[n, o, od, oh, :]: for every input
-    channel of o's group and every kernel offset, add w * (the matching input row)."""
+    """One task per block of ``block`` outputs of the rows out[n, o:o+OUT_BLOCK, od, oh, :] (the
+    block's channels of one group): for every input channel of the group and every kernel
+    offset, add w * (the matching input row) to each of the block's rows. (fastmath contract:
+    the multiply-adds become FMAs, as torch's kernels compute them.)"""
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dil
@@ -817,16 +903,22 @@ def _direct_forward(x, w, out, groups, stride, pad, dil, block):
     cg_n, kd_n, kh_n, kw_n = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
     c_n, d_in, h_in, w_in = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     og_n = o_n // groups
+    ob_n = (og_n + OUT_BLOCK - 1) // OUT_BLOCK   # channel blocks per group, the last may be short
     n_blocks = (ow_n + block - 1) // block
+    plane = _u(od_n * oh_n * ow_n)               # from one output channel's row to the next's
     xf, of = x.ravel(), out.ravel()
-    for task in prange(n_img * o_n * od_n * oh_n * n_blocks):
-        row_task, b = task // n_blocks, task % n_blocks
-        oh, od = row_task % oh_n, (row_task // oh_n) % od_n
-        o, n = (row_task // (oh_n * od_n)) % o_n, row_task // (oh_n * od_n * o_n)
-        c0 = (o // og_n) * cg_n
+    for task in prange(n_img * groups * ob_n * od_n * oh_n * n_blocks):
+        b, r = task % n_blocks, task // n_blocks
+        oh, od = r % oh_n, (r // oh_n) % od_n
+        r //= oh_n * od_n
+        ob, g, n = r % ob_n, (r // ob_n) % groups, r // (ob_n * groups)
+        o0 = g * og_n + ob * OUT_BLOCK
+        o_cnt = min(OUT_BLOCK, (g + 1) * og_n - o0)
+        c0 = g * cg_n
         q0, q1 = b * block, min(ow_n, (b + 1) * block)
-        row = _u(row_task * ow_n)
-        _fill0(of, row + _u(q0), _u(q1 - q0))
+        row = _u((((n * o_n + o0) * od_n + od) * oh_n + oh) * ow_n)
+        for j in range(o_cnt):
+            _fill0(of, row + _u(j) * plane + _u(q0), _u(q1 - q0))
         for kd in range(kd_n):
             i_d = od * sd - pd + kd * dd
             if i_d < 0 or i_d >= d_in:
@@ -843,18 +935,25 @@ def _direct_forward(x, w, out, groups, stride, pad, dil, block):
                         lo, hi = q0, q0     # the group's common range: all taps in one pass
                         if nt > 1:
                             lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, q0, q1)
-                            wk = w[o, c, kd, kh]
-                            _axpy_taps(of, row + _u(lo), wk[kw], wk[kw + 1],
-                                       wk[min(kw + 2, kw_n - 1)], wk[min(kw + 3, kw_n - 1)],
-                                       xf, _u(src + lo + kw * dw - pw), _u(dw), _u(hi - lo), nt)
+                            x0 = _u(src + lo + kw * dw - pw)
+                            if o_cnt == OUT_BLOCK:
+                                _axpy_taps_block(of, row + _u(lo), plane, w, o0, c, kd, kh, kw,
+                                                 xf, x0, _u(dw), _u(hi - lo), nt)
+                            else:
+                                for j in range(o_cnt):
+                                    _axpy_taps(of, row + _u(j) * plane + _u(lo),
+                                               w[o0 + j, c, kd, kh], kw, xf, x0, _u(dw),
+                                               _u(hi - lo), nt)
                         for k in range(kw, kw + nt):   # the rest, tap by tap
                             off_w = k * dw - pw
                             a, e = _valid_range(off_w, sw, w_in, ow_n)
                             a, e = _clip(a, e, q0, q1)
                             for s, t in ((a, min(e, lo)), (max(a, hi), e)):
                                 if t > s:
-                                    _axpy_gather(of, row + _u(s), w[o, c, kd, kh, k], xf,
-                                                 _u(src + s * sw + off_w), _u(t - s), _u(sw))
+                                    for j in range(o_cnt):
+                                        _axpy_gather(of, row + _u(j) * plane + _u(s),
+                                                     w[o0 + j, c, kd, kh, k], xf,
+                                                     _u(src + s * sw + off_w), _u(t - s), _u(sw))
                         kw += nt
 
 
@@ -905,10 +1004,8 @@ def _direct_input_grad(gout, w, gx, groups, stride, pad, dil, block):
                                 a, e = _valid_range(off_w, 1, w_in, ow_n)
                                 lo, hi = max(lo, a + off_w), min(hi, e + off_w)
                             hi = max(lo, hi)
-                            wk = w[o, cl, kd, kh]
-                            _axpy_taps(gf, _u(row + lo), wk[kw], wk[kw + 1],
-                                       wk[min(kw + 2, kw_n - 1)], wk[min(kw + 3, kw_n - 1)],
-                                       gof, _u(src + lo + pw - kw * dw), _u(-dw), _u(hi - lo), nt)
+                            _axpy_taps(gf, _u(row + lo), w[o, cl, kd, kh], kw, gof,
+                                       _u(src + lo + pw - kw * dw), _u(-dw), _u(hi - lo), nt)
                         for k in range(kw, kw + nt):   # the rest, tap by tap
                             off_w = k * dw - pw
                             a, e = _valid_range(off_w, sw, w_in, ow_n)
@@ -974,15 +1071,9 @@ def _direct_weight_grad_partial(x, gout, partial, groups, stride, pad, dil):
                             lo, hi = 0, 0
                             if nt > 1:
                                 lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, 0, ow_n)
-                                s0, s1, s2, s3 = _dot_taps(gof, _u(grow + lo), xf,
-                                                           _u(src + lo + kw * dw - pw), _u(dw),
-                                                           _u(hi - lo), nt)
-                                ak[kw] += s0
-                                ak[kw + 1] += s1
-                                if nt > 2:
-                                    ak[kw + 2] += s2
-                                if nt > 3:
-                                    ak[kw + 3] += s3
+                                _dot_taps_into(ak, kw, gof, _u(grow + lo), xf,
+                                               _u(src + lo + kw * dw - pw), _u(dw), _u(hi - lo),
+                                               nt)
                             for k in range(kw, kw + nt):   # the rest, tap by tap
                                 off_w = k * dw - pw
                                 a, e = _valid_range(off_w, sw, w_in, ow_n)
@@ -1099,9 +1190,8 @@ def _depthwise_forward(x, w, bias, out, stride, pad, dil):
                     while kw < kw_n:
                         nt = _group_size(kw, kw_n, sw)
                         if nt > 1:
-                            _axpy_taps(of, row, wk[kw], wk[kw + 1], wk[min(kw + 2, kw_n - 1)],
-                                       wk[min(kw + 3, kw_n - 1)], xp, _u(src + kw * dw),
-                                       _u(dw), _u(ow_n), nt)
+                            _axpy_taps(of, row, wk, kw, xp, _u(src + kw * dw), _u(dw), _u(ow_n),
+                                       nt)
                         else:
                             _axpy_gather(of, row, wk[kw], xp, _u(src + kw * dw), _u(ow_n),
                                          _u(sw))
@@ -1149,14 +1239,8 @@ def _depthwise_weight_grad_partial(x, gout, partial, stride, pad, dil):
                     while kw < kw_n:
                         nt = _group_size(kw, kw_n, sw)
                         if nt > 1:
-                            s0, s1, s2, s3 = _dot_taps(gof, grow, xp, _u(src + kw * dw),
-                                                       _u(dw), _u(ow_n), nt)
-                            ak[kw] += s0
-                            ak[kw + 1] += s1
-                            if nt > 2:
-                                ak[kw + 2] += s2
-                            if nt > 3:
-                                ak[kw + 3] += s3
+                            _dot_taps_into(ak, kw, gof, grow, xp, _u(src + kw * dw), _u(dw),
+                                           _u(ow_n), nt)
                         else:
                             ak[kw] += _dot_gather(gof, grow, xp, _u(src + kw * dw), _u(ow_n),
                                                   _u(sw))

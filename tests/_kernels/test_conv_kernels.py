@@ -196,6 +196,37 @@ def test_gemm_wide_rows_match_reference(budget, p):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-11)
 
 
+@st.composite
+def direct_block_problems(draw):
+    """Problems for the direct engine's fused passes: up to nine outputs per group (blocks of
+    OUT_BLOCK channels and a shorter last one) and kernels up to seven wide (groups of TAPS
+    taps and a remainder), a batch of 1 or, for 1-d/2-d, of 8 (the merged layout)."""
+    nd = draw(st.integers(1, 2))
+    groups, cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 9))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd - 1)) + (draw(st.integers(1, 7)),)
+    stride = (1,) * (nd - 1) + (draw(st.sampled_from([1, 1, 2])),)
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(nd))
+    spatial = [max(1, d * (k - 1) + 1 - lo - hi) + draw(st.integers(0, 5))
+               for k, d, (lo, hi) in zip(kernel, dilation, padding)]
+    return dict(x_shape=(draw(st.sampled_from([1, 8])), groups * cg, *spatial),
+                w_shape=(groups * og, cg, *kernel), stride=stride, padding=padding,
+                dilation=dilation, groups=groups)
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=direct_block_problems())
+def test_direct_channel_blocks_and_tap_groups(p):
+    x, w, g = _arrays(p)
+    args = _args(p)
+    np.testing.assert_allclose(K.conv_forward(x, w, *args, engine="direct"),
+                               ref_forward(x, w, *args, g.shape[2:]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(K.conv_input_grad(g, w, x.shape, *args, engine="direct"),
+                               ref_input_grad(g, w, x.shape, *args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(K.conv_weight_grad(x, g, w.shape, *args, engine="direct"),
+                               ref_weight_grad(x, g, w.shape, *args), rtol=1e-12, atol=1e-11)
+
+
 def test_gemm_layout_wide_rows_where_they_pay():
     geo = ((1, 1, 1), (1, 1, 1), (1, 1, 1))
     assert K._gemm_layout((3, 3, 3), geo, 32, 16, 16) == ((3, 3, 1), 34, (0, 1, 2))  # Conv3d
