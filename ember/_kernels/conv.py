@@ -30,6 +30,10 @@ Three engines compute the faces:
   the batch or image size; the chunks' temporaries are reused from call to call (``_scratch``).
   Batches of narrow 1-d/2-d outputs (LeNet) are convolved as one image whose innermost dim is
   the batch ("batch-last"), so that the copies run over long rows.
+* ``"shift"`` (ember/_kernels/conv_shift.py): unit strides only, no im2col. The input is
+  copied once into a padded buffer and each kernel tap is one product of a shifted view of it;
+  the GEMM engine's faces hand over to it where ``shift_pays`` (enough channels, little
+  padding: ResNet's 64 -> 64 3x3 layers).
 * ``"direct"``: numba loops over output rows, for GEMMs that degenerate to matrix-vector
   products (the tutorial's one-filter Conv2d(3, 1, 3)) and few-channel layers on batches of
   narrow images (LeNet, the "merged" layout). Each parallel
@@ -51,6 +55,7 @@ from numba import prange
 from .. import _state
 from ._jit import parallel_kernel
 from .blas import matmul
+from .conv_shift import shift_forward, shift_input_grad, shift_pays, shift_weight_grad
 
 __all__ = ["conv_forward", "conv_input_grad", "conv_weight_grad", "conv_output_shape", "unfold",
            "fold", "choose_engine", "COLS_CHUNK_BYTES"]
@@ -178,6 +183,7 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
         return np.zeros(tuple(weight_shape), dtype=x.dtype)
     nd = x.ndim - 2
     merged = _merged_pays(nd, grad_out.shape, stride[-1])
+    asked = engine
     engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged,
                      None, x.shape[0] * x.shape[1])
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
@@ -192,9 +198,9 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
     elif _batch_last_pays(nd, grad_out.shape):
         gw = _gemm_weight_grad(_batch_last(x, "x_t"), _batch_last(grad_out, "y_t"),
                                _batch_last_wshape(tuple(weight_shape)), groups,
-                               _batch_last_geometry(nd, stride, padding, dilation))
+                               _batch_last_geometry(nd, stride, padding, dilation), asked)
     else:
-        gw = _gemm_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, groups, geo)
+        gw = _gemm_weight_grad(_as_3d(x), _as_3d(grad_out), wshape3, groups, geo, asked)
     return gw.reshape(tuple(weight_shape))
 
 
@@ -238,6 +244,7 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     merged = _merged_pays(nd, conv_out_shape, stride[-1])
     # the input gradient on narrow rows: the batch-last GEMM beats the direct gather
     max_pairs = 4 if face == "input_grad" and _batch_last_pays(nd, conv_out_shape) else None
+    asked = engine
     engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged, max_pairs,
                      result.shape[0] * result.shape[1])
     if engine == "depthwise" and depthwise is not None:
@@ -260,11 +267,11 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     elif _batch_last_pays(nd, conv_out_shape):
         result_t = _scratch("y_t", _batch_last_shape(result.shape), result.dtype)
         gemm(_batch_last(src, "x_t"), _batch_last_weight(w), result_t, groups,
-             _batch_last_geometry(nd, stride, padding, dilation))
+             _batch_last_geometry(nd, stride, padding, dilation), asked)
         return _batch_first_into(result, result_t, bias)
     else:
         gemm(_as_3d(src), _as_3d(w), _to_3d(result, nd), groups,
-             _geometry(nd, stride, padding, dilation))
+             _geometry(nd, stride, padding, dilation), asked)
     if bias is not None:
         result += bias.reshape((1, -1) + (1,) * nd)
     return result
@@ -487,7 +494,20 @@ def _widened(g, ow, wp):
     return wide.reshape(g.shape[:2] + (-1,))
 
 
-def _gemm_forward(x3, w3, out3, groups, geo):
+def _shift_serves(engine, geo, wshape3, out_spatial, groups):
+    """Whether the shift engine (ember/_kernels/conv_shift.py) computes a GEMM-engine face:
+    where it is asked for (unit strides only), or where its rule picks it (no engine asked)."""
+    if engine == "shift":
+        if any(s != 1 for s in geo[0]):
+            raise ValueError(f"the shift engine needs unit strides, got {geo[0]}")
+        return True
+    return engine is None and shift_pays(geo[0], wshape3[2:], geo[2], out_spatial, wshape3[1],
+                                         wshape3[0] // groups)
+
+
+def _gemm_forward(x3, w3, out3, groups, geo, engine=None):
+    if _shift_serves(engine, geo, w3.shape, out3.shape[2:], groups):
+        return shift_forward(x3, w3, out3, groups, geo[1], geo[2])
     n_img, o = out3.shape[:2]
     od, oh, ow = out3.shape[2:]
     kernel, wp, shifts = _gemm_layout(w3.shape[2:], geo, ow, w3.shape[1], o // groups)
@@ -510,7 +530,9 @@ def _gemm_forward(x3, w3, out3, groups, geo):
             1, 0, 2, 3)
 
 
-def _gemm_weight_grad(x3, gout3, wshape3, groups, geo):
+def _gemm_weight_grad(x3, gout3, wshape3, groups, geo, engine=None):
+    if _shift_serves(engine, geo, wshape3, gout3.shape[2:], groups):
+        return shift_weight_grad(x3, gout3, wshape3, groups, geo[1], geo[2])
     n_img, o = gout3.shape[:2]
     od, oh, ow = gout3.shape[2:]
     kernel, wp, shifts = _gemm_layout(wshape3[2:], geo, ow, wshape3[1], o // groups)
@@ -532,7 +554,9 @@ def _gemm_weight_grad(x3, gout3, wshape3, groups, geo):
     return gwt.transpose(1, 3, 2, 0)
 
 
-def _gemm_input_grad(gout3, w3, gx3, groups, geo):
+def _gemm_input_grad(gout3, w3, gx3, groups, geo, engine=None):
+    if _shift_serves(engine, geo, w3.shape, gout3.shape[2:], groups):
+        return shift_input_grad(gout3, w3, gx3, groups, geo[1], geo[2])
     n_img, o = gout3.shape[:2]
     od, oh, ow = gout3.shape[2:]
     kernel, wp, shifts = _gemm_layout(w3.shape[2:], geo, ow, w3.shape[1], o // groups)
