@@ -2,7 +2,7 @@
 
     python -m benchmarks.cold_start              # 2 cold runs, each followed by 2 warm ones
     python -m benchmarks.cold_start --rounds 3 --warm 3
-    python -m benchmarks.cold_start --one-process   # and each cold run again without the helper
+    python -m benchmarks.cold_start --one-process   # and each cold run again without helpers
 
 A cold run has an empty numba cache (a fresh ``NUMBA_CACHE_DIR``), as the first ``ember demo``
 after an install; a warm run reuses it. Python's bytecode is cached in a folder of its own
@@ -10,7 +10,9 @@ after an install; a warm run reuses it. Python's bytecode is cached in a folder 
 ``PYTHONDONTWRITEBYTECODE=1`` every run would compile ember's modules again, ~0.7-1 s). Each run
 is a fresh process running the command line (``python -m ember demo``) with a listener on
 numba's compile events; it reports each kernel compiled (the outermost compilation only: the
-helpers a kernel compiles on the way are inside its figure) with the CPU seconds it took.
+helpers a kernel compiles on the way are inside its figure) with the CPU seconds it took. (The
+listener is this file's own, not ``_precompile.recorded_compilations``: it must be registered
+before ember is imported, which compiles the default generator's seeding.)
 """
 from __future__ import annotations
 
@@ -48,17 +50,23 @@ def _child(report_path: str, output_dir: str, one_process: bool = False) -> None
 
     event.register("numba:compile", Outermost())   # before importing ember, which compiles
     from ember._kernels import _precompile
-    if one_process:   # as where no process can start
-        _precompile._start_helper = lambda command: None
-    waited = [0.0]    # wall seconds the demo waited for its helper after its own compilations
+    started = []      # this process's CPU seconds when each helper started
+    start_helper = _precompile._start_helper
+
+    def timed_start(command):
+        started.append(time.process_time())
+        return None if one_process else start_helper(command)   # as where none can start
+
+    waits = []        # per helper: this process's CPU seconds, the helper's own CPU, wall waited
     wait = _precompile._wait
 
     def timed_wait(helper, timeout):
+        own, reaped = time.process_time(), _children_cpu()
         start = time.perf_counter()
-        wait(helper, timeout)
-        waited[0] += time.perf_counter() - start
+        wait(helper, timeout)        # reaps it: its CPU joins RUSAGE_CHILDREN
+        waits.append((own, _children_cpu() - reaped, time.perf_counter() - start))
 
-    _precompile._wait = timed_wait
+    _precompile._start_helper, _precompile._wait = timed_start, timed_wait
     from ember import cli
     with open(os.devnull, "w") as quiet:
         sys.stdout = quiet
@@ -66,11 +74,28 @@ def _child(report_path: str, output_dir: str, one_process: bool = False) -> None
             cli.main(["demo", "--output-dir", output_dir])
         finally:
             sys.stdout = sys.__stdout__
-    own, helper = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
-                                                        resource.RUSAGE_CHILDREN))
+    own_cpu = time.process_time()
     with open(report_path, "w") as f:
-        json.dump({"compiled": compiled, "own_cpu": own.ru_utime + own.ru_stime,
-                   "helper_cpu": helper.ru_utime + helper.ru_stime, "waited": waited[0]}, f)
+        json.dump({"compiled": compiled, "own_cpu": own_cpu, "helper_cpu": _children_cpu(),
+                   "waited": sum(w[2] for w in waits),
+                   "critical": _critical_path(own_cpu, started, waits)}, f)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _critical_path(own_cpu, started, waits) -> float:
+    """The run's length on an idle machine with a core per process, from CPU seconds alone (a
+    loaded machine's wall time says little): this process's own CPU, plus what it would have
+    waited for the helper that finishes last, each helper's CPU counted from this process's
+    CPU when it started."""
+    if not waits:
+        return own_cpu
+    ready = waits[0][0]        # this process's own compilations done
+    last = max(start + cpu for start, (_, cpu, _) in zip(started, waits))
+    return own_cpu + max(0.0, last - ready)
 
 
 def _run(env: dict, scratch: str, one_process: bool = False) -> dict:
@@ -89,12 +114,13 @@ def _run(env: dict, scratch: str, one_process: bool = False) -> dict:
 
 
 def _describe(run: dict) -> str:
-    """Wall and CPU seconds of a run, the CPU split between the demo and its helper process
-    (and the wall seconds the demo waited for it), and what the demo compiled itself."""
-    return (f"{run['wall']:6.2f} s wall, {run['cpu']:6.2f} s CPU ({run['own_cpu']:.2f} demo + "
-            f"{run['helper_cpu']:.2f} helper, waited for {run['waited']:.2f} s), {len(run['compiled'])} kernels compiled by the "
-            f"demo ({sum(c[2] for c in run['compiled']):.2f} s CPU), "
-            f"load {os.getloadavg()[0]:.1f}")
+    """Wall and CPU seconds of a run, the CPU split between the demo and its helper processes
+    (and the wall seconds the demo waited for them), and what the demo compiled itself."""
+    return (f"{run['wall']:6.2f} s wall, critical path {run['critical']:5.2f} s, "
+            f"{run['cpu']:6.2f} s CPU ({run['own_cpu']:.2f} demo + "
+            f"{run['helper_cpu']:.2f} helpers, waited for {run['waited']:.2f} s), "
+            f"{len(run['compiled'])} kernels compiled by the demo "
+            f"({sum(c[2] for c in run['compiled']):.2f} s CPU), load {os.getloadavg()[0]:.1f}")
 
 
 def main(argv=None) -> int:
@@ -103,7 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="cold runs (default: 2)")
     parser.add_argument("--warm", type=int, default=2, help="warm runs after each (default: 2)")
     parser.add_argument("--one-process", action="store_true",
-                        help="after each cold run, one without the helper process")
+                        help="after each cold run, one without helper processes")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

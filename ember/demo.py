@@ -9,8 +9,8 @@ The data are the 1797 images of the UCI optical-digits test set that scikit-lear
 (see ember/data/README.md); they are read here with NumPy alone. The train/test split (80/20)
 and everything random derive from ``--seed``.
 
-The first run after an install compiles ember's numba kernels, on two cores where it can
-(ember/nn/_first_run.py); later runs load them from numba's cache.
+The first run after an install compiles ember's numba kernels, on every core it can use (up to
+four; ember/nn/_first_run.py); later runs load them from numba's cache.
 """
 from __future__ import annotations
 
@@ -335,7 +335,7 @@ def _run(args) -> int:
     from ember.cli import output_directory
     output_directory(args.output_dir)   # a bad folder fails now, not after training
     from ember.nn import _first_run
-    _first_run.compile_demo_kernels()   # a first run compiles them on two cores
+    _first_run.compile_demo_kernels()   # a first run compiles them on several cores
     train(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
           output_dir=args.output_dir, seed=args.seed, limit=args.limit, threads=args.threads)
     return 0
