@@ -216,43 +216,74 @@ def _counts(taps):
     return count.astype(np.int64)
 
 
-def _as_rows(a, axis):
-    """View ``a`` as (outer, a.shape[axis], inner), contiguous."""
-    outer = int(np.prod(a.shape[:axis], dtype=np.int64))
-    inner = int(np.prod(a.shape[axis + 1:], dtype=np.int64))
-    return np.ascontiguousarray(a).reshape(outer, a.shape[axis], inner)
+#: Bytes of the axis-by-axis intermediates per block of planes. An N-d resize runs block by
+#: block over the planes (batch x channels), so that its intermediates (a 2x bilinear
+#: upsampling's is twice the input, and was held beside the output in forward and beside the
+#: input gradient in backward) stay this small and in cache; the values do not change.
+BLOCK_BYTES = 4 << 20
+
+
+def _passes(taps_per_axis, src_spatial, sizes, dtype, order):
+    """Per axis resized, in ``order``: (axis in a (planes, *spatial) block, index, weight in
+    ``dtype``, count, size after the pass), and the largest intermediate plane in bytes (what
+    every pass but the last leaves behind)."""
+    passes, plane, largest = [], list(src_spatial), 0
+    for k in order:
+        taps = taps_per_axis[k]
+        if taps is None:
+            continue
+        if passes:
+            largest = max(largest, int(np.prod(plane, dtype=np.int64)) * dtype.itemsize)
+        plane[k] = sizes[k]
+        passes.append((1 + k, taps[0], taps[1].astype(dtype, copy=False), _counts(taps), sizes[k]))
+    return passes, largest
+
+
+def _separable(kernel, src, passes, largest, out, scratch):
+    """Run ``kernel`` along each pass in turn over blocks of planes of ``src`` (planes,
+    *spatial) into ``out`` (planes, *resized), intermediates from ``scratch(shape, dtype)``."""
+    step = max(1, BLOCK_BYTES // largest if largest else src.shape[0])
+    for start in range(0, src.shape[0], step):
+        cur = src[start:start + step]
+        for i, (axis, index, weight, count, size) in enumerate(passes):
+            outer = int(np.prod(cur.shape[:axis], dtype=np.int64))
+            inner = int(np.prod(cur.shape[axis + 1:], dtype=np.int64))
+            shape = cur.shape[:axis] + (size,) + cur.shape[axis + 1:]
+            res = out[start:start + step] if i == len(passes) - 1 else scratch(shape, src.dtype)
+            kernel(cur.reshape(outer, cur.shape[axis], inner), index, weight, count,
+                   res.reshape(outer, size, inner))
+            cur = res
+
+
+def _as_planes(a, n):
+    """``a`` as a C-contiguous (planes, *last n axes) array."""
+    return np.ascontiguousarray(a).reshape((-1,) + a.shape[a.ndim - n:])
 
 
 def resample(x, taps_per_axis):
     """Resize the trailing ``len(taps_per_axis)`` axes of ``x`` (float32/float64), the last
     axis first. A ``None`` entry leaves that axis as it is."""
     n = len(taps_per_axis)
-    out = x
-    for k in reversed(range(n)):
-        taps = taps_per_axis[k]
-        if taps is None:
-            continue
-        axis = x.ndim - n + k
-        index, weight, _ = taps
-        rows = _as_rows(out, axis)
-        res = np.empty((rows.shape[0], index.shape[0], rows.shape[2]), x.dtype)
-        _apply_axis(rows, index, weight.astype(x.dtype, copy=False), _counts(taps), res)
-        out = res.reshape(out.shape[:axis] + (index.shape[0],) + out.shape[axis + 1:])
-    return out if out is not x else x.copy()
+    spatial = x.shape[x.ndim - n:]
+    sizes = [s if t is None else t[0].shape[0] for s, t in zip(spatial, taps_per_axis)]
+    passes, largest = _passes(taps_per_axis, spatial, sizes, x.dtype, reversed(range(n)))
+    if not passes:
+        return x.copy()
+    out = np.empty(x.shape[:x.ndim - n] + tuple(sizes), x.dtype)
+    _separable(_apply_axis, _as_planes(x, n), passes, largest,
+               out.reshape((-1,) + out.shape[-n:]), np.empty)
+    return out
 
 
 def resample_adjoint(grad, taps_per_axis, in_shape):
     """The transpose of ``resample``: scatter ``grad`` back to ``in_shape``, axis by axis."""
     n = len(taps_per_axis)
-    out = grad
-    for k in range(n):
-        taps = taps_per_axis[k]
-        if taps is None:
-            continue
-        axis = grad.ndim - n + k
-        index, weight, _ = taps
-        rows = _as_rows(out, axis)
-        res = np.zeros((rows.shape[0], in_shape[axis], rows.shape[2]), grad.dtype)
-        _adjoint_axis(rows, index, weight.astype(grad.dtype, copy=False), _counts(taps), res)
-        out = res.reshape(out.shape[:axis] + (in_shape[axis],) + out.shape[axis + 1:])
-    return out if out is not grad else grad.copy()
+    sizes = list(in_shape[len(in_shape) - n:])
+    passes, largest = _passes(taps_per_axis, grad.shape[grad.ndim - n:], sizes, grad.dtype,
+                              range(n))
+    if not passes:
+        return grad.copy()
+    out = np.zeros(tuple(in_shape), grad.dtype)   # the last pass scatter-adds into it
+    _separable(_adjoint_axis, _as_planes(grad, n), passes, largest,
+               out.reshape((-1,) + out.shape[-n:]), np.zeros)
+    return out

@@ -34,6 +34,7 @@ class _Resample(Function):
     """
 
     affine_in = (0,)
+    fresh_grads = True  # resample_adjoint returns a new array: the leaf keeps it, no copy
 
     @staticmethod
     def forward(ctx, x, taps_per_axis):
