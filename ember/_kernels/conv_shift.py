@@ -1,17 +1,21 @@
 """The shift engine: unit-stride convolutions as sums of shifted matrix products, no im2col.
 
-With every stride 1, pad the input once into a volume of P = Q + (K-1)*d (per spatial dim, Q
-the output size) and flatten it per channel: the kernel tap k = (kd, kh, kw) then reads the
-padded volume at a constant offset from each output's own position,
+With every stride 1, copy the input once into a zero-padded buffer of rows of PW elements,
+PH rows a plane, PD planes an image, and flatten it per channel: the kernel tap k = (kd, kh,
+kw) then reads the buffer at a constant offset from each output's own position,
 
     shift(k) = (kd*dd*PH + kh*dh)*PW + kw*dw,
 
-so with outputs indexed over the padded volume too (j = (od*PH + oh)*PW + ow, the columns and
-rows past Q computed and thrown away)
+so with outputs indexed over the buffer too (j = (od*PH + oh)*PW + ow, the columns and rows
+past Q, the output size, computed and thrown away)
 
     out[o, j] = sum_k  W_k[o, :] @ xpad[:, j + shift(k)]          (W_k = w[:, :, k], O x C)
 
-is one product per tap, each of a strided view of the same padded copy. im2col copies the
+is one product per tap, each of a strided view of the same padded copy. The padding between
+two rows (planes, images) serves both: a window that runs past the right end of a row reads
+on into the next row's left padding, so a period of S + max(lo, hi) (at least Q) is enough
+where S + lo + hi would pad each row on its own (ResNet's 56-wide rows: 57 instead of 58,
+3.5% fewer products). im2col copies the
 input prod(K) times (the wide rows of ember/_kernels/conv.py KW/K times); this engine copies it
 once, and the products' packing reads it from the cache. The other two faces:
 
@@ -26,8 +30,8 @@ once, and the products' packing reads it from the cache. The other two faces:
 A tile of the products runs every tap (and every K-step of the channels) into the same block
 of the result while it is in L1, one single-threaded OpenBLAS call each, tiles in a numba
 ``prange`` (ember/_kernels/blas.py says why not OpenBLAS's own threads). The work goes in
-chunks of ``SHIFT_CHUNK_BYTES``: whole images, or blocks of padded rows of one image with the
-(KD-1)*dd*PH + (KH-1)*dh rows the last taps read past the block.
+chunks of ``SHIFT_CHUNK_BYTES``: whole images, or blocks of rows of one image with the rows
+the last taps read past the block.
 """
 from __future__ import annotations
 
@@ -63,8 +67,9 @@ SHIFT_MIN_CHANNELS = 16
 
 def shift_pays(stride, kernel, dilation, out_spatial, cg, og):
     """Whether the shift engine beats im2col + GEMM on a convolution of ``cg`` -> ``og``
-    channels per group. It computes prod(Q + (K-1)*d) outputs for prod(Q) and its products
-    have K = cg per tap: measured on one core, CPU time of the three faces, float32, loaded
+    channels per group. It computes up to prod(Q + (K-1)*d) outputs for prod(Q) (the waste
+    counted here; the shared padding makes it less) and its products have K = cg per tap:
+    measured on one core, CPU time of the three faces, float32, loaded
     machine (see docs/benchmarks.md), 3x3 kernels, batch 32, shift / im2col ms: 64 -> 64 on
     56x56 (waste 1.07) 271-324 / 302-317, on 128x128 (batch 8) 388 / 555, 128 -> 128 on 28x28
     (1.15) 297 / 371, 256 -> 256 on 14x14 (1.31) 323 / 328, 512 -> 512 on 7x7 (1.65) 417 / 310,
@@ -84,33 +89,63 @@ def shift_pays(stride, kernel, dilation, out_spatial, cg, og):
 # ---------------------------------------------------------------------------------------------
 
 def _padded_shape(out_spatial, kernel, dil):
+    """The extent Q + (K-1)*d of the padded input that the outputs read, per spatial dim."""
     return tuple(q + (k - 1) * d for q, k, d in zip(out_spatial, kernel, dil))
 
 
-def _shifts(kernel, dil, padded):
-    """The flat offset of every tap in the padded volume, in the weight's (kd, kh, kw) order."""
+def _layout(in_spatial, out_spatial, kernel, dil, lo):
+    """(periods, first, count) per spatial dim: the buffer's row, plane and image periods
+    (PD, PH, PW), and where the input's elements that some output reads lie in a period:
+    [first, first + count), which hold in[i - lo]; the rest of a period is zeros, at least
+    max(first, the zeros after) of them, so that a window past one end reads zeros."""
+    periods, first, count = [], [], []
+    for s, q, k, d, p in zip(in_spatial, out_spatial, kernel, dil, lo):
+        extent = q + (k - 1) * d
+        f = min(max(p, 0), extent)
+        n = max(0, min(s + p, extent) - f)
+        periods.append(max(n + max(f, extent - f - n), q))
+        first.append(f)
+        count.append(n)
+    return tuple(periods), tuple(first), tuple(count)
+
+
+def _shifts(kernel, dil, periods):
+    """The flat offset of every tap in the buffer, in the weight's (kd, kh, kw) order."""
     kd, kh, kw = kernel
     dd, dh, dw = dil
-    _, ph, pw = padded
+    _, ph, pw = periods
     return np.array([(a * dd * ph + b * dh) * pw + c * dw
                      for a in range(kd) for b in range(kh) for c in range(kw)], dtype=np.int64)
 
 
-def _chunks(n_images, padded, halo, row_bytes, in_row_bytes):
-    """Yield (n0, n1, r0, r1): images n0..n1 and their output rows r0..r1 of the flattened
-    padded rows (pd*PH + ph), whose padded input (rows r0..r1 + halo) and products stay under
-    SHIFT_CHUNK_BYTES. Whole images have rows 0..PD*PH - halo, so that they stack."""
-    rows_end = padded[0] * padded[1] - halo
-    image_bytes = rows_end * row_bytes + halo * in_row_bytes
-    if image_bytes <= SHIFT_CHUNK_BYTES:
-        per = max(1, SHIFT_CHUNK_BYTES // image_bytes)
+def _span(nb, r0, r1, periods, ow):
+    """The columns a chunk computes: up to its last image's row r1 - 1, column ow - 1."""
+    return ((nb - 1) * periods[0] * periods[1] + r1 - r0 - 1) * periods[2] + ow
+
+
+def _chunks(n_images, periods, out_spatial, shift_max, col_bytes):
+    """Yield (n0, n1, r0, r1, rows): images n0..n1 and the output rows r0..r1 of each (rows
+    r = od*PH + oh of the buffer), whose buffer of ``rows`` rows (the taps read past the last
+    output) at ``col_bytes`` a column stays under SHIFT_CHUNK_BYTES."""
+    pd, ph, pw = periods
+    rows_end = (out_spatial[0] - 1) * ph + out_spatial[1]
+
+    def rows(nb, r0, r1):
+        return -(-(_span(nb, r0, r1, periods, out_spatial[2]) + shift_max) // pw)
+
+    per = SHIFT_CHUNK_BYTES // (pd * ph * pw * col_bytes)
+    if per >= 1 or rows(1, 0, rows_end) * pw * col_bytes <= SHIFT_CHUNK_BYTES:
+        per = max(1, per)
         for n0 in range(0, n_images, per):
-            yield n0, min(n_images, n0 + per), 0, rows_end
+            n1 = min(n_images, n0 + per)
+            yield n0, n1, 0, rows_end, rows(n1 - n0, 0, rows_end)
         return
-    rows_fit = max(1, (SHIFT_CHUNK_BYTES - halo * in_row_bytes) // row_bytes)
+    halo = rows(1, 0, 1) - 1
+    fit = max(1, SHIFT_CHUNK_BYTES // (pw * col_bytes) - halo)
     for n in range(n_images):
-        for r0 in range(0, rows_end, rows_fit):
-            yield n, n + 1, r0, min(rows_end, r0 + rows_fit)
+        for r0 in range(0, rows_end, fit):
+            r1 = min(rows_end, r0 + fit)
+            yield n, n + 1, r0, r1, rows(1, r0, r1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,18 +182,17 @@ def _shift_conv(x3, w_taps, out3, groups, lo, kernel, dil):
     n_img, c = x3.shape[:2]
     o = out3.shape[1]
     out_spatial = out3.shape[2:]
-    padded = _padded_shape(out_spatial, kernel, dil)
-    shifts = _shifts(kernel, dil, padded)
-    halo = int(shifts[-1]) // padded[2]
-    isz = x3.dtype.itemsize
-    pw = padded[2]
-    for n0, n1, r0, r1 in _chunks(n_img, padded, halo, (c + o) * pw * isz, c * pw * isz):
-        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, r1 - r0 + halo, lo, padded)
-        span = xpad.shape[1] - int(shifts[-1])     # the columns every tap has
+    layout = _layout(x3.shape[2:], out_spatial, kernel, dil, lo)
+    periods = layout[0]
+    shifts = _shifts(kernel, dil, periods)
+    col_bytes = (c + o) * x3.dtype.itemsize
+    for n0, n1, r0, r1, rows in _chunks(n_img, periods, out_spatial, shifts[-1], col_bytes):
+        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, rows, lo, layout)
         prod = _scratch("shift_y", (o, xpad.shape[1]), out3.dtype)
-        _products(w_taps, xpad, prod, shifts, span, groups)
-        _crop_rows(prod.reshape(o, n1 - n0, -1, pw), out3, n0, r0, r1 - r0, padded[1],
-                   work=o * (n1 - n0) * (r1 - r0) * pw)
+        _products(w_taps, xpad, prod, shifts, _span(n1 - n0, r0, r1, periods, out_spatial[2]),
+                  groups)
+        _crop_rows(prod, out3, n0, n1 - n0, r0, r1, periods,
+                   work=o * (n1 - n0) * (r1 - r0) * periods[2])
 
 
 def shift_weight_grad(x3, gout3, wshape3, groups, lo, dil):
@@ -167,21 +201,21 @@ def shift_weight_grad(x3, gout3, wshape3, groups, lo, dil):
     o = gout3.shape[1]
     kernel = tuple(wshape3[2:])
     cg, og = c // groups, o // groups
-    padded = _padded_shape(gout3.shape[2:], kernel, dil)
-    shifts = _shifts(kernel, dil, padded)
-    halo = int(shifts[-1]) // padded[2]
-    isz = x3.dtype.itemsize
-    pw = padded[2]
+    out_spatial = gout3.shape[2:]
+    layout = _layout(x3.shape[2:], out_spatial, kernel, dil, lo)
+    periods = layout[0]
+    shifts = _shifts(kernel, dil, periods)
     splits = numba.get_num_threads() if _state.parallel.enabled else 1
     # gw_t^T per tap and group, (splits, T, g, Cg, Og): each split sums its own columns
     partial = np.zeros((splits, len(shifts), groups, cg, og), dtype=x3.dtype)
-    for n0, n1, r0, r1 in _chunks(n_img, padded, halo, (c + o) * pw * isz, c * pw * isz):
-        rows = r1 - r0 + halo
-        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, rows, lo, padded)
-        gpad_t = _scratch("shift_y", (n1 - n0, rows, pw, o), gout3.dtype)
-        _pad_rows_t(gout3, gpad_t, n0, r0, padded[1], work=gpad_t.size)
-        span = xpad.shape[1] - int(shifts[-1])
-        _weight_products(xpad, gpad_t.reshape(-1, o), partial, shifts, span)
+    col_bytes = (c + o) * x3.dtype.itemsize
+    for n0, n1, r0, r1, rows in _chunks(n_img, periods, out_spatial, shifts[-1], col_bytes):
+        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, rows, lo, layout)
+        gpad_t = _scratch("shift_y", (rows * periods[2], o), gout3.dtype)
+        _pad_rows_t(gout3, gpad_t.reshape(rows, periods[2], o), n0, n1 - n0, r0, periods,
+                    work=gpad_t.size)
+        _weight_products(xpad, gpad_t, partial, shifts,
+                         _span(n1 - n0, r0, r1, periods, out_spatial[2]))
     # (T, g, Cg, Og) -> (g, Og, Cg, T) = (O, Cg, *K)
     gw = partial.sum(axis=0) if splits > 1 else partial[0]
     return np.ascontiguousarray(gw.transpose(1, 3, 2, 0)).reshape(wshape3)
@@ -301,38 +335,44 @@ def _shift_gemm_weight(addr, xpad, gpad_t, partial, shifts, span, tm, tn, tk):
 # copies in and out of the padded layout
 # ---------------------------------------------------------------------------------------------
 
-def _pad_chunk(a3, slot, n0, n1, r0, rows, lo, padded):
-    """Images n0..n1 of a3 (N, C, D, H, W), padded rows r0..r0+rows of each, as (C, nb*rows*PW)
-    in scratch ``slot``: a3[n, c, pd - lo_d, ph - lo_h, pw - lo_w] at padded (pd, ph, pw)."""
+def _pad_chunk(a3, slot, n0, n1, r0, rows, lo, layout):
+    """Images n0..n1 of a3 (N, C, D, H, W) from buffer row r0 on, ``rows`` rows, in the
+    buffer layout as (C, rows*PW) in scratch ``slot``."""
     c = a3.shape[1]
-    buf = _scratch(slot, (c, n1 - n0, rows, padded[2]), a3.dtype)
-    _pad_rows(a3, buf, n0, r0, lo, padded[1], work=buf.size)
+    periods, first, count = layout
+    buf = _scratch(slot, (c, rows, periods[2]), a3.dtype)
+    _pad_rows(a3, buf, n0, n1 - n0, r0, lo, first, count, periods, work=buf.size)
     return buf.reshape(c, -1)
 
 
+@numba.njit(inline="always")
+def _buffer_row(r, nb, periods):
+    """(image, pd, ph) of buffer row r (image nb: past the chunk's last image)."""
+    plane_rows = periods[0] * periods[1]
+    n = min(r // plane_rows, nb)
+    return n, (r % plane_rows) // periods[1], r % periods[1]
+
+
 @parallel_kernel
-def _pad_rows(a, buf, n0, r0, lo, ph_n):
-    """buf[c, n, r, p] = a[n0 + n, c, pd - lo_d, ph - lo_h, p - lo_w] for the padded row
-    r0 + r = pd*PH + ph, zero outside a; one task per (channel, image)."""
-    c_n, nb, rows, pw_n = buf.shape
+def _pad_rows(a, buf, n0, nb, r0, lo, first, count, periods):
+    """buf[c, r, p] = a[n0 + n, c, pd - lo_d, ph - lo_h, p - lo_w] for the buffer row r0 + r
+    of image n, plane pd, row ph (n < nb), where [first, first + count) holds (pd, ph, p);
+    zero elsewhere. One task per channel."""
+    c_n, rows, pw_n = buf.shape
     d_in, h_in, w_in = a.shape[2], a.shape[3], a.shape[4]
-    lo_d, lo_h, lo_w = lo
-    # the columns p of a padded row that hold a: p - lo_w in [0, w_in)
-    p_lo = min(pw_n, max(0, lo_w))
-    p_hi = max(p_lo, min(pw_n, w_in + lo_w))
+    p_lo, p_hi = first[2], first[2] + count[2]
     af, bf = a.ravel(), buf.ravel()
-    for task in prange(c_n * nb):
-        c, n = task // nb, task % nb
-        plane = ((n0 + n) * a.shape[1] + c) * d_in
+    for c in prange(c_n):
         for r in range(rows):
-            pd, ph = (r0 + r) // ph_n, (r0 + r) % ph_n
-            i_d, i_h = pd - lo_d, ph - lo_h
-            dst = _u((task * rows + r) * pw_n)
-            if i_d < 0 or i_d >= d_in or i_h < 0 or i_h >= h_in or p_hi == p_lo:
+            n, pd, ph = _buffer_row(r0 + r, nb, periods)
+            dst = _u((c * rows + r) * pw_n)
+            if (n == nb or pd < first[0] or pd >= first[0] + count[0] or ph < first[1]
+                    or ph >= first[1] + count[1] or p_hi == p_lo):
                 for p in range(_u(pw_n)):
                     bf[dst + p] = 0
                 continue
-            src = _u(((plane + i_d) * h_in + i_h) * w_in + p_lo - lo_w)
+            src = _u(((((n0 + n) * a.shape[1] + c) * d_in + pd - lo[0]) * h_in + ph - lo[1])
+                     * w_in + p_lo - lo[2])
             for p in range(_u(p_lo)):
                 bf[dst + p] = 0
             for p in range(_u(p_hi - p_lo)):
@@ -342,18 +382,18 @@ def _pad_rows(a, buf, n0, r0, lo, ph_n):
 
 
 @parallel_kernel
-def _pad_rows_t(a, buf_t, n0, r0, ph_n):
-    """buf_t[n, r, p, c] = a[n0 + n, c, pd, ph, p] for the padded row r0 + r = pd*PH + ph, zero
-    past a's end (the padded layout of an output gradient, channels last); one task per row."""
-    nb, rows, pw_n, c_n = buf_t.shape
+def _pad_rows_t(a, buf_t, n0, nb, r0, periods):
+    """buf_t[r, p, c] = a[n0 + n, c, pd, ph, p] for the buffer row r0 + r of image n, plane
+    pd, row ph, zero outside a (the layout of an output gradient, channels last); one task per
+    row."""
+    rows, pw_n, c_n = buf_t.shape
     d_in, h_in, w_in = a.shape[2], a.shape[3], a.shape[4]
     cols = min(w_in, pw_n)
     af, bf = a.ravel(), buf_t.ravel()
-    for task in prange(nb * rows):
-        n, r = task // rows, task % rows
-        pd, ph = (r0 + r) // ph_n, (r0 + r) % ph_n
-        dst = _u(task * pw_n * c_n)
-        if pd >= d_in or ph >= h_in:
+    for r in prange(rows):
+        n, pd, ph = _buffer_row(r0 + r, nb, periods)
+        dst = _u(r * pw_n * c_n)
+        if n == nb or pd >= d_in or ph >= h_in:
             for i in range(_u(pw_n * c_n)):
                 bf[dst + i] = 0
             continue
@@ -366,20 +406,22 @@ def _pad_rows_t(a, buf_t, n0, r0, ph_n):
 
 
 @parallel_kernel
-def _crop_rows(prod, out, n0, r0, n_rows, ph_n):
-    """out[n0 + n, o, od, oh, :] = prod[o, n, r, :OW] for the chunk's rows r0 + r = od*PH + oh,
-    r < n_rows, that are outputs (oh < OH); one task per (image, output channel)."""
-    o_n, nb, rows, pw_n = prod.shape
+def _crop_rows(prod, out, n0, nb, r0, r1, periods):
+    """out[n0 + n, o, od, oh, :] = prod[o, ((n*PD*PH + r - r0)*PW : ...)[:OW] for the chunk's
+    output rows r = od*PH + oh in [r0, r1) (oh < OH); one task per (image, output channel)."""
+    o_n = prod.shape[0]
     od_n, oh_n, ow_n = out.shape[2], out.shape[3], out.shape[4]
+    ph_n, pw_n = periods[1], periods[2]
+    image_rows = periods[0] * ph_n
     pf, of = prod.ravel(), out.ravel()
     for task in prange(nb * o_n):
         n, o = task // o_n, task % o_n
         plane = ((n0 + n) * o_n + o) * od_n
-        for r in range(n_rows):
-            od, oh = (r0 + r) // ph_n, (r0 + r) % ph_n
+        for r in range(r0, r1):
+            od, oh = r // ph_n, r % ph_n
             if oh >= oh_n or od >= od_n:
                 continue
-            src = _u(((o * nb + n) * rows + r) * pw_n)
+            src = _u(o * prod.shape[1] + (n * image_rows + r - r0) * pw_n)
             dst = _u(((plane + od) * oh_n + oh) * ow_n)
             for q in range(_u(ow_n)):
                 of[dst + q] = pf[src + q]
