@@ -19,6 +19,7 @@ integer OpenBLAS) ``AVAILABLE`` is False and ``matmul`` is ``np.matmul``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import os
 
@@ -150,6 +151,7 @@ def _tiled_gemm(addr, a, b, c, lds, trans_a, trans_b, tm, tn, tk, accumulate):
             _cblas_gemm(addr, ta, tb, mm, nn, kk, one, ap, lda, bp, ldb, beta, cp, ldc)
 
 
+@functools.lru_cache(maxsize=1024)  # a training loop asks for the same few shapes each step
 def _tiles(m, n, k, dot=False):
     """(tm, tn, tk) with tm*tn*tk <= TILE_MACS, K in even steps.
 
@@ -169,20 +171,25 @@ def _tiles(m, n, k, dot=False):
     return tm, tn, -(-k // steps)
 
 
-def _read_only(x):
-    view = x.view()
-    view.flags.writeable = False
-    return view
-
-
-def _unit_last(x):
-    """``x`` (3-d) if its last dim has unit stride and its rows are ordered, else ``x^T``-ready
-    (transposed flag) or a contiguous copy: (array, transposed)."""
-    if x.strides[2] == x.itemsize and x.strides[1] >= x.shape[2] * x.itemsize:
-        return x, False
-    if x.strides[1] == x.itemsize and x.strides[2] >= x.shape[1] * x.itemsize:
-        return x.transpose(0, 2, 1), True
-    return np.ascontiguousarray(x), False
+def _operand(x, batch):
+    """``x`` as the kernel's read-only 3-d operand of ``batch`` matrices whose last dim has unit
+    stride: (array, transposed). A 2-d ``x`` is shared by the whole batch (stride 0, as
+    np.matmul broadcasts it); a transposed view is passed as such (transposed flag), any other
+    layout as a contiguous copy. Read-only, so that the kernel compiles once, not once per mix
+    of writeable and read-only (broadcast) operands (~0.4 s each, cold start)."""
+    if x.ndim == 2:
+        # x[None] where there is no batch: np.broadcast_to costs ~4 us a call
+        v = x[None] if batch == 1 else np.broadcast_to(x[None], (batch,) + x.shape)
+    else:
+        v = x.view() if x.shape[0] == batch else np.broadcast_to(x, (batch,) + x.shape[1:])
+    transposed = False
+    if not (v.strides[2] == v.itemsize and v.strides[1] >= v.shape[2] * v.itemsize):
+        if v.strides[1] == v.itemsize and v.strides[2] >= v.shape[1] * v.itemsize:
+            v, transposed = v.transpose(0, 2, 1), True
+        else:
+            v = np.ascontiguousarray(v)
+    v.flags.writeable = False  # v is this call's own view (or copy): the caller's x is untouched
+    return v, transposed
 
 
 def _ld(x):
@@ -215,17 +222,8 @@ def matmul(a, b, out=None, accumulate=False):
             np.matmul(a, b, out=out)
         return out
     c3 = out if out.ndim == 3 else out[None]
-    # a 2-d operand is shared by the whole batch (stride 0, as np.matmul broadcasts it);
-    # x[None] where there is no batch (np.broadcast_to costs ~4 us a call)
-    a3, b3 = (x if x.ndim == 3 and x.shape[0] == c3.shape[0] else
-              x[None] if x.ndim == 2 and c3.shape[0] == 1 else
-              np.broadcast_to(x if x.ndim == 3 else x[None], (c3.shape[0],) + x.shape[-2:])
-              for x in (a, b))
-    a3, trans_a = _unit_last(a3)
-    b3, trans_b = _unit_last(b3)
-    # the kernel only reads a and b: read-only views of both, so that it compiles once, not
-    # once per mix of writeable and read-only (broadcast) operands (~0.4 s each, cold start)
-    a3, b3 = _read_only(a3), _read_only(b3)
+    a3, trans_a = _operand(a, c3.shape[0])
+    b3, trans_b = _operand(b, c3.shape[0])
     m, n = c3.shape[1:]
     tm, tn, tk = _tiles(m, n, k, dot=_DOT_KERNEL and trans_b and not trans_a)
     addr = _GEMM[0] if dtype == np.float32 else _GEMM[1]

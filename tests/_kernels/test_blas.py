@@ -116,3 +116,12 @@ def test_a_times_b_transposed_in_dot_tiles(m, n, k, acc, dtype):
     blas.matmul(x, w.T, out, accumulate=acc)
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * np.sqrt(k))
+
+
+def test_operands_stay_writeable():
+    """The kernel gets read-only views; the caller's arrays keep their flags."""
+    rng = np.random.default_rng(5)
+    for a, b in [(rng.standard_normal((70, 400)), rng.standard_normal((400, 70))),
+                 (rng.standard_normal((2, 70, 400)), rng.standard_normal((2, 70, 400)).swapaxes(1, 2))]:
+        blas.matmul(a, b)
+        assert a.flags.writeable and b.flags.writeable
