@@ -67,8 +67,9 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(_kernels.elementwise.mul(g, b), _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(_kernels.elementwise.mul(g, a), _shape(b)) if ctx.needs_input_grad[1] else None
+        # (an input that needs a gradient was a Tensor: its saved value is an array, not a number)
+        ga = unbroadcast(_kernels.elementwise.mul(g, b), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(_kernels.elementwise.mul(g, a), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

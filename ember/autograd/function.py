@@ -11,6 +11,8 @@ class is named like torch's, e.g. ``MulBackward0``), so ``y.grad_fn`` prints as 
 """
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 
 from .grad_mode import modes as _modes  # this thread's grad mode, read once per op
@@ -218,7 +220,7 @@ def _record(ctx, args, arrays, results):
             edges.append(None)
             slots.append(x)
             continue
-        slots.append(TensorSlot(x) if x.dtype.kind in "fc" else x)
+        slots.append(TensorSlot((x.shape, x.dtype)) if x.dtype.kind in "fc" else x)
         if a._requires_grad:
             needs.append(True)
             fn = a.grad_fn
@@ -281,13 +283,13 @@ def _versions_of(saved, args, arrays, results):
     return versions or None, tuple(origins)
 
 
-class TensorSlot:
+class TensorSlot(tuple):
     """A floating Tensor argument as a recorded backward sees it when forward did not save it:
-    its shape and dtype (see autograd.higher_order.input_links)."""
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, array):
-        self.shape, self.dtype = array.shape, array.dtype
+    ``TensorSlot((shape, dtype))`` (see autograd.higher_order.input_links). A tuple, so that
+    making one (once per Tensor argument of every op) runs no Python code."""
+    __slots__ = ()
+    shape = property(itemgetter(0))
+    dtype = property(itemgetter(1))
 
 
 
