@@ -11,6 +11,7 @@ raised by a subcommand as :class:`CommandError` and printed by :func:`main`.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if argv is None:   # this process is the command's own: the console script, python -m ember
+        _freeze_startup_objects()
     from ember._compile_note import compile_note
     try:
         with compile_note(terminal_only=True):  # a line if a kernel compiles (first run)
@@ -82,6 +85,16 @@ def main(argv=None) -> int:
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _freeze_startup_objects() -> None:
+    """Take the objects alive now (the modules of NumPy, numba and ember just imported) out of
+    the garbage collector's sight for the rest of the process, as ``gc.freeze()`` does: they
+    live until the end anyway, yet every full collection walks them, and so do the several
+    that the interpreter runs when it exits (measured: 0.4 s of CPU after a warm ``ember demo``
+    has finished, ~12% of the run, down to 0.05 s). Only the command line, which owns its
+    process, does this; importing ember never changes the collector."""
+    gc.freeze()
 
 
 if __name__ == "__main__":
