@@ -318,22 +318,42 @@ def _batch_first_into(result, a_t, bias):
 
 @parallel_kernel
 def _transpose_add(src, dst, bias, plane):
-    """dst[i, j] = src[j, i] (+ bias[j // plane] when bias is not empty), in tiles of 16 rows of
-    src that stay in L1, each read along its rows (reading down a column of src instead hits
-    one cache set over and over when its row length is a multiple of 1024 elements: 3x slower
-    on LeNet's input)."""
+    """dst[i, j] = src[j, i] (+ bias[j // plane] when bias is not empty), in tiles of 16 x 256
+    that stay in L1. One array is walked along its rows, the other down its columns, 16
+    elements (one cache line) a row. The column walk crosses 256 rows: when their length is a
+    multiple of 1024 bytes, they fall in a few cache sets and evict each other (3x slower on
+    LeNet's input, 4-7x on 16x16 and 32x32 planes going back to batch-first). So dst is walked
+    down its columns (contiguous reads, faster otherwise) unless its rows are such a length
+    and src's are not."""
     rows, cols = dst.shape
-    tiles_i = (rows + 255) // 256
+    zero = src.dtype.type(0)
     with_bias = bias.size > 0
     sf, df = src.ravel(), dst.ravel()
-    for tile in prange(((cols + 15) // 16) * tiles_i):
-        j0, i0 = (tile // tiles_i) * 16, (tile % tiles_i) * 256
-        i1 = min(rows, i0 + 256)
-        for j in range(j0, min(cols, j0 + 16)):
-            b = bias[j // plane] if with_bias else sf.dtype.type(0)
-            s0 = _u(j * rows)
-            for i in range(_u(i0), _u(i1)):
-                df[i * _u(cols) + _u(j)] = sf[s0 + i] + b
+    isz = src.itemsize
+    if (cols * isz) % 1024 != 0 or (rows * isz) % 1024 == 0:   # 16 rows of src, 256 long
+        tiles_i = (rows + 255) // 256
+        for tile in prange(((cols + 15) // 16) * tiles_i):
+            j0, i0 = (tile // tiles_i) * 16, (tile % tiles_i) * 256
+            i1 = min(rows, i0 + 256)
+            for j in range(j0, min(cols, j0 + 16)):
+                b = bias[j // plane] if with_bias else zero
+                s0 = _u(j * rows)
+                for i in range(_u(i0), _u(i1)):
+                    df[i * _u(cols) + _u(j)] = sf[s0 + i] + b
+    else:                                                      # 16 rows of dst, 256 long
+        tiles_j = (cols + 255) // 256
+        for tile in prange(((rows + 15) // 16) * tiles_j):
+            i0, j0 = (tile // tiles_j) * 16, (tile % tiles_j) * 256
+            j1 = min(cols, j0 + 256)
+            for i in range(i0, min(rows, i0 + 16)):
+                d0 = _u(i * cols)
+                j = j0
+                while j < j1:  # one run per bias value (a channel's plane)
+                    e = min(j1, (j // plane + 1) * plane) if with_bias else j1
+                    b = bias[j // plane] if with_bias else zero
+                    for jj in range(_u(j), _u(e)):
+                        df[d0 + jj] = sf[jj * _u(rows) + _u(i)] + b
+                    j = e
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def test_bias_on_every_engine_and_layout():
                 K.conv_forward(x, w, *args, engine=engine) + b[:, None, None], rtol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (64, 3072), (7, 33), (300, 17), (16, 4096)])
+@pytest.mark.parametrize("shape", [(1, 1), (64, 3072), (7, 33), (300, 17), (16, 4096), (4096, 64)])
 def test_transpose_add(shape):
     rng = np.random.default_rng(1)
     src = rng.standard_normal(shape)
