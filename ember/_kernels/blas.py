@@ -88,6 +88,11 @@ _DOT_KERNEL = AVAILABLE and _GEMM[2] in ("SkylakeX", "Cooperlake", "SapphireRapi
 #: 16 x 16 up to 32 x 32 within 5% of each other on Linear(400, 120); 32 x 16 best on larger K)
 _DOT_AREA = 512
 
+#: ... and only from this K on: below it the small kernel's short dot products lose to the
+#: packed path (one core, (500, 500) @ (K, 500)^T: 1.35x slower at K = 33, even at 48, 0.73-0.92
+#: of it at K = 48-128 on other sizes; the kernel never takes K < 32)
+_DOT_MIN_K = 48
+
 
 @intrinsic
 def _cblas_gemm(typingctx, addr, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -225,7 +230,7 @@ def matmul(a, b, out=None, accumulate=False):
     a3, trans_a = _operand(a, c3.shape[0])
     b3, trans_b = _operand(b, c3.shape[0])
     m, n = c3.shape[1:]
-    tm, tn, tk = _tiles(m, n, k, dot=_DOT_KERNEL and trans_b and not trans_a)
+    tm, tn, tk = _tiles(m, n, k, dot=_DOT_KERNEL and trans_b and not trans_a and k >= _DOT_MIN_K)
     addr = _GEMM[0] if dtype == np.float32 else _GEMM[1]
     _tiled_gemm(addr, a3, b3, c3, (_ld(a3), _ld(b3), _ld(c3)), trans_a, trans_b, tm, tn, tk,
                 accumulate,

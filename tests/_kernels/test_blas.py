@@ -104,7 +104,8 @@ def test_sizes_that_do_not_fit_are_refused_before_any_memory_is_touched(a_shape,
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,n,k", [(64, 120, 400), (70, 37, 1500), (1, 700, 900), (300, 3, 1200)])
+@pytest.mark.parametrize("m,n,k", [(64, 120, 400), (70, 37, 1500), (1, 700, 900), (300, 3, 1200),
+                                   (500, 500, 33)])
 @pytest.mark.parametrize("acc", [False, True])
 def test_a_times_b_transposed_in_dot_tiles(m, n, k, acc, dtype):
     """x @ W.T (Linear's forward): the dot tiles, partial tiles at both edges and K in steps."""
@@ -121,7 +122,8 @@ def test_a_times_b_transposed_in_dot_tiles(m, n, k, acc, dtype):
 def test_operands_stay_writeable():
     """The kernel gets read-only views; the caller's arrays keep their flags."""
     rng = np.random.default_rng(5)
+    batch_t = rng.standard_normal((2, 70, 400)).swapaxes(1, 2)
     for a, b in [(rng.standard_normal((70, 400)), rng.standard_normal((400, 70))),
-                 (rng.standard_normal((2, 70, 400)), rng.standard_normal((2, 70, 400)).swapaxes(1, 2))]:
+                 (rng.standard_normal((2, 70, 400)), batch_t)]:
         blas.matmul(a, b)
         assert a.flags.writeable and b.flags.writeable
