@@ -27,11 +27,13 @@ once, and the products' packing reads it from the cache. The other two faces:
   than A @ B^T on these 64 x 64 x 64 calls, measured), with zeros where no output is so that
   the thrown-away columns add nothing.
 
-A tile of the products runs every tap (and every K-step of the channels) into the same block
-of the result while it is in L1, one single-threaded OpenBLAS call each, tiles in a numba
-``prange`` (ember/_kernels/blas.py says why not OpenBLAS's own threads). The work goes in
-chunks of ``SHIFT_CHUNK_BYTES``: whole images, or blocks of rows of one image with the rows
-the last taps read past the block.
+The work goes in chunks of ``SHIFT_CHUNK_BYTES`` (whole images, or blocks of rows of one image
+with the rows the last taps read past the block), one task of a numba ``prange`` each: its
+thread pads the chunk into a buffer of its own, multiplies and crops, so that the copies and
+products stay in that core's cache and the threads meet once per call. A tile of the products
+runs every tap (and every K-step of the channels) into the same block of the result while it
+is in L1, one single-threaded OpenBLAS call each (ember/_kernels/blas.py says why not
+OpenBLAS's own threads). The weight gradient sums one copy of gw per chunk, in a fixed order.
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ from .blas import AVAILABLE, TILE_MACS, _CBLAS_NO_TRANS, _GEMM, _cblas_gemm
 __all__ = ["shift_pays", "shift_forward", "shift_input_grad", "shift_weight_grad",
            "SHIFT_CHUNK_BYTES"]
 
-#: Bytes of a chunk's padded input plus its products (or padded output gradient).
-SHIFT_CHUNK_BYTES = 4 * 2 ** 20
+#: Bytes of a chunk's padded input plus its products (or padded output gradient): one
+#: thread's work, about what its core's L2 cache holds.
+SHIFT_CHUNK_BYTES = 2 ** 20
 
 _scratch = _state.scratch
 _u = np.uint64
@@ -118,30 +121,34 @@ def _shifts(kernel, dil, periods):
                      for a in range(kd) for b in range(kh) for c in range(kw)], dtype=np.int64)
 
 
+@numba.njit(cache=True)
 def _span(nb, r0, r1, periods, ow):
     """The columns a chunk computes: up to its last image's row r1 - 1, column ow - 1."""
     return ((nb - 1) * periods[0] * periods[1] + r1 - r0 - 1) * periods[2] + ow
 
 
-def _chunks(n_images, periods, out_spatial, shift_max, col_bytes):
+def _chunks(n_images, periods, out_spatial, shift_max, col_bytes, threads=1):
     """Yield (n0, n1, r0, r1, rows): images n0..n1 and the output rows r0..r1 of each (rows
     r = od*PH + oh of the buffer), whose buffer of ``rows`` rows (the taps read past the last
-    output) at ``col_bytes`` a column stays under SHIFT_CHUNK_BYTES."""
+    output) at ``col_bytes`` a column stays under SHIFT_CHUNK_BYTES, and smaller where that
+    leaves fewer than 4 chunks per thread (a small batch on many cores)."""
     pd, ph, pw = periods
     rows_end = (out_spatial[0] - 1) * ph + out_spatial[1]
+    budget = min(SHIFT_CHUNK_BYTES, n_images * pd * ph * pw * col_bytes // (4 * threads))
 
     def rows(nb, r0, r1):
         return -(-(_span(nb, r0, r1, periods, out_spatial[2]) + shift_max) // pw)
 
-    per = SHIFT_CHUNK_BYTES // (pd * ph * pw * col_bytes)
-    if per >= 1 or rows(1, 0, rows_end) * pw * col_bytes <= SHIFT_CHUNK_BYTES:
+    per = budget // (pd * ph * pw * col_bytes)
+    if per >= 1 or rows(1, 0, rows_end) * pw * col_bytes <= budget:
         per = max(1, per)
         for n0 in range(0, n_images, per):
             n1 = min(n_images, n0 + per)
             yield n0, n1, 0, rows_end, rows(n1 - n0, 0, rows_end)
         return
     halo = rows(1, 0, 1) - 1
-    fit = max(1, SHIFT_CHUNK_BYTES // (pw * col_bytes) - halo)
+    fit = max(1, budget // (pw * col_bytes) - halo)
+    fit = -(-rows_end // -(-rows_end // fit))      # the same number of blocks, evened out
     for n in range(n_images):
         for r0 in range(0, rows_end, fit):
             r1 = min(rows_end, r0 + fit)
@@ -179,62 +186,77 @@ def shift_input_grad(gout3, w3, gx3, groups, lo, dil):
 
 
 def _shift_conv(x3, w_taps, out3, groups, lo, kernel, dil):
-    n_img, c = x3.shape[:2]
-    o = out3.shape[1]
-    out_spatial = out3.shape[2:]
-    layout = _layout(x3.shape[2:], out_spatial, kernel, dil, lo)
-    periods = layout[0]
-    shifts = _shifts(kernel, dil, periods)
-    col_bytes = (c + o) * x3.dtype.itemsize
-    for n0, n1, r0, r1, rows in _chunks(n_img, periods, out_spatial, shifts[-1], col_bytes):
-        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, rows, lo, layout)
-        prod = _scratch("shift_y", (o, xpad.shape[1]), out3.dtype)
-        _products(w_taps, xpad, prod, shifts, _span(n1 - n0, r0, r1, periods, out_spatial[2]),
-                  groups)
-        _crop_rows(prod, out3, n0, n1 - n0, r0, r1, periods,
-                   work=o * (n1 - n0) * (r1 - r0) * periods[2])
+    c, o = x3.shape[1], out3.shape[1]
+    plan = _plan(x3, out3.shape[2:], kernel, dil, lo, c + o)
+    periods, first, count, shifts, chunks, ld_max = plan
+    bufx = _thread_buffers("shift_x", c * ld_max, x3.dtype)
+    bufy = _thread_buffers("shift_y", o * ld_max, x3.dtype)
+    taps, _, cg = w_taps.shape
+    if AVAILABLE and x3.dtype in (np.float32, np.float64):
+        tm, tn, tk = _tiles(o // groups, ld_max, cg)
+        _conv_chunks(_GEMM[0] if x3.dtype == np.float32 else _GEMM[1], x3, w_taps, out3,
+                     groups, lo, first, count, periods, shifts, chunks, bufx, bufy, tm, tn, tk,
+                     work=w_taps.size * out3[:, 0].size)
+        return
+    for n0, n1, r0, r1, rows in chunks:      # without NumPy's OpenBLAS: np.matmul products
+        xb, yb = bufx[0, :c * rows * periods[2]], bufy[0, :o * rows * periods[2]]
+        _pad_chunk(x3, xb, n0, n1 - n0, r0, rows, lo, first, count, periods)
+        _products_numpy(w_taps, xb.reshape(c, -1), yb.reshape(o, -1), shifts,
+                        _span(n1 - n0, r0, r1, periods, out3.shape[4]), groups)
+        _crop_chunk(yb, out3, n0, n1 - n0, r0, r1, rows * periods[2], periods)
 
 
 def shift_weight_grad(x3, gout3, wshape3, groups, lo, dil):
     """gw (O, Cg, *K) = sum over images and outputs of gout3 times the matching x3 windows."""
-    n_img, c = x3.shape[:2]
-    o = gout3.shape[1]
+    c, o = x3.shape[1], gout3.shape[1]
     kernel = tuple(wshape3[2:])
     cg, og = c // groups, o // groups
-    out_spatial = gout3.shape[2:]
-    layout = _layout(x3.shape[2:], out_spatial, kernel, dil, lo)
-    periods = layout[0]
-    shifts = _shifts(kernel, dil, periods)
-    splits = _splits(len(shifts) * groups * -(-cg // 64) * -(-og // 64),
-                     len(shifts) * c * og * x3.dtype.itemsize)
-    # gw_t^T per tap and group, (splits, T, g, Cg, Og): each split sums its own columns
-    partial = np.zeros((splits, len(shifts), groups, cg, og), dtype=x3.dtype)
-    col_bytes = (c + o) * x3.dtype.itemsize
-    for n0, n1, r0, r1, rows in _chunks(n_img, periods, out_spatial, shifts[-1], col_bytes):
-        xpad = _pad_chunk(x3, "shift_x", n0, n1, r0, rows, lo, layout)
-        gpad_t = _scratch("shift_y", (rows * periods[2], o), gout3.dtype)
-        _pad_rows_t(gout3, gpad_t.reshape(rows, periods[2], o), n0, n1 - n0, r0, periods,
-                    work=gpad_t.size)
-        _weight_products(xpad, gpad_t, partial, shifts,
-                         _span(n1 - n0, r0, r1, periods, out_spatial[2]))
+    periods, first, count, shifts, chunks, ld_max = _plan(x3, gout3.shape[2:], kernel, dil, lo,
+                                                          c + o)
+    bufx = _thread_buffers("shift_x", c * ld_max, x3.dtype)
+    bufy = _thread_buffers("shift_y", o * ld_max, x3.dtype)
+    # gw_t^T per chunk, tap and group: (chunks, T, g, Cg, Og), summed in a fixed order after
+    partial = np.empty((len(chunks), len(shifts), groups, cg, og), dtype=x3.dtype)
+    if AVAILABLE and x3.dtype in (np.float32, np.float64):
+        tm, tn = min(cg, 64), min(og, 64)
+        _weight_chunks(_GEMM[0] if x3.dtype == np.float32 else _GEMM[1], x3, gout3, partial,
+                       lo, first, count, periods, shifts, chunks, bufx, bufy, tm, tn,
+                       max(1, TILE_MACS // (tm * tn)), work=partial[0].size * gout3[:, 0].size)
+    else:
+        for i, (n0, n1, r0, r1, rows) in enumerate(chunks):
+            ld = rows * periods[2]
+            xb, gb = bufx[0, :c * ld], bufy[0, :o * ld]
+            _pad_chunk(x3, xb, n0, n1 - n0, r0, rows, lo, first, count, periods)
+            _pad_chunk_t(gout3, gb, n0, n1 - n0, r0, rows, periods)
+            span = _span(n1 - n0, r0, r1, periods, gout3.shape[4])
+            xg = xb.reshape(groups, cg, ld)
+            gg = gb.reshape(ld, groups, og)[:span].transpose(1, 0, 2)
+            for t, sh in enumerate(shifts):
+                np.matmul(xg[:, :, sh:sh + span], gg, out=partial[i, t])
     # (T, g, Cg, Og) -> (g, Og, Cg, T) = (O, Cg, *K)
-    gw = partial.sum(axis=0) if splits > 1 else partial[0]
+    gw = partial.sum(axis=0)
     return np.ascontiguousarray(gw.transpose(1, 3, 2, 0)).reshape(wshape3)
 
 
-def _splits(tasks, gw_bytes):
-    """Into how many runs of columns the weight gradient's products are cut (each summed into
-    its own copy of gw) so that its ``tasks`` (taps x groups x tiles) keep every thread busy:
-    ResNet's 9 tasks on 2 threads run 5 + 4 in one run, 9 + 9 in two. At most 4 chunks'
-    worth of copies."""
+def _plan(a3, out_spatial, kernel, dil, lo, channels):
+    """(periods, first, count, shifts, chunks, ld_max): the buffer layout, the taps' offsets,
+    the chunks as rows (n0, n1, r0, r1, rows) of an int64 array and the longest buffer row."""
+    periods, first, count = _layout(a3.shape[2:], out_spatial, kernel, dil, lo)
+    shifts = _shifts(kernel, dil, periods)
     threads = numba.get_num_threads() if _state.parallel.enabled else 1
-    if tasks >= 8 * threads:
-        return 1
-    return max(1, min(threads, -(-8 * threads // tasks), 4 * SHIFT_CHUNK_BYTES // gw_bytes))
+    chunks = np.array(list(_chunks(a3.shape[0], periods, out_spatial, int(shifts[-1]),
+                                   channels * a3.dtype.itemsize, threads)), dtype=np.int64)
+    return periods, first, count, shifts, chunks, int(chunks[:, 4].max()) * periods[2]
+
+
+def _thread_buffers(slot, size, dtype):
+    """One buffer of ``size`` elements per thread of the pool (a chunk's task indexes it by
+    numba.get_thread_id()), in the calling thread's scratch memory."""
+    return _scratch(slot, (numba.get_num_threads(), size), dtype)
 
 
 # ---------------------------------------------------------------------------------------------
-# products
+# the chunks: one task each, on the thread's own buffers
 # ---------------------------------------------------------------------------------------------
 
 def _tiles(m, n, k):
@@ -246,17 +268,82 @@ def _tiles(m, n, k):
     return tm, tn, tk
 
 
-def _products(w_taps, xpad, prod, shifts, span, groups):
-    """prod[g*Og + i, j] = sum_t W_t[g*Og + i] @ xpad[g*Cg:(g+1)*Cg, j + shifts[t]], j < span."""
-    taps, o, cg = w_taps.shape
-    og = o // groups
-    if not AVAILABLE or xpad.dtype not in (np.float32, np.float64):
-        _products_numpy(w_taps, xpad, prod, shifts, span, groups)
-        return
-    tm, tn, tk = _tiles(og, span, cg)
-    addr = _GEMM[0] if xpad.dtype == np.float32 else _GEMM[1]
-    _shift_gemm(addr, w_taps, xpad, prod, shifts, span, groups, tm, tn, tk,
-                work=taps * o * cg * span // 16)
+@parallel_kernel
+def _conv_chunks(addr, a, w_taps, out, groups, lo, first, count, periods, shifts, chunks, bufx,
+                 bufy, tm, tn, tk):
+    """One task per chunk, on its thread's buffers: pad the chunk's rows of ``a``, multiply
+    (every tap of a tile of the result while it is in L1), crop the outputs into ``out``. The
+    chunk's copies and products stay in the core's own cache, and the threads meet once."""
+    c_n, o_n = a.shape[1], out.shape[1]
+    for i in prange(chunks.shape[0]):
+        tid = numba.get_thread_id()
+        n0, nb, r0, r1, rows = (chunks[i, 0], chunks[i, 1] - chunks[i, 0], chunks[i, 2],
+                                chunks[i, 3], chunks[i, 4])
+        ld = rows * periods[2]
+        xb, yb = bufx[tid, :c_n * ld], bufy[tid, :o_n * ld]
+        _pad_chunk(a, xb, n0, nb, r0, rows, lo, first, count, periods)
+        _chunk_products(addr, w_taps, xb, yb, ld, shifts,
+                        _span(nb, r0, r1, periods, out.shape[4]), groups, tm, tn, tk)
+        _crop_chunk(yb, out, n0, nb, r0, r1, ld, periods)
+
+
+@parallel_kernel
+def _weight_chunks(addr, x, gout, partial, lo, first, count, periods, shifts, chunks, bufx,
+                   bufy, tm, tn, tk):
+    """One task per chunk: pad its rows of x and, channels last, of gout, then partial[i, t,
+    g] = xpad[g][:, shifts[t]:][:, :span] @ gpad_t[:span, g] in steps of tk columns."""
+    c_n, o_n = x.shape[1], gout.shape[1]
+    taps, groups, cg, og = partial.shape[1], partial.shape[2], partial.shape[3], partial.shape[4]
+    isz = partial.itemsize
+    one, zero = partial.dtype.type(1), partial.dtype.type(0)
+    tiles_m, tiles_n = (cg + tm - 1) // tm, (og + tn - 1) // tn
+    for i in prange(chunks.shape[0]):
+        tid = numba.get_thread_id()
+        n0, nb, r0, r1, rows = (chunks[i, 0], chunks[i, 1] - chunks[i, 0], chunks[i, 2],
+                                chunks[i, 3], chunks[i, 4])
+        ld = rows * periods[2]
+        xb, gb = bufx[tid, :c_n * ld], bufy[tid, :o_n * ld]
+        _pad_chunk(x, xb, n0, nb, r0, rows, lo, first, count, periods)
+        _pad_chunk_t(gout, gb, n0, nb, r0, rows, periods)
+        span = _span(nb, r0, r1, periods, gout.shape[4])
+        x0, g0 = np.int64(xb.ctypes.data), np.int64(gb.ctypes.data)
+        p0 = np.int64(partial[i].ctypes.data)
+        for task in range(taps * groups * tiles_m * tiles_n):
+            tile, g, t = (task % (tiles_m * tiles_n), (task // (tiles_m * tiles_n)) % groups,
+                          task // (tiles_m * tiles_n * groups))
+            i0, j0 = (tile // tiles_n) * tm, (tile % tiles_n) * tn
+            mm, nn = min(tm, cg - i0), min(tn, og - j0)
+            cp = p0 + (((t * groups + g) * cg + i0) * og + j0) * isz
+            for k0 in range(0, span, tk):
+                ap = x0 + ((g * cg + i0) * ld + k0 + shifts[t]) * isz
+                bp = g0 + (k0 * o_n + g * og + j0) * isz
+                _cblas_gemm(addr, _CBLAS_NO_TRANS, _CBLAS_NO_TRANS, mm, nn, min(tk, span - k0),
+                            one, ap, ld, bp, o_n, zero if k0 == 0 else one, cp, og)
+
+
+@numba.njit(cache=True)
+def _chunk_products(addr, w_taps, xb, yb, ld, shifts, span, groups, tm, tn, tk):
+    """yb[g*Og + i, j] = sum_t W_t[g*Og + i] @ xb[g*Cg:(g+1)*Cg, j + shifts[t]] for j < span
+    (xb, yb: (C, ld) and (O, ld) flat), tile by tile, one single-threaded OpenBLAS call per
+    tap and K-step of the channels."""
+    taps, o_n, cg = w_taps.shape
+    og = o_n // groups
+    isz = yb.itemsize
+    tiles_m, tiles_n = (og + tm - 1) // tm, (span + tn - 1) // tn
+    one, zero = yb.dtype.type(1), yb.dtype.type(0)
+    w0, x0, y0 = np.int64(w_taps.ctypes.data), np.int64(xb.ctypes.data), np.int64(yb.ctypes.data)
+    for task in range(groups * tiles_m * tiles_n):
+        g = task // (tiles_m * tiles_n)
+        i0 = g * og + ((task // tiles_n) % tiles_m) * tm
+        j0 = (task % tiles_n) * tn
+        mm, nn = min(tm, (g + 1) * og - i0), min(tn, span - j0)
+        cp = y0 + (i0 * ld + j0) * isz
+        for t in range(taps):
+            for k0 in range(0, cg, tk):
+                ap = w0 + ((t * o_n + i0) * cg + k0) * isz
+                bp = x0 + ((g * cg + k0) * ld + j0 + shifts[t]) * isz
+                _cblas_gemm(addr, _CBLAS_NO_TRANS, _CBLAS_NO_TRANS, mm, nn, min(tk, cg - k0),
+                            one, ap, cg, bp, ld, zero if t == 0 and k0 == 0 else one, cp, ld)
 
 
 def _products_numpy(w_taps, xpad, prod, shifts, span, groups):
@@ -271,91 +358,9 @@ def _products_numpy(w_taps, xpad, prod, shifts, span, groups):
             pg += np.matmul(wg[t], xg[:, :, s:s + span])
 
 
-@parallel_kernel
-def _shift_gemm(addr, w_taps, xpad, prod, shifts, span, groups, tm, tn, tk):
-    """One task per (group, tm x tn tile of prod): every tap and K-step of the channels into
-    the same tile, one single-threaded OpenBLAS call each (the tile stays in L1)."""
-    taps, o_n, cg = w_taps.shape
-    og = o_n // groups
-    ldx, ldp = xpad.shape[1], prod.shape[1]
-    isz = prod.itemsize
-    tiles_m, tiles_n = (og + tm - 1) // tm, (span + tn - 1) // tn
-    one, zero = prod.dtype.type(1), prod.dtype.type(0)
-    w0, x0, p0 = (np.int64(w_taps.ctypes.data), np.int64(xpad.ctypes.data),
-                  np.int64(prod.ctypes.data))
-    for task in prange(groups * tiles_m * tiles_n):
-        g = task // (tiles_m * tiles_n)
-        i0 = g * og + ((task // tiles_n) % tiles_m) * tm
-        j0 = (task % tiles_n) * tn
-        mm, nn = min(tm, (g + 1) * og - i0), min(tn, span - j0)
-        cp = p0 + (i0 * ldp + j0) * isz
-        for t in range(taps):
-            for k0 in range(0, cg, tk):
-                kk = min(tk, cg - k0)
-                ap = w0 + ((t * o_n + i0) * cg + k0) * isz
-                bp = x0 + ((g * cg + k0) * ldx + j0 + shifts[t]) * isz
-                beta = zero if t == 0 and k0 == 0 else one
-                _cblas_gemm(addr, _CBLAS_NO_TRANS, _CBLAS_NO_TRANS, mm, nn, kk, one, ap, cg,
-                            bp, ldx, beta, cp, ldp)
-
-
-def _weight_products(xpad, gpad_t, partial, shifts, span):
-    """partial[s, t, g] += xpad[g][:, cols_s + shifts[t]] @ gpad_t[cols_s, g], the columns
-    j < span split in len(partial) runs s (one per thread: the tasks then divide evenly)."""
-    splits, taps, groups, cg, og = partial.shape
-    if not AVAILABLE or xpad.dtype not in (np.float32, np.float64):
-        xg = xpad.reshape(groups, cg, -1)
-        gg = gpad_t[:span].reshape(span, groups, og).transpose(1, 0, 2)
-        for t, s in enumerate(shifts):
-            partial[0, t] += np.matmul(xg[:, :, s:s + span], gg)
-        return
-    tm, tn = min(cg, 64), min(og, 64)
-    tk = max(1, TILE_MACS // (tm * tn))
-    addr = _GEMM[0] if xpad.dtype == np.float32 else _GEMM[1]
-    _shift_gemm_weight(addr, xpad, gpad_t, partial, shifts, span, tm, tn, tk,
-                       work=taps * groups * cg * og * span // 16)
-
-
-@parallel_kernel
-def _shift_gemm_weight(addr, xpad, gpad_t, partial, shifts, span, tm, tn, tk):
-    """One task per (split of the columns, tap, group, tm x tn tile of gw_t^T), its columns in
-    steps of tk, accumulated into the tile (beta = 1)."""
-    splits, taps, groups, cg, og = partial.shape
-    ldx, ldg = xpad.shape[1], gpad_t.shape[1]
-    isz = partial.itemsize
-    tiles_m, tiles_n = (cg + tm - 1) // tm, (og + tn - 1) // tn
-    per_split = (span + splits - 1) // splits
-    one = partial.dtype.type(1)
-    x0, g0, p0 = (np.int64(xpad.ctypes.data), np.int64(gpad_t.ctypes.data),
-                  np.int64(partial.ctypes.data))
-    tiles = tiles_m * tiles_n
-    for task in prange(splits * taps * groups * tiles):
-        tile, g = task % tiles, (task // tiles) % groups
-        t, s = (task // (tiles * groups)) % taps, task // (tiles * groups * taps)
-        i0, j0 = (tile // tiles_n) * tm, (tile % tiles_n) * tn
-        mm, nn = min(tm, cg - i0), min(tn, og - j0)
-        cp = p0 + ((((s * taps + t) * groups + g) * cg + i0) * og + j0) * isz
-        for k0 in range(s * per_split, min(span, (s + 1) * per_split), tk):
-            kk = min(tk, span - k0, (s + 1) * per_split - k0)
-            ap = x0 + ((g * cg + i0) * ldx + k0 + shifts[t]) * isz
-            bp = g0 + (k0 * ldg + g * og + j0) * isz
-            _cblas_gemm(addr, _CBLAS_NO_TRANS, _CBLAS_NO_TRANS, mm, nn, kk, one, ap, ldx, bp,
-                        ldg, one, cp, og)
-
-
 # ---------------------------------------------------------------------------------------------
 # copies in and out of the padded layout
 # ---------------------------------------------------------------------------------------------
-
-def _pad_chunk(a3, slot, n0, n1, r0, rows, lo, layout):
-    """Images n0..n1 of a3 (N, C, D, H, W) from buffer row r0 on, ``rows`` rows, in the
-    buffer layout as (C, rows*PW) in scratch ``slot``."""
-    c = a3.shape[1]
-    periods, first, count = layout
-    buf = _scratch(slot, (c, rows, periods[2]), a3.dtype)
-    _pad_rows(a3, buf, n0, n1 - n0, r0, lo, first, count, periods, work=buf.size)
-    return buf.reshape(c, -1)
-
 
 @numba.njit(inline="always")
 def _buffer_row(r, nb, periods):
@@ -365,75 +370,75 @@ def _buffer_row(r, nb, periods):
     return n, (r % plane_rows) // periods[1], r % periods[1]
 
 
-@parallel_kernel
-def _pad_rows(a, buf, n0, nb, r0, lo, first, count, periods):
-    """buf[c, r, p] = a[n0 + n, c, pd - lo_d, ph - lo_h, p - lo_w] for the buffer row r0 + r
-    of image n, plane pd, row ph (n < nb), where [first, first + count) holds (pd, ph, p);
-    zero elsewhere. One task per channel."""
-    c_n, rows, pw_n = buf.shape
+@numba.njit(cache=True)
+def _pad_chunk(a, buf, n0, nb, r0, rows, lo, first, count, periods):
+    """buf (C, rows, PW) flat: buf[c, r, p] = a[n0 + n, c, pd - lo_d, ph - lo_h, p - lo_w] for
+    the buffer row r0 + r of image n, plane pd, row ph (n < nb), where [first, first + count)
+    holds (pd, ph, p); zero elsewhere."""
+    c_n, pw_n = a.shape[1], periods[2]
     d_in, h_in, w_in = a.shape[2], a.shape[3], a.shape[4]
     p_lo, p_hi = first[2], first[2] + count[2]
-    af, bf = a.ravel(), buf.ravel()
-    for c in prange(c_n):
+    af = a.ravel()
+    for c in range(c_n):
         for r in range(rows):
             n, pd, ph = _buffer_row(r0 + r, nb, periods)
             dst = _u((c * rows + r) * pw_n)
             if (n == nb or pd < first[0] or pd >= first[0] + count[0] or ph < first[1]
                     or ph >= first[1] + count[1] or p_hi == p_lo):
                 for p in range(_u(pw_n)):
-                    bf[dst + p] = 0
+                    buf[dst + p] = 0
                 continue
-            src = _u(((((n0 + n) * a.shape[1] + c) * d_in + pd - lo[0]) * h_in + ph - lo[1])
-                     * w_in + p_lo - lo[2])
+            src = _u(((((n0 + n) * c_n + c) * d_in + pd - lo[0]) * h_in + ph - lo[1]) * w_in
+                     + p_lo - lo[2])
             for p in range(_u(p_lo)):
-                bf[dst + p] = 0
+                buf[dst + p] = 0
             for p in range(_u(p_hi - p_lo)):
-                bf[dst + _u(p_lo) + p] = af[src + p]
+                buf[dst + _u(p_lo) + p] = af[src + p]
             for p in range(_u(p_hi), _u(pw_n)):
-                bf[dst + p] = 0
+                buf[dst + p] = 0
 
 
-@parallel_kernel
-def _pad_rows_t(a, buf_t, n0, nb, r0, periods):
-    """buf_t[r, p, c] = a[n0 + n, c, pd, ph, p] for the buffer row r0 + r of image n, plane
-    pd, row ph, zero outside a (the layout of an output gradient, channels last); one task per
-    row."""
-    rows, pw_n, c_n = buf_t.shape
+@numba.njit(cache=True)
+def _pad_chunk_t(a, buf_t, n0, nb, r0, rows, periods):
+    """buf_t (rows, PW, C) flat: buf_t[r, p, c] = a[n0 + n, c, pd, ph, p] for the buffer row
+    r0 + r of image n, plane pd, row ph, zero outside a (an output gradient's layout, channels
+    last)."""
+    pw_n, c_n = periods[2], a.shape[1]
     d_in, h_in, w_in = a.shape[2], a.shape[3], a.shape[4]
     cols = min(w_in, pw_n)
-    af, bf = a.ravel(), buf_t.ravel()
-    for r in prange(rows):
+    af = a.ravel()
+    for r in range(rows):
         n, pd, ph = _buffer_row(r0 + r, nb, periods)
         dst = _u(r * pw_n * c_n)
         if n == nb or pd >= d_in or ph >= h_in:
             for i in range(_u(pw_n * c_n)):
-                bf[dst + i] = 0
+                buf_t[dst + i] = 0
             continue
         for i in range(_u(cols * c_n), _u(pw_n * c_n)):
-            bf[dst + i] = 0
+            buf_t[dst + i] = 0
         for c in range(c_n):
             src = _u((((n0 + n) * c_n + c) * d_in + pd) * h_in + ph) * _u(w_in)
             for p in range(_u(cols)):
-                bf[dst + p * _u(c_n) + _u(c)] = af[src + p]
+                buf_t[dst + p * _u(c_n) + _u(c)] = af[src + p]
 
 
-@parallel_kernel
-def _crop_rows(prod, out, n0, nb, r0, r1, periods):
-    """out[n0 + n, o, od, oh, :] = prod[o, ((n*PD*PH + r - r0)*PW : ...)[:OW] for the chunk's
-    output rows r = od*PH + oh in [r0, r1) (oh < OH); one task per (image, output channel)."""
-    o_n = prod.shape[0]
+@numba.njit(cache=True)
+def _crop_chunk(prod, out, n0, nb, r0, r1, ld, periods):
+    """out[n0 + n, o, od, oh, :] = prod[o, (n*PD*PH + r - r0)*PW:][:OW] (prod (O, ld) flat)
+    for the chunk's output rows r = od*PH + oh in [r0, r1) (oh < OH)."""
+    o_n = out.shape[1]
     od_n, oh_n, ow_n = out.shape[2], out.shape[3], out.shape[4]
     ph_n, pw_n = periods[1], periods[2]
     image_rows = periods[0] * ph_n
-    pf, of = prod.ravel(), out.ravel()
-    for task in prange(nb * o_n):
-        n, o = task // o_n, task % o_n
-        plane = ((n0 + n) * o_n + o) * od_n
-        for r in range(r0, r1):
-            od, oh = r // ph_n, r % ph_n
-            if oh >= oh_n or od >= od_n:
-                continue
-            src = _u(o * prod.shape[1] + (n * image_rows + r - r0) * pw_n)
-            dst = _u(((plane + od) * oh_n + oh) * ow_n)
-            for q in range(_u(ow_n)):
-                of[dst + q] = pf[src + q]
+    of = out.ravel()
+    for n in range(nb):
+        for o in range(o_n):
+            plane = ((n0 + n) * o_n + o) * od_n
+            for r in range(r0, r1):
+                od, oh = r // ph_n, r % ph_n
+                if oh >= oh_n or od >= od_n:
+                    continue
+                src = _u(o * ld + (n * image_rows + r - r0) * pw_n)
+                dst = _u(((plane + od) * oh_n + oh) * ow_n)
+                for q in range(_u(ow_n)):
+                    of[dst + q] = prod[src + q]
