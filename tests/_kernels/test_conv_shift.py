@@ -153,3 +153,17 @@ def test_dispatch_follows_the_rule(monkeypatch, size, used):
     np.testing.assert_allclose(K.conv_forward(x, w, (1, 1), (1, 1), (1, 1), 1),
                                K.conv_forward(x, w, (1, 1), (1, 1), (1, 1), 1, engine="gemm"))
     assert bool(calls) == used
+
+
+@pytest.mark.parametrize("n_images, threads, expected", [(32, 2, 64), (1, 2, 14), (1, 16, 56)])
+def test_chunks_cover_every_output_row_once(n_images, threads, expected):
+    """ResNet's 56x56 planes (period 57, 64 + 64 channels of float32): 1 MiB chunks of 28 rows
+    on a batch of 32; a single image is cut finer, into at least 4 chunks per thread."""
+    periods, out = (1, 57, 57), (1, 56, 56)
+    chunks = list(S._chunks(n_images, periods, out, 2 * 57 + 2, 128 * 4, threads))
+    assert len(chunks) == expected
+    covered = sorted((n, r) for n0, n1, r0, r1, _ in chunks for n in range(n0, n1)
+                     for r in range(r0, r1))
+    assert covered == [(n, r) for n in range(n_images) for r in range(56)]
+    for n0, n1, r0, r1, rows in chunks:    # the buffer holds every row the last taps read
+        assert rows * 57 >= S._span(n1 - n0, r0, r1, periods, 56) + 2 * 57 + 2
