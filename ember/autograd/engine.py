@@ -19,7 +19,7 @@ from itertools import filterfalse
 import numpy as np
 
 from .. import _state
-from .._kernels.elementwise import own_copy
+from .._kernels.elementwise import add, own_copy
 from . import function, grad_mode
 from .function import AccumulateGrad, _leaf_edge
 
@@ -106,7 +106,7 @@ def _run_graph(tensors, grad_tensors, retain_graph, capture):
         if slot[idx] is None:
             slot[idx] = g
         else:
-            slot[idx] = slot[idx] + g
+            slot[idx] = add(slot[idx], g)  # (on every core when large)
             summed.add(node)
     grad_tensors = None
 
@@ -192,7 +192,7 @@ def _distribute(node, grads, pending, deps, ready, summed, capture, Tensor):
                 if fresh:
                     summed.add(nxt)
             else:
-                slot[idx] = slot[idx] + g
+                slot[idx] = add(slot[idx], g)
                 summed.add(nxt)
         d = deps[nxt] - 1
         deps[nxt] = d

@@ -112,3 +112,20 @@ def test_add_hands_one_large_gradient_to_two_leaves_that_do_not_share_it():
         np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
     for one, other in ((a.grad, b.grad), (a.grad, g), (b.grad, g)):
         assert not np.shares_memory(one._data, other._data)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_contributions_are_summed_as_torch(dtype):
+    """Two gradients for one tensor are added by the engine (on every core when large): a
+    leaf used twice, and a root given twice."""
+    x, tx = _leaves(dtype)
+    (x * 2 + x.exp()).sum().backward()
+    (tx * 2 + tx.exp()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    up = [np.random.default_rng(s).standard_normal(BIG).astype(dtype) for s in (5, 6)]
+    y, ty = x * 3, tx * 3
+    ember.autograd.backward([y, y], [ember.tensor(u) for u in up])
+    torch.autograd.backward([ty, ty], [torch.tensor(u) for u in up])
+    # (float32: the two libraries round the sums in different orders)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6,
+                               atol=1e-5 if dtype == "float32" else 0)
