@@ -215,26 +215,33 @@ def shift_weight_grad(x3, gout3, wshape3, groups, lo, dil):
                                                           c + o)
     bufx = _thread_buffers("shift_x", c * ld_max, x3.dtype)
     bufy = _thread_buffers("shift_y", o * ld_max, x3.dtype)
-    # gw_t^T per chunk, tap and group: (chunks, T, g, Cg, Og), summed in a fixed order after
-    partial = np.empty((len(chunks), len(shifts), groups, cg, og), dtype=x3.dtype)
-    if AVAILABLE and x3.dtype in (np.float32, np.float64):
-        tm, tn = min(cg, 64), min(og, 64)
-        _weight_chunks(_GEMM[0] if x3.dtype == np.float32 else _GEMM[1], x3, gout3, partial,
-                       lo, first, count, periods, shifts, chunks, bufx, bufy, tm, tn,
-                       max(1, TILE_MACS // (tm * tn)), work=partial[0].size * gout3[:, 0].size)
-    else:
-        for i, (n0, n1, r0, r1, rows) in enumerate(chunks):
-            ld = rows * periods[2]
-            xb, gb = bufx[0, :c * ld], bufy[0, :o * ld]
-            _pad_chunk(x3, xb, n0, n1 - n0, r0, rows, lo, first, count, periods)
-            _pad_chunk_t(gout3, gb, n0, n1 - n0, r0, rows, periods)
-            span = _span(n1 - n0, r0, r1, periods, gout3.shape[4])
-            xg = xb.reshape(groups, cg, ld)
-            gg = gb.reshape(ld, groups, og)[:span].transpose(1, 0, 2)
-            for t, sh in enumerate(shifts):
-                np.matmul(xg[:, :, sh:sh + span], gg, out=partial[i, t])
+    # gw_t^T per chunk, tap and group, (chunks, T, g, Cg, Og), summed in a fixed order; in
+    # rounds of chunks, so that these copies of gw take at most ~4 chunks' memory
+    per_round = max(4 * numba.get_num_threads(),
+                    4 * SHIFT_CHUNK_BYTES // (len(shifts) * c * og * x3.dtype.itemsize))
+    partial = np.empty((min(len(chunks), per_round), len(shifts), groups, cg, og), x3.dtype)
+    gw = np.zeros(partial.shape[1:], dtype=x3.dtype)
+    for k in range(0, len(chunks), per_round):
+        part = partial[:len(chunks[k:k + per_round])]
+        if AVAILABLE and x3.dtype in (np.float32, np.float64):
+            tm, tn = min(cg, 64), min(og, 64)
+            _weight_chunks(_GEMM[0] if x3.dtype == np.float32 else _GEMM[1], x3, gout3, part,
+                           lo, first, count, periods, shifts, chunks[k:k + per_round], bufx,
+                           bufy, tm, tn, max(1, TILE_MACS // (tm * tn)),
+                           work=part.size * gout3[:, 0].size)
+        else:
+            for i, (n0, n1, r0, r1, rows) in enumerate(chunks[k:k + per_round]):
+                ld = rows * periods[2]
+                xb, gb = bufx[0, :c * ld], bufy[0, :o * ld]
+                _pad_chunk(x3, xb, n0, n1 - n0, r0, rows, lo, first, count, periods)
+                _pad_chunk_t(gout3, gb, n0, n1 - n0, r0, rows, periods)
+                span = _span(n1 - n0, r0, r1, periods, gout3.shape[4])
+                xg = xb.reshape(groups, cg, ld)
+                gg = gb.reshape(ld, groups, og)[:span].transpose(1, 0, 2)
+                for t, sh in enumerate(shifts):
+                    np.matmul(xg[:, :, sh:sh + span], gg, out=part[i, t])
+        gw += part.sum(axis=0)
     # (T, g, Cg, Og) -> (g, Og, Cg, T) = (O, Cg, *K)
-    gw = partial.sum(axis=0)
     return np.ascontiguousarray(gw.transpose(1, 3, 2, 0)).reshape(wshape3)
 
 
