@@ -103,7 +103,7 @@ def _geometry(nd, stride, padding, dilation):
 # ---------------------------------------------------------------------------------------------
 
 def choose_engine(channels_per_group, out_per_group, stride_w, merged=False,
-                  max_pairs=None):
+                  max_pairs=None, kernel_numel=1):
     """Pick "gemm" or "direct" for a convolution with these per-group sizes.
 
     On image rows, im2col + BLAS wins as soon as a group maps a few channels to a few channels
@@ -115,15 +115,23 @@ def choose_engine(channels_per_group, out_per_group, stride_w, merged=False,
     contiguous). On the ``merged`` layout (a batch of narrow images, rows of width x batch) they
     also win for a few channels in and out: LeNet's 3 -> 6 and 6 -> 16 (measured on one
     thread: 3 -> 6 forward 3.7 -> 1.5 ms and weight gradient 4.5 -> 1.3 ms; see
-    docs/benchmarks.md for the figures after the taps were fused). ``max_pairs``: the most
-    channel pairs for which the merged direct engine serves the face asked for (default:
+    docs/benchmarks.md for the figures after the taps were fused) - as long as the outputs are
+    few: up to 8, or 16 when each sums 64 or more products (``kernel_numel`` taps per input
+    channel), past which the GEMM's wider tiles win (one core, CPU ms of the three faces, batch
+    64, direct / GEMM: 1 -> 32 3x3 on 8x8 0.72 / 0.54, on 28x28 11.0 / 4.8, 3 -> 16 3x3 on
+    32x32 8.4 / 7.2, 1 -> 16 5x5 on 28x28 6.6 / 5.5; but 8 -> 16 3x3 on 16x16 4.0 / 4.5,
+    6 -> 16 5x5 2.2 / 2.3, 3 -> 6 5x5 4.0 / 6.2, 1 -> 6 5x5 2.5 / 2.9). ``max_pairs``: the
+    most channel pairs for which the merged direct engine serves the face asked for (default:
     ``DIRECT_MAX_PAIRS``, the forward's; the gradients pass theirs).
     """
     pairs = channels_per_group * out_per_group
     max_pairs = DIRECT_MAX_PAIRS if max_pairs is None else max_pairs
     if pairs == 1 and not merged:
         return "depthwise"
-    if pairs == 1 or (pairs <= 4 and stride_w == 1) or (merged and pairs <= max_pairs):
+    few_outputs = out_per_group <= 8 or (out_per_group <= 16
+                                         and channels_per_group * kernel_numel >= 64)
+    if (pairs == 1 or (pairs <= 4 and stride_w == 1)
+            or (merged and pairs <= max_pairs and few_outputs)):
         return "direct"
     return "gemm"
 
@@ -184,8 +192,8 @@ def conv_weight_grad(x, grad_out, weight_shape, stride, padding, dilation, group
     nd = x.ndim - 2
     merged = _merged_pays(nd, grad_out.shape, stride[-1])
     asked = engine
-    engine = _engine(engine, weight_shape[1], weight_shape[0] // groups, stride[-1], merged,
-                     None, x.shape[0] * x.shape[1])
+    engine = _engine(engine, weight_shape, groups, stride[-1], merged, None,
+                     x.shape[0] * x.shape[1])
     wshape3 = tuple(weight_shape[:2]) + (1,) * (3 - nd) + tuple(weight_shape[2:])
     geo = _geometry(nd, stride, padding, dilation)
     if engine == "depthwise":
@@ -217,12 +225,15 @@ def _as_3d(a):
     return _to_3d(np.ascontiguousarray(a), a.ndim - 2)
 
 
-def _engine(engine, channels_per_group, out_per_group, stride_w, merged, max_pairs, planes):
-    """The engine asked for (checked), or the one ``choose_engine`` picks. The depthwise
+def _engine(engine, w_shape, groups, stride_w, merged, max_pairs, planes):
+    """The engine asked for (checked), or the one ``choose_engine`` picks for the weight shape
+    ``w_shape`` (O, Cg, *K) in ``groups``. The depthwise
     engine's tasks are whole planes: with fewer ``planes`` (images x channels) than threads
     the direct engine's rows keep every thread busy."""
+    channels_per_group, out_per_group = w_shape[1], w_shape[0] // groups
     if engine is None:
-        engine = choose_engine(channels_per_group, out_per_group, stride_w, merged, max_pairs)
+        engine = choose_engine(channels_per_group, out_per_group, stride_w, merged, max_pairs,
+                               int(np.prod(w_shape[2:])))
         if engine == "depthwise" and planes < numba.get_num_threads():
             engine = "direct"
         return engine
@@ -245,7 +256,7 @@ def _fill_face(result, src, w, conv_out_shape, stride, padding, dilation, groups
     # the input gradient on narrow rows: the batch-last GEMM beats the direct gather
     max_pairs = 4 if face == "input_grad" and _batch_last_pays(nd, conv_out_shape) else None
     asked = engine
-    engine = _engine(engine, w.shape[1], w.shape[0] // groups, stride[-1], merged, max_pairs,
+    engine = _engine(engine, w.shape, groups, stride[-1], merged, max_pairs,
                      result.shape[0] * result.shape[1])
     if engine == "depthwise" and depthwise is not None:
         depthwise(_as_3d(src), _as_3d(w), _to_3d(result, nd),
@@ -832,9 +843,10 @@ def _axpy_taps(y, y0, wk, kw, x, x0, d, count, ntaps):
 
 @numba.njit(inline="always")
 def _axpy_taps_block(y, y0, ys, w, o, c, kd, kh, kw, x, x0, d, count, ntaps):
-    """``_axpy_taps`` for the OUT_BLOCK = 4 output channels o..o+3 at once: row j at
-    y[y0 + j*ys], weights w[o + j, c, kd, kh, kw + t]. One load of each input element serves
-    the four (9 loads and 4 stores per 20 multiply-adds with five taps)."""
+    """``_axpy_taps`` for the OUT_BLOCK = 4 output channels o..o+3 at once, ntaps 5 or 3 (5x5
+    and 3x3 kernels; other groups go channel by channel: each width costs seconds of compile
+    time): row j at y[y0 + j*ys], weights w[o + j, c, kd, kh, kw + t]. One load of each input
+    element serves the four (9 loads and 4 stores per 20 multiply-adds with five taps)."""
     x1 = x0 + d
     x2 = x1 + d
     x3 = x2 + d
@@ -856,16 +868,7 @@ def _axpy_taps_block(y, y0, ys, w, o, c, kd, kh, kw, x, x0, d, count, ntaps):
             y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3 + b4 * v4
             y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3 + c4 * v4
             y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2 + e3 * v3 + e4 * v4
-    elif ntaps == 4:
-        a2, a3, b2, b3 = w0[kw + 2], w0[kw + 3], w1[kw + 2], w1[kw + 3]
-        c2, c3, e2, e3 = w2[kw + 2], w2[kw + 3], w3[kw + 2], w3[kw + 3]
-        for q in range(count):
-            v0, v1, v2, v3 = x[x0 + q], x[x1 + q], x[x2 + q], x[x3 + q]
-            y[y0 + q] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
-            y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
-            y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3
-            y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2 + e3 * v3
-    elif ntaps == 3:
+    else:
         a2, b2, c2, e2 = w0[kw + 2], w1[kw + 2], w2[kw + 2], w3[kw + 2]
         for q in range(count):
             v0, v1, v2 = x[x0 + q], x[x1 + q], x[x2 + q]
@@ -873,13 +876,6 @@ def _axpy_taps_block(y, y0, ys, w, o, c, kd, kh, kw, x, x0, d, count, ntaps):
             y[y1 + q] += b0 * v0 + b1 * v1 + b2 * v2
             y[y2 + q] += c0 * v0 + c1 * v1 + c2 * v2
             y[y3 + q] += e0 * v0 + e1 * v1 + e2 * v2
-    else:
-        for q in range(count):
-            v0, v1 = x[x0 + q], x[x1 + q]
-            y[y0 + q] += a0 * v0 + a1 * v1
-            y[y1 + q] += b0 * v0 + b1 * v1
-            y[y2 + q] += c0 * v0 + c1 * v1
-            y[y3 + q] += e0 * v0 + e1 * v1
 
 
 @numba.njit(inline="always")
@@ -934,12 +930,23 @@ def _group_size(kw, kw_n, sw):
     return min(TAPS, kw_n - kw) if sw == 1 else 1
 
 
-@parallel_kernel(fastmath={"contract"})
+@parallel_kernel
 def _direct_forward(x, w, out, groups, stride, pad, dil, block):
     """One task per block of ``block`` outputs of the rows out[n, o:o+OUT_BLOCK, od, oh, :] (the
-    block's channels of one group): for every input channel of the group and every kernel
-    offset, add w * (the matching input row) to each of the block's rows. (fastmath contract:
-    the multiply-adds become FMAs, as torch's kernels compute them.)"""
+    block's channels of one group): ``_direct_forward_task``. (The tasks' loop is all the
+    parallel compilation sees: with the body inside, numba's parallel passes took as long
+    again as the body's own compilation.)"""
+    n_img, o_n, od_n, oh_n, ow_n = out.shape
+    ob_n = (o_n // groups + OUT_BLOCK - 1) // OUT_BLOCK
+    for task in prange(n_img * groups * ob_n * od_n * oh_n * ((ow_n + block - 1) // block)):
+        _direct_forward_task(x, w, out, groups, stride, pad, dil, block, task)
+
+
+@numba.njit(fastmath={"contract"}, cache=True)
+def _direct_forward_task(x, w, out, groups, stride, pad, dil, block, task):
+    """Task ``task`` of ``_direct_forward``: for every input channel of the group and every
+    kernel offset, add w * (the matching input row) to each of the block's rows. (fastmath
+    contract: the multiply-adds become FMAs, as torch's kernels compute them.)"""
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dil
@@ -951,54 +958,53 @@ def _direct_forward(x, w, out, groups, stride, pad, dil, block):
     n_blocks = (ow_n + block - 1) // block
     plane = _u(od_n * oh_n * ow_n)               # from one output channel's row to the next's
     xf, of = x.ravel(), out.ravel()
-    for task in prange(n_img * groups * ob_n * od_n * oh_n * n_blocks):
-        b, r = task % n_blocks, task // n_blocks
-        oh, od = r % oh_n, (r // oh_n) % od_n
-        r //= oh_n * od_n
-        ob, g, n = r % ob_n, (r // ob_n) % groups, r // (ob_n * groups)
-        o0 = g * og_n + ob * OUT_BLOCK
-        o_cnt = min(OUT_BLOCK, (g + 1) * og_n - o0)
-        c0 = g * cg_n
-        q0, q1 = b * block, min(ow_n, (b + 1) * block)
-        row = _u((((n * o_n + o0) * od_n + od) * oh_n + oh) * ow_n)
-        for j in range(o_cnt):
-            _fill0(of, row + _u(j) * plane + _u(q0), _u(q1 - q0))
-        for kd in range(kd_n):
-            i_d = od * sd - pd + kd * dd
-            if i_d < 0 or i_d >= d_in:
+    b, r = task % n_blocks, task // n_blocks
+    oh, od = r % oh_n, (r // oh_n) % od_n
+    r //= oh_n * od_n
+    ob, g, n = r % ob_n, (r // ob_n) % groups, r // (ob_n * groups)
+    o0 = g * og_n + ob * OUT_BLOCK
+    o_cnt = min(OUT_BLOCK, (g + 1) * og_n - o0)
+    c0 = g * cg_n
+    q0, q1 = b * block, min(ow_n, (b + 1) * block)
+    row = _u((((n * o_n + o0) * od_n + od) * oh_n + oh) * ow_n)
+    for j in range(o_cnt):
+        _fill0(of, row + _u(j) * plane + _u(q0), _u(q1 - q0))
+    for kd in range(kd_n):
+        i_d = od * sd - pd + kd * dd
+        if i_d < 0 or i_d >= d_in:
+            continue
+        for kh in range(kh_n):
+            i_h = oh * sh - ph + kh * dh
+            if i_h < 0 or i_h >= h_in:
                 continue
-            for kh in range(kh_n):
-                i_h = oh * sh - ph + kh * dh
-                if i_h < 0 or i_h >= h_in:
-                    continue
-                for c in range(cg_n):
-                    src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
-                    kw = 0
-                    while kw < kw_n:
-                        nt = _group_size(kw, kw_n, sw)
-                        lo, hi = q0, q0     # the group's common range: all taps in one pass
-                        if nt > 1:
-                            lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, q0, q1)
-                            x0 = _u(src + lo + kw * dw - pw)
-                            if o_cnt == OUT_BLOCK:
-                                _axpy_taps_block(of, row + _u(lo), plane, w, o0, c, kd, kh, kw,
-                                                 xf, x0, _u(dw), _u(hi - lo), nt)
-                            else:
+            for c in range(cg_n):
+                src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
+                kw = 0
+                while kw < kw_n:
+                    nt = _group_size(kw, kw_n, sw)
+                    lo, hi = q0, q0     # the group's common range: all taps in one pass
+                    if nt > 1:
+                        lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, q0, q1)
+                        x0 = _u(src + lo + kw * dw - pw)
+                        if o_cnt == OUT_BLOCK and (nt == 5 or nt == 3):
+                            _axpy_taps_block(of, row + _u(lo), plane, w, o0, c, kd, kh, kw,
+                                             xf, x0, _u(dw), _u(hi - lo), nt)
+                        else:
+                            for j in range(o_cnt):
+                                _axpy_taps(of, row + _u(j) * plane + _u(lo),
+                                           w[o0 + j, c, kd, kh], kw, xf, x0, _u(dw),
+                                           _u(hi - lo), nt)
+                    for k in range(kw, kw + nt):   # the rest, tap by tap
+                        off_w = k * dw - pw
+                        a, e = _valid_range(off_w, sw, w_in, ow_n)
+                        a, e = _clip(a, e, q0, q1)
+                        for s, t in ((a, min(e, lo)), (max(a, hi), e)):
+                            if t > s:
                                 for j in range(o_cnt):
-                                    _axpy_taps(of, row + _u(j) * plane + _u(lo),
-                                               w[o0 + j, c, kd, kh], kw, xf, x0, _u(dw),
-                                               _u(hi - lo), nt)
-                        for k in range(kw, kw + nt):   # the rest, tap by tap
-                            off_w = k * dw - pw
-                            a, e = _valid_range(off_w, sw, w_in, ow_n)
-                            a, e = _clip(a, e, q0, q1)
-                            for s, t in ((a, min(e, lo)), (max(a, hi), e)):
-                                if t > s:
-                                    for j in range(o_cnt):
-                                        _axpy_gather(of, row + _u(j) * plane + _u(s),
-                                                     w[o0 + j, c, kd, kh, k], xf,
-                                                     _u(src + s * sw + off_w), _u(t - s), _u(sw))
-                        kw += nt
+                                    _axpy_gather(of, row + _u(j) * plane + _u(s),
+                                                 w[o0 + j, c, kd, kh, k], xf,
+                                                 _u(src + s * sw + off_w), _u(t - s), _u(sw))
+                    kw += nt
 
 
 @parallel_kernel
@@ -1122,11 +1128,21 @@ def _add_taps(ak, kw, s0, s1, s2, s3, s4):
     ak[kw + 4] += s4
 
 
-@parallel_kernel(fastmath={"reassoc", "contract"})
+@parallel_kernel
 def _direct_weight_grad_partial(x, gout, partial, groups, stride, pad, dil):
     """partial[n, o, b, c, k] = sum over the rows r of block b of <gout row r, matching x row>,
-    one task per (image, block of OUT_BLOCK channels of a group, block of rows). fastmath
-    reassoc lets LLVM vectorise the dot products (it may reorder a float sum)."""
+    one task per (image, block of OUT_BLOCK channels of a group, block of rows):
+    ``_direct_weight_grad_task`` (the parallel and serial twins share it, as the forward's)."""
+    n_img, o_n = gout.shape[:2]
+    for task in prange(n_img * groups * ((o_n // groups + OUT_BLOCK - 1) // OUT_BLOCK)
+                       * partial.shape[2]):
+        _direct_weight_grad_task(x, gout, partial, groups, stride, pad, dil, task)
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, cache=True)
+def _direct_weight_grad_task(x, gout, partial, groups, stride, pad, dil, task):
+    """Task ``task`` of ``_direct_weight_grad_partial``. fastmath reassoc lets LLVM vectorise
+    the dot products (it may reorder a float sum)."""
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dil
@@ -1139,52 +1155,51 @@ def _direct_weight_grad_partial(x, gout, partial, groups, stride, pad, dil):
     n_rows = od_n * oh_n
     plane = _u(n_rows * ow_n)
     xf, gof = x.ravel(), gout.ravel()
-    for task in prange(n_img * groups * ob_n * blocks):
-        b, r = task % blocks, task // blocks
-        ob, g, n = r % ob_n, (r // ob_n) % groups, r // (ob_n * groups)
-        o0 = g * og_n + ob * OUT_BLOCK
-        o_cnt = min(OUT_BLOCK, (g + 1) * og_n - o0)
-        c0 = g * cg_n
-        acc = partial[n, :, b]
-        for r in range(b * n_rows // blocks, (b + 1) * n_rows // blocks):
-            od, oh = r // oh_n, r % oh_n
-            grow = _u(((n * o_n + o0) * n_rows + r) * ow_n)
-            for kd in range(kd_n):
-                i_d = od * sd - pd + kd * dd
-                if i_d < 0 or i_d >= d_in:
+    b, r = task % blocks, task // blocks
+    ob, g, n = r % ob_n, (r // ob_n) % groups, r // (ob_n * groups)
+    o0 = g * og_n + ob * OUT_BLOCK
+    o_cnt = min(OUT_BLOCK, (g + 1) * og_n - o0)
+    c0 = g * cg_n
+    acc = partial[n, :, b]
+    for r in range(b * n_rows // blocks, (b + 1) * n_rows // blocks):
+        od, oh = r // oh_n, r % oh_n
+        grow = _u(((n * o_n + o0) * n_rows + r) * ow_n)
+        for kd in range(kd_n):
+            i_d = od * sd - pd + kd * dd
+            if i_d < 0 or i_d >= d_in:
+                continue
+            for kh in range(kh_n):
+                i_h = oh * sh - ph + kh * dh
+                if i_h < 0 or i_h >= h_in:
                     continue
-                for kh in range(kh_n):
-                    i_h = oh * sh - ph + kh * dh
-                    if i_h < 0 or i_h >= h_in:
-                        continue
-                    for c in range(cg_n):
-                        src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
-                        kw = 0
-                        while kw < kw_n:
-                            nt = _group_size(kw, kw_n, sw)
-                            lo, hi = 0, 0
-                            if nt > 1:
-                                lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, 0, ow_n)
-                                x0 = _u(src + lo + kw * dw - pw)
-                                if o_cnt == OUT_BLOCK and nt == TAPS:
-                                    _dot_taps_block_into(acc, o0, c, kd, kh, kw, gof,
-                                                         grow + _u(lo), plane, xf, x0, _u(dw),
-                                                         _u(hi - lo))
-                                else:
+                for c in range(cg_n):
+                    src = (((n * c_n + c0 + c) * d_in + i_d) * h_in + i_h) * w_in
+                    kw = 0
+                    while kw < kw_n:
+                        nt = _group_size(kw, kw_n, sw)
+                        lo, hi = 0, 0
+                        if nt > 1:
+                            lo, hi = _tap_ranges(kw, nt, dw, pw, sw, w_in, ow_n, 0, ow_n)
+                            x0 = _u(src + lo + kw * dw - pw)
+                            if o_cnt == OUT_BLOCK and nt == TAPS:
+                                _dot_taps_block_into(acc, o0, c, kd, kh, kw, gof,
+                                                     grow + _u(lo), plane, xf, x0, _u(dw),
+                                                     _u(hi - lo))
+                            else:
+                                for j in range(o_cnt):
+                                    _dot_taps_into(acc[o0 + j, c, kd, kh], kw, gof,
+                                                   grow + _u(j) * plane + _u(lo), xf, x0,
+                                                   _u(dw), _u(hi - lo), nt)
+                        for k in range(kw, kw + nt):   # the rest, tap by tap
+                            off_w = k * dw - pw
+                            a, e = _valid_range(off_w, sw, w_in, ow_n)
+                            for s, t in ((a, min(e, lo)), (max(a, hi), e)):
+                                if t > s:
                                     for j in range(o_cnt):
-                                        _dot_taps_into(acc[o0 + j, c, kd, kh], kw, gof,
-                                                       grow + _u(j) * plane + _u(lo), xf, x0,
-                                                       _u(dw), _u(hi - lo), nt)
-                            for k in range(kw, kw + nt):   # the rest, tap by tap
-                                off_w = k * dw - pw
-                                a, e = _valid_range(off_w, sw, w_in, ow_n)
-                                for s, t in ((a, min(e, lo)), (max(a, hi), e)):
-                                    if t > s:
-                                        for j in range(o_cnt):
-                                            acc[o0 + j, c, kd, kh, k] += _dot_gather(
-                                                gof, grow + _u(j) * plane + _u(s), xf,
-                                                _u(src + s * sw + off_w), _u(t - s), _u(sw))
-                            kw += nt
+                                        acc[o0 + j, c, kd, kh, k] += _dot_gather(
+                                            gof, grow + _u(j) * plane + _u(s), xf,
+                                            _u(src + s * sw + off_w), _u(t - s), _u(sw))
+                        kw += nt
 
 
 # ---------------------------------------------------------------------------------------------

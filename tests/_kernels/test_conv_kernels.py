@@ -290,6 +290,12 @@ def test_choose_engine():
     assert K.choose_engine(1, 1, 1, merged=True) == "direct"   # a batch of narrow images
     assert K.choose_engine(3, 1, 1) == "direct"        # single-filter tutorial image
     assert K.choose_engine(1, 3, 2) == "gemm"          # the tutorial's ConvTranspose2d(3, 1, 3, 2)
+    # batches of narrow images: direct for few outputs, or 16 summing 64+ products each
+    assert K.choose_engine(3, 6, 1, merged=True, kernel_numel=25) == "direct"   # LeNet conv1
+    assert K.choose_engine(6, 16, 1, merged=True, kernel_numel=25) == "direct"  # LeNet conv2
+    assert K.choose_engine(8, 16, 1, merged=True, kernel_numel=9) == "direct"
+    assert K.choose_engine(3, 16, 1, merged=True, kernel_numel=9) == "gemm"     # 27 products
+    assert K.choose_engine(1, 32, 1, merged=True, kernel_numel=9) == "gemm"     # ember demo
 
 
 @pytest.mark.parametrize("p", [

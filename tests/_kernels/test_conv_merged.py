@@ -95,10 +95,10 @@ def test_named_shapes(p, dtype):
 
 def test_lenet_layers_choose_the_merged_direct_engine():
     assert K._merged_pays(2, (64, 6, 28, 28), 1)
-    assert K.choose_engine(3, 6, 1, merged=True) == "direct"
-    assert K.choose_engine(6, 16, 1, merged=True) == "direct"
-    assert K.choose_engine(64, 64, 1, merged=True) == "gemm"
-    assert K.choose_engine(6, 16, 1, True, 4) == "gemm"   # the input gradient's limit
+    assert K.choose_engine(3, 6, 1, merged=True, kernel_numel=25) == "direct"
+    assert K.choose_engine(6, 16, 1, merged=True, kernel_numel=25) == "direct"
+    assert K.choose_engine(64, 64, 1, merged=True, kernel_numel=25) == "gemm"
+    assert K.choose_engine(6, 16, 1, True, 4, 25) == "gemm"   # the input gradient's limit
 
 
 def test_input_grad_of_narrow_rows_takes_the_batch_last_gemm(monkeypatch):
