@@ -26,7 +26,8 @@ def _assert_own(copy, src):
 
 
 @pytest.mark.parametrize("dtype", DTYPES + ["float16", "int64"])
-@pytest.mark.parametrize("layout", ["scalar", "contiguous", "transposed", "row", "small"])
+@pytest.mark.parametrize("layout", ["scalar", "contiguous", "transposed", "row", "block",
+                                    "column", "small"])
 def test_own_copy_equals_its_source_in_memory_of_its_own(dtype, layout):
     rng = np.random.default_rng(1)
     base = rng.standard_normal(BIG).astype(dtype)
@@ -34,6 +35,9 @@ def test_own_copy_equals_its_source_in_memory_of_its_own(dtype, layout):
            "contiguous": base,
            "transposed": base.T,
            "row": np.broadcast_to(base[:1], BIG),   # stride 0 on one axis only
+           # a (2, 256) block repeated along a leading dim; a column repeated along the last
+           "block": np.broadcast_to(base[:1].reshape(1, 2, 256), (BIG[0], 2, 256)),
+           "column": np.broadcast_to(base[:, :1], BIG),
            "small": base[:3, :5]}[layout]
     _assert_own(own_copy(src), src)
 
