@@ -38,6 +38,17 @@ def first_bad_target(target, n_classes, ignore_index):
     return -1
 
 
+@numba.njit(inline="always")
+def _class_weights(weight, n_classes, eps):
+    """(sum_c w_c, 1/C) in eps's float type; every class weighs 1 when ``weight`` is empty."""
+    total_w = _c(eps, n_classes)
+    if weight.size > 0:
+        total_w = _c(eps, 0.0)
+        for j in range(n_classes):
+            total_w += weight[j]
+    return total_w, _c(eps, 1.0) / _c(eps, n_classes)
+
+
 @parallel_kernel(**_pjit)
 def cross_entropy_rows_forward(x, target, weight, ignore_index, eps, exps, sums, loss, w_t,
                                safe, kept):
@@ -52,13 +63,7 @@ def cross_entropy_rows_forward(x, target, weight, ignore_index, eps, exps, sums,
     n_classes = x.shape[1]
     weighted = weight.size > 0
     one, zero = _c(eps, 1.0), _c(eps, 0.0)
-    total_w = zero
-    if weighted:
-        for j in range(n_classes):
-            total_w += weight[j]
-    else:
-        total_w = _c(eps, n_classes)
-    inv_c = one / _c(eps, n_classes)
+    total_w, inv_c = _class_weights(weight, n_classes, eps)
     for n in numba.prange(x.shape[0]):
         row, e = x[n], exps[n]
         m = _row_max(row)
@@ -96,13 +101,7 @@ def cross_entropy_rows_backward(exps, sums, safe, kept, w_t, g, weight, eps, out
     n_classes = exps.shape[1]
     weighted = weight.size > 0
     one, zero = _c(eps, 1.0), _c(eps, 0.0)
-    total_w = zero
-    if weighted:
-        for j in range(n_classes):
-            total_w += weight[j]
-    else:
-        total_w = _c(eps, n_classes)
-    inv_c = one / _c(eps, n_classes)
+    total_w, inv_c = _class_weights(weight, n_classes, eps)
     shared = g.size == 1
     for n in numba.prange(exps.shape[0]):
         gn = g[0] if shared else g[n]
