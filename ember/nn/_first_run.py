@@ -122,16 +122,8 @@ def record(path: str = MANIFEST) -> dict:
     recorded = {"about": "the numba kernels of `ember demo`, recorded by `python -m "
                          "ember.nn._first_run --record` (see ember/nn/_first_run.py)",
                 **recorded}
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False,
-                                     encoding="utf-8") as f:
-        try:
-            f.write(_as_text(recorded))
-        except BaseException:
-            f.close()
-            os.unlink(f.name)
-            raise
-    os.replace(f.name, path)
+    from ..serialization import _atomic_write   # torch.save's: temporary file, fsync, rename
+    _atomic_write(path, _as_text(recorded).encode("utf-8"))
     return recorded
 
 
