@@ -914,14 +914,20 @@ def _dot_taps_into(acc, kw, g, g0, x, x0, d, count, ntaps):
             v = g[g0 + q]
             s0 += v * x[x0 + q]
             s1 += v * x[x1 + q]
-    acc[kw] += s0
-    acc[kw + 1] += s1
+    _add_taps(acc, kw, ntaps, s0, s1, s2, s3, s4)
+
+
+@numba.njit(inline="always")
+def _add_taps(ak, kw, ntaps, s0, s1, s2, s3, s4):
+    """ak[kw + t] += s_t for t < ntaps (2 <= ntaps <= TAPS)."""
+    ak[kw] += s0
+    ak[kw + 1] += s1
     if ntaps > 2:
-        acc[kw + 2] += s2
+        ak[kw + 2] += s2
     if ntaps > 3:
-        acc[kw + 3] += s3
+        ak[kw + 3] += s3
     if ntaps > 4:
-        acc[kw + 4] += s4
+        ak[kw + 4] += s4
 
 
 @numba.njit(inline="always")
@@ -1113,19 +1119,10 @@ def _dot_taps_block_into(acc, o, c, kd, kh, kw, g, g0, gs, x, x0, d, count):
         u = g[g3 + q]
         s30, s31, s32, s33, s34 = (s30 + u * v0, s31 + u * v1, s32 + u * v2,
                                    s33 + u * v3, s34 + u * v4)
-    _add_taps(acc[o, c, kd, kh], kw, s00, s01, s02, s03, s04)
-    _add_taps(acc[o + 1, c, kd, kh], kw, s10, s11, s12, s13, s14)
-    _add_taps(acc[o + 2, c, kd, kh], kw, s20, s21, s22, s23, s24)
-    _add_taps(acc[o + 3, c, kd, kh], kw, s30, s31, s32, s33, s34)
-
-
-@numba.njit(inline="always")
-def _add_taps(ak, kw, s0, s1, s2, s3, s4):
-    ak[kw] += s0
-    ak[kw + 1] += s1
-    ak[kw + 2] += s2
-    ak[kw + 3] += s3
-    ak[kw + 4] += s4
+    _add_taps(acc[o, c, kd, kh], kw, TAPS, s00, s01, s02, s03, s04)
+    _add_taps(acc[o + 1, c, kd, kh], kw, TAPS, s10, s11, s12, s13, s14)
+    _add_taps(acc[o + 2, c, kd, kh], kw, TAPS, s20, s21, s22, s23, s24)
+    _add_taps(acc[o + 3, c, kd, kh], kw, TAPS, s30, s31, s32, s33, s34)
 
 
 @parallel_kernel
