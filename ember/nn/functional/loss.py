@@ -24,9 +24,8 @@ import warnings
 import numpy as np
 
 from ..._creation import ones_like
-from ..._kernels.loss import WORK_PER_ELEMENT as _CE_WORK
-from ..._kernels.loss import (cross_entropy_rows_backward, cross_entropy_rows_forward,
-                              first_bad_target)
+from ..._kernels.loss import (WORK_PER_ELEMENT as _CE_WORK, cross_entropy_rows_backward,
+                              cross_entropy_rows_forward, first_bad_target)
 from ..._dtype import scalar_type_name
 from ..._tensor import Tensor, where
 from ..._ops.ctc import CtcLoss
