@@ -108,19 +108,28 @@ def _args(p):
     return p["stride"], p["padding"], p["dilation"], p["groups"]
 
 
+def _faces(x, w, g, args, engine):
+    """The three faces (forward, input gradient, weight gradient) computed by ``engine``, g
+    being the output gradient."""
+    return (K.conv_forward(x, w, *args, engine=engine),
+            K.conv_input_grad(g, w, x.shape, *args, engine=engine),
+            K.conv_weight_grad(x, g, w.shape, *args, engine=engine))
+
+
+def _reference_faces(x, w, g, args):
+    """The three faces by the plain-NumPy reference."""
+    return (ref_forward(x, w, *args, g.shape[2:]), ref_input_grad(g, w, x.shape, *args),
+            ref_weight_grad(x, g, w.shape, *args))
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=30, deadline=None)
 @given(p=conv_problems())
 def test_three_faces_match_reference(engine, p):
     x, w, g = _arrays(p)
     args = _args(p)
-    out_spatial = g.shape[2:]
-    np.testing.assert_allclose(K.conv_forward(x, w, *args, engine=engine),
-                               ref_forward(x, w, *args, out_spatial), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_input_grad(g, w, x.shape, *args, engine=engine),
-                               ref_input_grad(g, w, x.shape, *args), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_weight_grad(x, g, w.shape, *args, engine=engine),
-                               ref_weight_grad(x, g, w.shape, *args), rtol=1e-12, atol=1e-12)
+    for a, b in zip(_faces(x, w, g, args, engine), _reference_faces(x, w, g, args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -162,14 +171,11 @@ def test_gemm_chunks_rows_and_images(monkeypatch, budget):
              padding=((1, 1), (1, 0), (2, 1)), dilation=(1, 1, 2), groups=1)
     x, w, g = _arrays(p)
     args = _args(p)
-    expected = (ref_forward(x, w, *args, g.shape[2:]), ref_input_grad(g, w, x.shape, *args),
-                ref_weight_grad(x, g, w.shape, *args))
+    expected = _reference_faces(x, w, g, args)
     monkeypatch.setattr(K, "COLS_CHUNK_BYTES", budget)
     chunks = list(K._chunks(5, g.shape[2] * g.shape[3], 3 * 18 * g.shape[4] * 8))
     assert len(chunks) > 5 if budget == 2000 else 1 < len(chunks) <= 5
-    got = (K.conv_forward(x, w, *args, engine="gemm"),
-           K.conv_input_grad(g, w, x.shape, *args, engine="gemm"),
-           K.conv_weight_grad(x, g, w.shape, *args, engine="gemm"))
+    got = _faces(x, w, g, args, "gemm")
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -187,12 +193,8 @@ def test_gemm_wide_rows_match_reference(budget, p):
         mp.setattr(K, "_wide_pays", lambda *a: True)
         if budget:
             mp.setattr(K, "COLS_CHUNK_BYTES", budget)
-        got = (K.conv_forward(x, w, *args, engine="gemm"),
-               K.conv_input_grad(g, w, x.shape, *args, engine="gemm"),
-               K.conv_weight_grad(x, g, w.shape, *args, engine="gemm"))
-    expected = (ref_forward(x, w, *args, g.shape[2:]), ref_input_grad(g, w, x.shape, *args),
-                ref_weight_grad(x, g, w.shape, *args))
-    for a, b in zip(got, expected):
+        got = _faces(x, w, g, args, "gemm")
+    for a, b in zip(got, _reference_faces(x, w, g, args)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-11)
 
 
@@ -219,12 +221,9 @@ def direct_block_problems(draw):
 def test_direct_channel_blocks_and_tap_groups(p):
     x, w, g = _arrays(p)
     args = _args(p)
-    np.testing.assert_allclose(K.conv_forward(x, w, *args, engine="direct"),
-                               ref_forward(x, w, *args, g.shape[2:]), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_input_grad(g, w, x.shape, *args, engine="direct"),
-                               ref_input_grad(g, w, x.shape, *args), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_weight_grad(x, g, w.shape, *args, engine="direct"),
-                               ref_weight_grad(x, g, w.shape, *args), rtol=1e-12, atol=1e-11)
+    for a, b, atol in zip(_faces(x, w, g, args, "direct"), _reference_faces(x, w, g, args),
+                          (1e-12, 1e-12, 1e-11)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=atol)
 
 
 def test_gemm_layout_wide_rows_where_they_pay():
@@ -314,12 +313,9 @@ def test_batch_last_layout(monkeypatch, p, budget):
     if budget:
         monkeypatch.setattr(K, "COLS_CHUNK_BYTES", budget)
     args = _args(p)
-    np.testing.assert_allclose(K.conv_forward(x, w, *args, engine="gemm"),
-                               ref_forward(x, w, *args, g.shape[2:]), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_input_grad(g, w, x.shape, *args, engine="gemm"),
-                               ref_input_grad(g, w, x.shape, *args), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(K.conv_weight_grad(x, g, w.shape, *args, engine="gemm"),
-                               ref_weight_grad(x, g, w.shape, *args), rtol=1e-12, atol=1e-11)
+    for a, b, atol in zip(_faces(x, w, g, args, "gemm"), _reference_faces(x, w, g, args),
+                          (1e-12, 1e-12, 1e-11)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=atol)
 
 
 def test_results_never_alias_the_scratch_memory():

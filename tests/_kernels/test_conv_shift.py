@@ -9,8 +9,8 @@ from hypothesis import given, settings
 
 from ember._kernels import conv as K
 from ember._kernels import conv_shift as S
-from tests._kernels.test_conv_kernels import (_args, _arrays, conv_problems, ref_forward,
-                                              ref_input_grad, ref_weight_grad)
+from tests._kernels.test_conv_kernels import (_args, _arrays, _faces, _reference_faces,
+                                              conv_problems)
 from tests.helpers import assert_close, check_against_torch
 
 TORCH_CONV = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d,
@@ -83,12 +83,8 @@ def test_matches_reference_in_every_chunking(budget, p):
     with pytest.MonkeyPatch.context() as mp:
         if budget:
             mp.setattr(S, "SHIFT_CHUNK_BYTES", budget)
-        got = (K.conv_forward(x, w, *args, engine="shift"),
-               K.conv_input_grad(g, w, x.shape, *args, engine="shift"),
-               K.conv_weight_grad(x, g, w.shape, *args, engine="shift"))
-    expected = (ref_forward(x, w, *args, g.shape[2:]), ref_input_grad(g, w, x.shape, *args),
-                ref_weight_grad(x, g, w.shape, *args))
-    for a, b in zip(got, expected):
+        got = _faces(x, w, g, args, "shift")
+    for a, b in zip(got, _reference_faces(x, w, g, args)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-11)
 
 
@@ -98,12 +94,9 @@ def test_numpy_products_match_blas(monkeypatch):
              padding=((1, 0), (1, 2)), dilation=(2, 1), groups=2)
     x, w, g = _arrays(p)
     args = _args(p)
-    faces = lambda: (K.conv_forward(x, w, *args, engine="shift"),  # noqa: E731
-                     K.conv_input_grad(g, w, x.shape, *args, engine="shift"),
-                     K.conv_weight_grad(x, g, w.shape, *args, engine="shift"))
-    blas = faces()
+    blas = _faces(x, w, g, args, "shift")
     monkeypatch.setattr(S, "AVAILABLE", False)
-    for a, b in zip(faces(), blas):
+    for a, b in zip(_faces(x, w, g, args, "shift"), blas):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
